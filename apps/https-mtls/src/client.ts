@@ -1,0 +1,45 @@
+// HTTPS over SPIFFE mTLS (seed 001): fetch with a SPIFFE dispatcher that presents this workload's
+// SVID and accepts only spiffe://example.org/server, then prints the body.
+import { parseArgs } from 'node:util';
+import { SpiffeId, X509Source, authorizeId } from '@spiffe-node/spiffe';
+import { createSpiffeDispatcher } from '@spiffe-node/spiffe/tls/undici';
+import { fetch } from 'undici';
+
+const { values: flags } = parseArgs({
+  options: {
+    url: { type: 'string', default: process.env.SERVER_URL ?? 'https://localhost:8443/' },
+    'server-id': { type: 'string', default: process.env.SERVER_SPIFFE_ID ?? 'spiffe://example.org/server' },
+    socket: { type: 'string', default: process.env.SPIFFE_ENDPOINT_SOCKET },
+    timeout: { type: 'string', default: process.env.SPIFFE_STARTUP_TIMEOUT ?? '30' },
+  },
+});
+
+const URL = flags.url;
+const SERVER_ID = SpiffeId.fromString(flags['server-id']);
+const SOCKET = flags.socket;
+const STARTUP_TIMEOUT_MS = Number(flags.timeout) * 1000;
+
+async function run(): Promise<void> {
+  const source = await X509Source.create({ address: SOCKET, timeoutMs: STARTUP_TIMEOUT_MS });
+  const dispatcher = createSpiffeDispatcher({
+    svidSource: source,
+    bundleSource: source,
+    authorizer: authorizeId(SERVER_ID),
+  });
+  try {
+    const res = await fetch(URL, { dispatcher });
+    console.log(await res.text());
+    if (!res.ok) process.exitCode = 1;
+  } catch (err) {
+    const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+    throw new Error(`Error connecting to "${URL}": ${cause}`);
+  } finally {
+    await dispatcher.close();
+    source.close();
+  }
+}
+
+run().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});

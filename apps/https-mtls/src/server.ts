@@ -1,0 +1,57 @@
+// HTTPS over SPIFFE mTLS (seed 001): an express server that accepts only
+// spiffe://example.org/client, logs "Request received" and answers "Success!!!".
+import { parseArgs } from 'node:util';
+import express from 'express';
+import { SpiffeId, X509Source, authorizeId, type TlsPeerError } from '@spiffe-node/spiffe';
+import { createHttpsServer, mtlsServerOptions, spiffeIdOf } from '@spiffe-node/spiffe/tls';
+
+const { values: flags } = parseArgs({
+  options: {
+    host: { type: 'string', default: process.env.SERVER_HOST ?? '0.0.0.0' },
+    port: { type: 'string', default: process.env.SERVER_PORT ?? '8443' },
+    'client-id': { type: 'string', default: process.env.CLIENT_SPIFFE_ID ?? 'spiffe://example.org/client' },
+    socket: { type: 'string', default: process.env.SPIFFE_ENDPOINT_SOCKET },
+    timeout: { type: 'string', default: process.env.SPIFFE_STARTUP_TIMEOUT ?? '30' },
+  },
+});
+
+const HOST = flags.host;
+const PORT = Number(flags.port);
+const CLIENT_ID = SpiffeId.fromString(flags['client-id']);
+const SOCKET = flags.socket;
+const STARTUP_TIMEOUT_MS = Number(flags.timeout) * 1000;
+
+async function run(): Promise<void> {
+  const source = await X509Source.create({ address: SOCKET, timeoutMs: STARTUP_TIMEOUT_MS });
+
+  const app = express();
+  app.get('/', (req, res) => {
+    console.log(`Request received from ${spiffeIdOf(req)}`);
+    res.type('text/plain').send('Success!!!');
+  });
+
+  // Presents our SVID, requires the client's, and lets only CLIENT_ID through to express.
+  const server = createHttpsServer(mtlsServerOptions(source, source, authorizeId(CLIENT_ID)), app);
+  server.on('spiffeRejected', (err: TlsPeerError, socket: { remoteAddress?: string; remotePort?: number }) => {
+    console.log(`TLS handshake error from ${socket.remoteAddress}:${socket.remotePort}: ${err.reason?.message ?? err.message}`);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(PORT, HOST, resolve);
+  });
+  console.log(`Server listening on https://${HOST}:${PORT} as ${source.getX509Svid().id}`);
+
+  const stop = (): void => {
+    server.close();
+    source.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+run().catch((err: unknown) => {
+  console.error(`Server failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,67 @@
+// JWT-SVID server (seed 002): serves TLS with its X509-SVID (no client certificate) and accepts a
+// request only with a JWT-SVID for audience spiffe://example.org/server in `Authorization: Bearer`.
+import { parseArgs } from 'node:util';
+import express from 'express';
+import { JwtSource, X509Source, parseAndValidateJwtSvid } from '@spiffe-node/spiffe';
+import { createHttpsServer, tlsServerOptions } from '@spiffe-node/spiffe/tls';
+
+const { values: flags } = parseArgs({
+  options: {
+    host: { type: 'string', default: process.env.SERVER_HOST ?? '0.0.0.0' },
+    port: { type: 'string', default: process.env.SERVER_PORT ?? '8080' },
+    audience: { type: 'string', default: process.env.JWT_AUDIENCE ?? 'spiffe://example.org/server' },
+    socket: { type: 'string', default: process.env.SPIFFE_ENDPOINT_SOCKET },
+    timeout: { type: 'string', default: process.env.SPIFFE_STARTUP_TIMEOUT ?? '30' },
+  },
+});
+
+const HOST = flags.host;
+const PORT = Number(flags.port);
+const AUDIENCES = [flags.audience];
+const SOCKET = flags.socket;
+const STARTUP_TIMEOUT_MS = Number(flags.timeout) * 1000;
+
+async function run(): Promise<void> {
+  const x509Source = await X509Source.create({ address: SOCKET, timeoutMs: STARTUP_TIMEOUT_MS });
+  const jwtSource = await JwtSource.create({ address: SOCKET, timeoutMs: STARTUP_TIMEOUT_MS });
+
+  const app = express();
+  app.get('/', async (req, res) => {
+    const token = /^Bearer (.+)$/.exec(req.get('authorization') ?? '')?.[1];
+    if (!token) {
+      console.log('Invalid token: no bearer token in the Authorization header');
+      res.sendStatus(401);
+      return;
+    }
+    try {
+      // Verifies the signature against the JWT bundle of the token's trust domain, and the audience.
+      const svid = await parseAndValidateJwtSvid(token, jwtSource, AUDIENCES);
+      console.log(`Request received from ${svid.id}`);
+      res.type('text/plain').send('Success!!!');
+    } catch (err) {
+      console.log(`Invalid token: ${err instanceof Error ? err.message : String(err)}`);
+      res.sendStatus(401);
+    }
+  });
+
+  const server = createHttpsServer(tlsServerOptions(x509Source), app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(PORT, HOST, resolve);
+  });
+  console.log(`Server listening on https://${HOST}:${PORT} as ${x509Source.getX509Svid().id}`);
+
+  const stop = (): void => {
+    server.close();
+    x509Source.close();
+    jwtSource.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+run().catch((err: unknown) => {
+  console.error(`Server failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs what the project needs on a machine with Node >= 20 and npm: the pinned pnpm, the few
+# system tools the tests call (openssl, curl, shellcheck; apt-get, when root and missing), the
+# workspace's dependencies, and a build. With --with-spire it also installs the pinned SPIRE
+# (built from the Go module in deploy/spire/tools when Go is present; cached in ~/.cache).
+#
+#   bash scripts/setup.sh               then: pnpm demo
+#   bash scripts/setup.sh --with-spire  then: pnpm test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_spire=false
+for arg in "$@"; do
+  case "$arg" in
+    --with-spire) with_spire=true ;;
+    *) echo "setup.sh: unknown argument $arg (expected --with-spire)" >&2; exit 2 ;;
+  esac
+done
+
+step() { printf '\n### %s\n' "$*"; }
+
+PNPM_VERSION=$(node -p "require('./package.json').packageManager.split('@')[1]")
+step "pnpm ${PNPM_VERSION}"
+if [ "$(pnpm --version 2>/dev/null || true)" != "${PNPM_VERSION}" ]; then
+  npm install --global --no-fund --no-audit "pnpm@${PNPM_VERSION}"
+fi
+pnpm --version
+
+step "system tools"
+missing=()
+for tool in openssl curl shellcheck; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  else
+    echo "setup.sh: missing ${missing[*]}; install them with your package manager (tests that need them say so)" >&2
+  fi
+fi
+
+step "dependencies"
+if [ -n "${CI:-}" ]; then
+  pnpm install --frozen-lockfile
+else
+  pnpm install
+fi
+
+if [ "$with_spire" = true ]; then
+  step "SPIRE"
+  bash deploy/spire/install.sh
+fi
+
+step "build"
+pnpm build
