@@ -1,0 +1,106 @@
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { TrustDomain } from '../spiffeid/index.js';
+import { parseAndVerifyX509Svid } from '../svid/x509/index.js';
+import { BundleSource, type BundleSourceUpdate } from './bundle-source.js';
+import { WorkloadApiClient } from './client.js';
+import { FakeAgent } from './testing/fake-agent.js';
+import { TestTrustDomain, recordingLogger, until } from './testing/fixtures.js';
+
+const example = TestTrustDomain.create('example.org');
+const partner = TestTrustDomain.create('partner.org');
+const EXAMPLE = TrustDomain.fromString('example.org');
+const PARTNER = TrustDomain.fromString('partner.org');
+
+let agent: FakeAgent;
+let client: WorkloadApiClient;
+let log: ReturnType<typeof recordingLogger>;
+const sources: BundleSource[] = [];
+
+function code(expected: string) {
+  return (err: unknown): boolean => {
+    assert.equal((err as { code?: string }).code, expected, String(err));
+    return true;
+  };
+}
+
+function missing(fn: () => unknown): boolean {
+  try {
+    fn();
+    return false;
+  } catch (err) {
+    return (err as { code?: string }).code === 'ERR_BUNDLE_NOT_FOUND';
+  }
+}
+
+beforeEach(async () => {
+  agent = await FakeAgent.start();
+  log = recordingLogger();
+  client = new WorkloadApiClient({ address: agent.address, logger: log.logger, initialBackoffMs: 50, maxBackoffMs: 300 });
+});
+
+afterEach(async () => {
+  await Promise.all(sources.splice(0).map((s) => s.close()));
+  client.close();
+  await agent.close();
+});
+
+describe('BundleSource', () => {
+  it('waits for both the X.509 and the JWT bundles, then serves them', async () => {
+    agent.setX509BundlesResponse({ bundles: example.x509Bundles([partner]) });
+    const creating = BundleSource.create({ client, timeoutMs: 5000 });
+    await agent.waitForCalls('FetchJWTBundles', 2);
+    agent.setJwtBundlesResponse({ bundles: example.jwtBundles([partner]) });
+    const source = await creating;
+    sources.push(source);
+    assert.ok(source.getX509BundleForTrustDomain(PARTNER).hasAuthority(partner.ca.certificate));
+    assert.ok(source.getJwtBundleForTrustDomain(EXAMPLE).findJwtAuthority(example.kid));
+    // It verifies SVIDs of either trust domain against that trust domain's own bundle.
+    const peer = partner.ca.svid('/peer');
+    assert.equal(parseAndVerifyX509Svid(peer.chainDer, source).id.toString(), 'spiffe://partner.org/peer');
+  });
+
+  it('drops trust domains missing from later updates, per kind', async () => {
+    agent.setX509BundlesResponse({ bundles: example.x509Bundles([partner]) });
+    agent.setJwtBundlesResponse({ bundles: example.jwtBundles([partner]) });
+    const source = await BundleSource.create({ client, timeoutMs: 5000 });
+    sources.push(source);
+    const kinds: BundleSourceUpdate['kind'][] = [];
+    source.on('update', (u) => kinds.push(u.kind));
+    agent.setX509BundlesResponse({ bundles: example.x509Bundles() });
+    await until(() => missing(() => source.getX509BundleForTrustDomain(PARTNER)));
+    assert.ok(source.getJwtBundleForTrustDomain(PARTNER), 'JWT bundles are unchanged');
+    agent.setJwtBundlesResponse({ bundles: example.jwtBundles() });
+    await until(() => missing(() => source.getJwtBundleForTrustDomain(PARTNER)));
+    assert.deepEqual(kinds, ['x509', 'jwt']);
+  });
+
+  it('drops the bundles after PermissionDenied', async () => {
+    agent.setX509BundlesResponse({ bundles: example.x509Bundles() });
+    agent.setJwtBundlesResponse({ bundles: example.jwtBundles() });
+    const source = await BundleSource.create({ client, timeoutMs: 5000 });
+    sources.push(source);
+    agent.withdrawIdentity();
+    await until(() => missing(() => source.getX509BundleForTrustDomain(EXAMPLE)) && missing(() => source.getJwtBundleForTrustDomain(EXAMPLE)));
+  });
+
+  it('create() times out naming what it waited for', async () => {
+    agent.setX509BundlesResponse({ bundles: example.x509Bundles() });
+    await assert.rejects(BundleSource.create({ client, timeoutMs: 300 }), (err: unknown) => {
+      code('ERR_WORKLOADAPI_TIMEOUT')(err);
+      assert.match((err as Error).message, /waiting for the X\.509 and JWT bundles/);
+      assert.match((err as Error).message, /FetchJWTBundles failed: PermissionDenied/);
+      return true;
+    });
+    await until(() => agent.openStreams('FetchX509Bundles') === 0);
+  });
+
+  it('close() makes the getters throw ERR_SOURCE_CLOSED', async () => {
+    agent.setX509BundlesResponse({ bundles: example.x509Bundles() });
+    agent.setJwtBundlesResponse({ bundles: example.jwtBundles() });
+    const source = await BundleSource.create({ client, timeoutMs: 5000 });
+    await source.close();
+    assert.throws(() => source.getX509BundleForTrustDomain(EXAMPLE), code('ERR_SOURCE_CLOSED'));
+    assert.throws(() => source.getJwtBundleForTrustDomain(EXAMPLE), code('ERR_SOURCE_CLOSED'));
+  });
+});

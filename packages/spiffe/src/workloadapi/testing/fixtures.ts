@@ -1,0 +1,146 @@
+/**
+ * Helpers shared by the Workload API tests: a logger that records, and builders of agent
+ * responses from freshly minted test certificates and keys. Test-only.
+ *
+ * @example
+ * ```ts
+ * const log = recordingLogger();
+ * const td = TestTrustDomain.create('example.org');
+ * agent.setX509SvidResponse(td.x509Response(['/web']));
+ * ```
+ *
+ * @module
+ */
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { TestCa } from '../../testing/ca.js';
+import type { WorkloadApiLogger } from '../logger.js';
+import type { X509SvidMessage, X509SvidResponseMessage } from '../messages.js';
+import { concatDer, jwksBytes, x509SvidMessage, type FakeJwtIssuer } from './fake-agent.js';
+
+/**
+ * One recorded log line.
+ *
+ * @example
+ * ```ts
+ * const line: LogLine = { level: 'warn', message: 'workloadapi: ...' };
+ * ```
+ */
+export interface LogLine {
+  level: keyof WorkloadApiLogger;
+  message: string;
+}
+
+/**
+ * A logger that keeps every line, for assertions.
+ *
+ * @example
+ * ```ts
+ * const log = recordingLogger();
+ * new WorkloadApiClient({ address, logger: log.logger });
+ * log.matching('warn', /discarded/).length; // 1
+ * ```
+ */
+export function recordingLogger(): {
+  logger: WorkloadApiLogger;
+  lines: LogLine[];
+  matching(level: keyof WorkloadApiLogger, pattern: RegExp): LogLine[];
+} {
+  const lines: LogLine[] = [];
+  const at = (level: keyof WorkloadApiLogger) => (message: string) => {
+    lines.push({ level, message });
+  };
+  return {
+    logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') },
+    lines,
+    matching: (level, pattern) => lines.filter((l) => l.level === level && pattern.test(l.message)),
+  };
+}
+
+/**
+ * A trust domain with a test CA and a JWT signing key, able to build agent responses.
+ *
+ * @example
+ * ```ts
+ * const td = TestTrustDomain.create('example.org');
+ * agent.setX509SvidResponse(td.x509Response(['/web'], [partner]));
+ * agent.setJwtBundlesResponse({ bundles: td.jwtBundles([partner]) });
+ * ```
+ */
+export class TestTrustDomain {
+  readonly ca: TestCa;
+  readonly jwtKey: { privateKey: KeyObject; publicKey: KeyObject };
+  readonly kid: string;
+
+  private constructor(name: string) {
+    this.ca = TestCa.create({ trustDomain: name });
+    this.jwtKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    this.kid = `${name}-k1`;
+  }
+
+  /** Mints a new CA and JWT key for `name`. */
+  static create(name: string): TestTrustDomain {
+    return new TestTrustDomain(name);
+  }
+
+  /** The trust domain ID, `spiffe://<name>`. */
+  get id(): string {
+    return this.ca.trustDomain.idString();
+  }
+
+  /** An `X509SVID` message for `path`, signed by this CA. */
+  svid(path: string, overrides: Partial<X509SvidMessage> = {}, notAfter?: Date): X509SvidMessage {
+    return x509SvidMessage(this.ca.svid(path, notAfter ? { notAfter } : {}), [this.ca.certificate], overrides);
+  }
+
+  /** An `X509SVIDResponse` with SVIDs for `paths` and the bundles of `federated` trust domains. */
+  x509Response(paths: string[], federated: TestTrustDomain[] = []): X509SvidResponseMessage {
+    return {
+      svids: paths.map((p) => this.svid(p)),
+      crl: [],
+      federated_bundles: Object.fromEntries(federated.map((f) => [f.id, concatDer([f.ca.certificate])])),
+    };
+  }
+
+  /** A bundle map (trust domain ID → DER) of this and the `others` trust domains. */
+  x509Bundles(others: TestTrustDomain[] = []): Record<string, Uint8Array> {
+    return Object.fromEntries([this, ...others].map((t) => [t.id, concatDer([t.ca.certificate])]));
+  }
+
+  /** A bundle map (trust domain ID → JWKS) of this and the `others` trust domains. */
+  jwtBundles(others: TestTrustDomain[] = []): Record<string, Uint8Array> {
+    return Object.fromEntries([this, ...others].map((t) => [t.id, jwksBytes(new Map([[t.kid, t.jwtKey.publicKey]]))]));
+  }
+
+  /** A JWT issuer for the fake agent, minting for `paths` of this trust domain. */
+  jwtIssuer(paths: string[], ttlSeconds = 300): FakeJwtIssuer {
+    return { ids: paths.map((p) => `${this.id}${p}`), key: this.jwtKey.privateKey, kid: this.kid, ttlSeconds };
+  }
+}
+
+/**
+ * Resolves after `ms` milliseconds.
+ *
+ * @example
+ * ```ts
+ * await delay(100);
+ * ```
+ */
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Polls `condition` every 10 ms until it holds; rejects after `timeoutMs` (default 5000).
+ *
+ * @example
+ * ```ts
+ * await until(() => updates.length === 2);
+ * ```
+ */
+export async function until(condition: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await delay(10);
+  }
+}

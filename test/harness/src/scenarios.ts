@@ -1,0 +1,200 @@
+/**
+ * The seed scenarios, each run with real processes: the success flow and the failure cases that
+ * the seeds document. The demo prints them; the end-to-end tests assert on them.
+ */
+import { join } from 'node:path';
+import { startWorkload, type Workload } from './process.js';
+import type { Identity, WorkloadEnv } from './agents.js';
+
+/** One expectation checked after a scenario ran. */
+export interface Check {
+  what: string;
+  ok: boolean;
+}
+
+export interface ScenarioResult {
+  name: string;
+  checks: Check[];
+  /** Captured output per process, for the demo and for failure messages. */
+  outputs: Array<{ name: string; output: string }>;
+  ok: boolean;
+}
+
+/** Where the built apps are, and how to run a process with an identity. */
+export interface ScenarioContext {
+  /** A root from which the workload users can run the built apps (see runnableRootFor). */
+  root: string;
+  /** Spawn options (user / environment) that give a process the identity asked for. */
+  as: (identity: Identity) => WorkloadEnv;
+  /** Extra environment for every app (ports, timeouts). */
+  env?: Record<string, string>;
+  onLine?: (name: string, line: string) => void;
+}
+
+export const SERVER_ID = 'spiffe://example.org/server';
+export const CLIENT_ID = 'spiffe://example.org/client';
+
+function app(ctx: ScenarioContext, appName: string, role: string, identity: Identity, args: string[] = []): Workload {
+  const how = ctx.as(identity);
+  const name = `${appName}/${role}`;
+  return startWorkload({
+    name,
+    command: process.execPath,
+    args: [join(ctx.root, 'apps', appName, 'dist', `${role}.js`), ...args],
+    user: how.user,
+    env: { ...ctx.env, ...how.env },
+    cwd: join(ctx.root, 'apps', appName),
+    onLine: ctx.onLine ? (line) => ctx.onLine!(name, line) : undefined,
+  });
+}
+
+/** Collects results; a check never throws, so the demo can show every outcome. */
+class Recorder {
+  readonly checks: Check[] = [];
+  readonly workloads: Workload[] = [];
+
+  check(what: string, ok: boolean): void {
+    this.checks.push({ what, ok });
+  }
+
+  async line(w: Workload, pattern: RegExp, what: string, timeoutMs = 30_000): Promise<boolean> {
+    const ok = await w.waitForLine(pattern, timeoutMs).then(
+      () => true,
+      () => false,
+    );
+    this.check(what, ok);
+    return ok;
+  }
+
+  track(w: Workload): Workload {
+    this.workloads.push(w);
+    return w;
+  }
+
+  async finish(name: string): Promise<ScenarioResult> {
+    await Promise.all(this.workloads.map((w) => w.stop()));
+    return {
+      name,
+      checks: this.checks,
+      outputs: this.workloads.map((w) => ({ name: w.name, output: w.output() })),
+      ok: this.checks.length > 0 && this.checks.every((c) => c.ok),
+    };
+  }
+}
+
+async function runClient(r: Recorder, client: Workload, expectSuccess: boolean): Promise<void> {
+  const info = await client.waitForExit(60_000).catch(() => ({ code: null, signal: null }));
+  r.check(
+    expectSuccess ? `${client.name} exits 0` : `${client.name} exits non-zero`,
+    expectSuccess ? info.code === 0 : info.code !== 0 && info.code !== null,
+  );
+}
+
+/** mtls-echo (seed 000): "Hello server" / "Hello client" over SPIFFE mTLS. */
+export async function mtlsEchoSuccess(ctx: ScenarioContext): Promise<ScenarioResult> {
+  const r = new Recorder();
+  const server = r.track(app(ctx, 'mtls-echo', 'server', 'server'));
+  if (await r.line(server, /^Server listening/, 'server starts with its SVID')) {
+    const client = r.track(app(ctx, 'mtls-echo', 'client', 'client'));
+    await runClient(r, client, true);
+    r.check('client prints "Server says: Hello client"', client.stdout().includes('Server says: Hello client'));
+    await r.line(server, /^Client says: Hello server$/, 'server logs "Client says: Hello server"', 5_000);
+  }
+  return r.finish('mtls-echo: client and server authenticate each other');
+}
+
+/** mtls-echo run with the server's identity as the client: the server rejects it. */
+export async function mtlsEchoWrongId(ctx: ScenarioContext): Promise<ScenarioResult> {
+  const r = new Recorder();
+  const server = r.track(app(ctx, 'mtls-echo', 'server', 'server'));
+  if (await r.line(server, /^Server listening/, 'server starts with its SVID')) {
+    const client = r.track(app(ctx, 'mtls-echo', 'client', 'server'));
+    await runClient(r, client, false);
+    r.check('client reports "Unable to read server response"', /Unable to read server response/.test(client.output()));
+    await r.line(server, new RegExp(`^Error reading incoming data: unexpected ID "${SERVER_ID}"$`), `server logs unexpected ID "${SERVER_ID}"`, 5_000);
+    r.check('server never logs a message from the rejected client', !/Client says/.test(server.output()));
+  }
+  return r.finish('mtls-echo: a client with the wrong identity is rejected');
+}
+
+/** https-mtls (seed 001): "Request received" / "Success!!!". */
+export async function httpsMtlsSuccess(ctx: ScenarioContext): Promise<ScenarioResult> {
+  const r = new Recorder();
+  const server = r.track(app(ctx, 'https-mtls', 'server', 'server'));
+  if (await r.line(server, /^Server listening/, 'server starts with its SVID')) {
+    const client = r.track(app(ctx, 'https-mtls', 'client', 'client'));
+    await runClient(r, client, true);
+    r.check('client prints "Success!!!"', client.stdout().includes('Success!!!'));
+    await r.line(server, /^Request received/, 'server logs "Request received"', 5_000);
+  }
+  return r.finish('https-mtls: HTTPS over SPIFFE mTLS');
+}
+
+/** https-mtls with the wrong client identity. */
+export async function httpsMtlsWrongId(ctx: ScenarioContext): Promise<ScenarioResult> {
+  const r = new Recorder();
+  const server = r.track(app(ctx, 'https-mtls', 'server', 'server'));
+  if (await r.line(server, /^Server listening/, 'server starts with its SVID')) {
+    const client = r.track(app(ctx, 'https-mtls', 'client', 'server'));
+    await runClient(r, client, false);
+    r.check('client reports "Error connecting to"', /Error connecting to "https:\/\/localhost:\d+\/"/.test(client.output()));
+    await r.line(
+      server,
+      new RegExp(`^TLS handshake error from [0-9a-f.:]+:\\d+: unexpected ID "${SERVER_ID}"$`),
+      `server logs TLS handshake error ... unexpected ID "${SERVER_ID}"`,
+      5_000,
+    );
+    r.check('server never handles the request', !/Request received/.test(server.output()));
+  }
+  return r.finish('https-mtls: a client with the wrong identity is rejected');
+}
+
+async function startJwtBackend(r: Recorder, ctx: ScenarioContext): Promise<{ server: Workload; proxy: Workload } | undefined> {
+  const server = r.track(app(ctx, 'jwt-proxy', 'server', 'server'));
+  const proxy = r.track(app(ctx, 'jwt-proxy', 'proxy', 'server'));
+  const up = (await r.line(server, /^Server listening/, 'server starts')) && (await r.line(proxy, /^Proxy listening/, 'proxy starts'));
+  return up ? { server, proxy } : undefined;
+}
+
+/** jwt-proxy (seed 002): client → proxy → server with a JWT-SVID. */
+export async function jwtProxySuccess(ctx: ScenarioContext): Promise<ScenarioResult> {
+  const r = new Recorder();
+  const backend = await startJwtBackend(r, ctx);
+  if (backend) {
+    const client = r.track(app(ctx, 'jwt-proxy', 'client', 'client'));
+    await runClient(r, client, true);
+    r.check('client prints "Success!!!"', client.stdout().includes('Success!!!'));
+    await r.line(backend.proxy, /^GET \/$/, 'proxy logs "GET /"', 5_000);
+    await r.line(backend.server, /^Request received/, 'server logs "Request received"', 5_000);
+  }
+  return r.finish('jwt-proxy: JWT-SVID through a TLS reverse proxy');
+}
+
+/** jwt-proxy with a token for another audience: 401. */
+export async function jwtProxyWrongAudience(ctx: ScenarioContext): Promise<ScenarioResult> {
+  const r = new Recorder();
+  const backend = await startJwtBackend(r, ctx);
+  if (backend) {
+    const other = 'spiffe://example.org/some-other-server';
+    const client = r.track(app(ctx, 'jwt-proxy', 'client', 'client', [other]));
+    await runClient(r, client, false);
+    r.check('client prints "401 Unauthorized"', client.stdout().includes('401 Unauthorized'));
+    await r.line(
+      backend.server,
+      /^Invalid token: jwtsvid: expected audience in \["spiffe:\/\/example\.org\/server"\] \(audience=\["spiffe:\/\/example\.org\/some-other-server"\]\)$/,
+      'server logs the expected and the actual audience',
+      5_000,
+    );
+  }
+  return r.finish('jwt-proxy: a token for another audience gets 401');
+}
+
+/** Every scenario of the demo, in order. */
+export const DEMO_SCENARIOS = [
+  mtlsEchoSuccess,
+  mtlsEchoWrongId,
+  httpsMtlsSuccess,
+  httpsMtlsWrongId,
+  jwtProxySuccess,
+  jwtProxyWrongAudience,
+];
