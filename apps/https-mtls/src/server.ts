@@ -3,7 +3,8 @@
 import { parseArgs } from 'node:util';
 import express from 'express';
 import { SpiffeId, X509Source, authorizeId, type TlsPeerError } from '@spiffe-node/spiffe';
-import { createHttpsServer, mtlsServerOptions, spiffeIdOf } from '@spiffe-node/spiffe/tls';
+import type { TLSSocket } from 'node:tls';
+import { createHttpsServer, mtlsServerOptions, peerIdFromSocket } from '@spiffe-node/spiffe/tls';
 
 const { values: flags } = parseArgs({
   options: {
@@ -26,7 +27,7 @@ async function run(): Promise<void> {
 
   const app = express();
   app.get('/', (req, res) => {
-    console.log(`Request received from ${spiffeIdOf(req)}`);
+    console.log(`Request received from ${peerIdFromSocket(req.socket as TLSSocket)}`);
     res.type('text/plain').send('Success!!!');
   });
 

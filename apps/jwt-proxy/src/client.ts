@@ -3,7 +3,7 @@
 // authenticating the proxy as spiffe://example.org/server.
 import { parseArgs } from 'node:util';
 import { JwtSource, SpiffeId, X509Source, authorizeId } from '@spiffe-node/spiffe';
-import { createSpiffeDispatcher } from '@spiffe-node/spiffe/tls/undici';
+import { createSpiffeDispatcher } from '@spiffe-node/spiffe/tls';
 import { fetch } from 'undici';
 
 const { values: flags, positionals } = parseArgs({

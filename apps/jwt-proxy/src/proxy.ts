@@ -28,7 +28,7 @@ async function run(): Promise<void> {
   const source = await X509Source.create({ address: SOCKET, timeoutMs: STARTUP_TIMEOUT_MS });
 
   // Upstream connections: TLS, the server authenticated by its SVID (the proxy presents none).
-  const agent = createSpiffeHttpsAgent({ bundleSource: source, authorizer: authorizeId(SERVER_ID), keepAlive: true });
+  const agent = createSpiffeHttpsAgent({ bundleSource: source, authorizer: authorizeId(SERVER_ID), agentOptions: { keepAlive: true } });
   const proxy = httpProxy.createProxyServer({ target: UPSTREAM, agent, secure: false, changeOrigin: false });
   proxy.on('error', (err, _req, res) => {
     console.log(`Proxy error: ${err.message}`);

@@ -149,7 +149,10 @@ export class Workload {
     if (this.#exit) return this.#exit;
     const pid = this.#child.pid;
     if (pid !== undefined) {
-      const targets = this.#viaRunuser ? [...childPids(pid), pid] : [pid];
+      // runuser exits by itself once its child has; signalling runuser too would make it print
+      // "Session terminated, killing shell...". It is signalled only when it has no child.
+      const children = this.#viaRunuser ? childPids(pid) : [];
+      const targets = children.length > 0 ? children : [pid];
       for (const target of targets) signal(target, 'SIGTERM');
       const timer = setTimeout(() => {
         for (const target of [...childPids(pid), pid]) signal(target, 'SIGKILL');

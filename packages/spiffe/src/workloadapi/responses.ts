@@ -11,7 +11,7 @@ import { X509Bundle } from '../bundle/x509-bundle.js';
 import { X509BundleSet } from '../bundle/x509-bundle-set.js';
 import { JwtBundle } from '../bundle/jwt-bundle.js';
 import { JwtBundleSet } from '../bundle/jwt-bundle-set.js';
-import { X509Svid } from '../svid/x509/index.js';
+import { X509Svid, parseAndVerifyX509Svid } from '../svid/x509/index.js';
 import { parseInsecureJwtSvid } from '../svid/jwt/index.js';
 import type { JwtSvid } from '../svid/jwt/index.js';
 import { safeLog, type WorkloadApiLogger } from './logger.js';
@@ -124,7 +124,7 @@ function parseBundleMap<B>(
 /**
  * Validates an `X509SVIDResponse`. Each SVID must have every mandatory field, a `spiffe_id`
  * equal to its certificate's URI SAN, a valid X509-SVID chain whose key matches the leaf, an
- * unexpired leaf and a parseable bundle; otherwise it is discarded with one logged reason.
+ * unexpired leaf, a parseable bundle, and a chain that verifies against that bundle; otherwise it is discarded with one logged reason.
  *
  * @throws {@link WorkloadApiError} `ERR_WORKLOADAPI_RESPONSE` when no SVID is usable.
  * @example
@@ -178,6 +178,13 @@ export function parseX509SvidResponse(
       } catch (err) {
         return discard(`its bundle is invalid: ${message(err)}`);
       }
+    }
+    // The SVID must chain to its own trust domain's bundle in this very response: an agent bug or
+    // a corrupted message must never make us present an identity that peers cannot verify.
+    try {
+      parseAndVerifyX509Svid(svid.rawCertificates(), bundle, { time: now });
+    } catch (err) {
+      return discard(`it does not verify against the bundle of "${td.name}" in the same response: ${message(err)}`);
     }
     ownBundles.set(td.name, bundle);
     svids.push(svid);
