@@ -6,3 +6,4 @@ export * from './agents.js';
 export * from './process.js';
 export * from './scenarios.js';
 export * from './users.js';
+export * from './spire.js';
