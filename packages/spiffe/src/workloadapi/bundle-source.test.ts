@@ -46,6 +46,17 @@ afterEach(async () => {
 });
 
 describe('BundleSource', () => {
+  it('lists every bundle it holds, and refuses to list once closed', async () => {
+    agent.setX509BundlesResponse({ bundles: example.x509Bundles([partner]) });
+    agent.setJwtBundlesResponse({ bundles: example.jwtBundles([partner]) });
+    const source = await BundleSource.create({ client, timeoutMs: 5000 });
+    sources.push(source);
+    assert.deepEqual(source.getX509BundleSet().bundles().map((b) => b.trustDomain.name).sort(), ['example.org', 'partner.org']);
+    assert.deepEqual(source.getJwtBundleSet().bundles().map((b) => b.trustDomain.name).sort(), ['example.org', 'partner.org']);
+    await source.close();
+    assert.throws(() => source.getX509BundleSet(), code('ERR_SOURCE_CLOSED'));
+  });
+
   it('waits for both the X.509 and the JWT bundles, then serves them', async () => {
     agent.setX509BundlesResponse({ bundles: example.x509Bundles([partner]) });
     const creating = BundleSource.create({ client, timeoutMs: 5000 });

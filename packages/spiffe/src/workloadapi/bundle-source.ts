@@ -125,6 +125,43 @@ export class BundleSource extends WorkloadApiSource<BundleSourceUpdate> implemen
   }
 
   /**
+   * Every X.509 bundle the source holds now (the caller's trust domain and the federated ones),
+   * for consumers that need them all at once, such as a TLS trust store.
+   *
+   * @throws {@link BundleError} `ERR_BUNDLE_NOT_FOUND` when none has been received (or they
+   *   were withdrawn); {@link WorkloadApiError} `ERR_SOURCE_CLOSED` after close.
+   * @example
+   * ```ts
+   * for (const bundle of source.getX509BundleSet().bundles()) console.log(bundle.trustDomain.name);
+   * ```
+   */
+  getX509BundleSet(): X509BundleSet {
+    this.assertOpen();
+    if (!this.#x509) {
+      throw new BundleError('ERR_BUNDLE_NOT_FOUND', `x509bundle: the BundleSource holds no X.509 bundles (${this.#x509Reason ?? 'none received'})`);
+    }
+    return this.#x509;
+  }
+
+  /**
+   * Every JWT bundle the source holds now.
+   *
+   * @throws {@link BundleError} `ERR_BUNDLE_NOT_FOUND` when none has been received (or they
+   *   were withdrawn); {@link WorkloadApiError} `ERR_SOURCE_CLOSED` after close.
+   * @example
+   * ```ts
+   * const kids = source.getJwtBundleSet().bundles().flatMap((b) => [...b.jwtAuthorities().keys()]);
+   * ```
+   */
+  getJwtBundleSet(): JwtBundleSet {
+    this.assertOpen();
+    if (!this.#jwt) {
+      throw new BundleError('ERR_BUNDLE_NOT_FOUND', `jwtbundle: the BundleSource holds no JWT bundles (${this.#jwtReason ?? 'none received'})`);
+    }
+    return this.#jwt;
+  }
+
+  /**
    * The JWT bundle of `trustDomain`.
    *
    * @throws {@link BundleError} `ERR_BUNDLE_NOT_FOUND` when there is none;
