@@ -9,7 +9,7 @@ const { values: flags } = parseArgs({
   options: {
     url: { type: 'string', default: process.env.SERVER_URL ?? 'https://localhost:8443/' },
     'server-id': { type: 'string', default: process.env.SERVER_SPIFFE_ID ?? 'spiffe://example.org/server' },
-    socket: { type: 'string', default: process.env.SPIFFE_ENDPOINT_SOCKET },
+    socket: { type: 'string' }, // unset: the library reads SPIFFE_ENDPOINT_SOCKET
     timeout: { type: 'string', default: process.env.SPIFFE_STARTUP_TIMEOUT ?? '30' },
   },
 });

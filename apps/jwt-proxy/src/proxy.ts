@@ -12,7 +12,7 @@ const { values: flags } = parseArgs({
     port: { type: 'string', default: process.env.PROXY_PORT ?? '8443' },
     upstream: { type: 'string', default: process.env.UPSTREAM_URL ?? 'https://localhost:8080' },
     'server-id': { type: 'string', default: process.env.SERVER_SPIFFE_ID ?? 'spiffe://example.org/server' },
-    socket: { type: 'string', default: process.env.SPIFFE_ENDPOINT_SOCKET },
+    socket: { type: 'string' }, // unset: the library reads SPIFFE_ENDPOINT_SOCKET
     timeout: { type: 'string', default: process.env.SPIFFE_STARTUP_TIMEOUT ?? '30' },
   },
 });

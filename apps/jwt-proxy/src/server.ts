@@ -10,7 +10,7 @@ const { values: flags } = parseArgs({
     host: { type: 'string', default: process.env.SERVER_HOST ?? '0.0.0.0' },
     port: { type: 'string', default: process.env.SERVER_PORT ?? '8080' },
     audience: { type: 'string', default: process.env.JWT_AUDIENCE ?? 'spiffe://example.org/server' },
-    socket: { type: 'string', default: process.env.SPIFFE_ENDPOINT_SOCKET },
+    socket: { type: 'string' }, // unset: the library reads SPIFFE_ENDPOINT_SOCKET
     timeout: { type: 'string', default: process.env.SPIFFE_STARTUP_TIMEOUT ?? '30' },
   },
 });

@@ -9,7 +9,7 @@ const { values: flags } = parseArgs({
     host: { type: 'string', default: process.env.SERVER_HOST ?? '127.0.0.1' },
     port: { type: 'string', default: process.env.SERVER_PORT ?? '55555' },
     'server-id': { type: 'string', default: process.env.SERVER_SPIFFE_ID ?? 'spiffe://example.org/server' },
-    socket: { type: 'string', default: process.env.SPIFFE_ENDPOINT_SOCKET },
+    socket: { type: 'string' }, // unset: the library reads SPIFFE_ENDPOINT_SOCKET
     timeout: { type: 'string', default: process.env.SPIFFE_STARTUP_TIMEOUT ?? '30' },
   },
 });

@@ -202,3 +202,29 @@ function get(port: number, token: string, agent: import('node:https').Agent): Pr
     req.end();
   });
 }
+
+describe('no agent, or no registration entry', () => {
+  it('gives a clear message within the start-up timeout, not a hang or a stack trace', async () => {
+    const agent = new DevAgent({ mode: asUsers ? 'users' : 'sockets' });
+    try {
+      const env = { ...portEnv(await freePorts(2)), SPIFFE_STARTUP_TIMEOUT: '2' };
+      const started = Date.now();
+      const client = startApp(agent, 'mtls-echo', 'client', 'client', env);
+      const info = await client.waitForExit(15_000);
+      assert.equal(info.code, 1, client.output());
+      assert.ok(Date.now() - started < 10_000, 'the client gave up after its 2 s timeout');
+      const output = client.output();
+      assert.match(output, /api\.sock|\.sock/, `names the socket:\n${output}`);
+      assert.doesNotMatch(output, /^\s+at /m, `no stack trace:\n${output}`);
+
+      // The agent is up, but nothing is registered for this workload.
+      await agent.start();
+      const unregistered = startApp(agent, 'mtls-echo', 'client', 'client', env);
+      assert.equal((await unregistered.waitForExit(15_000)).code, 1, unregistered.output());
+      assert.match(unregistered.output(), /no identity issued|registration entry/i, unregistered.output());
+      assert.doesNotMatch(unregistered.output(), /^\s+at /m);
+    } finally {
+      await agent.stop();
+    }
+  });
+});
