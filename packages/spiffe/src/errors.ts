@@ -130,7 +130,22 @@ export class BundleError extends SpiffeError {}
  * catch (err) { if (err instanceof X509SvidError) console.error(err.code, err.message); }
  * ```
  */
-export class X509SvidError extends SpiffeError {}
+export class X509SvidError extends SpiffeError {
+  /**
+   * The X509-SVID rule the certificate broke, when one did: `leaf-uri-san-missing`,
+   * `leaf-uri-san-multiple`, `leaf-uri-san-invalid`, `leaf-id-no-path`, `leaf-ca`,
+   * `leaf-key-cert-sign`, `leaf-crl-sign`, `leaf-digital-signature`, `signing-not-ca`,
+   * `signing-key-cert-sign`, `critical-extension`, `unparseable`, `expired`, `not-yet-valid`.
+   * Undefined for failures that are not a rule of one certificate (an untrusted chain, a key
+   * that does not match).
+   */
+  readonly rule: string | undefined;
+
+  constructor(code: SpiffeErrorCode, message: string, options?: { cause?: unknown; rule?: string }) {
+    super(code, message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.rule = options?.rule;
+  }
+}
 
 /**
  * A JWT-SVID that is malformed, uses a forbidden algorithm, has invalid claims or a bad

@@ -3,7 +3,7 @@
  *
  * The root entry re-exports the public API of every module. Each concept also has its own
  * subpath (`@spiffe-node/spiffe/spiffeid`, `/bundle`, `/svid/x509`, `/svid/jwt`, `/authorize`,
- * `/workloadapi`, `/tls`, `/errors`).
+ * `/workloadapi`, `/tls`, `/files`, `/errors`).
  *
  * @packageDocumentation
  */
@@ -15,3 +15,4 @@ export * from './svid/jwt/index.js';
 export * from './authorize/index.js';
 export * from './workloadapi/index.js';
 export * from './tls/index.js';
+export * from './files/index.js';

@@ -49,13 +49,28 @@ export function verifyPeerChain(
   authorizer: Authorizer,
   peer: 'client' | 'server',
 ): VerifiedX509Svid {
+  return authorizePeer(verifyPeerSvid(chain, bundleSource, peer), authorizer);
+}
+
+/**
+ * @internal The first half of {@link verifyPeerChain}: the chain against the bundle of the
+ * leaf's own trust domain, without the authorizer. Every failure is a {@link TlsPeerError}.
+ */
+export function verifyPeerSvid(
+  chain: Uint8Array[] | undefined,
+  bundleSource: X509BundleSource,
+  peer: 'client' | 'server',
+): VerifiedX509Svid {
   if (chain === undefined || chain.length === 0) throw noPeerCertificate(peer);
-  let verified: VerifiedX509Svid;
   try {
-    verified = parseAndVerifyX509Svid(chain, bundleSource);
+    return parseAndVerifyX509Svid(chain, bundleSource);
   } catch (err) {
     throw toTlsPeerError(err);
   }
+}
+
+/** @internal The second half of {@link verifyPeerChain}: the authorizer on a verified SVID. */
+export function authorizePeer(verified: VerifiedX509Svid, authorizer: Authorizer): VerifiedX509Svid {
   try {
     authorizer(verified.id, verified.verifiedChains);
   } catch (err) {

@@ -22,18 +22,36 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type X509Certificate } from 'node:crypto';
 import tls, { type SecureContextOptions, type TLSSocket, type TlsOptions } from 'node:tls';
-import type { X509Svid } from '../svid/x509/index.js';
+import type { X509Bundle, X509BundleSource } from '../bundle/index.js';
+import { certInfo, certInfoFromDer } from '../svid/x509/cert-info.js';
+import type { VerifiedX509Svid, X509Svid } from '../svid/x509/index.js';
 import { MIN_TLS_VERSION, svidPem } from './credentials.js';
 import { serverConfigOf, serverSecureOptions, type ServerConfig, type SpiffeServerOptions } from './options.js';
-import { chainFromPeerCertificate, recordVerifiedPeer, verifyPeerChain } from './peer.js';
+import { authorizePeer, chainFromPeerCertificate, recordVerifiedPeer, verifyPeerSvid } from './peer.js';
 import { toTlsPeerError } from './peer-error.js';
 import { onSourceUpdate } from './sources.js';
 
 const STATE = Symbol('spiffe.serverState');
-/** Intermediates kept for resumed sessions, at most this many peers. */
+/** Intermediates remembered per client leaf, at most this many peers. */
 const MAX_REMEMBERED_CHAINS = 1024;
+
+/**
+ * A client leaf that verified: the intermediates it verified with, and the result, valid while
+ * the bundle of its trust domain holds the same authorities and the time is inside the validity
+ * of every certificate involved.
+ */
+interface RememberedChain {
+  leaf: Buffer;
+  intermediates: Uint8Array[];
+  verified: VerifiedX509Svid;
+  bundle: X509Bundle;
+  authorities: X509Certificate[];
+  /** Latest notBefore and earliest notAfter (ms) of the presented certificates and the chains. */
+  validFrom: number;
+  validUntil: number;
+}
 
 function sameSvid(a: X509Svid | undefined, b: X509Svid): boolean {
   if (a === undefined) return false;
@@ -51,8 +69,8 @@ export class ServerState {
   #ticketKeys: Buffer | undefined;
   /** Why the source has no SVID now (its last error message), while that lasts. */
   #unavailableReason: string | undefined;
-  /** Leaf fingerprint → the intermediates it was presented with (resumption only). */
-  readonly #intermediates = new Map<string, Uint8Array[]>();
+  /** Leaf fingerprint → the intermediates it verified with (see {@link ServerState.admit}). */
+  readonly #intermediates = new Map<string, RememberedChain>();
   #server: tls.Server | undefined;
   #emit: ((event: string | symbol, ...args: unknown[]) => boolean) | undefined;
 
@@ -159,11 +177,7 @@ export class ServerState {
     const config = this.config;
     if (config.mode === 'tls') return true;
     try {
-      const reused = socket.isSessionReused();
-      let chain = chainFromPeerCertificate(socket.getPeerCertificate(true));
-      if (reused && chain !== undefined && chain.length === 1) chain = this.#withRememberedIntermediates(socket, chain);
-      const verified = verifyPeerChain(chain, config.bundleSource!, config.authorizer!, 'client');
-      if (config.resumption && !reused && chain !== undefined && chain.length > 1) this.#remember(socket, chain);
+      const verified = authorizePeer(this.#verifyClient(socket), config.authorizer!);
       recordVerifiedPeer(socket, verified);
       return true;
     } catch (err) {
@@ -177,22 +191,93 @@ export class ServerState {
     }
   }
 
-  #withRememberedIntermediates(socket: TLSSocket, chain: Uint8Array[]): Uint8Array[] {
-    const fingerprint = socket.getPeerX509Certificate()?.fingerprint256;
-    const intermediates = fingerprint === undefined ? undefined : this.#intermediates.get(fingerprint);
-    return intermediates === undefined ? chain : [...chain, ...intermediates];
+  /**
+   * Verifies the client's X509-SVID against the bundle source as it is now.
+   *
+   * Node's `getPeerCertificate(true)`, the only way to read the intermediates a client
+   * presented, copies and re-parses every certificate of the chain, which costs about a tenth
+   * of the whole handshake. So only the leaf is read (`getPeerCertificate(false)`, no copies).
+   * A leaf that verified before (same DER) is accepted with that result while the bundle of its
+   * trust domain is the same object with the same authorities and every certificate involved
+   * is still inside its validity; otherwise it is verified again in full with the
+   * intermediates it verified with (the client proved in this handshake that it holds the
+   * leaf's key). The presented chain is read only for a leaf not seen yet (or forgotten), or
+   * when the remembered intermediates no longer verify; a resumed session, whose chain holds
+   * only the leaf, is verified the same way. The authorizer runs on every connection.
+   */
+  #verifyClient(socket: TLSSocket): VerifiedX509Svid {
+    const bundleSource = this.config.bundleSource!;
+    const leaf = socket.getPeerCertificate(false);
+    const raw = leaf?.raw;
+    const fingerprint = raw && raw.length > 0 ? leaf.fingerprint256 : undefined;
+    const known = fingerprint === undefined ? undefined : this.#intermediates.get(fingerprint);
+    if (known !== undefined && known.leaf.equals(raw)) {
+      if (stillValid(known, bundleSource)) return known.verified;
+      try {
+        const verified = verifyPeerSvid([known.leaf, ...known.intermediates], bundleSource, 'client');
+        this.#remember(fingerprint as string, known.leaf, known.intermediates, verified, bundleSource);
+        return verified;
+      } catch {
+        this.#intermediates.delete(fingerprint as string);
+      }
+    }
+    const chain = chainFromPeerCertificate(socket.getPeerCertificate(true));
+    const verified = verifyPeerSvid(chain, bundleSource, 'client');
+    if (fingerprint !== undefined && chain !== undefined) {
+      this.#remember(fingerprint, raw as Buffer, chain.slice(1), verified, bundleSource);
+    }
+    return verified;
   }
 
-  #remember(socket: TLSSocket, chain: Uint8Array[]): void {
-    const fingerprint = socket.getPeerX509Certificate()?.fingerprint256;
-    if (fingerprint === undefined) return;
+  #remember(fingerprint: string, leaf: Buffer, intermediates: Uint8Array[], verified: VerifiedX509Svid, bundleSource: X509BundleSource): void {
     this.#intermediates.delete(fingerprint);
-    this.#intermediates.set(fingerprint, chain.slice(1));
+    let bundle: X509Bundle;
+    try {
+      bundle = bundleSource.getX509BundleForTrustDomain(verified.id.trustDomain);
+    } catch {
+      return;
+    }
+    const result: VerifiedX509Svid = Object.freeze({
+      id: verified.id,
+      verifiedChains: Object.freeze(verified.verifiedChains.map((c) => Object.freeze([...c]))) as X509Certificate[][],
+    });
+    let validFrom = -Infinity;
+    let validUntil = Infinity;
+    try {
+      for (const der of [leaf, ...intermediates]) {
+        const info = certInfoFromDer(der);
+        validFrom = Math.max(validFrom, info.notBefore);
+        validUntil = Math.min(validUntil, info.notAfter);
+      }
+      for (const cert of result.verifiedChains.flat()) {
+        const info = certInfo(cert);
+        validFrom = Math.max(validFrom, info.notBefore);
+        validUntil = Math.min(validUntil, info.notAfter);
+      }
+    } catch {
+      return;
+    }
+    this.#intermediates.set(fingerprint, { leaf, intermediates, verified: result, bundle, authorities: bundle.authorities(), validFrom, validUntil });
     if (this.#intermediates.size > MAX_REMEMBERED_CHAINS) {
       const oldest = this.#intermediates.keys().next().value;
       if (oldest !== undefined) this.#intermediates.delete(oldest);
     }
   }
+}
+
+/** Whether a remembered verification still holds: same time window, same bundle, same authorities. */
+function stillValid(known: RememberedChain, bundleSource: X509BundleSource): boolean {
+  const now = Date.now();
+  if (now < known.validFrom || now > known.validUntil) return false;
+  let bundle: X509Bundle;
+  try {
+    bundle = bundleSource.getX509BundleForTrustDomain(known.verified.id.trustDomain);
+  } catch {
+    return false;
+  }
+  if (bundle !== known.bundle) return false;
+  const authorities = bundle.authorities();
+  return authorities.length === known.authorities.length && authorities.every((a, i) => a === known.authorities[i]);
 }
 
 /** @internal Makes the state for options handed to a creator. */

@@ -10,8 +10,8 @@ import { DerError } from '../../bundle/der.js';
 import { KeyUsage, certInfo, certInfoFromDer, type CertInfo } from './cert-info.js';
 import type { X509Certificate } from 'node:crypto';
 
-export function invalid(message: string, cause?: unknown): X509SvidError {
-  return new X509SvidError('ERR_X509SVID_INVALID', `x509svid: ${message}`, cause === undefined ? undefined : { cause });
+export function invalid(message: string, cause?: unknown, rule?: string): X509SvidError {
+  return new X509SvidError('ERR_X509SVID_INVALID', `x509svid: ${message}`, { cause, rule });
 }
 
 /** The name of the certificate at `index` of a presented chain, for messages. */
@@ -27,7 +27,7 @@ export function infoFromDer(der: Uint8Array, index: number): CertInfo {
   try {
     return certInfoFromDer(der);
   } catch (err) {
-    throw invalid(`${roleName(index)} cannot be parsed: ${(err as Error).message}`, err);
+    throw invalid(`${roleName(index)} cannot be parsed: ${(err as Error).message}`, err, 'unparseable');
   }
 }
 
@@ -36,7 +36,7 @@ export function infoFromCert(cert: X509Certificate, index: number): CertInfo {
   try {
     return certInfo(cert);
   } catch (err) {
-    if (err instanceof DerError) throw invalid(`${roleName(index)} cannot be parsed: ${err.message}`, err);
+    if (err instanceof DerError) throw invalid(`${roleName(index)} cannot be parsed: ${err.message}`, err, 'unparseable');
     throw err;
   }
 }
@@ -47,21 +47,23 @@ export function infoFromCert(cert: X509Certificate, index: number): CertInfo {
 export function leafSpiffeId(leaf: CertInfo): SpiffeId {
   const { uris } = leaf;
   if (uris.length === 0) {
-    throw invalid('leaf certificate has no URI SAN; an X509-SVID carries its SPIFFE ID as exactly one URI SAN');
+    throw invalid('leaf certificate has no URI SAN; an X509-SVID carries its SPIFFE ID as exactly one URI SAN', undefined, 'leaf-uri-san-missing');
   }
   if (uris.length > 1) {
-    throw invalid(`leaf certificate has ${uris.length} URI SANs; an X509-SVID must have exactly one (its SPIFFE ID)`);
+    throw invalid(`leaf certificate has ${uris.length} URI SANs; an X509-SVID must have exactly one (its SPIFFE ID)`, undefined, 'leaf-uri-san-multiple');
   }
   let id: SpiffeId;
   try {
     id = SpiffeId.fromString(uris[0] as string);
   } catch (err) {
     const reason = err instanceof SpiffeError ? err.message : String(err);
-    throw invalid(`leaf certificate URI SAN is not a valid SPIFFE ID: ${reason}`, err);
+    throw invalid(`leaf certificate URI SAN is not a valid SPIFFE ID: ${reason}`, err, 'leaf-uri-san-invalid');
   }
   if (id.path === '') {
     throw invalid(
       `leaf certificate SPIFFE ID "${id}" has no path; the ID of an X509-SVID must have a path (the trust domain ID alone is not a workload identity)`,
+      undefined,
+      'leaf-id-no-path',
     );
   }
   return id;
@@ -70,20 +72,22 @@ export function leafSpiffeId(leaf: CertInfo): SpiffeId {
 /** Leaf rules: not a CA, digitalSignature, neither keyCertSign nor cRLSign. */
 export function checkLeaf(leaf: CertInfo): void {
   if (leaf.isCa) {
-    throw invalid('leaf certificate must not be a CA (basic constraints cA=true)');
+    throw invalid('leaf certificate must not be a CA (basic constraints cA=true)', undefined, 'leaf-ca');
   }
   const ku = leaf.keyUsage ?? 0;
   if (ku & KeyUsage.keyCertSign) {
-    throw invalid('leaf certificate must not have the keyCertSign key usage');
+    throw invalid('leaf certificate must not have the keyCertSign key usage', undefined, 'leaf-key-cert-sign');
   }
   if (ku & KeyUsage.cRLSign) {
-    throw invalid('leaf certificate must not have the cRLSign key usage');
+    throw invalid('leaf certificate must not have the cRLSign key usage', undefined, 'leaf-crl-sign');
   }
   if ((ku & KeyUsage.digitalSignature) === 0) {
     throw invalid(
       leaf.keyUsage === undefined
         ? 'leaf certificate must have the digitalSignature key usage (it has no key usage extension)'
         : 'leaf certificate must have the digitalSignature key usage',
+      undefined,
+      'leaf-digital-signature',
     );
   }
 }
@@ -108,7 +112,9 @@ export function signingProblem(info: CertInfo): string | undefined {
 /** Signing certificate rules (every certificate after the leaf). */
 export function checkSigning(info: CertInfo, index: number): void {
   const problem = signingProblem(info);
-  if (problem !== undefined) throw invalid(`${roleName(index)} ${problem}`);
+  if (problem !== undefined) {
+    throw invalid(`${roleName(index)} ${problem}`, undefined, problem.includes('keyCertSign') ? 'signing-key-cert-sign' : 'signing-not-ca');
+  }
 }
 
 /** Rejects a certificate with a critical extension that validation does not process. */
@@ -116,6 +122,8 @@ export function checkCriticalExtensions(info: CertInfo, index: number): void {
   if (info.unhandledCritical !== undefined) {
     throw invalid(
       `${roleName(index)} has the critical extension ${info.unhandledCritical}, which this library does not process; a critical extension that is not understood must cause rejection`,
+      undefined,
+      'critical-extension',
     );
   }
 }
@@ -141,6 +149,8 @@ export function validityProblem(
 export function checkValidity(info: CertInfo, index: number, t: number): void {
   const problem = validityProblem(info, t);
   if (problem !== undefined) {
-    throw new X509SvidError(problem.code, `x509svid: ${roleName(index)} ${problem.text}`);
+    throw new X509SvidError(problem.code, `x509svid: ${roleName(index)} ${problem.text}`, {
+      rule: problem.code === 'ERR_X509SVID_EXPIRED' ? 'expired' : 'not-yet-valid',
+    });
   }
 }

@@ -538,3 +538,33 @@ describe('parseAndVerifyX509Svid: misuse', () => {
     assert.equal(parseAndVerifyX509Svid(good, bundles, { time: new Date() }).id.toString(), 'spiffe://example.org/w');
   });
 });
+
+describe('parseAndVerifyX509Svid: the broken rule is named', () => {
+  const ca = TestCa.create({ trustDomain: 'example.org' });
+  const bundle = ca.bundle();
+  const hourAgo = new Date(Date.now() - 3_600_000);
+  const cases: Array<[string, TestSvid, string | undefined]> = [
+    ['a valid SVID', ca.svid('/ok'), undefined],
+    ['no URI SAN', ca.svid('/x', { uris: [] }), 'leaf-uri-san-missing'],
+    ['two URI SANs', ca.svid('/x', { uris: ['spiffe://example.org/a', 'spiffe://example.org/b'] }), 'leaf-uri-san-multiple'],
+    ['a non-SPIFFE URI', ca.svid('/x', { uris: ['https://example.org/a'] }), 'leaf-uri-san-invalid'],
+    ['the trust domain ID', ca.svid(''), 'leaf-id-no-path'],
+    ['a CA leaf', ca.svid('/x', { isCa: true }), 'leaf-ca'],
+    ['keyCertSign on the leaf', ca.svid('/x', { keyUsage: ['digitalSignature', 'keyCertSign'] }), 'leaf-key-cert-sign'],
+    ['cRLSign on the leaf', ca.svid('/x', { keyUsage: ['digitalSignature', 'cRLSign'] }), 'leaf-crl-sign'],
+    ['no digitalSignature', ca.svid('/x', { keyUsage: ['keyEncipherment'] }), 'leaf-digital-signature'],
+    ['an expired leaf', ca.svid('/x', { notBefore: new Date(Date.now() - 7_200_000), notAfter: hourAgo }), 'expired'],
+  ];
+  for (const [name, svid, rule] of cases) {
+    it(`${name}: ${rule ?? 'accepted'}`, () => {
+      if (rule === undefined) {
+        assert.equal(parseAndVerifyX509Svid(svid.chainDer, bundle).id.toString(), 'spiffe://example.org/ok');
+        return;
+      }
+      assert.throws(
+        () => parseAndVerifyX509Svid(svid.chainDer, bundle),
+        (err: unknown) => err instanceof X509SvidError && err.rule === rule,
+      );
+    });
+  }
+});

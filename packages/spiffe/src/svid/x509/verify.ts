@@ -228,7 +228,8 @@ export function parseAndVerifyX509Svid(
 
   if (chains.length === 0) {
     const text = failure?.text ?? `no trusted authority in the bundle of "${td.name}"`;
-    throw new X509SvidError(failure?.code ?? 'ERR_X509SVID_UNTRUSTED', `x509svid: could not verify leaf certificate: ${text}`);
+    const rule = failure?.code === 'ERR_X509SVID_EXPIRED' ? 'expired' : failure?.code === 'ERR_X509SVID_NOT_YET_VALID' ? 'not-yet-valid' : undefined;
+    throw new X509SvidError(failure?.code ?? 'ERR_X509SVID_UNTRUSTED', `x509svid: could not verify leaf certificate: ${text}`, { rule });
   }
   return { id, verifiedChains: chains.map((c) => c.map((info) => info.cert)) };
 }
