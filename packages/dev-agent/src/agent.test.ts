@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { startDevAgent, DevAgentError, type DevAgent } from './index.js';
-import { openStream, tempDir, workloadClient } from './testing/agent-process.js';
+import { openStream, tempDir, unary, workloadClient } from './testing/agent-process.js';
 
 describe('startDevAgent (in-process)', () => {
   const dir = tempDir();
@@ -90,6 +90,11 @@ describe('startDevAgent (in-process)', () => {
       const denied = await openStream(publicClient, 'FetchX509SVID').failure();
       assert.equal(denied.details, 'no identity issued');
       assert.ok(lines.some((l) => l.includes('caller not attested: peer credentials disabled')));
+      // A caller that cannot be attested validates nothing either.
+      await assert.rejects(
+        unary(publicClient, 'ValidateJWTSVID', { audience: 'a', svid: 'a.b.c' }),
+        (err: { code?: number; details?: string }) => err.code === 7 && err.details === 'no identity issued',
+      );
       const stream = openStream<{ svids: Array<{ spiffe_id: string }> }>(idClient, 'FetchX509SVID');
       assert.deepEqual((await stream.message(1)).svids.map((s) => s.spiffe_id), ['spiffe://example.org/me']);
       stream.cancel();

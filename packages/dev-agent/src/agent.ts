@@ -43,7 +43,10 @@ export interface DevAgent {
   readonly agentId: SpiffeId;
   /** Whether callers of the public socket are attested by their peer credentials (false: only identity sockets work). */
   readonly attestsPeers: boolean;
-  /** Creates a registration entry (parent defaults to {@link DevAgent.agentId}); matching workloads receive it at once. */
+  /**
+   * Creates a registration entry (parent defaults to {@link DevAgent.agentId}; `id` chooses its entry ID, else a UUID);
+   * matching workloads receive it at once.
+   */
   createEntry(params: EntryParams): Promise<RegistrationEntry>;
   /** Deletes an entry by ID. @throws {@link DevAgentError} `ERR_ENTRY_NOT_FOUND`. */
   deleteEntry(id: string): Promise<RegistrationEntry>;

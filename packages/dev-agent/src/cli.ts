@@ -18,7 +18,7 @@ import { processIo, type CliIo } from './cli/io.js';
 import { runAgentCommand } from './cli/run-command.js';
 import { ADMIN_SOCKET_ENV, runServerCommand } from './cli/server-command.js';
 import { DEFAULT_ADMIN_SOCKET_PATH } from './options.js';
-import { parseFlags } from './cli/flags.js';
+import { FlagError, parseFlags } from './cli/flags.js';
 
 const USAGE = `Usage: spiffe-dev-agent <command> [<args>]
 
@@ -35,7 +35,14 @@ async function rotate(argv: readonly string[], io: CliIo): Promise<number> {
     io.stderr('Usage: spiffe-dev-agent rotate x509|jwt [-socketPath <admin socket>]\n');
     return 1;
   }
-  const flags = parseFlags(argv.slice(1), [{ name: 'socketPath', kind: 'string', usage: 'admin socket' }]);
+  let flags: ReturnType<typeof parseFlags>;
+  try {
+    flags = parseFlags(argv.slice(1), [{ name: 'socketPath', kind: 'string', usage: 'admin socket' }]);
+  } catch (err) {
+    if (!(err instanceof FlagError)) throw err;
+    io.stderr(`Error: ${err.message}\nUsage: spiffe-dev-agent rotate x509|jwt [-socketPath <admin socket>]\n`);
+    return 1;
+  }
   const admin = new AdminClient(flags.strings.get('socketPath') || io.env[ADMIN_SOCKET_ENV] || DEFAULT_ADMIN_SOCKET_PATH);
   try {
     if (kind === 'x509') await admin.rotateX509();

@@ -8,7 +8,7 @@
 export type DevAgentErrorCode =
   /** A registration entry that breaks a rule (bad SPIFFE ID, selector, TTL, trust domain). */
   | 'ERR_ENTRY_INVALID'
-  /** An entry with the same SPIFFE ID, parent ID and selectors exists already. */
+  /** An entry with the same SPIFFE ID, parent ID and selectors, or with the chosen entry ID, exists already. */
   | 'ERR_ENTRY_EXISTS'
   /** No entry has the given entry ID. */
   | 'ERR_ENTRY_NOT_FOUND'

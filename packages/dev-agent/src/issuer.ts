@@ -23,6 +23,7 @@ import {
 } from './state/entries.js';
 import { readStateFile, writeFileAtomic } from './state/secure-fs.js';
 import { mintJwtSvid, validateJwtSvid } from './svid/jwt-svid.js';
+import { JwtSvidCache } from './svid/jwt-svid-cache.js';
 import { X509SvidCache, type IssuedX509Svid } from './svid/x509-svid-cache.js';
 import type { JWTPayload } from 'jose';
 
@@ -65,6 +66,9 @@ export class Issuer extends EventEmitter {
   readonly #authorities: Map<string, TrustDomainAuthority>;
   readonly #agentIds: ReadonlySet<string>;
   readonly #cache: X509SvidCache;
+  readonly #jwtCache = new JwtSvidCache();
+  /** Grows with every JWT key rotation: a token minted across one is not cached. */
+  #jwtKeyGeneration = 0;
   #timer: NodeJS.Timeout | undefined;
   #maintaining: Promise<void> | undefined;
   #stopped = false;
@@ -126,13 +130,19 @@ export class Issuer extends EventEmitter {
     return this.#agentIds.has(entry.parentId) && this.#authorities.has(trustDomainOf(entry.spiffeId));
   }
 
-  /** The entries a caller receives, in creation order (the first is the default identity). */
+  /**
+   * The entries a caller receives, sorted by entry ID as SPIRE's agent sorts them (the first is
+   * the default identity).
+   */
   identitiesFor(caller: Caller): RegistrationEntry[] {
-    return this.entries.list().filter(
-      (e) =>
-        this.isServed(e) &&
-        (caller.kind === 'selectors' ? entryMatches(e, caller.selectors) : e.spiffeId === caller.spiffeId),
-    );
+    return this.entries
+      .list()
+      .filter(
+        (e) =>
+          this.isServed(e) &&
+          (caller.kind === 'selectors' ? entryMatches(e, caller.selectors) : e.spiffeId === caller.spiffeId),
+      )
+      .sort(byEntryId);
   }
 
   /**
@@ -195,17 +205,31 @@ export class Issuer extends EventEmitter {
     };
   }
 
-  /** Mints a JWT-SVID for an entry and audience. */
+  /**
+   * A JWT-SVID for an entry and audience. As SPIRE's agent does, the same token is served again
+   * for the same entry and audience set (in any order) until less than half of its lifetime
+   * remains; a token whose key has left the JWT bundle is never served, and none survives a
+   * rotation of the JWT keys or the deletion of its entry.
+   */
   async jwtSvid(entry: RegistrationEntry, audience: readonly string[]): Promise<{ token: string; expiresAt: Date }> {
     const td = trustDomainOf(entry.spiffeId);
     const authority = this.#authorities.get(td) as TrustDomainAuthority;
+    const now = Date.now();
+    const published = new Set(authority.jwtKeys().map((k) => k.id));
+    const cached = this.#jwtCache.get(entry, audience, { now, validKid: (kid) => published.has(kid) });
+    if (cached !== undefined) return { token: cached.token, expiresAt: cached.expiresAt };
     const key = authority.jwtSigningKey;
+    const generation = this.#jwtKeyGeneration;
     const minted = await mintJwtSvid({
       spiffeId: entry.spiffeId,
       audience,
       ttlSeconds: entry.jwtSvidTtl || this.config.jwtSvidTtl,
       key,
+      now,
     });
+    if (generation === this.#jwtKeyGeneration && this.entries.get(entry.id)?.revision === entry.revision) {
+      this.#jwtCache.set(entry, audience, { token: minted.token, kid: key.id, issuedAt: minted.issuedAt, expiresAt: minted.expiresAt });
+    }
     this.config.logger.log('info', 'Issued JWT-SVID', {
       spiffe_id: entry.spiffeId,
       entry_id: entry.id,
@@ -213,7 +237,7 @@ export class Issuer extends EventEmitter {
       kid: key.id,
       expires_at: minted.expiresAt.toISOString(),
     });
-    return minted;
+    return { token: minted.token, expiresAt: minted.expiresAt };
   }
 
   /**
@@ -255,6 +279,7 @@ export class Issuer extends EventEmitter {
    */
   async deleteEntry(id: string): Promise<RegistrationEntry> {
     const entry = await this.entries.delete(id);
+    this.#jwtCache.dropEntry(entry.id);
     this.config.logger.log('info', 'Deleted registration entry', { entry_id: entry.id, spiffe_id: entry.spiffeId });
     await this.#cache.rotate(Date.now(), this.#liveEntries());
     this.emit('change');
@@ -275,6 +300,9 @@ export class Issuer extends EventEmitter {
       await this.#persist(authority);
       this.config.logger.log('info', 'Rotated JWT signing key', { trust_domain: authority.trustDomain.name, kid: authority.jwtSigningKey.id });
     }
+    // Tokens of the old keys are served no more (nor cached by a mint under way).
+    this.#jwtKeyGeneration += 1;
+    this.#jwtCache.clear();
     this.#schedule();
     this.emit('change');
   }
@@ -346,6 +374,11 @@ export class Issuer extends EventEmitter {
     }, delay);
     this.#timer.unref();
   }
+}
+
+/** Orders entries by entry ID, comparing bytes as Go's `<` on strings does (SPIRE's agent cache order). */
+function byEntryId(a: RegistrationEntry, b: RegistrationEntry): number {
+  return Buffer.compare(Buffer.from(a.id, 'utf8'), Buffer.from(b.id, 'utf8'));
 }
 
 function authorityFile(dataDir: string, trustDomain: string): string {

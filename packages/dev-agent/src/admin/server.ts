@@ -4,7 +4,8 @@
  * with peer credentials available, connections from any other uid are refused as well). The
  * public Workload API socket never serves any of this.
  *
- * Routes: `GET /v1/health`, `GET /v1/entries`, `POST /v1/entries`, `DELETE /v1/entries/<id>`,
+ * Routes: `GET /v1/health`, `GET /v1/entries`, `POST /v1/entries` (a JSON `EntryParams`; its
+ * optional `id` is the entry ID the caller chose), `DELETE /v1/entries/<id>`,
  * `GET /v1/bundle?trustDomain=<td>&format=pem|spiffe`, `POST /v1/rotate/x509`, `POST /v1/rotate/jwt`.
  *
  * @module
@@ -37,7 +38,7 @@ function httpStatus(err: unknown): number {
         return 500;
     }
   }
-  if (err instanceof TypeError || err instanceof SyntaxError) return 400;
+  if (err instanceof TypeError || err instanceof SyntaxError || err instanceof URIError) return 400;
   return 500;
 }
 
@@ -119,7 +120,8 @@ export class AdminServer {
         const entry = await issuer.createEntry((await readJson(req)) as EntryParams);
         return send(res, 200, { entry });
       }
-      const entryPath = /^\/v1\/entries\/([^/]+)$/.exec(path);
+      // Matched on the path as sent: URL parsing would resolve the entry IDs "." and ".." away.
+      const entryPath = /^\/v1\/entries\/([^/?#]+)(?:[?#]|$)/.exec(req.url ?? '');
       if (req.method === 'DELETE' && entryPath) {
         const entry = await issuer.deleteEntry(decodeURIComponent(entryPath[1] as string));
         return send(res, 200, { entry });

@@ -12,6 +12,7 @@ import { AdminClient } from '../admin/client.js';
 import { DevAgentError } from '../errors.js';
 import { DEFAULT_ADMIN_SOCKET_PATH } from '../options.js';
 import { parseSelector, selectorString, type EntryParams, type RegistrationEntry, type Selector } from '../state/entries.js';
+import { spireEntryOrder, withSortedSelectors } from './entry-order.js';
 import { FlagError, parseFlags, usage, type FlagSpec, type ParsedFlags } from './flags.js';
 import type { CliIo } from './io.js';
 import { formatEntry, formatEntryList, type PrintableEntry } from './print.js';
@@ -84,6 +85,7 @@ interface Command {
 const createFlags = (io: CliIo): FlagSpec[] => [
   socketFlag(io),
   outputFlag,
+  { name: 'entryID', kind: 'string', usage: 'A custom ID for this registration entry (optional). If not set, a new entry ID will be generated' },
   { name: 'spiffeID', kind: 'string', usage: 'The SPIFFE ID that this record represents' },
   { name: 'parentID', kind: 'string', usage: "The SPIFFE ID of this record's parent" },
   { name: 'selector', kind: 'list', usage: 'A colon-delimited type:value selector. Can be used more than once' },
@@ -115,6 +117,7 @@ function entriesFromData(text: string): EntryParams[] {
   const parsed = JSON.parse(text) as { entries?: Array<Record<string, unknown>> };
   if (!Array.isArray(parsed.entries)) throw new FlagError('the registration JSON has no "entries" array');
   return parsed.entries.map((e) => ({
+    id: (e.entry_id as string | undefined) ?? (e.id as string | undefined) ?? '',
     spiffeId: jsonId(e.spiffe_id) ?? '',
     parentId: jsonId(e.parent_id) ?? '',
     selectors: ((e.selectors as Selector[] | undefined) ?? []).map((s) => `${s.type}:${s.value}`),
@@ -136,6 +139,7 @@ function printable(params: EntryParams): PrintableEntry {
     }
   }
   return {
+    id: params.id || undefined,
     spiffeId: String(params.spiffeId),
     parentId: String(params.parentId ?? ''),
     selectors,
@@ -159,7 +163,13 @@ const entryCreate: Command = {
     let requests: EntryParams[];
     const data = flags.strings.get('data');
     if (data !== undefined && data !== '') {
-      requests = entriesFromData(data === '-' ? io.readStdin() : readFileSync(data, 'utf8'));
+      let text: string;
+      try {
+        text = data === '-' ? io.readStdin() : readFileSync(data, 'utf8');
+      } catch (err) {
+        throw new FlagError(`cannot read the entries of -data ${data}: ${(err as Error).message}`);
+      }
+      requests = entriesFromData(text);
     } else {
       const selectors = flags.lists.get('selector') ?? [];
       if (selectors.length === 0) throw new FlagError('at least one selector is required');
@@ -175,6 +185,7 @@ const entryCreate: Command = {
       if (ttl > 0 && (x509 > 0 || jwt > 0)) throw new FlagError('use x509SVIDTTL and jwtSVIDTTL flags or the deprecated ttl flag');
       requests = [
         {
+          id: flags.strings.get('entryID') ?? '',
           spiffeId,
           parentId,
           selectors,
@@ -200,8 +211,10 @@ const entryCreate: Command = {
         );
       }
     }
-    if (output === 'json') io.stdout(`${JSON.stringify({ results: created.map((e) => ({ status: { code: 0, message: 'OK' }, entry: entryJson(e) })) })}\n`);
-    else for (const e of created) io.stdout(formatEntry(e));
+    // SPIRE prints a created entry as its datastore reads it back: selectors sorted.
+    const printed = created.map(withSortedSelectors);
+    if (output === 'json') io.stdout(`${JSON.stringify({ results: printed.map((e) => ({ status: { code: 0, message: 'OK' }, entry: entryJson(e) })) })}\n`);
+    else for (const e of printed) io.stdout(formatEntry(e));
     if (failed) {
       io.stderr('Error: failed to create one or more entries\n');
       return 1;
@@ -282,7 +295,7 @@ const entryShow: Command = {
   flags: showFlags,
   async run(flags, io) {
     const output = outputFormat(flags);
-    const entries = await filteredEntries(flags, io);
+    const entries = spireEntryOrder(await filteredEntries(flags, io));
     const entryId = flags.strings.get('entryID');
     if (entryId !== undefined && entries.length === 0) {
       io.stderr('Error: rpc error: code = NotFound desc = entry not found\n');

@@ -79,8 +79,9 @@ describe('spire-server compatible CLI', () => {
         'Revision         : 0',
         'X509-SVID TTL    : 600',
         'JWT-SVID TTL     : 120',
-        'Selector         : unix:user:server-workload',
+        // Sorted by type, then value, as SPIRE prints a created entry.
         'Selector         : unix:uid:1001',
+        'Selector         : unix:user:server-workload',
         'FederatesWith    : spiffe://partner.org',
         'DNS name         : server.local',
         'Hint             : server',
@@ -141,18 +142,81 @@ describe('spire-server compatible CLI', () => {
     assert.match(dup.stderr, /Error: failed to create one or more entries\n$/);
   });
 
+  it('creates an entry under the ID given with -entryID, and fails on a taken or invalid one as SPIRE does', async () => {
+    const args = (id: string, name: string) => ['entry', 'create', '-entryID', id, '-parentID', 'spiffe://example.org/host', '-spiffeID', `spiffe://example.org/${name}`, '-selector', `unix:user:${name}`];
+    const created = await cli(args('custom-1', 'custom'));
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, /^Entry ID {9}: custom-1\nSPIFFE ID {8}: spiffe:\/\/example.org\/custom\n/);
+    const shown = await cli(['entry', 'show', '-entryID', 'custom-1']);
+    assert.match(shown.stdout, /^Found 1 entry\nEntry ID {9}: custom-1\n/);
+    // Another entry under the same ID: AlreadyExists, the entry printed with the ID asked for.
+    const taken = await cli(args('custom-1', 'custom-other'));
+    assert.equal(taken.code, 1);
+    assert.match(
+      taken.stderr,
+      /^Failed to create the following entry \(code: AlreadyExists, msg: "an entry with ID \\"custom-1\\" already exists[^"]*"\):\nEntry ID {9}: custom-1\nSPIFFE ID {8}: spiffe:\/\/example.org\/custom-other\n/,
+    );
+    assert.match(taken.stderr, /Error: failed to create one or more entries\n$/);
+    const invalid = await cli(args('not valid!', 'custom-invalid'));
+    assert.equal(invalid.code, 1);
+    assert.match(invalid.stderr, /^Failed to create the following entry \(code: InvalidArgument, msg: "entry: entry ID \\"not valid!\\" contains invalid characters/);
+    // An empty -entryID is no choice: a UUID.
+    const generated = await cli(['entry', 'create', '-entryID', '', '-parentID', 'spiffe://example.org/host', '-spiffeID', 'spiffe://example.org/custom-generated', '-selector', 'unix:user:g']);
+    assert.match(generated.stdout, ENTRY_ID);
+    // "." and ".." are valid IDs (SPIRE's alphabet) and survive the admin API's paths.
+    for (const id of ['.', '..']) {
+      const dotted = await cli(args(id, `dotted${id.length}`));
+      assert.equal(dotted.code, 0, dotted.stderr);
+      const deleted = await cli(['entry', 'delete', '-entryID', id]);
+      assert.equal(deleted.code, 0, deleted.stderr);
+      assert.equal(deleted.stdout, `Deleted entry with ID: ${id}\n`);
+    }
+    for (const id of ['custom-1', ENTRY_ID.exec(generated.stdout)![1]!]) assert.equal((await cli(['entry', 'delete', '-entryID', id])).code, 0);
+  });
+
+  it("shows entries in SPIRE's order (trust domain, path, parent, TTLs, selectors), selectors sorted", async () => {
+    const parent = 'spiffe://example.org/order-node';
+    const create = async (name: string, ...more: string[]) => {
+      const r = await cli(['entry', 'create', '-parentID', parent, '-spiffeID', `spiffe://example.org/${name}`, ...more]);
+      assert.equal(r.code, 0, r.stderr);
+    };
+    await create('order-z', '-selector', 'unix:uid:1');
+    await create('order-b', '-selector', 'unix:user:root', '-selector', 'unix:uid:0', '-x509SVIDTTL', '600');
+    await create('order-b', '-selector', 'unix:uid:5');
+    await create('order-a', '-selector', 'unix:uid:1');
+    await create('order-p', '-selector', 'unix:uid:1');
+    const partner = await cli(['entry', 'create', '-parentID', parent, '-spiffeID', 'spiffe://partner.org/order', '-selector', 'unix:uid:1']);
+    assert.equal(partner.code, 0, partner.stderr);
+    const shown = await cli(['entry', 'show', '-parentID', parent]);
+    const blocks = shown.stdout.split('\n\n').filter((b) => b.includes('SPIFFE ID'));
+    const summary = blocks.map((b) => [/SPIFFE ID {8}: (.*)/.exec(b)![1], [...b.matchAll(/Selector {9}: (.*)/g)].map((m) => m[1]).join(',')].join(' '));
+    assert.deepEqual(summary, [
+      'spiffe://example.org/order-a unix:uid:1',
+      'spiffe://example.org/order-b unix:uid:5',
+      'spiffe://example.org/order-b unix:uid:0,unix:user:root',
+      'spiffe://example.org/order-p unix:uid:1',
+      'spiffe://example.org/order-z unix:uid:1',
+      'spiffe://partner.org/order unix:uid:1',
+    ]);
+    const json = JSON.parse((await cli(['entry', 'show', '-parentID', parent, '-output', 'json'])).stdout) as {
+      entries: Array<{ spiffe_id: { path: string }; selectors: Array<{ value: string }> }>;
+    };
+    assert.deepEqual(json.entries.map((e) => e.spiffe_id.path), ['/order-a', '/order-b', '/order-b', '/order-p', '/order-z', '/order']);
+    assert.deepEqual(json.entries[2]!.selectors.map((x) => x.value), ['uid:0', 'user:root']);
+  });
+
   it('creates entries from a registration JSON file (-data), as SPIRE does', async () => {
     const data = JSON.stringify({
       entries: [
         { spiffe_id: 'spiffe://example.org/from-file', parent_id: 'spiffe://example.org/host', selectors: [{ type: 'unix', value: 'uid:2001' }], x509_svid_ttl: 300 },
-        { spiffe_id: { trust_domain: 'example.org', path: '/from-file-2' }, parent_id: { trust_domain: 'example.org', path: '/host' }, selectors: [{ type: 'unix', value: 'uid:2002' }] },
+        { entry_id: 'from-file-id', spiffe_id: { trust_domain: 'example.org', path: '/from-file-2' }, parent_id: { trust_domain: 'example.org', path: '/host' }, selectors: [{ type: 'unix', value: 'uid:2002' }] },
       ],
     });
     const res = await cli(['entry', 'create', '-data', '-'], data);
     assert.equal(res.code, 0, res.stderr);
     assert.equal(res.stdout.match(/^Entry ID/gm)?.length, 2);
     assert.match(res.stdout, /SPIFFE ID {8}: spiffe:\/\/example.org\/from-file\n[^]*X509-SVID TTL {4}: 300\n/);
-    assert.match(res.stdout, /SPIFFE ID {8}: spiffe:\/\/example.org\/from-file-2\n/);
+    assert.match(res.stdout, /Entry ID {9}: from-file-id\nSPIFFE ID {8}: spiffe:\/\/example.org\/from-file-2\n/);
   });
 
   it('bundle show prints the trust bundle the Workload API serves (pem and spiffe formats)', async () => {

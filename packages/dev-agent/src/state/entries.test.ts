@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DevAgentError } from '../errors.js';
 import { tempDir } from '../testing/agent-process.js';
-import { entryMatches, EntryStore, parseSelector, validateEntryParams, type EntryParams } from './entries.js';
+import { entryMatches, EntryStore, parseSelector, validateEntryId, validateEntryParams, type EntryParams } from './entries.js';
 
 const ctx = { localTrustDomains: ['example.org', 'partner.org'], defaultParentId: 'spiffe://example.org/host' };
 const valid: EntryParams = { spiffeId: 'spiffe://example.org/web', selectors: ['unix:uid:1000'] };
@@ -90,5 +90,49 @@ describe('registration entries', () => {
       ],
     );
     assert.match(reopened.list()[0]!.id, /^[0-9a-f-]{36}$/);
+  });
+
+  it("checks caller-chosen entry IDs by SPIRE's rules", () => {
+    const valid = ['a', 'web-1', 'A.b_c-9', '.', '..', 'x'.repeat(255), '2f0c3f5e-7a47-4b55-9c38-2a0c7d0b5b0e'];
+    for (const id of valid) assert.equal(validateEntryId(id), id);
+    for (const none of [undefined, '']) assert.equal(validateEntryId(none), undefined);
+    const invalid: Array<[string, RegExp]> = [
+      ['x'.repeat(256), /entry ID is too long \(256 characters; at most 255\)/],
+      ['bad id', /contains invalid characters/],
+      ['a/b', /contains invalid characters/],
+      ['é', /contains invalid characters/],
+      ['a:b', /contains invalid characters/],
+    ];
+    for (const [id, error] of invalid) {
+      assert.throws(
+        () => validateEntryId(id),
+        (err: unknown) => err instanceof DevAgentError && err.code === 'ERR_ENTRY_INVALID' && error.test(err.message),
+        id,
+      );
+    }
+    assert.throws(() => validateEntryId(42), TypeError);
+  });
+
+  it('stores an entry under the ID the caller chose, refusing one taken (after the similar-entry check)', async () => {
+    const path = join(dir.path, 'chosen');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(path, { mode: 0o700 });
+    const store = await EntryStore.open(path);
+    const chosen = await store.create({ id: 'web-1', spiffeId: 'spiffe://example.org/web', selectors: ['unix:uid:1'] }, ctx);
+    assert.equal(chosen.id, 'web-1');
+    const generated = await store.create({ id: '', spiffeId: 'spiffe://example.org/web2', selectors: ['unix:uid:1'] }, ctx);
+    assert.match(generated.id, /^[0-9a-f-]{36}$/);
+    const rejects = (params: EntryParams, code: string, message: RegExp) =>
+      assert.rejects(store.create(params, ctx), (err: unknown) => err instanceof DevAgentError && err.code === code && message.test(err.message));
+    // Another entry under a taken ID.
+    await rejects({ id: 'web-1', spiffeId: 'spiffe://example.org/other', selectors: ['unix:uid:2'] }, 'ERR_ENTRY_EXISTS', /^an entry with ID "web-1" already exists/);
+    // The same entry again under any ID: SPIRE reports the similar entry first.
+    await rejects({ id: 'web-1', spiffeId: 'spiffe://example.org/web', selectors: ['unix:uid:1'] }, 'ERR_ENTRY_EXISTS', /^similar entry already exists$/);
+    await rejects({ id: 'web-9', spiffeId: 'spiffe://example.org/web', selectors: ['unix:uid:1'] }, 'ERR_ENTRY_EXISTS', /^similar entry already exists$/);
+    await rejects({ id: 'no good', spiffeId: 'spiffe://example.org/other', selectors: ['unix:uid:2'] }, 'ERR_ENTRY_INVALID', /invalid characters/);
+    // Once the ID is free again, it can be used.
+    await store.delete('web-1');
+    assert.equal((await store.create({ id: 'web-1', spiffeId: 'spiffe://example.org/other', selectors: ['unix:uid:2'] }, ctx)).id, 'web-1');
+    assert.deepEqual((await EntryStore.open(path)).list().map((e) => e.id), [generated.id, 'web-1']);
   });
 });

@@ -1,8 +1,9 @@
 /**
- * Registration entries, shaped like SPIRE's: a SPIFFE ID, a parent ID, selectors that must all
- * match the caller, optional TTLs, DNS names, federated trust domains and a hint. Kept in
- * creation order (the first entry that matches a caller is its default identity) and persisted
- * to `entries.json` (mode 0600) after every change.
+ * Registration entries, shaped like SPIRE's: an entry ID (a UUID, or one the caller chose), a
+ * SPIFFE ID, a parent ID, selectors that must all match the caller, optional TTLs, DNS names,
+ * federated trust domains and a hint. Kept in creation order and persisted to `entries.json`
+ * (mode 0600) after every change; the agent serves a caller's entries sorted by entry ID, as
+ * SPIRE does.
  *
  * @module
  */
@@ -35,7 +36,7 @@ export interface Selector {
  * ```
  */
 export interface RegistrationEntry {
-  /** The entry ID, a UUID. */
+  /** The entry ID: a UUID, or the ID given at creation. */
   readonly id: string;
   readonly spiffeId: string;
   readonly parentId: string;
@@ -68,6 +69,11 @@ export interface RegistrationEntry {
  * ```
  */
 export interface EntryParams {
+  /**
+   * A caller-chosen entry ID (SPIRE's `-entryID`): at most 255 characters of `A-Z a-z 0-9 - . _`.
+   * A UUID is generated when absent or empty.
+   */
+  id?: string;
   spiffeId: string | SpiffeId;
   /** Defaults to the agent's own ID (`spiffe://<trust domain>/host`). */
   parentId?: string | SpiffeId;
@@ -120,6 +126,34 @@ export function selectorString(s: Selector): string {
  */
 export function entryMatches(entry: RegistrationEntry, callerSelectors: ReadonlySet<string>): boolean {
   return entry.selectors.every((s) => callerSelectors.has(selectorString(s)));
+}
+
+/** The longest entry ID SPIRE accepts. */
+export const MAX_ENTRY_ID_LENGTH = 255;
+
+const ENTRY_ID_CHARS = /^[A-Za-z0-9._-]*$/;
+
+/**
+ * Checks a caller-chosen entry ID against SPIRE's rules (at most 255 characters of
+ * `A-Z a-z 0-9 - . _`). Returns undefined when none was chosen (absent or empty).
+ *
+ * @throws {@link DevAgentError} `ERR_ENTRY_INVALID`.
+ * @example
+ * ```ts
+ * validateEntryId('web-1'); // 'web-1'
+ * validateEntryId('');      // undefined: a UUID will be generated
+ * ```
+ */
+export function validateEntryId(id: unknown): string | undefined {
+  if (id === undefined || id === null || id === '') return undefined;
+  if (typeof id !== 'string') throw new TypeError('createEntry: id must be a string');
+  if (id.length > MAX_ENTRY_ID_LENGTH) {
+    throw new DevAgentError('ERR_ENTRY_INVALID', `entry: entry ID is too long (${id.length} characters; at most ${MAX_ENTRY_ID_LENGTH})`);
+  }
+  if (!ENTRY_ID_CHARS.test(id)) {
+    throw new DevAgentError('ERR_ENTRY_INVALID', `entry: entry ID ${JSON.stringify(id)} contains invalid characters; use A-Z, a-z, 0-9, '-', '.' and '_'`);
+  }
+  return id;
 }
 
 const DNS_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
@@ -282,10 +316,11 @@ export class EntryStore {
   }
 
   /**
-   * Validates and stores a new entry.
+   * Validates and stores a new entry, under `params.id` if given, else a new UUID.
    *
    * @throws {@link DevAgentError} `ERR_ENTRY_INVALID`, or `ERR_ENTRY_EXISTS` if an entry with
-   *   the same SPIFFE ID, parent ID and selectors exists.
+   *   the same SPIFFE ID, parent ID and selectors exists ("similar entry already exists"), or
+   *   one with the chosen entry ID.
    */
   create(params: EntryParams, ctx: EntryContext): Promise<RegistrationEntry> {
     return this.#serialized(() => this.#create(params, ctx));
@@ -293,11 +328,16 @@ export class EntryStore {
 
   async #create(params: EntryParams, ctx: EntryContext): Promise<RegistrationEntry> {
     const fields = validateEntryParams(params, ctx);
+    const chosenId = validateEntryId(params.id);
+    // SPIRE's order: a similar entry first, then a taken ID.
     const similar = this.#entries.find(
       (e) => e.spiffeId === fields.spiffeId && e.parentId === fields.parentId && sameSelectors(e.selectors, fields.selectors),
     );
     if (similar) throw new DevAgentError('ERR_ENTRY_EXISTS', 'similar entry already exists');
-    const entry: RegistrationEntry = { id: randomUUID(), ...fields, revision: 0, createdAt: new Date().toISOString() };
+    if (chosenId !== undefined && this.get(chosenId) !== undefined) {
+      throw new DevAgentError('ERR_ENTRY_EXISTS', `an entry with ID ${JSON.stringify(chosenId)} already exists; choose another ID or leave it out to get a UUID`);
+    }
+    const entry: RegistrationEntry = { id: chosenId ?? randomUUID(), ...fields, revision: 0, createdAt: new Date().toISOString() };
     const next = [...this.#entries, entry];
     await this.#save(next);
     this.#entries = next;

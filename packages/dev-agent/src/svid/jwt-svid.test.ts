@@ -55,9 +55,17 @@ describe('JWT-SVIDs', () => {
     const cases: Array<{ name: string; token: string; audience?: string; ks?: Map<string, Map<string, KeyObject>>; reason: RegExp }> = [
       { name: 'expired', token: es256({ alg: 'ES256', kid: key.id }, { ...good, exp: now - 10 }), reason: /token has expired/ },
       { name: 'not yet valid', token: es256({ alg: 'ES256', kid: key.id }, { ...good, nbf: now + 600 }), reason: /not yet valid/ },
-      { name: 'other audience', token: es256({ alg: 'ES256', kid: key.id }, good), audience: 'z', reason: /audience "z"/ },
+      // SPIRE's words, Go-quoted: several audiences space-separated, a single string as a list.
+      { name: 'other audience', token: es256({ alg: 'ES256', kid: key.id }, good), audience: 'z', reason: /^expected audience in \["z"\] \(audience=\["a"\]\)$/ },
+      {
+        name: 'other audience, several in the token',
+        token: es256({ alg: 'ES256', kid: key.id }, { ...good, aud: ['a', 'say "b"'] }),
+        audience: 'z',
+        reason: /^expected audience in \["z"\] \(audience=\["a" "say \\"b\\""\]\)$/,
+      },
+      { name: 'other audience, aud a string', token: es256({ alg: 'ES256', kid: key.id }, { ...good, aud: 'a' }), audience: 'z', reason: /^expected audience in \["z"\] \(audience=\["a"\]\)$/ },
       { name: 'no exp', token: es256({ alg: 'ES256', kid: key.id }, { sub: ID, aud: 'a' }), reason: /"exp"/ },
-      { name: 'no aud', token: es256({ alg: 'ES256', kid: key.id }, { sub: ID, exp: now + 60 }), reason: /"aud"|audience/ },
+      { name: 'no aud', token: es256({ alg: 'ES256', kid: key.id }, { sub: ID, exp: now + 60 }), reason: /^expected audience in \["a"\] \(audience=\[\]\)$/ },
       { name: 'no sub', token: es256({ alg: 'ES256', kid: key.id }, { aud: 'a', exp: now + 60 }), reason: /no subject/ },
       { name: 'sub not a SPIFFE ID', token: es256({ alg: 'ES256', kid: key.id }, { ...good, sub: 'https://x' }), reason: /not a SPIFFE ID/ },
       { name: 'unknown kid', token: es256({ alg: 'ES256', kid: 'nope' }, good), reason: /no key found for key ID "nope"/ },

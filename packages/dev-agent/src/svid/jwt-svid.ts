@@ -10,6 +10,7 @@ import type { KeyObject } from 'node:crypto';
 import { SpiffeId } from '@spiffe-node/spiffe/spiffeid';
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { JwtKey } from '../ca/jwt-key.js';
+import { goQuoteList } from './go-quote.js';
 
 const ALLOWED_ALGS = ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512'];
 
@@ -27,7 +28,7 @@ export async function mintJwtSvid(params: {
   ttlSeconds: number;
   key: JwtKey;
   now?: number;
-}): Promise<{ token: string; expiresAt: Date }> {
+}): Promise<{ token: string; issuedAt: Date; expiresAt: Date }> {
   const now = params.now ?? Date.now();
   const iat = Math.floor(now / 1000);
   const exp = Math.min(iat + params.ttlSeconds, Math.floor(params.key.notAfter.getTime() / 1000));
@@ -37,7 +38,7 @@ export async function mintJwtSvid(params: {
     .setIssuedAt(iat)
     .setExpirationTime(exp)
     .sign(params.key.privateKey);
-  return { token, expiresAt: new Date(exp * 1000) };
+  return { token, issuedAt: new Date(iat * 1000), expiresAt: new Date(exp * 1000) };
 }
 
 /** A JWT-SVID that failed validation; the message is the reason. */
@@ -111,11 +112,20 @@ export async function validateJwtSvid(
   throw new JwtSvidValidationError(reason(lastError, audience, unverified));
 }
 
+/**
+ * SPIRE's message for a token without the expected audience, Go-quoted as SPIRE prints it:
+ * `expected audience in ["<expected>"] (audience=["<aud>" "<aud>"])`.
+ */
+function audienceMismatch(expected: string, aud: unknown): string {
+  const have = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud.filter((a): a is string => typeof a === 'string') : [];
+  return `expected audience in ${goQuoteList([expected])} (audience=${goQuoteList(have)})`;
+}
+
 function reason(err: unknown, audience: string, claims: JWTPayload): string {
   if (err instanceof JwtSvidValidationError) return err.message;
   if (err instanceof joseErrors.JWTExpired) return 'token has expired';
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
-    if (err.claim === 'aud') return `expected audience "${audience}" is not in the token's audience ${JSON.stringify(claims.aud ?? [])}`;
+    if (err.claim === 'aud') return audienceMismatch(audience, claims.aud);
     if (err.claim === 'nbf') return 'token is not yet valid';
     return `token claim "${err.claim}" is invalid: ${err.reason}`;
   }

@@ -1,8 +1,9 @@
 /**
  * The five RPCs of the SPIFFE Workload API, served from the {@link Issuer}. Every call must carry
  * the `workload.spiffe.io: true` metadata (else `InvalidArgument`); a caller with no matching
- * entry gets `PermissionDenied` "no identity issued". Streams send the full state at once and
- * again after every change that affects the caller.
+ * entry gets `PermissionDenied` "no identity issued", except on `ValidateJWTSVID`, which (as
+ * SPIRE's agent does) validates its token against the agent's own trust domain bundle. Streams
+ * send the full state at once and again after every change that affects the caller.
  *
  * @module
  */
@@ -51,8 +52,8 @@ const missingHeader = (): grpc.ServiceError =>
  * ```
  */
 export function createWorkloadHandlers(issuer: Issuer, attest: Attest, logger: Logger): grpc.UntypedServiceImplementation {
-  /** Attests the caller and logs it; undefined when it has no identity. */
-  async function identify(call: AnyCall, method: string): Promise<{ caller: Caller; entries: RegistrationEntry[] } | undefined> {
+  /** Attests the caller and logs it; undefined when it could not be attested. */
+  async function attestCaller(call: AnyCall, method: string): Promise<{ caller: Caller; entries: RegistrationEntry[] } | undefined> {
     const { caller, fields } = await attest(call);
     const entries = caller ? issuer.identitiesFor(caller) : [];
     logger.log('info', 'Workload attested', {
@@ -60,8 +61,13 @@ export function createWorkloadHandlers(issuer: Issuer, attest: Attest, logger: L
       ...fields,
       identities: entries.map((e) => e.spiffeId),
     });
-    if (caller === undefined || entries.length === 0) return undefined;
-    return { caller, entries };
+    return caller === undefined ? undefined : { caller, entries };
+  }
+
+  /** Attests the caller and logs it; undefined when it has no identity. */
+  async function identify(call: AnyCall, method: string): Promise<{ caller: Caller; entries: RegistrationEntry[] } | undefined> {
+    const attested = await attestCaller(call, method);
+    return attested === undefined || attested.entries.length === 0 ? undefined : attested;
   }
 
   /**
@@ -226,11 +232,14 @@ export function createWorkloadHandlers(issuer: Issuer, attest: Attest, logger: L
         const token = call.request.svid ?? '';
         if (audience === '') return callback(statusError(grpc.status.INVALID_ARGUMENT, 'audience must be specified'));
         if (token === '') return callback(statusError(grpc.status.INVALID_ARGUMENT, 'svid must be specified'));
-        const identified = await identify(call, 'ValidateJWTSVID');
-        if (identified === undefined) return callback(noIdentity());
-        const { own, federated } = issuer.visibleTrustDomains(identified.entries);
+        const attested = await attestCaller(call, 'ValidateJWTSVID');
+        if (attested === undefined) return callback(noIdentity());
+        // A caller with entries validates against their bundles; one without (a pure verifier,
+        // as SPIRE allows) against the bundle of the agent's own trust domain.
+        const { own, federated } = issuer.visibleTrustDomains(attested.entries);
+        const trustDomains = attested.entries.length > 0 ? [...own, ...federated] : [issuer.config.trustDomain.name];
         try {
-          const { spiffeId, claims } = await issuer.validateJwtSvid(token, audience, [...own, ...federated]);
+          const { spiffeId, claims } = await issuer.validateJwtSvid(token, audience, trustDomains);
           logger.log('info', 'Validated JWT-SVID', { spiffe_id: spiffeId, audience });
           return callback(null, { spiffe_id: spiffeId, claims: toProtoStruct(claims as Record<string, unknown>) });
         } catch (err) {

@@ -1,6 +1,7 @@
 /**
- * Who gets an identity: PermissionDenied for a caller no entry matches, the per-identity socket
- * fallback, and entries whose parent is not this agent.
+ * Who gets an identity: PermissionDenied for a caller no entry matches (which may still validate
+ * JWT-SVIDs, as with SPIRE), the per-identity socket fallback, and entries whose parent is not
+ * this agent.
  */
 import { strict as assert } from 'node:assert';
 import { X509Certificate } from 'node:crypto';
@@ -10,6 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { AdminClient } from '../admin/client.js';
 import {
   openStream,
+  securityHeader,
   splitDer,
   startAgentProcess,
   tempDir,
@@ -50,13 +52,36 @@ describe('callers without a matching entry', () => {
     dir.remove();
   });
 
-  it('answers PermissionDenied "no identity issued" on every method', async () => {
+  it('answers PermissionDenied "no identity issued" on every method but ValidateJWTSVID', async () => {
     for (const method of ['FetchX509SVID', 'FetchX509Bundles', 'FetchJWTBundles']) {
       const err = await openStream(client, method).failure();
       assert.ok(denied(err), `${method}: ${err.code} ${err.details}`);
     }
     await assert.rejects(unary(client, 'FetchJWTSVID', { audience: ['a'] }), denied);
-    await assert.rejects(unary(client, 'ValidateJWTSVID', { audience: 'a', svid: 'a.b.c' }), denied);
+  });
+
+  it("validates JWT-SVIDs for a caller without an entry, against the agent's own bundle (as SPIRE does)", async () => {
+    // A token of this trust domain, fetched on the identity socket.
+    const fallback = workloadClient(fallbackSocket);
+    let token: string;
+    try {
+      token = (await unary<{ svids: Array<{ svid: string }> }>(fallback, 'FetchJWTSVID', { audience: ['verifier'] })).svids[0]!.svid;
+    } finally {
+      fallback.close();
+    }
+    const ok = await unary<{ spiffe_id: string }>(client, 'ValidateJWTSVID', { audience: 'verifier', svid: token });
+    assert.equal(ok.spiffe_id, 'spiffe://example.org/fallback');
+    const invalid = (details: RegExp) => (err: grpc.ServiceError): boolean => err.code === grpc.status.INVALID_ARGUMENT && details.test(err.details);
+    await assert.rejects(
+      unary(client, 'ValidateJWTSVID', { audience: 'other', svid: token }),
+      invalid(/^expected audience in \["other"\] \(audience=\["verifier"\]\)$/),
+    );
+    await assert.rejects(unary(client, 'ValidateJWTSVID', { audience: 'verifier', svid: 'a.b.c' }), invalid(/malformed/));
+    // The security header is still required.
+    await assert.rejects(
+      unary(client, 'ValidateJWTSVID', { audience: 'verifier', svid: token }, securityHeader(false)),
+      invalid(/^security header missing from request$/),
+    );
   });
 
   it('issues once an entry matches, and ends the stream with PermissionDenied when it is deleted', async () => {

@@ -32,8 +32,9 @@ describe('rotation', () => {
   before(async () => {
     agent = await startAgentProcess(dir.path, ['-x509SVIDTTL', '4s']);
     admin = new AdminClient(agent.adminSocketPath);
-    await admin.createEntry({ spiffeId: 'spiffe://example.org/short', selectors: [`unix:uid:${process.getuid!()}`] });
-    await admin.createEntry({ spiffeId: 'spiffe://example.org/long', selectors: [`unix:uid:${process.getuid!()}`], x509SvidTtl: 3600 });
+    // Served in entry ID order: short, then long.
+    await admin.createEntry({ id: 'a-short', spiffeId: 'spiffe://example.org/short', selectors: [`unix:uid:${process.getuid!()}`] });
+    await admin.createEntry({ id: 'b-long', spiffeId: 'spiffe://example.org/long', selectors: [`unix:uid:${process.getuid!()}`], x509SvidTtl: 3600 });
     client = workloadClient(agent.socketPath);
   });
 
@@ -72,12 +73,14 @@ describe('rotation', () => {
     }
   });
 
-  it('pushes the JWT bundle after a JWT key rotation; the old key stays published', async () => {
+  it('pushes the JWT bundle after a JWT key rotation; the old key stays published, its cached tokens are served no more', async () => {
     const stream = openStream<{ bundles: Record<string, Buffer> }>(client, 'FetchJWTBundles');
     try {
       const before = JSON.parse((await stream.message(1)).bundles['spiffe://example.org']!.toString()) as { keys: Array<{ kid: string }> };
       const old = await unary<{ svids: Array<{ svid: string }> }>(client, 'FetchJWTSVID', { audience: ['aud'] });
       const oldKid = decodeProtectedHeader(old.svids[0]!.svid).kid;
+      const cached = await unary<{ svids: Array<{ svid: string }> }>(client, 'FetchJWTSVID', { audience: ['aud'] });
+      assert.equal(cached.svids[0]!.svid, old.svids[0]!.svid, 'the same token while nothing changed');
       await admin.rotateJwt();
       const afterRotation = JSON.parse((await stream.message(2)).bundles['spiffe://example.org']!.toString()) as { keys: Array<{ kid: string }> };
       assert.equal(afterRotation.keys.length, before.keys.length + 1);

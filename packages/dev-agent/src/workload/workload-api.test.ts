@@ -98,7 +98,9 @@ describe('Workload API served by the agent process', () => {
   before(async () => {
     agent = await startAgentProcess(dir.path, ['-federatedTrustDomain', 'partner.org', '-jwtSVIDTTL', '120']);
     admin = new AdminClient(agent.adminSocketPath);
+    // Entry IDs chosen so that ID order (the order served, as SPIRE's) is also creation order.
     await admin.createEntry({
+      id: 'b-workload',
       spiffeId: 'spiffe://example.org/workload',
       parentId: 'spiffe://example.org/host',
       selectors: [`unix:uid:${uid}`],
@@ -107,6 +109,7 @@ describe('Workload API served by the agent process', () => {
       hint: 'main',
     });
     await admin.createEntry({
+      id: 'c-second',
       spiffeId: 'spiffe://example.org/second',
       parentId: 'spiffe://example.org/host',
       selectors: [`unix:user:${userInfo().username}`, `unix:gid:${process.getgid!()}`],
@@ -126,7 +129,7 @@ describe('Workload API served by the agent process', () => {
     dir.remove();
   });
 
-  it('serves every matching X509-SVID, the first registered first, each chaining to its bundle', async () => {
+  it('serves every matching X509-SVID, sorted by entry ID, each chaining to its bundle', async () => {
     const stream = openStream<X509SvidResponse>(client, 'FetchX509SVID');
     const res = await stream.message(1);
     stream.cancel();
@@ -163,7 +166,7 @@ describe('Workload API served by the agent process', () => {
     const stream = openStream<X509SvidResponse>(client, 'FetchX509SVID');
     const first = await stream.message(1);
     assert.equal(first.svids.length, 2);
-    const entry = await admin.createEntry({ spiffeId: 'spiffe://example.org/third', selectors: [`unix:uid:${uid}`, `unix:gid:${process.getgid!()}`] });
+    const entry = await admin.createEntry({ id: 'd-third', spiffeId: 'spiffe://example.org/third', selectors: [`unix:uid:${uid}`, `unix:gid:${process.getgid!()}`] });
     try {
       const second = await stream.message(2);
       assert.deepEqual(
@@ -173,6 +176,22 @@ describe('Workload API served by the agent process', () => {
       assertValidSvid(second.svids[2]!, 'spiffe://example.org/third');
     } finally {
       stream.cancel();
+      await admin.deleteEntry(entry.id);
+    }
+  });
+
+  it('serves identities in entry ID order, not creation order, on X.509 and JWT alike (SPIRE\'s order)', async () => {
+    // Created last, but its ID sorts first: it becomes the default identity.
+    const entry = await admin.createEntry({ id: 'a-newest', spiffeId: 'spiffe://example.org/newest', selectors: [`unix:uid:${uid}`] });
+    try {
+      const stream = openStream<X509SvidResponse>(client, 'FetchX509SVID');
+      const x509 = (await stream.message(1)).svids.map((s) => s.spiffe_id);
+      stream.cancel();
+      const jwt = (await unary<JwtSvidResponse>(client, 'FetchJWTSVID', { audience: ['order'] })).svids.map((s) => s.spiffe_id);
+      const expected = ['spiffe://example.org/newest', 'spiffe://example.org/workload', 'spiffe://example.org/second'];
+      assert.deepEqual(x509, expected);
+      assert.deepEqual(jwt, expected);
+    } finally {
       await admin.deleteEntry(entry.id);
     }
   });
@@ -243,6 +262,49 @@ describe('Workload API served by the agent process', () => {
     );
   });
 
+  it('serves the same JWT-SVID again for the same audiences in any order, as SPIRE does', async () => {
+    const fetch = async (audience: string[], spiffeId = 'spiffe://example.org/workload'): Promise<string> =>
+      (await unary<JwtSvidResponse>(client, 'FetchJWTSVID', { audience, spiffe_id: spiffeId })).svids[0]!.svid;
+    const pair = await fetch(['cache-a', 'cache-b']);
+    assert.equal(await fetch(['cache-a', 'cache-b']), pair);
+    assert.equal(await fetch(['cache-b', 'cache-a']), pair);
+    // Another audience set, or another identity, is another token.
+    const single = await fetch(['cache-a']);
+    assert.notEqual(single, pair);
+    assert.notEqual(await fetch(['cache-a', 'cache-b'], 'spiffe://example.org/second'), pair);
+    // An entry deleted and created again (same ID, same SPIFFE ID) gets a new token.
+    const temp = { id: 'z-temp', spiffeId: 'spiffe://example.org/temp', selectors: [`unix:uid:${uid}`] };
+    await admin.createEntry(temp);
+    const first = await fetch(['cache-a'], temp.spiffeId);
+    assert.equal(await fetch(['cache-a'], temp.spiffeId), first);
+    await admin.deleteEntry(temp.id);
+    await admin.createEntry(temp);
+    try {
+      assert.notEqual(await fetch(['cache-a'], temp.spiffeId), first);
+    } finally {
+      await admin.deleteEntry(temp.id);
+    }
+  });
+
+  it('mints a new JWT-SVID once less than half of the cached one\'s lifetime remains', async () => {
+    const entry = await admin.createEntry({ id: 'z-short-jwt', spiffeId: 'spiffe://example.org/short-jwt', selectors: [`unix:uid:${uid}`], jwtSvidTtl: 4 });
+    try {
+      const fetch = async (): Promise<string> =>
+        (await unary<JwtSvidResponse>(client, 'FetchJWTSVID', { audience: ['half-life'], spiffe_id: entry.spiffeId })).svids[0]!.svid;
+      const first = await fetch();
+      // iat is whole seconds: more than 2 of the 4 s remain for at least a second after minting.
+      assert.equal(await fetch(), first);
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const second = await fetch();
+      assert.notEqual(second, first);
+      const claims = (t: string) => JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString()) as { iat: number; exp: number };
+      assert.ok(claims(second).iat > claims(first).iat);
+      assert.equal(claims(second).exp - claims(second).iat, 4);
+    } finally {
+      await admin.deleteEntry(entry.id);
+    }
+  });
+
   it('validates JWT-SVIDs, and rejects bad ones with InvalidArgument and the reason', async () => {
     const { svids } = await unary<JwtSvidResponse>(client, 'FetchJWTSVID', { audience: ['validator'] });
     const token = svids[0]!.svid;
@@ -260,7 +322,7 @@ describe('Workload API served by the agent process', () => {
     const flipped = `${s.slice(0, 10)}${s[10] === 'A' ? 'B' : 'A'}${s.slice(11)}`;
     const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url')}.${p}.`;
     const cases: Array<{ name: string; audience: string; svid: string; reason: RegExp }> = [
-      { name: 'another audience', audience: 'someone-else', svid: token, reason: /audience/ },
+      { name: 'another audience', audience: 'someone-else', svid: token, reason: /^expected audience in \["someone-else"\] \(audience=\["validator"\]\)$/ },
       { name: 'a bad signature', audience: 'validator', svid: `${h}.${p}.${flipped}`, reason: /signature/ },
       { name: 'alg none', audience: 'validator', svid: unsigned, reason: /algorithm/ },
       { name: 'not a JWT', audience: 'validator', svid: 'not-a-token', reason: /malformed/ },
