@@ -98,7 +98,9 @@ describe('spiffe helper (daemon)', () => {
         serve(last);
         const expected = last.leaf.fingerprint256;
         await until(() => leafOnDisk() === expected, 5000, `rotation ${i + 1} on disk`);
-        await delay(20);
+        // Standard signals are not queued: two SIGUSR1 sent before the child handles the first
+        // arrive as one. Wait for the child to see this rotation's signal before the next one.
+        await until(() => lines(childLog).filter((l) => l === 'SIGUSR1').length === i + 1, 5000, `the SIGUSR1 of rotation ${i + 1}`);
       }
       const report = JSON.parse((await reader.stop('SIGTERM')).stdout.trim().split('\n').pop() as string) as { checks: number; bad: number; errors: number; distinct: number };
       reader = undefined;

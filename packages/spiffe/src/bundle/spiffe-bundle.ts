@@ -467,7 +467,13 @@ function parseX509Key(
   } catch (err) {
     throw fail(`x509-svid key ${index} is not a valid ${String(key['kty'])} public key: ${(err as Error).message}`, err);
   }
-  if (!jwkKey.equals(cert.publicKey)) {
+  let certKey: KeyObject;
+  try {
+    certKey = cert.publicKey;
+  } catch (err) {
+    throw fail(`x509-svid key ${index}: the public key of its "x5c" certificate cannot be decoded: ${(err as Error).message}`, err);
+  }
+  if (!jwkKey.equals(certKey)) {
     throw fail(`x509-svid key ${index}: the key does not match the public key of its "x5c" certificate`);
   }
   return cert;

@@ -47,7 +47,8 @@ function normalizeAudience(audience: unknown): string[] {
  * - {@link JwtSource.fetchJwtSvid} caches tokens per (audience set, subject) and fetches a
  *   fresh one once half of the cached token's lifetime has passed; concurrent requests for the
  *   same key share one RPC. If a refresh fails for a transient reason, the cached token is served
- *   while it is still valid.
+ *   while it is still valid; a refresh the agent takes more than 250 ms to answer does not hold
+ *   callers up either (they get the cached token while the refresh goes on).
  * - The JWT bundles follow the agent's `FetchJWTBundles` stream; a trust domain missing from a
  *   later update is no longer trusted.
  * - On `PermissionDenied` the bundles and cached tokens are dropped.
@@ -67,6 +68,30 @@ function normalizeAudience(audience: unknown): string[] {
  * await source.close();
  * ```
  */
+/** How long a caller waits for a due refresh while the cached token is still valid. */
+const REFRESH_WAIT_MS = 250;
+
+/**
+ * The refreshed token if it comes within `waitMs`, else the cached one (the refresh goes on).
+ * A refresh that fails within `waitMs` fails the call: the refresh itself already falls back
+ * to the cached token on transient errors, and refuses it after PermissionDenied.
+ */
+function raceWithCached(pending: Promise<JwtSvid>, cached: JwtSvid, waitMs: number): Promise<JwtSvid> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => resolve(cached), waitMs);
+    pending.then(
+      (svid) => {
+        clearTimeout(timer);
+        resolve(svid);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
+
 export class JwtSource extends WorkloadApiSource<JwtBundleSet> implements JwtSvidSource, JwtBundleSource {
   #bundles: JwtBundleSet | undefined;
   #withdrawnReason: string | undefined;
@@ -129,6 +154,12 @@ export class JwtSource extends WorkloadApiSource<JwtBundleSet> implements JwtSvi
     if (!pending) {
       pending = this.#refresh(key, audience, subject, cached).finally(() => this.#inflight.delete(key));
       this.#inflight.set(key, pending);
+    }
+    if (cached && now < cached.svid.expiry.getTime()) {
+      // A refresh is due but the cached token is still valid: wait for the agent only briefly,
+      // so that a slow or hung agent never blocks callers while there is a token to serve.
+      const wait = Math.min(REFRESH_WAIT_MS, (cached.svid.expiry.getTime() - now) / 2);
+      return raceWithCached(pending, cached.svid, wait);
     }
     return pending;
   }

@@ -171,6 +171,13 @@ function readUris(bytes: Uint8Array, value: Tlv): string[] {
 export function readCertInfo(cert: X509Certificate, der: Uint8Array, key: string): CertInfo {
   const certificate = readTlv(der, 0);
   if (certificate.tag !== 0x30 || certificate.end !== der.length) throw new DerError('not a single DER certificate');
+  try {
+    // OpenSSL decodes the key lazily; a key it cannot decode must fail here, as a parse error of
+    // this certificate, rather than later inside a signature check.
+    void cert.publicKey;
+  } catch (err) {
+    throw new DerError(`its public key cannot be decoded (${(err as Error).message})`);
+  }
   const tbs = expect(der, children(der, certificate)[0], 0x30, 'tbsCertificate');
   const fields = children(der, tbs);
   let i = 0;

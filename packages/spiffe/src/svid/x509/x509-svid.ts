@@ -1,4 +1,4 @@
-import { KeyObject, X509Certificate, createPrivateKey } from 'node:crypto';
+import { KeyObject, X509Certificate, createPrivateKey, sign, verify } from 'node:crypto';
 import { X509SvidError } from '../../errors.js';
 import type { SpiffeId } from '../../spiffeid/index.js';
 import { parseDerCertificates, parsePemCertificates } from '../../bundle/certificates.js';
@@ -135,7 +135,9 @@ export class X509Svid implements X509SvidSource {
     for (let i = 1; i < infos.length; i++) checkSigning(infos[i]!, i);
     let matches: boolean;
     try {
-      matches = leaf.cert.checkPrivateKey(privateKey);
+      // checkPrivateKey compares the public parts only; a signature that verifies with the
+      // leaf's key proves that the private part is the leaf's too.
+      matches = leaf.cert.checkPrivateKey(privateKey) && provesPossession(privateKey, leaf.cert);
     } catch {
       matches = false;
     }
@@ -229,4 +231,15 @@ export class X509Svid implements X509SvidSource {
   toJSON(): { id: string; hint: string; expiresAt: string } {
     return { id: this.id.toString(), hint: this.hint, expiresAt: this.expiresAt.toISOString() };
   }
+}
+
+const POSSESSION_CHALLENGE = Buffer.from('spiffe-node: proof of possession of an X509-SVID key');
+
+/** Whether `privateKey` makes signatures that verify with `cert`'s public key. */
+function provesPossession(privateKey: KeyObject, cert: X509Certificate): boolean {
+  const type = privateKey.asymmetricKeyType;
+  // Ed25519/Ed448 take no digest; every other key type is used with SHA-256 here.
+  const digest = type === 'ed25519' || type === 'ed448' ? null : 'sha256';
+  const signature = sign(digest, POSSESSION_CHALLENGE, privateKey);
+  return verify(digest, POSSESSION_CHALLENGE, cert.publicKey, signature);
 }
