@@ -38,7 +38,7 @@ export type RejectionRule = 'mtls_required' | 'certificate_not_accepted' | 'jwt_
  *
  * @example
  * ```ts
- * const presented: PresentedCertificate = { via: 'tls', chain: presentedChain(socket)! };
+ * const presented: PresentedCertificate = { via: 'tls', chain: peerChainFromSocket(socket)! };
  * ```
  */
 export type PresentedCertificate =

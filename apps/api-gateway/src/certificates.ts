@@ -5,7 +5,6 @@
  * @module
  */
 import { X509Certificate, createHash } from 'node:crypto';
-import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
 
 /** At most this many certificates are read from one header or file. */
 const MAX_CERTIFICATES = 16;
@@ -61,31 +60,6 @@ export function decodeCertificateHeader(value: string): Uint8Array[] {
   const ders = pemCertificates(text);
   if (ders.length === 0) throw new Error('the header holds no PEM certificate');
   return ders;
-}
-
-/**
- * The chain a TLS peer presented (DER, leaf first), or `undefined` when it presented none.
- *
- * @param socket - A server-side TLS socket.
- * @example
- * ```ts
- * const chain = presentedChain(req.socket as TLSSocket);
- * ```
- */
-export function presentedChain(socket: TLSSocket): Uint8Array[] | undefined {
-  if (typeof socket.getPeerCertificate !== 'function') return undefined;
-  let cert: PeerCertificate | DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
-  if (cert === undefined || cert === null || !cert.raw || cert.raw.length === 0) return undefined;
-  const chain: Uint8Array[] = [];
-  const seen = new Set<object>();
-  while (cert !== undefined && cert !== null && cert.raw && cert.raw.length > 0 && !seen.has(cert) && chain.length < MAX_CERTIFICATES) {
-    seen.add(cert);
-    chain.push(new Uint8Array(cert.raw));
-    const next: PeerCertificate | undefined = (cert as DetailedPeerCertificate).issuerCertificate;
-    if (next === cert) break;
-    cert = next;
-  }
-  return chain;
 }
 
 /**

@@ -9,8 +9,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { parseAndVerifyX509Svid, type SpiffeId, type X509BundleSource } from '@spiffe-node/spiffe';
+import { peerChainFromSocket } from '@spiffe-node/spiffe/tls';
 import type { PresentedCertificate } from './authenticate.js';
-import { certificateHash, decodeCertificateHeader, pemCertificates, presentedChain } from './certificates.js';
+import { certificateHash, decodeCertificateHeader, pemCertificates } from './certificates.js';
 import { CLIENT_IDENTITY_HEADERS, XFCC_HEADER, type GatewayConfig } from './gateway-config.js';
 import { parseXfcc } from './xfcc.js';
 
@@ -100,7 +101,7 @@ function address(req: IncomingMessage): string {
  * ```
  */
 export function findClientCertificate(req: IncomingMessage, config: GatewayConfig, bundles: X509BundleSource): FoundClientCertificate {
-  const tlsChain = presentedChain(req.socket as TLSSocket);
+  const tlsChain = peerChainFromSocket(req.socket as TLSSocket);
   const headerName = config.clientCertificateHeader;
   const present = [...new Set([headerName, ...CLIENT_IDENTITY_HEADERS])].filter((h) => req.headers[h] !== undefined);
 

@@ -32,7 +32,7 @@ export type { ConnectHttp2Options } from './http2.js';
 export { listen, dial } from './spiffetls.js';
 export type { ListenOptions, DialOptions } from './spiffetls.js';
 export type { SpiffeClientParams } from './connect.js';
-export { peerIdFromSocket } from './peer.js';
+export { peerIdFromSocket, peerChainFromSocket } from './peer.js';
 export { formatTlsHandshakeError } from './peer-error.js';
 export { spiffeAuth } from './express.js';
 export type { SpiffeAuthOptions } from './express.js';

@@ -40,6 +40,24 @@ export function chainFromPeerCertificate(cert: PeerCertificate | DetailedPeerCer
 }
 
 /**
+ * The certificates a TLS peer presented, DER, leaf first; `undefined` when it presented none.
+ * For code that judges a client certificate itself (a gateway with per-route rules, a
+ * diagnostics endpoint) on a server that asked for one without requiring it. Nothing here is
+ * verified: pass the chain to {@link parseAndVerifyX509Svid} or check it otherwise.
+ *
+ * @param socket - A TLS socket after its handshake.
+ * @example
+ * ```ts
+ * const chain = peerChainFromSocket(req.socket as TLSSocket);
+ * if (chain) console.log(parseAndVerifyX509Svid(chain, bundleSource).id.toString());
+ * ```
+ */
+export function peerChainFromSocket(socket: TLSSocket): Uint8Array[] | undefined {
+  if (typeof socket?.getPeerCertificate !== 'function') return undefined;
+  return chainFromPeerCertificate(socket.getPeerCertificate(true));
+}
+
+/**
  * @internal Verifies a presented chain the SPIFFE way (against the bundle of the leaf's own
  * trust domain) and then runs the authorizer. Every failure is a {@link TlsPeerError}.
  */

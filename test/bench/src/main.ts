@@ -1,0 +1,111 @@
+/**
+ * `pnpm bench`: runs the benchmarks, prints the table, writes results/<stamp>/results.json and
+ * chart.svg (and results/latest.*), and on a full run refreshes the figures in README.md.
+ *
+ *   pnpm bench                       everything (about 10 minutes)
+ *   pnpm bench -- --only jwt,mtls    some benchmarks (ids: see --help)
+ *   pnpm bench -- --smoke            a short run that only proves every benchmark still runs
+ *   pnpm bench -- --rounds 10 --round-ms 3000 --profile
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BenchAgent } from './lib/agent.js';
+import type { BenchContext } from './lib/bench.js';
+import { evaluate, type Figure } from './lib/figures.js';
+import { goBinary } from './lib/go.js';
+import { BENCH_DIR } from './lib/proc.js';
+import { currentLoad, machineInfo, textTable, updateReadme, writeResults, type RunMeta } from './lib/report.js';
+import { BENCHMARKS } from './benchmarks.js';
+
+const { values } = parseArgs({
+  args: process.argv.slice(2).filter((a) => a !== '--'),
+  options: {
+    only: { type: 'string', multiple: true },
+    smoke: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    'round-ms': { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    readme: { type: 'boolean' },
+    'skip-readme': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (values.help) {
+  console.log('usage: pnpm bench [-- --only ID[,ID...]] [--smoke] [--rounds N] [--round-ms MS] [--profile] [--out DIR] [--readme | --skip-readme]\n');
+  for (const b of BENCHMARKS) console.log(`  ${b.id.padEnd(9)} (item ${b.items}) ${b.title}`);
+  process.exit(0);
+}
+
+const only = (values.only ?? []).flatMap((o) => o.split(',')).map((o) => o.trim()).filter(Boolean);
+for (const id of only) {
+  if (!BENCHMARKS.some((b) => b.id === id)) {
+    console.error(`unknown benchmark "${id}"; one of: ${BENCHMARKS.map((b) => b.id).join(', ')}`);
+    process.exit(2);
+  }
+}
+const selected = only.length ? BENCHMARKS.filter((b) => only.includes(b.id)) : BENCHMARKS;
+const smoke = values.smoke;
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const outDir = values.out ?? join(BENCH_DIR, 'results', stamp);
+mkdirSync(outDir, { recursive: true });
+mkdirSync(join(BENCH_DIR, 'results'), { recursive: true });
+
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+const started = Date.now();
+const loadBefore = currentLoad();
+let sharedAgent: Promise<BenchAgent> | undefined;
+const ctx: BenchContext = {
+  smoke,
+  rounds: Number(values.rounds ?? (smoke ? 1 : 6)),
+  roundMs: Number(values['round-ms'] ?? (smoke ? 200 : 2000)),
+  profile: values.profile,
+  go: goBinary(log),
+  outDir,
+  agent: () => (sharedAgent ??= BenchAgent.start()),
+  log,
+};
+
+const figures: Figure[] = [];
+const failures: Array<{ bench: string; error: string }> = [];
+for (const bench of selected) {
+  const t0 = Date.now();
+  log(`\n== ${bench.id} (item ${bench.items}): ${bench.title}`);
+  try {
+    const produced = (await bench.run(ctx)).map(evaluate);
+    figures.push(...produced);
+    log(textTable(produced));
+    log(`   (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  } catch (err) {
+    const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    failures.push({ bench: bench.id, error });
+    log(`!! ${bench.id} failed: ${error}`);
+  }
+}
+if (sharedAgent) await (await sharedAgent).stop();
+
+const meta: RunMeta = {
+  date: new Date().toISOString(),
+  ...machineInfo(),
+  load: { before: loadBefore, after: currentLoad() },
+  options: { only: selected.map((b) => b.id), smoke, rounds: ctx.rounds, roundMs: ctx.roundMs, profile: ctx.profile },
+  seconds: (Date.now() - started) / 1000,
+};
+writeResults(outDir, figures, meta, { failures }, !smoke);
+console.log(`\n${textTable(figures)}\n`);
+console.log(`machine: ${meta.machine}; Node ${meta.node}; ${meta.go}; load ${meta.load.before.toFixed(1)} -> ${meta.load.after.toFixed(1)}`);
+const met = figures.filter((f) => f.met === true).length;
+const missed = figures.filter((f) => f.met === false);
+console.log(`targets: ${met} met, ${missed.length} missed${missed.length ? ` (${missed.map((f) => `${f.item} ${f.bench}/${f.metric}`).join('; ')})` : ''}`);
+console.log(`results: ${join(outDir, 'results.json')} and chart.svg${smoke ? '' : ' (copied to results/latest.*)'}`);
+const wantReadme = !values['skip-readme'] && (values.readme ?? (!smoke && only.length === 0));
+if (wantReadme && failures.length === 0 && updateReadme(figures, meta)) console.log('README.md figures updated');
+if (failures.length > 0) {
+  console.error(`\n${failures.length} benchmark(s) failed: ${failures.map((f) => f.bench).join(', ')}`);
+  process.exitCode = 1;
+}
