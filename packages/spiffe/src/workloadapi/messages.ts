@@ -130,25 +130,26 @@ export interface ValidateJwtSvidRequestMessage {
  *
  * @example
  * ```ts
- * const v: ProtoValue = { string_value: 'x', kind: 'string_value' };
+ * const v: ProtoValue = { stringValue: 'x', kind: 'stringValue' };
  * ```
  */
 export interface ProtoValue {
-  null_value?: string | number;
-  number_value?: number;
-  string_value?: string;
-  bool_value?: boolean;
-  struct_value?: ProtoStruct;
-  list_value?: { values: ProtoValue[] };
+  nullValue?: string | number;
+  numberValue?: number;
+  stringValue?: string;
+  boolValue?: boolean;
+  structValue?: ProtoStruct;
+  listValue?: { values: ProtoValue[] };
   kind?: string;
 }
 
 /**
- * A `google.protobuf.Struct` as proto-loader represents it.
+ * A `google.protobuf.Struct` as the codec represents it (the camelCase field names of the
+ * well-known type's JSON mapping, as proto-loader gave them).
  *
  * @example
  * ```ts
- * const s: ProtoStruct = { fields: { sub: { string_value: 'spiffe://example.org/web' } } };
+ * const s: ProtoStruct = { fields: { sub: { stringValue: 'spiffe://example.org/web' } } };
  * ```
  */
 export interface ProtoStruct {

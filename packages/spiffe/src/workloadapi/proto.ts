@@ -1,13 +1,14 @@
 /**
- * Loads the Workload API service definition from the `proto/workload.proto` file the package
- * ships.
+ * The Workload API service definition for `@grpc/grpc-js`, built from the hand-written codec of
+ * `codec.ts` rather than by loading `proto/workload.proto` at run time (the .proto stays the
+ * documented source of truth; `codec.test.ts` checks the codec against it).
  *
  * @module
  * @internal
  */
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import type * as grpc from '@grpc/grpc-js';
+import { decodeMessage, encodeMessage, MESSAGES, type MessageName } from './codec.js';
 
 /**
  * The path of `workload.proto`. This module lives at `src/workloadapi/` (run through tsx) or
@@ -21,12 +22,21 @@ import * as protoLoader from '@grpc/proto-loader';
  */
 export const WORKLOAD_PROTO_PATH = fileURLToPath(new URL('../../proto/workload.proto', import.meta.url));
 
+/** The methods of `SpiffeWorkloadAPI`: name, request and response types, server streaming. */
+const METHODS: ReadonlyArray<readonly [name: string, request: MessageName, response: MessageName, streaming: boolean, originalName: string]> = [
+  ['FetchX509SVID', 'X509SVIDRequest', 'X509SVIDResponse', true, 'fetchX509Svid'],
+  ['FetchX509Bundles', 'X509BundlesRequest', 'X509BundlesResponse', true, 'fetchX509Bundles'],
+  ['FetchJWTSVID', 'JWTSVIDRequest', 'JWTSVIDResponse', false, 'fetchJwtsvid'],
+  ['FetchJWTBundles', 'JWTBundlesRequest', 'JWTBundlesResponse', true, 'fetchJwtBundles'],
+  ['ValidateJWTSVID', 'ValidateJWTSVIDRequest', 'ValidateJWTSVIDResponse', false, 'validateJwtsvid'],
+];
+
 let cached: grpc.ServiceDefinition | undefined;
 
 /**
  * The `SpiffeWorkloadAPI` service definition (methods keyed by name, e.g. `FetchX509SVID`),
- * loaded once. Messages decode with `keepCase` (snake_case fields), `bytes` as `Buffer`, and
- * defaults filled in.
+ * built once. Messages decode as `@grpc/proto-loader` would with `keepCase` (snake_case fields),
+ * `bytes` as `Buffer`, and defaults filled in; malformed messages fail to deserialize.
  *
  * @example
  * ```ts
@@ -36,17 +46,21 @@ let cached: grpc.ServiceDefinition | undefined;
  */
 export function workloadServiceDefinition(): grpc.ServiceDefinition {
   if (cached) return cached;
-  const packageDefinition = protoLoader.loadSync(WORKLOAD_PROTO_PATH, {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  });
-  const service = packageDefinition['SpiffeWorkloadAPI'];
-  if (!service || !('FetchX509SVID' in service)) {
-    throw new Error(`workloadapi: ${WORKLOAD_PROTO_PATH} does not define service SpiffeWorkloadAPI`);
+  const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const [name, request, response, streaming, originalName] of METHODS) {
+    const requestSpec = MESSAGES[request];
+    const responseSpec = MESSAGES[response];
+    definition[name] = {
+      path: `/SpiffeWorkloadAPI/${name}`,
+      requestStream: false,
+      responseStream: streaming,
+      requestSerialize: (value: unknown) => encodeMessage(requestSpec, value),
+      requestDeserialize: (bytes: Buffer) => decodeMessage(requestSpec, bytes),
+      responseSerialize: (value: unknown) => encodeMessage(responseSpec, value),
+      responseDeserialize: (bytes: Buffer) => decodeMessage(responseSpec, bytes),
+      originalName,
+    };
   }
-  cached = service as unknown as grpc.ServiceDefinition;
+  cached = definition;
   return cached;
 }

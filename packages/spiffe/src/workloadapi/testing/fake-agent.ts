@@ -266,12 +266,12 @@ export function signJwt(claims: Record<string, unknown>, key: KeyObject, kid: st
 }
 
 function toProtoValue(value: unknown): ProtoValue {
-  if (value === null || value === undefined) return { null_value: 0 };
-  if (typeof value === 'number') return { number_value: value };
-  if (typeof value === 'string') return { string_value: value };
-  if (typeof value === 'boolean') return { bool_value: value };
-  if (Array.isArray(value)) return { list_value: { values: value.map(toProtoValue) } };
-  return { struct_value: toProtoStruct(value as Record<string, unknown>) };
+  if (value === null || value === undefined) return { nullValue: 0 };
+  if (typeof value === 'number') return { numberValue: value };
+  if (typeof value === 'string') return { stringValue: value };
+  if (typeof value === 'boolean') return { boolValue: value };
+  if (Array.isArray(value)) return { listValue: { values: value.map(toProtoValue) } };
+  return { structValue: toProtoStruct(value as Record<string, unknown>) };
 }
 
 function toProtoStruct(obj: Record<string, unknown>): ProtoStruct {
