@@ -5,21 +5,27 @@ import { SpiffeId, X509Source, authorizeId } from '@spiffe-node/spiffe';
 import { createSpiffeDispatcher } from '@spiffe-node/spiffe/tls';
 import { fetch } from 'undici';
 
-const { values: flags } = parseArgs({
-  options: {
-    url: { type: 'string', default: process.env.SERVER_URL ?? 'https://localhost:8443/' },
-    'server-id': { type: 'string', default: process.env.SERVER_SPIFFE_ID ?? 'spiffe://example.org/server' },
-    socket: { type: 'string' }, // unset: the library reads SPIFFE_ENDPOINT_SOCKET
-    timeout: { type: 'string', default: process.env.SPIFFE_STARTUP_TIMEOUT ?? '30' },
-  },
-});
+/** The settings: flags, else environment variables, else the seed's values. */
+function settings() {
+  const { values: flags } = parseArgs({
+    options: {
+      url: { type: 'string', default: process.env.SERVER_URL ?? 'https://localhost:8443/' },
+      'server-id': { type: 'string', default: process.env.SERVER_SPIFFE_ID ?? 'spiffe://example.org/server' },
+      socket: { type: 'string' }, // unset: the library reads SPIFFE_ENDPOINT_SOCKET
+      timeout: { type: 'string', default: process.env.SPIFFE_STARTUP_TIMEOUT ?? '30' },
+    },
+  });
 
-const URL = flags.url;
-const SERVER_ID = SpiffeId.fromString(flags['server-id']);
-const SOCKET = flags.socket;
-const STARTUP_TIMEOUT_MS = Number(flags.timeout) * 1000;
+  const URL = flags.url;
+  const SERVER_ID = SpiffeId.fromString(flags['server-id']);
+  const SOCKET = flags.socket;
+  const STARTUP_TIMEOUT_MS = Number(flags.timeout) * 1000;
+  return { URL, SERVER_ID, SOCKET, STARTUP_TIMEOUT_MS };
+}
 
 async function run(): Promise<void> {
+  // Bad flags end here too, as one line through run().catch below.
+  const { URL, SERVER_ID, SOCKET, STARTUP_TIMEOUT_MS } = settings();
   const source = await X509Source.create({ address: SOCKET, timeoutMs: STARTUP_TIMEOUT_MS });
   const dispatcher = createSpiffeDispatcher({
     svidSource: source,
@@ -39,7 +45,8 @@ async function run(): Promise<void> {
   }
 }
 
+// One line on failure (node's own messages may span several).
 run().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : String(err));
+  console.error(String(err instanceof Error ? err.message : err).replace(/\s*\n\s*/g, ' '));
   process.exit(1);
 });

@@ -6,23 +6,29 @@ import { SpiffeId, X509Source, authorizeId, type TlsPeerError } from '@spiffe-no
 import type { TLSSocket } from 'node:tls';
 import { createHttpsServer, mtlsServerOptions, peerIdFromSocket } from '@spiffe-node/spiffe/tls';
 
-const { values: flags } = parseArgs({
-  options: {
-    host: { type: 'string', default: process.env.SERVER_HOST ?? '0.0.0.0' },
-    port: { type: 'string', default: process.env.SERVER_PORT ?? '8443' },
-    'client-id': { type: 'string', default: process.env.CLIENT_SPIFFE_ID ?? 'spiffe://example.org/client' },
-    socket: { type: 'string' }, // unset: the library reads SPIFFE_ENDPOINT_SOCKET
-    timeout: { type: 'string', default: process.env.SPIFFE_STARTUP_TIMEOUT ?? '30' },
-  },
-});
+/** The settings: flags, else environment variables, else the seed's values. */
+function settings() {
+  const { values: flags } = parseArgs({
+    options: {
+      host: { type: 'string', default: process.env.SERVER_HOST ?? '0.0.0.0' },
+      port: { type: 'string', default: process.env.SERVER_PORT ?? '8443' },
+      'client-id': { type: 'string', default: process.env.CLIENT_SPIFFE_ID ?? 'spiffe://example.org/client' },
+      socket: { type: 'string' }, // unset: the library reads SPIFFE_ENDPOINT_SOCKET
+      timeout: { type: 'string', default: process.env.SPIFFE_STARTUP_TIMEOUT ?? '30' },
+    },
+  });
 
-const HOST = flags.host;
-const PORT = Number(flags.port);
-const CLIENT_ID = SpiffeId.fromString(flags['client-id']);
-const SOCKET = flags.socket;
-const STARTUP_TIMEOUT_MS = Number(flags.timeout) * 1000;
+  const HOST = flags.host;
+  const PORT = Number(flags.port);
+  const CLIENT_ID = SpiffeId.fromString(flags['client-id']);
+  const SOCKET = flags.socket;
+  const STARTUP_TIMEOUT_MS = Number(flags.timeout) * 1000;
+  return { HOST, PORT, CLIENT_ID, SOCKET, STARTUP_TIMEOUT_MS };
+}
 
 async function run(): Promise<void> {
+  // Bad flags end here too, as one line through run().catch below.
+  const { HOST, PORT, CLIENT_ID, SOCKET, STARTUP_TIMEOUT_MS } = settings();
   const source = await X509Source.create({ address: SOCKET, timeoutMs: STARTUP_TIMEOUT_MS });
 
   const app = express();
@@ -52,7 +58,8 @@ async function run(): Promise<void> {
   process.once('SIGINT', stop);
 }
 
+// One line on failure (node's own messages may span several).
 run().catch((err: unknown) => {
-  console.error(`Server failed: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`Server failed: ${String(err instanceof Error ? err.message : err).replace(/\s*\n\s*/g, ' ')}`);
   process.exit(1);
 });

@@ -6,23 +6,29 @@ import { JwtSource, SpiffeId, X509Source, authorizeId } from '@spiffe-node/spiff
 import { createSpiffeDispatcher } from '@spiffe-node/spiffe/tls';
 import { fetch } from 'undici';
 
-const { values: flags, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    url: { type: 'string', default: process.env.PROXY_URL ?? 'https://localhost:8443/' },
-    'server-id': { type: 'string', default: process.env.SERVER_SPIFFE_ID ?? 'spiffe://example.org/server' },
-    socket: { type: 'string' }, // unset: the library reads SPIFFE_ENDPOINT_SOCKET
-    timeout: { type: 'string', default: process.env.SPIFFE_STARTUP_TIMEOUT ?? '30' },
-  },
-});
+/** The settings: flags, else environment variables, else the seed's values. */
+function settings() {
+  const { values: flags, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      url: { type: 'string', default: process.env.PROXY_URL ?? 'https://localhost:8443/' },
+      'server-id': { type: 'string', default: process.env.SERVER_SPIFFE_ID ?? 'spiffe://example.org/server' },
+      socket: { type: 'string' }, // unset: the library reads SPIFFE_ENDPOINT_SOCKET
+      timeout: { type: 'string', default: process.env.SPIFFE_STARTUP_TIMEOUT ?? '30' },
+    },
+  });
 
-const URL = flags.url;
-const AUDIENCE = positionals[0] ?? 'spiffe://example.org/server';
-const SERVER_ID = SpiffeId.fromString(flags['server-id']);
-const SOCKET = flags.socket;
-const STARTUP_TIMEOUT_MS = Number(flags.timeout) * 1000;
+  const URL = flags.url;
+  const AUDIENCE = positionals[0] ?? 'spiffe://example.org/server';
+  const SERVER_ID = SpiffeId.fromString(flags['server-id']);
+  const SOCKET = flags.socket;
+  const STARTUP_TIMEOUT_MS = Number(flags.timeout) * 1000;
+  return { URL, AUDIENCE, SERVER_ID, SOCKET, STARTUP_TIMEOUT_MS };
+}
 
 async function run(): Promise<void> {
+  // Bad flags end here too, as one line through run().catch below.
+  const { URL, AUDIENCE, SERVER_ID, SOCKET, STARTUP_TIMEOUT_MS } = settings();
   const x509Source = await X509Source.create({ address: SOCKET, timeoutMs: STARTUP_TIMEOUT_MS });
   const jwtSource = await JwtSource.create({ address: SOCKET, timeoutMs: STARTUP_TIMEOUT_MS });
   // TLS only: the proxy is authenticated by its SVID; the client's identity travels in the JWT.
@@ -47,7 +53,8 @@ async function run(): Promise<void> {
   }
 }
 
+// One line on failure (node's own messages may span several).
 run().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : String(err));
+  console.error(String(err instanceof Error ? err.message : err).replace(/\s*\n\s*/g, ' '));
   process.exit(1);
 });

@@ -6,25 +6,31 @@ import httpProxy from 'http-proxy';
 import { SpiffeId, X509Source, authorizeId } from '@spiffe-node/spiffe';
 import { createHttpsServer, createSpiffeHttpsAgent, tlsServerOptions } from '@spiffe-node/spiffe/tls';
 
-const { values: flags } = parseArgs({
-  options: {
-    host: { type: 'string', default: process.env.PROXY_HOST ?? '0.0.0.0' },
-    port: { type: 'string', default: process.env.PROXY_PORT ?? '8443' },
-    upstream: { type: 'string', default: process.env.UPSTREAM_URL ?? 'https://localhost:8080' },
-    'server-id': { type: 'string', default: process.env.SERVER_SPIFFE_ID ?? 'spiffe://example.org/server' },
-    socket: { type: 'string' }, // unset: the library reads SPIFFE_ENDPOINT_SOCKET
-    timeout: { type: 'string', default: process.env.SPIFFE_STARTUP_TIMEOUT ?? '30' },
-  },
-});
+/** The settings: flags, else environment variables, else the seed's values. */
+function settings() {
+  const { values: flags } = parseArgs({
+    options: {
+      host: { type: 'string', default: process.env.PROXY_HOST ?? '0.0.0.0' },
+      port: { type: 'string', default: process.env.PROXY_PORT ?? '8443' },
+      upstream: { type: 'string', default: process.env.UPSTREAM_URL ?? 'https://localhost:8080' },
+      'server-id': { type: 'string', default: process.env.SERVER_SPIFFE_ID ?? 'spiffe://example.org/server' },
+      socket: { type: 'string' }, // unset: the library reads SPIFFE_ENDPOINT_SOCKET
+      timeout: { type: 'string', default: process.env.SPIFFE_STARTUP_TIMEOUT ?? '30' },
+    },
+  });
 
-const HOST = flags.host;
-const PORT = Number(flags.port);
-const UPSTREAM = flags.upstream;
-const SERVER_ID = SpiffeId.fromString(flags['server-id']);
-const SOCKET = flags.socket;
-const STARTUP_TIMEOUT_MS = Number(flags.timeout) * 1000;
+  const HOST = flags.host;
+  const PORT = Number(flags.port);
+  const UPSTREAM = flags.upstream;
+  const SERVER_ID = SpiffeId.fromString(flags['server-id']);
+  const SOCKET = flags.socket;
+  const STARTUP_TIMEOUT_MS = Number(flags.timeout) * 1000;
+  return { HOST, PORT, UPSTREAM, SERVER_ID, SOCKET, STARTUP_TIMEOUT_MS };
+}
 
 async function run(): Promise<void> {
+  // Bad flags end here too, as one line through run().catch below.
+  const { HOST, PORT, UPSTREAM, SERVER_ID, SOCKET, STARTUP_TIMEOUT_MS } = settings();
   const source = await X509Source.create({ address: SOCKET, timeoutMs: STARTUP_TIMEOUT_MS });
 
   // Upstream connections: TLS, the server authenticated by its SVID (the proxy presents none).
@@ -61,7 +67,8 @@ async function run(): Promise<void> {
   process.once('SIGINT', stop);
 }
 
+// One line on failure (node's own messages may span several).
 run().catch((err: unknown) => {
-  console.error(`Proxy failed: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`Proxy failed: ${String(err instanceof Error ? err.message : err).replace(/\s*\n\s*/g, ' ')}`);
   process.exit(1);
 });

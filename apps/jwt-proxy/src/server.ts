@@ -5,23 +5,29 @@ import express from 'express';
 import { JwtSource, X509Source, parseAndValidateJwtSvid } from '@spiffe-node/spiffe';
 import { createHttpsServer, tlsServerOptions } from '@spiffe-node/spiffe/tls';
 
-const { values: flags } = parseArgs({
-  options: {
-    host: { type: 'string', default: process.env.SERVER_HOST ?? '0.0.0.0' },
-    port: { type: 'string', default: process.env.SERVER_PORT ?? '8080' },
-    audience: { type: 'string', default: process.env.JWT_AUDIENCE ?? 'spiffe://example.org/server' },
-    socket: { type: 'string' }, // unset: the library reads SPIFFE_ENDPOINT_SOCKET
-    timeout: { type: 'string', default: process.env.SPIFFE_STARTUP_TIMEOUT ?? '30' },
-  },
-});
+/** The settings: flags, else environment variables, else the seed's values. */
+function settings() {
+  const { values: flags } = parseArgs({
+    options: {
+      host: { type: 'string', default: process.env.SERVER_HOST ?? '0.0.0.0' },
+      port: { type: 'string', default: process.env.SERVER_PORT ?? '8080' },
+      audience: { type: 'string', default: process.env.JWT_AUDIENCE ?? 'spiffe://example.org/server' },
+      socket: { type: 'string' }, // unset: the library reads SPIFFE_ENDPOINT_SOCKET
+      timeout: { type: 'string', default: process.env.SPIFFE_STARTUP_TIMEOUT ?? '30' },
+    },
+  });
 
-const HOST = flags.host;
-const PORT = Number(flags.port);
-const AUDIENCES = [flags.audience];
-const SOCKET = flags.socket;
-const STARTUP_TIMEOUT_MS = Number(flags.timeout) * 1000;
+  const HOST = flags.host;
+  const PORT = Number(flags.port);
+  const AUDIENCES = [flags.audience];
+  const SOCKET = flags.socket;
+  const STARTUP_TIMEOUT_MS = Number(flags.timeout) * 1000;
+  return { HOST, PORT, AUDIENCES, SOCKET, STARTUP_TIMEOUT_MS };
+}
 
 async function run(): Promise<void> {
+  // Bad flags end here too, as one line through run().catch below.
+  const { HOST, PORT, AUDIENCES, SOCKET, STARTUP_TIMEOUT_MS } = settings();
   const x509Source = await X509Source.create({ address: SOCKET, timeoutMs: STARTUP_TIMEOUT_MS });
   const jwtSource = await JwtSource.create({ address: SOCKET, timeoutMs: STARTUP_TIMEOUT_MS });
 
@@ -61,7 +67,8 @@ async function run(): Promise<void> {
   process.once('SIGINT', stop);
 }
 
+// One line on failure (node's own messages may span several).
 run().catch((err: unknown) => {
-  console.error(`Server failed: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`Server failed: ${String(err instanceof Error ? err.message : err).replace(/\s*\n\s*/g, ' ')}`);
   process.exit(1);
 });

@@ -5,23 +5,29 @@ import { parseArgs } from 'node:util';
 import { SpiffeId, X509Source, authorizeId, type TlsPeerError } from '@spiffe-node/spiffe';
 import { listen } from '@spiffe-node/spiffe/tls';
 
-const { values: flags } = parseArgs({
-  options: {
-    host: { type: 'string', default: process.env.SERVER_HOST ?? '0.0.0.0' },
-    port: { type: 'string', default: process.env.SERVER_PORT ?? '55555' },
-    'client-id': { type: 'string', default: process.env.CLIENT_SPIFFE_ID ?? 'spiffe://example.org/client' },
-    socket: { type: 'string' }, // unset: the library reads SPIFFE_ENDPOINT_SOCKET
-    timeout: { type: 'string', default: process.env.SPIFFE_STARTUP_TIMEOUT ?? '30' },
-  },
-});
+/** The settings: flags, else environment variables, else the seed's values. */
+function settings() {
+  const { values: flags } = parseArgs({
+    options: {
+      host: { type: 'string', default: process.env.SERVER_HOST ?? '0.0.0.0' },
+      port: { type: 'string', default: process.env.SERVER_PORT ?? '55555' },
+      'client-id': { type: 'string', default: process.env.CLIENT_SPIFFE_ID ?? 'spiffe://example.org/client' },
+      socket: { type: 'string' }, // unset: the library reads SPIFFE_ENDPOINT_SOCKET
+      timeout: { type: 'string', default: process.env.SPIFFE_STARTUP_TIMEOUT ?? '30' },
+    },
+  });
 
-const HOST = flags.host;
-const PORT = Number(flags.port);
-const CLIENT_ID = SpiffeId.fromString(flags['client-id']);
-const SOCKET = flags.socket; // undefined: the library reads SPIFFE_ENDPOINT_SOCKET
-const STARTUP_TIMEOUT_MS = Number(flags.timeout) * 1000;
+  const HOST = flags.host;
+  const PORT = Number(flags.port);
+  const CLIENT_ID = SpiffeId.fromString(flags['client-id']);
+  const SOCKET = flags.socket; // undefined: the library reads SPIFFE_ENDPOINT_SOCKET
+  const STARTUP_TIMEOUT_MS = Number(flags.timeout) * 1000;
+  return { HOST, PORT, CLIENT_ID, SOCKET, STARTUP_TIMEOUT_MS };
+}
 
 async function run(): Promise<void> {
+  // Bad flags end here too, as one line through run().catch below.
+  const { HOST, PORT, CLIENT_ID, SOCKET, STARTUP_TIMEOUT_MS } = settings();
   // Fetches this workload's X509-SVID and trust bundles, and keeps them current.
   const source = await X509Source.create({ address: SOCKET, timeoutMs: STARTUP_TIMEOUT_MS });
 
@@ -63,7 +69,8 @@ async function run(): Promise<void> {
   process.once('SIGINT', stop);
 }
 
+// One line on failure (node's own messages may span several).
 run().catch((err: unknown) => {
-  console.error(`Server failed: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`Server failed: ${String(err instanceof Error ? err.message : err).replace(/\s*\n\s*/g, ' ')}`);
   process.exit(1);
 });

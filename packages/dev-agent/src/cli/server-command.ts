@@ -114,19 +114,53 @@ function jsonId(value: unknown): string | undefined {
 
 /** Entries from a registration JSON file, in SPIRE's shape. */
 function entriesFromData(text: string): EntryParams[] {
-  const parsed = JSON.parse(text) as { entries?: Array<Record<string, unknown>> };
-  if (!Array.isArray(parsed.entries)) throw new FlagError('the registration JSON has no "entries" array');
-  return parsed.entries.map((e) => ({
-    id: (e.entry_id as string | undefined) ?? (e.id as string | undefined) ?? '',
-    spiffeId: jsonId(e.spiffe_id) ?? '',
-    parentId: jsonId(e.parent_id) ?? '',
-    selectors: ((e.selectors as Selector[] | undefined) ?? []).map((s) => `${s.type}:${s.value}`),
-    x509SvidTtl: Number(e.x509_svid_ttl ?? e.ttl ?? 0),
-    jwtSvidTtl: Number(e.jwt_svid_ttl ?? 0),
-    dnsNames: (e.dns_names as string[] | undefined) ?? [],
-    federatesWith: (e.federates_with as string[] | undefined) ?? [],
-    hint: (e.hint as string | undefined) ?? '',
-  }));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new FlagError(`the registration data is not JSON: ${(err as Error).message}`);
+  }
+  const entries = (parsed as { entries?: unknown } | null)?.entries;
+  if (!Array.isArray(entries)) throw new FlagError('the registration JSON has no "entries" array');
+  return entries.map((e: unknown, i: number) => {
+    if (typeof e !== 'object' || e === null || Array.isArray(e)) throw new FlagError(`entry ${i} of the registration JSON is not an object`);
+    const entry = e as Record<string, unknown>;
+    const list = (field: string): unknown[] => {
+      const value = entry[field];
+      if (value === undefined || value === null) return [];
+      if (!Array.isArray(value)) throw new FlagError(`entry ${i} of the registration JSON: "${field}" must be an array`);
+      return value;
+    };
+    const text = (field: string): string => {
+      const value = entry[field];
+      if (value === undefined || value === null) return '';
+      if (typeof value !== 'string') throw new FlagError(`entry ${i} of the registration JSON: "${field}" must be a string`);
+      return value;
+    };
+    const selectors = list('selectors').map((s) => {
+      const sel = s as Partial<Selector> | null;
+      if (typeof sel !== 'object' || sel === null || typeof sel.type !== 'string' || typeof sel.value !== 'string') {
+        throw new FlagError(`entry ${i} of the registration JSON: each selector must be {"type": "...", "value": "..."}`);
+      }
+      return `${sel.type}:${sel.value}`;
+    });
+    const strings = (field: string): string[] =>
+      list(field).map((v) => {
+        if (typeof v !== 'string') throw new FlagError(`entry ${i} of the registration JSON: "${field}" must hold strings`);
+        return v;
+      });
+    return {
+      id: text('entry_id') || text('id'),
+      spiffeId: jsonId(entry.spiffe_id) ?? '',
+      parentId: jsonId(entry.parent_id) ?? '',
+      selectors,
+      x509SvidTtl: Number(entry.x509_svid_ttl ?? entry.ttl ?? 0),
+      jwtSvidTtl: Number(entry.jwt_svid_ttl ?? 0),
+      dnsNames: strings('dns_names'),
+      federatesWith: strings('federates_with'),
+      hint: text('hint'),
+    };
+  });
 }
 
 function printable(params: EntryParams): PrintableEntry {

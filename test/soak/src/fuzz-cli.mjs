@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// `pnpm fuzz`: the property-based tests of src/fuzz, run long with a random seed (or FUZZ_SEED).
+//
+//   pnpm fuzz                           a random seed, 50 times the CI runs per property
+//   pnpm fuzz -- --factor 200           more runs
+//   pnpm fuzz -- --seed 12345           replay a seed (printed by every run and with any failure)
+//   pnpm fuzz -- --minutes 10           stop each property after that long instead
+//
+// It prints the seed first and again at the end, and exits non-zero when a property failed; the
+// failing property's report names the counterexample and the seed to replay it.
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values } = parseArgs({
+  args: process.argv.slice(2).filter((a) => a !== '--'),
+  options: {
+    seed: { type: 'string' },
+    factor: { type: 'string', default: '50' },
+    minutes: { type: 'string' },
+    only: { type: 'string' },
+  },
+});
+const seed = values.seed ?? String(Math.floor(Math.random() * 2 ** 31));
+const factor = values.minutes ? '1000000' : values.factor;
+const files = readdirSync(join(here, 'fuzz'))
+  .filter((f) => f.endsWith('.fuzz.test.ts') && (!values.only || f.includes(values.only)))
+  .map((f) => join(here, 'fuzz', f));
+console.log(`fuzz: seed ${seed}, runs factor ${factor}${values.minutes ? `, at most ${values.minutes} min per property` : ''}, ${files.length} files`);
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
+  stdio: 'inherit',
+  env: {
+    ...process.env,
+    FUZZ_SEED: seed,
+    FUZZ_RUNS_FACTOR: factor,
+    ...(values.minutes ? { FUZZ_TIME_LIMIT_MS: String(Math.round(Number(values.minutes) * 60_000)) } : {}),
+  },
+});
+console.log(`\nfuzz: seed ${seed} — ${r.status === 0 ? 'no property failed' : `a property failed: replay with \`pnpm fuzz -- --seed ${seed}\``}`);
+process.exit(r.status ?? 1);
