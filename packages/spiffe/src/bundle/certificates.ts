@@ -33,7 +33,13 @@ export function parseDerCertificate(der: Uint8Array, what: string, fail: ErrorFa
   try {
     const whole = splitSequences(der);
     if (whole.length !== 1) throw new DerError(`expected one certificate, found ${whole.length} DER elements`);
-    return new X509Certificate(der);
+    const cert = new X509Certificate(der);
+    // OpenSSL quietly repairs some encodings (a BIT STRING with padding bits set, for one): the
+    // certificate it holds would then differ from the bytes given. Only exact DER is accepted.
+    if (!Buffer.from(der.buffer, der.byteOffset, der.byteLength).equals(cert.raw)) {
+      throw new DerError('it is not in canonical DER: the parsed certificate differs from the bytes given');
+    }
+    return cert;
   } catch (err) {
     throw fail(`${what} cannot be parsed: ${(err as Error).message}`, err);
   }

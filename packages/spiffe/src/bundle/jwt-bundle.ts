@@ -1,4 +1,5 @@
 import { KeyObject, createPublicKey, type JsonWebKey } from 'node:crypto';
+import { malformedKeyMember } from './jwk-members.js';
 import { BundleError } from '../errors.js';
 import { TrustDomain } from '../spiffeid/index.js';
 import {
@@ -387,6 +388,10 @@ function parseJwk(jwk: unknown, index: number): ParsedJwk | undefined {
         `key "${kid}" (key ${index} of JWKS) contains private key material ("${member}"); a bundle must hold public keys only`,
       );
     }
+  }
+  const malformed = malformedKeyMember(jwk as Record<string, unknown>);
+  if (malformed !== undefined) {
+    throw bundleError(`key "${kid}" (key ${index} of JWKS): "${malformed}" is not unpadded base64url`);
   }
   let key: KeyObject;
   try {

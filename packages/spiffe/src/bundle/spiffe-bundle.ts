@@ -1,4 +1,5 @@
 import { X509Certificate, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { malformedKeyMember } from './jwk-members.js';
 import { BundleError } from '../errors.js';
 import type { TrustDomain } from '../spiffeid/index.js';
 import { parseDerCertificate } from './certificates.js';
@@ -461,6 +462,10 @@ function parseX509Key(
     throw fail(`x509-svid key ${index}: "x5c" must hold a standard base64 DER certificate`);
   }
   const cert = parseDerCertificate(Buffer.from(b64, 'base64'), `x509-svid key ${index} certificate`, fail);
+  const malformed = malformedKeyMember(key);
+  if (malformed !== undefined) {
+    throw fail(`x509-svid key ${index}: "${malformed}" is not unpadded base64url`);
+  }
   let jwkKey: KeyObject;
   try {
     jwkKey = createPublicKey({ key: key as JsonWebKey, format: 'jwk' });

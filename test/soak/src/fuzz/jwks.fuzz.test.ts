@@ -120,11 +120,20 @@ function checkJwtAuthorities(bundle: JwtBundle, input: string): void {
     assert.equal(typeof kid, 'string', 'kids are strings');
     assert.notEqual(kid, '', 'kids are not empty');
     assert.equal(key.type, 'public', `authority "${kid}" is a public key`);
-    const source = keys.filter((k) => k && typeof k === 'object' && k['kid'] === kid);
-    assert.equal(source.length, 1, `exactly one key of the document has kid "${kid}"`);
-    assert.ok(source[0]!['use'] === undefined || source[0]!['use'] === 'jwt-svid', `authority "${kid}" has use jwt-svid or none`);
+    // Keys of another use or of an unknown type are ignored by the rules, whatever their kid.
+    const source = keys.filter(
+      (k) => k && typeof k === 'object' && k['kid'] === kid && (k['use'] === undefined || k['use'] === 'jwt-svid') && ['EC', 'RSA', 'OKP'].includes(k['kty'] as string),
+    );
+    assert.equal(source.length, 1, `exactly one JWT authority of the document has kid "${kid}"`);
     assert.ok(!('d' in source[0]!), `authority "${kid}" came from a key without private material`);
     assert.ok(publicJwkEquals(key, source[0]!), `authority "${kid}" is the key the document gave`);
+    // The key material is exactly the document's: its base64url members are canonical and the
+    // bundle writes them back unchanged (a lenient decoder would keep a key the document does not name).
+    const written = (JSON.parse(bundle.marshal()) as { keys: Jwk[] }).keys.find((k) => k['kid'] === kid)!;
+    for (const member of ['n', 'e', 'x', 'y']) {
+      if (source[0]![member] === undefined) continue;
+      assert.equal(written[member], source[0]![member], `authority "${kid}": member "${member}" is kept exactly as given (${JSON.stringify(source[0]![member])})`);
+    }
   }
 }
 
