@@ -232,7 +232,7 @@ class Reader {
     return value;
   }
 
-  skip(wireType: number): void {
+  skipField(wireType: number): void {
     switch (wireType) {
       case WIRE_VARINT:
         this.varint();
@@ -320,7 +320,7 @@ function readMapEntry(reader: Reader, field: FieldSpec, depth: number): [string,
     if (no === 1 && wireType === WIRE_LEN) key = entry.bytes().toString('utf8');
     else if (no === 2 && wireType === wireTypeOf(field.type)) value = readScalar(entry, field, depth);
     else if (no === 1 || no === 2) entry.fail(`field ${no} has wire type ${wireType}`);
-    else entry.skip(wireType);
+    else entry.skipField(wireType);
   }
   if (value === undefined) {
     value = field.type === 'message' ? decodeRange(field.message!(), Buffer.alloc(0), 0, 0, depth + 1) : scalarDefault(field);
@@ -341,7 +341,7 @@ function decodeRange(spec: MessageSpec, buf: Buffer, start: number, end: number,
     const [no, wireType] = reader.tag();
     const field = spec.byNumber.get(no);
     if (!field) {
-      reader.skip(wireType);
+      reader.skipField(wireType);
       continue;
     }
     if (wireType !== (field.map ? WIRE_LEN : wireTypeOf(field.type))) reader.fail(`field ${field.name} (${no}) has wire type ${wireType}`);
