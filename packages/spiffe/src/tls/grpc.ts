@@ -26,7 +26,8 @@ import { constants, type X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { isIP } from 'node:net';
 import type { SecureContextOptions, PeerCertificate } from 'node:tls';
-import * as grpc from '@grpc/grpc-js';
+import { createRequire } from 'node:module';
+import type * as grpc from '@grpc/grpc-js';
 import type { Authorizer } from '../authorize/index.js';
 import type { X509BundleSource } from '../bundle/index.js';
 import type { SpiffeId } from '../spiffeid/index.js';
@@ -49,47 +50,171 @@ function hostOf(target: ChannelTarget): string | undefined {
   return host === '' ? undefined : host;
 }
 
-class SpiffeChannelCredentials extends grpc.ChannelCredentials {
-  readonly #config: ClientConfig;
+const requireHere = createRequire(import.meta.url);
 
-  constructor(config: ClientConfig) {
-    super();
-    this.#config = config;
+/**
+ * The credentials classes, defined on first use: `@grpc/grpc-js` (about 50 ms and 15 MB) is
+ * loaded only by programs that use these functions, not by every importer of this module.
+ */
+function grpcClasses() {
+  const g = requireHere('@grpc/grpc-js') as typeof grpc;
+
+  class SpiffeChannelCredentials extends g.ChannelCredentials {
+    readonly #config: ClientConfig;
+
+    constructor(config: ClientConfig) {
+      super();
+      this.#config = config;
+    }
+
+    override _isSecure(): boolean {
+      return true;
+    }
+
+    override _equals(other: grpc.ChannelCredentials): boolean {
+      return other === this;
+    }
+
+    override _createSecureConnector(
+      channelTarget: ChannelTarget,
+      options: grpc.ChannelOptions,
+      callCredentials?: grpc.CallCredentials,
+    ): SecureConnector {
+      const config = this.#config;
+      const override = options['grpc.ssl_target_name_override'];
+      const host = typeof override === 'string' ? override : hostOf(channelTarget);
+      const servername = host !== undefined && isIP(host) === 0 ? host : undefined;
+      const credentials = callCredentials ?? g.credentials.createEmpty();
+      return {
+        connect: async (socket: Socket) => {
+          const tlsSocket = await connectVerified(config, {
+            socket,
+            ALPNProtocols: ['h2'],
+            ...(servername === undefined ? {} : { servername }),
+          });
+          return { socket: tlsSocket, secure: true };
+        },
+        waitForReady: () => Promise.resolve(),
+        getCallCredentials: () => credentials,
+        destroy: () => {},
+      };
+    }
   }
 
-  override _isSecure(): boolean {
-    return true;
+  class SpiffeServerCredentials extends g.ServerCredentials {
+    readonly #svidSource: X509SvidSource;
+    readonly #bundleSource: X509BundleSource | undefined;
+    readonly #authorizer: Authorizer | undefined;
+    #key: unknown[];
+    #unsubscribe: Array<() => void> = [];
+    readonly #interceptors: grpc.ServerInterceptor[];
+
+    constructor(svidSource: X509SvidSource, bundleSource: X509BundleSource | undefined, authorizer: Authorizer | undefined) {
+      const key = SpiffeServerCredentials.keyFor(svidSource, bundleSource);
+      super(
+        bundleSource === undefined ? { requestCert: false } : { requestCert: true, rejectUnauthorized: true },
+        SpiffeServerCredentials.optionsFor(key, bundleSource !== undefined),
+      );
+      this.#svidSource = svidSource;
+      this.#bundleSource = bundleSource;
+      this.#authorizer = authorizer;
+      this.#key = key;
+      this.#interceptors = bundleSource === undefined ? [] : [this.#interceptor];
+    }
+
+    /** The SVID and CA certificates in force: what the context is built from. */
+    static keyFor(svidSource: X509SvidSource, bundleSource: X509BundleSource | undefined): unknown[] {
+      const svid: X509Svid = svidSource.getX509Svid();
+      const authorities = bundleSource === undefined ? [] : (unionOfAuthorities(bundleSource) ?? []);
+      return [svid, ...authorities];
+    }
+
+    /** Context options for a key from {@link SpiffeServerCredentials.keyFor}. */
+    static optionsFor(key: unknown[], withClientAuth: boolean): SecureContextOptions {
+      const [svid, ...authorities] = key as [X509Svid, ...X509Certificate[]];
+      return {
+        ...svidPem(svid),
+        ...(withClientAuth ? { ca: caPems(authorities) } : {}),
+        minVersion: MIN_TLS_VERSION,
+        // No session tickets: a resumed session would skip the TLS-level chain check.
+        secureOptions: constants.SSL_OP_NO_TICKET,
+      };
+    }
+
+    /** Installs the current SVID and bundles for new connections, when they changed. */
+    refresh(): void {
+      let key: unknown[];
+      try {
+        key = SpiffeServerCredentials.keyFor(this.#svidSource, this.#bundleSource);
+      } catch {
+        return; // keep serving with what is in place
+      }
+      const same = key.length === this.#key.length && key.every((v, i) => v === this.#key[i]);
+      if (same) return;
+      this.#key = key;
+      this.updateSecureContextOptions(SpiffeServerCredentials.optionsFor(key, this.#bundleSource !== undefined));
+    }
+
+    override _addWatcher(watcher: (context: SecureContextOptions | null) => void): void {
+      if (this.getWatcherCount() === 0) {
+        const refresh = (): void => this.refresh();
+        this.#unsubscribe.push(onSourceUpdate(this.#svidSource, refresh));
+        if (this.#bundleSource !== undefined && this.#bundleSource !== (this.#svidSource as unknown)) {
+          this.#unsubscribe.push(onSourceUpdate(this.#bundleSource, refresh));
+        }
+      }
+      super._addWatcher(watcher);
+    }
+
+    override _removeWatcher(watcher: (context: SecureContextOptions | null) => void): void {
+      super._removeWatcher(watcher);
+      if (this.getWatcherCount() === 0) {
+        for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+      }
+    }
+
+    override _getInterceptors(): grpc.ServerInterceptor[] {
+      return this.#interceptors;
+    }
+
+    override _equals(other: grpc.ServerCredentials): boolean {
+      return other === this;
+    }
+
+    #authenticate(call: grpc.ServerInterceptingCallInterface): void {
+      this.refresh();
+      const cert = call.getAuthContext().sslPeerCertificate;
+      const verified = verifyPeerChain(
+        chainFromPeerCertificate(cert),
+        this.#bundleSource as X509BundleSource,
+        this.#authorizer as Authorizer,
+        'client',
+      );
+      rememberGrpcPeer(cert as PeerCertificate, verified.id);
+    }
+
+    readonly #interceptor: grpc.ServerInterceptor = (_method, call) =>
+      new g.ServerInterceptingCall(call, {
+        start: (next) => {
+          next({
+            onReceiveMetadata: (metadata, passOn) => {
+              try {
+                this.#authenticate(call);
+              } catch (err) {
+                call.sendStatus({ code: g.status.UNAUTHENTICATED, details: toTlsPeerError(err).message });
+                return;
+              }
+              passOn(metadata);
+            },
+          });
+        },
+      });
   }
 
-  override _equals(other: grpc.ChannelCredentials): boolean {
-    return other === this;
-  }
-
-  override _createSecureConnector(
-    channelTarget: ChannelTarget,
-    options: grpc.ChannelOptions,
-    callCredentials?: grpc.CallCredentials,
-  ): SecureConnector {
-    const config = this.#config;
-    const override = options['grpc.ssl_target_name_override'];
-    const host = typeof override === 'string' ? override : hostOf(channelTarget);
-    const servername = host !== undefined && isIP(host) === 0 ? host : undefined;
-    const credentials = callCredentials ?? grpc.credentials.createEmpty();
-    return {
-      connect: async (socket: Socket) => {
-        const tlsSocket = await connectVerified(config, {
-          socket,
-          ALPNProtocols: ['h2'],
-          ...(servername === undefined ? {} : { servername }),
-        });
-        return { socket: tlsSocket, secure: true };
-      },
-      waitForReady: () => Promise.resolve(),
-      getCallCredentials: () => credentials,
-      destroy: () => {},
-    };
-  }
+  return { SpiffeChannelCredentials, SpiffeServerCredentials };
 }
+
+let classes: ReturnType<typeof grpcClasses> | undefined;
 
 /**
  * Channel credentials for a gRPC client that authenticates the server's X509-SVID and, with
@@ -100,7 +225,8 @@ class SpiffeChannelCredentials extends grpc.ChannelCredentials {
  * @throws `TypeError` for a missing bundle source or authorizer.
  * @example
  * ```ts
- * import * as grpc from '@grpc/grpc-js';
+ * import { createRequire } from 'node:module';
+import type * as grpc from '@grpc/grpc-js';
  * import { grpcChannelCredentials } from '@spiffe-node/spiffe/tls';
  * const credentials = grpcChannelCredentials({
  *   svidSource: source, bundleSource: source,
@@ -110,7 +236,7 @@ class SpiffeChannelCredentials extends grpc.ChannelCredentials {
  * ```
  */
 export function grpcChannelCredentials(options: SpiffeClientParams): grpc.ChannelCredentials {
-  return new SpiffeChannelCredentials(clientConfigFrom(options, 'grpcChannelCredentials'));
+  return new (classes ??= grpcClasses()).SpiffeChannelCredentials(clientConfigFrom(options, 'grpcChannelCredentials'));
 }
 
 /**
@@ -144,116 +270,6 @@ function rememberGrpcPeer(cert: PeerCertificate, id: SpiffeId): void {
   }
 }
 
-class SpiffeServerCredentials extends grpc.ServerCredentials {
-  readonly #svidSource: X509SvidSource;
-  readonly #bundleSource: X509BundleSource | undefined;
-  readonly #authorizer: Authorizer | undefined;
-  #key: unknown[];
-  #unsubscribe: Array<() => void> = [];
-  readonly #interceptors: grpc.ServerInterceptor[];
-
-  constructor(svidSource: X509SvidSource, bundleSource: X509BundleSource | undefined, authorizer: Authorizer | undefined) {
-    const key = SpiffeServerCredentials.keyFor(svidSource, bundleSource);
-    super(
-      bundleSource === undefined ? { requestCert: false } : { requestCert: true, rejectUnauthorized: true },
-      SpiffeServerCredentials.optionsFor(key, bundleSource !== undefined),
-    );
-    this.#svidSource = svidSource;
-    this.#bundleSource = bundleSource;
-    this.#authorizer = authorizer;
-    this.#key = key;
-    this.#interceptors = bundleSource === undefined ? [] : [this.#interceptor];
-  }
-
-  /** The SVID and CA certificates in force: what the context is built from. */
-  static keyFor(svidSource: X509SvidSource, bundleSource: X509BundleSource | undefined): unknown[] {
-    const svid: X509Svid = svidSource.getX509Svid();
-    const authorities = bundleSource === undefined ? [] : (unionOfAuthorities(bundleSource) ?? []);
-    return [svid, ...authorities];
-  }
-
-  /** Context options for a key from {@link SpiffeServerCredentials.keyFor}. */
-  static optionsFor(key: unknown[], withClientAuth: boolean): SecureContextOptions {
-    const [svid, ...authorities] = key as [X509Svid, ...X509Certificate[]];
-    return {
-      ...svidPem(svid),
-      ...(withClientAuth ? { ca: caPems(authorities) } : {}),
-      minVersion: MIN_TLS_VERSION,
-      // No session tickets: a resumed session would skip the TLS-level chain check.
-      secureOptions: constants.SSL_OP_NO_TICKET,
-    };
-  }
-
-  /** Installs the current SVID and bundles for new connections, when they changed. */
-  refresh(): void {
-    let key: unknown[];
-    try {
-      key = SpiffeServerCredentials.keyFor(this.#svidSource, this.#bundleSource);
-    } catch {
-      return; // keep serving with what is in place
-    }
-    const same = key.length === this.#key.length && key.every((v, i) => v === this.#key[i]);
-    if (same) return;
-    this.#key = key;
-    this.updateSecureContextOptions(SpiffeServerCredentials.optionsFor(key, this.#bundleSource !== undefined));
-  }
-
-  override _addWatcher(watcher: (context: SecureContextOptions | null) => void): void {
-    if (this.getWatcherCount() === 0) {
-      const refresh = (): void => this.refresh();
-      this.#unsubscribe.push(onSourceUpdate(this.#svidSource, refresh));
-      if (this.#bundleSource !== undefined && this.#bundleSource !== (this.#svidSource as unknown)) {
-        this.#unsubscribe.push(onSourceUpdate(this.#bundleSource, refresh));
-      }
-    }
-    super._addWatcher(watcher);
-  }
-
-  override _removeWatcher(watcher: (context: SecureContextOptions | null) => void): void {
-    super._removeWatcher(watcher);
-    if (this.getWatcherCount() === 0) {
-      for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
-    }
-  }
-
-  override _getInterceptors(): grpc.ServerInterceptor[] {
-    return this.#interceptors;
-  }
-
-  override _equals(other: grpc.ServerCredentials): boolean {
-    return other === this;
-  }
-
-  #authenticate(call: grpc.ServerInterceptingCallInterface): void {
-    this.refresh();
-    const cert = call.getAuthContext().sslPeerCertificate;
-    const verified = verifyPeerChain(
-      chainFromPeerCertificate(cert),
-      this.#bundleSource as X509BundleSource,
-      this.#authorizer as Authorizer,
-      'client',
-    );
-    rememberGrpcPeer(cert as PeerCertificate, verified.id);
-  }
-
-  readonly #interceptor: grpc.ServerInterceptor = (_method, call) =>
-    new grpc.ServerInterceptingCall(call, {
-      start: (next) => {
-        next({
-          onReceiveMetadata: (metadata, passOn) => {
-            try {
-              this.#authenticate(call);
-            } catch (err) {
-              call.sendStatus({ code: grpc.status.UNAUTHENTICATED, details: toTlsPeerError(err).message });
-              return;
-            }
-            passOn(metadata);
-          },
-        });
-      },
-    });
-}
-
 /**
  * Server credentials for a gRPC server that presents its X509-SVID (rotating with the source)
  * and, with `bundleSource` and `authorizer`, authenticates each client's X509-SVID before any
@@ -267,7 +283,8 @@ class SpiffeServerCredentials extends grpc.ServerCredentials {
  *   no SVID yet.
  * @example
  * ```ts
- * import * as grpc from '@grpc/grpc-js';
+ * import { createRequire } from 'node:module';
+import type * as grpc from '@grpc/grpc-js';
  * import { grpcServerCredentials, peerIdFromGrpcCall } from '@spiffe-node/spiffe/tls';
  * const server = new grpc.Server();
  * server.addService(GreeterService, {
@@ -291,7 +308,7 @@ export function grpcServerCredentials(options: GrpcServerCredentialsOptions): gr
       );
     }
   }
-  return new SpiffeServerCredentials(options.svidSource, options.bundleSource, options.authorizer);
+  return new (classes ??= grpcClasses()).SpiffeServerCredentials(options.svidSource, options.bundleSource, options.authorizer);
 }
 
 /**

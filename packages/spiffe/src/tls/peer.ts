@@ -45,6 +45,9 @@ export function chainFromPeerCertificate(cert: PeerCertificate | DetailedPeerCer
  * diagnostics endpoint) on a server that asked for one without requiring it. Nothing here is
  * verified: pass the chain to {@link parseAndVerifyX509Svid} or check it otherwise.
  *
+ * Read it before any call of `socket.getPeerX509Certificate()` on a server socket: on Node 20
+ * that call removes the first intermediate from the chain this function reads.
+ *
  * @param socket - A TLS socket after its handshake.
  * @example
  * ```ts

@@ -6,7 +6,7 @@ import { BundleError, AuthorizationError, type TlsPeerError } from '../errors.js
 import { X509Bundle, type X509BundleSource } from '../bundle/index.js';
 import type { TrustDomain } from '../spiffeid/index.js';
 import { toPem, type TestSvid } from '../testing/ca.js';
-import { createTlsServer, mtlsServerOptions, peerIdFromSocket } from './index.js';
+import { createTlsServer, mtlsServerOptions, peerChainFromSocket, peerIdFromSocket } from './index.js';
 import { closeServer, collect, delay, listenLocal, makePki, trackSockets } from './testing/fixtures.js';
 
 // The server reads only the client's leaf on each handshake and reuses what it verified for
@@ -119,6 +119,33 @@ describe('createTlsServer: remembered client verifications', () => {
       assert.equal(await connect(port, ...present(viaIntermediate)), CLIENT);
       assert.equal(await connect(port, leafOnly, viaIntermediate.keyPem), CLIENT);
       assert.ok(intermediate.chain().length > 0);
+    } finally {
+      await closeServer(srv);
+    }
+  });
+
+  it("leaves the client's presented chain whole for the listeners, on first sight and when remembered", async () => {
+    const viaIntermediate = minted.clientViaIntermediate;
+    const seen: Array<{ chain: number; issuer: Buffer | undefined; peerChain: number | undefined }> = [];
+    const srv = trackSockets(
+      createTlsServer(mtlsServerOptions(svids.server, new SwappableSource(ca.bundle()), authorizeId(CLIENT)), (socket) => {
+        const detailed = socket.getPeerCertificate(true);
+        let chain = 0;
+        for (let c: tls.DetailedPeerCertificate | undefined = detailed; c?.raw && chain < 5; c = c.issuerCertificate === c ? undefined : c.issuerCertificate) chain++;
+        seen.push({ chain, issuer: detailed.issuerCertificate?.raw, peerChain: peerChainFromSocket(socket)?.length });
+        socket.once('data', () => socket.end(String(peerIdFromSocket(socket))));
+      }),
+    );
+    const port = await listenLocal(srv);
+    try {
+      assert.equal(await connect(port, ...present(viaIntermediate)), CLIENT);
+      assert.equal(await connect(port, ...present(viaIntermediate)), CLIENT);
+      assert.equal(seen.length, 2);
+      for (const s of seen) {
+        assert.equal(s.chain, 2);
+        assert.equal(s.peerChain, 2);
+        assert.deepEqual(new Uint8Array(s.issuer!), new Uint8Array(viaIntermediate.chainDer[1]!));
+      }
     } finally {
       await closeServer(srv);
     }

@@ -264,6 +264,34 @@ describe('TLS sessions', () => {
   });
 });
 
+describe('cipher suites', () => {
+  /** The suite a default node:tls client ends up with against a server of `options`. */
+  async function negotiated(tuning: Parameters<typeof mtlsServerOptions>[3], connect: tls.ConnectionOptions = {}) {
+    const server = trackSockets(createTlsServer(mtlsServerOptions(svids.server, bundles, authorizeId(CLIENT), tuning), (socket) => socket.end(socket.getCipher().name)));
+    const port = await listenLocal(server);
+    try {
+      const socket = tls.connect({ host: '127.0.0.1', port, cert: minted.client.certPem, key: minted.client.keyPem, rejectUnauthorized: false, ...connect });
+      return (await collect(socket)).data;
+    } finally {
+      await closeServer(server);
+    }
+  }
+
+  it('prefers TLS_AES_128_GCM_SHA256 over the AES-256 suite Node clients list first', async () => {
+    assert.ok(tls.DEFAULT_CIPHERS.startsWith('TLS_AES_256_GCM_SHA384'));
+    assert.equal(await negotiated(undefined), 'TLS_AES_128_GCM_SHA256');
+  });
+
+  it('still agrees on another suite with a client that does not offer it', async () => {
+    assert.equal(await negotiated(undefined, { ciphers: 'TLS_CHACHA20_POLY1305_SHA256' }), 'TLS_CHACHA20_POLY1305_SHA256');
+    assert.equal(await negotiated(undefined, { maxVersion: 'TLSv1.2' }), 'ECDHE-ECDSA-AES128-GCM-SHA256');
+  });
+
+  it('uses the suites of tuning.tlsOptions.ciphers when they are given', async () => {
+    assert.equal(await negotiated({ tlsOptions: { ciphers: 'TLS_AES_256_GCM_SHA384' } }), 'TLS_AES_256_GCM_SHA384');
+  });
+});
+
 describe('secureServer', () => {
   it('secures an https.Server made elsewhere', async () => {
     const server = trackSockets(

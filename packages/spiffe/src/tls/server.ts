@@ -28,9 +28,10 @@ import type { X509Bundle, X509BundleSource } from '../bundle/index.js';
 import { certInfo, certInfoFromDer } from '../svid/x509/cert-info.js';
 import type { VerifiedX509Svid, X509Svid } from '../svid/x509/index.js';
 import { MIN_TLS_VERSION, svidPem } from './credentials.js';
-import { serverConfigOf, serverSecureOptions, type ServerConfig, type SpiffeServerOptions } from './options.js';
+import { serverCipherOptions, serverConfigOf, serverSecureOptions, type ServerConfig, type SpiffeServerOptions } from './options.js';
 import { authorizePeer, chainFromPeerCertificate, recordVerifiedPeer, verifyPeerSvid } from './peer.js';
 import { toTlsPeerError } from './peer-error.js';
+import { peerLeafFromSession } from './session-peer.js';
 import { onSourceUpdate } from './sources.js';
 
 const STATE = Symbol('spiffe.serverState');
@@ -69,8 +70,8 @@ export class ServerState {
   #ticketKeys: Buffer | undefined;
   /** Why the source has no SVID now (its last error message), while that lasts. */
   #unavailableReason: string | undefined;
-  /** Leaf fingerprint → the intermediates it verified with (see {@link ServerState.admit}). */
-  readonly #intermediates = new Map<string, RememberedChain>();
+  /** Client leaf DER (as a latin1 string) → how it verified (see {@link ServerState.admit}). */
+  readonly #remembered = new Map<string, RememberedChain>();
   #server: tls.Server | undefined;
   #emit: ((event: string | symbol, ...args: unknown[]) => boolean) | undefined;
 
@@ -87,6 +88,7 @@ export class ServerState {
       this.config.mode === 'mtls-web' ? (this.config.webIdentity as SecureContextOptions) : svidPem(this.#svid as X509Svid);
     return {
       ...this.config.tlsOptions,
+      ...serverCipherOptions(this.config),
       ...identity,
       ca: [],
       minVersion: this.config.tlsOptions.minVersion ?? MIN_TLS_VERSION,
@@ -163,7 +165,7 @@ export class ServerState {
     if (this.config.resumption) this.#ticketKeys = randomBytes(48);
     try {
       server.setSecureContext(this.contextOptions());
-      this.#intermediates.clear();
+      this.#remembered.clear();
     } catch (err) {
       this.#svid = previous.svid;
       this.#ticketKeys = previous.ticketKeys;
@@ -194,43 +196,43 @@ export class ServerState {
   /**
    * Verifies the client's X509-SVID against the bundle source as it is now.
    *
-   * Node's `getPeerCertificate(true)`, the only way to read the intermediates a client
-   * presented, copies and re-parses every certificate of the chain, which costs about a tenth
-   * of the whole handshake. So only the leaf is read (`getPeerCertificate(false)`, no copies).
-   * A leaf that verified before (same DER) is accepted with that result while the bundle of its
-   * trust domain is the same object with the same authorities and every certificate involved
-   * is still inside its validity; otherwise it is verified again in full with the
-   * intermediates it verified with (the client proved in this handshake that it holds the
-   * leaf's key). The presented chain is read only for a leaf not seen yet (or forgotten), or
-   * when the remembered intermediates no longer verify; a resumed session, whose chain holds
-   * only the leaf, is verified the same way. The authorizer runs on every connection.
+   * Reading the client's chain from Node (`getPeerCertificate(true)`) copies and decodes every
+   * certificate of it, about a tenth of a whole handshake, so a leaf that verified before is
+   * recognised by its DER alone, read from the TLS session (see {@link peerLeafFromSession}).
+   * It is accepted with that earlier result while the bundle of its trust domain is the same
+   * object with the same authorities and every certificate involved is still inside its
+   * validity; otherwise it is verified again in full with the intermediates it verified with
+   * (the client proved in this handshake that it holds the leaf's key). The presented chain is
+   * read only for a leaf not seen yet (or forgotten), or when the remembered intermediates no
+   * longer verify; a resumed session, whose chain holds only the leaf, is verified the same
+   * way. The authorizer runs on every connection.
    */
   #verifyClient(socket: TLSSocket): VerifiedX509Svid {
     const bundleSource = this.config.bundleSource!;
-    const leaf = socket.getPeerCertificate(false);
-    const raw = leaf?.raw;
-    const fingerprint = raw && raw.length > 0 ? leaf.fingerprint256 : undefined;
-    const known = fingerprint === undefined ? undefined : this.#intermediates.get(fingerprint);
-    if (known !== undefined && known.leaf.equals(raw)) {
+    const leaf = peerLeafFromSession(socket);
+    const key = leaf === undefined ? undefined : leaf.toString('latin1');
+    const known = key === undefined ? undefined : this.#remembered.get(key);
+    if (known !== undefined && key !== undefined) {
       if (stillValid(known, bundleSource)) return known.verified;
       try {
         const verified = verifyPeerSvid([known.leaf, ...known.intermediates], bundleSource, 'client');
-        this.#remember(fingerprint as string, known.leaf, known.intermediates, verified, bundleSource);
+        this.#remember(key, known.leaf, known.intermediates, verified, bundleSource);
         return verified;
       } catch {
-        this.#intermediates.delete(fingerprint as string);
+        this.#remembered.delete(key);
       }
     }
     const chain = chainFromPeerCertificate(socket.getPeerCertificate(true));
     const verified = verifyPeerSvid(chain, bundleSource, 'client');
-    if (fingerprint !== undefined && chain !== undefined) {
-      this.#remember(fingerprint, raw as Buffer, chain.slice(1), verified, bundleSource);
+    // Remember it only when the session's leaf is the leaf that was just verified.
+    if (key !== undefined && leaf !== undefined && chain !== undefined && leaf.equals(chain[0] as Uint8Array)) {
+      this.#remember(key, leaf, chain.slice(1), verified, bundleSource);
     }
     return verified;
   }
 
-  #remember(fingerprint: string, leaf: Buffer, intermediates: Uint8Array[], verified: VerifiedX509Svid, bundleSource: X509BundleSource): void {
-    this.#intermediates.delete(fingerprint);
+  #remember(key: string, leaf: Buffer, intermediates: Uint8Array[], verified: VerifiedX509Svid, bundleSource: X509BundleSource): void {
+    this.#remembered.delete(key);
     let bundle: X509Bundle;
     try {
       bundle = bundleSource.getX509BundleForTrustDomain(verified.id.trustDomain);
@@ -257,10 +259,10 @@ export class ServerState {
     } catch {
       return;
     }
-    this.#intermediates.set(fingerprint, { leaf, intermediates, verified: result, bundle, authorities: bundle.authorities(), validFrom, validUntil });
-    if (this.#intermediates.size > MAX_REMEMBERED_CHAINS) {
-      const oldest = this.#intermediates.keys().next().value;
-      if (oldest !== undefined) this.#intermediates.delete(oldest);
+    this.#remembered.set(key, { leaf, intermediates, verified: result, bundle, authorities: bundle.authorities(), validFrom, validUntil });
+    if (this.#remembered.size > MAX_REMEMBERED_CHAINS) {
+      const oldest = this.#remembered.keys().next().value;
+      if (oldest !== undefined) this.#remembered.delete(oldest);
     }
   }
 }
