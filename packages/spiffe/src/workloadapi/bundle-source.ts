@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { status as GrpcStatus } from '@grpc/grpc-js';
+import { GrpcStatus } from './grpc-http2.js';
 import { BundleError, type WorkloadApiError } from '../errors.js';
 import { TrustDomain } from '../spiffeid/index.js';
 import type { X509Bundle } from '../bundle/x509-bundle.js';

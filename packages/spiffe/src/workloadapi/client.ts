@@ -3,7 +3,6 @@
  *
  * @module
  */
-import * as grpc from '@grpc/grpc-js';
 import { WorkloadApiError } from '../errors.js';
 import { SpiffeId } from '../spiffeid/index.js';
 import type { X509BundleSet } from '../bundle/x509-bundle-set.js';
@@ -22,7 +21,8 @@ import type {
   X509BundlesResponseMessage,
   X509SvidResponseMessage,
 } from './messages.js';
-import { workloadServiceDefinition } from './proto.js';
+import { decodeMessage, encodeMessage, MESSAGES, type MessageName } from './codec.js';
+import { GrpcCallError, GrpcHttp2Channel, GrpcStatus, type GrpcCall, type GrpcCallStatus } from './grpc-http2.js';
 import {
   parseJwtBundlesResponse,
   parseJwtSvidResponse,
@@ -32,8 +32,8 @@ import {
 } from './responses.js';
 import { fromGrpcError, grpcStatusName, isTerminalStatus } from './status.js';
 
-/** The metadata key every Workload API request carries. */
-const SECURITY_HEADER = 'workload.spiffe.io';
+/** The metadata every Workload API request carries. */
+const SECURITY_METADATA: Readonly<Record<string, string>> = Object.freeze({ 'workload.spiffe.io': 'true' });
 
 /**
  * Options of {@link WorkloadApiClient}.
@@ -111,10 +111,19 @@ export interface JwtBundlesWatcher {
 type StreamMethod = 'FetchX509SVID' | 'FetchX509Bundles' | 'FetchJWTBundles';
 type UnaryMethod = 'FetchJWTSVID' | 'ValidateJWTSVID';
 
+/** Request and response message of each method of `SpiffeWorkloadAPI`. */
+const METHOD_MESSAGES: Readonly<Record<StreamMethod | UnaryMethod, readonly [MessageName, MessageName]>> = {
+  FetchX509SVID: ['X509SVIDRequest', 'X509SVIDResponse'],
+  FetchX509Bundles: ['X509BundlesRequest', 'X509BundlesResponse'],
+  FetchJWTSVID: ['JWTSVIDRequest', 'JWTSVIDResponse'],
+  FetchJWTBundles: ['JWTBundlesRequest', 'JWTBundlesResponse'],
+  ValidateJWTSVID: ['ValidateJWTSVIDRequest', 'ValidateJWTSVIDResponse'],
+};
+
 type StreamOutcome =
   | { kind: 'aborted' }
   | { kind: 'ended' }
-  | { kind: 'failed'; error: grpc.ServiceError };
+  | { kind: 'failed'; error: GrpcCallError };
 
 function normalizeAudience(audience: unknown, where: string): string[] {
   const list = typeof audience === 'string' ? [audience] : audience;
@@ -196,10 +205,9 @@ export class WorkloadApiClient {
 
   readonly #initialBackoffMs: number;
   readonly #maxBackoffMs: number;
-  readonly #grpc: grpc.Client;
-  readonly #service: grpc.ServiceDefinition;
+  readonly #channel: GrpcHttp2Channel;
   readonly #closed = new AbortController();
-  readonly #calls = new Set<grpc.Call>();
+  readonly #calls = new Set<GrpcCall>();
 
   /**
    * Creates a client. No connection is made until the first call.
@@ -222,12 +230,7 @@ export class WorkloadApiClient {
     }
     this.logger = options.logger ?? defaultWorkloadApiLogger;
     this.address = resolveWorkloadApiAddress(options.address);
-    this.#service = workloadServiceDefinition();
-    this.#grpc = new grpc.Client(this.address.target, grpc.credentials.createInsecure(), {
-      // Reconnect to a restarted agent about as fast as our own backoff, not grpc's 120 s cap.
-      'grpc.initial_reconnect_backoff_ms': this.#initialBackoffMs,
-      'grpc.max_reconnect_backoff_ms': this.#maxBackoffMs,
-    });
+    this.#channel = new GrpcHttp2Channel(this.address);
   }
 
   /** Whether {@link WorkloadApiClient.close} has been called. */
@@ -247,9 +250,9 @@ export class WorkloadApiClient {
   close(): void {
     if (this.closed) return;
     this.#closed.abort();
-    for (const call of this.#calls) call.cancel();
+    for (const call of [...this.#calls]) call.cancel();
     this.#calls.clear();
-    this.#grpc.close();
+    this.#channel.close();
   }
 
   // --------------------------------------------------------------------------------- X.509
@@ -478,30 +481,35 @@ export class WorkloadApiClient {
     }
   }
 
-  #metadata(): grpc.Metadata {
-    const md = new grpc.Metadata();
-    md.set(SECURITY_HEADER, 'true');
-    return md;
+  #closedDuringCall(): WorkloadApiError {
+    return new WorkloadApiError('ERR_SOURCE_CLOSED', 'workloadapi: the WorkloadApiClient was closed during the call');
   }
 
-  #definition(method: StreamMethod | UnaryMethod): grpc.MethodDefinition<unknown, unknown> {
-    const def = this.#service[method];
-    if (!def) throw new Error(`workloadapi: the service definition lacks ${method}`);
-    return def;
-  }
-
-  #openStream(method: StreamMethod): grpc.ClientReadableStream<unknown> {
-    const def = this.#definition(method);
-    const call = this.#grpc.makeServerStreamRequest(
-      def.path,
-      def.requestSerialize,
-      def.responseDeserialize,
-      {},
-      this.#metadata(),
-      {},
-    );
+  /**
+   * Starts a call of `method`: `onMessage` gets each decoded response, `onEnd` the status once.
+   * A response that does not decode ends the call with `Internal`.
+   */
+  #start(method: StreamMethod | UnaryMethod, request: unknown, onMessage: (message: unknown) => void, onEnd: (status: GrpcCallStatus) => void): GrpcCall {
+    const [requestType, responseType] = METHOD_MESSAGES[method];
+    const responseSpec = MESSAGES[responseType];
+    // The channel delivers nothing synchronously, so `call` is set before any handler runs.
+    const call: GrpcCall = this.#channel.call(`/SpiffeWorkloadAPI/${method}`, encodeMessage(MESSAGES[requestType], request), SECURITY_METADATA, {
+      message: (bytes) => {
+        let message: unknown;
+        try {
+          message = decodeMessage(responseSpec, bytes);
+        } catch (err) {
+          call.abort({ code: GrpcStatus.INTERNAL, details: `could not decode the ${responseType}: ${(err as Error)?.message ?? err}` });
+          return;
+        }
+        onMessage(message);
+      },
+      end: (status) => {
+        this.#calls.delete(call);
+        onEnd(status);
+      },
+    });
     this.#calls.add(call);
-    call.on('status', () => this.#calls.delete(call));
     return call;
   }
 
@@ -509,104 +517,75 @@ export class WorkloadApiClient {
   #fetchFirst<M, T>(method: StreamMethod, parse: (message: M) => T): Promise<T> {
     this.#assertOpen();
     return new Promise<T>((resolve, reject) => {
-      const call = this.#openStream(method);
       let settled = false;
-      const settle = (fn: () => void): void => {
-        if (settled) return;
-        settled = true;
-        fn();
-      };
-      call.on('data', (message: M) =>
-        settle(() => {
+      const call = this.#start(
+        method,
+        {},
+        (message) => {
+          if (settled) return;
+          settled = true;
           call.cancel();
           try {
-            resolve(parse(message));
+            resolve(parse(message as M));
           } catch (err) {
             reject(err);
           }
-        }),
+        },
+        (status) => {
+          if (settled) return;
+          settled = true;
+          if (this.closed) reject(this.#closedDuringCall());
+          else if (status.code === GrpcStatus.OK) {
+            reject(new WorkloadApiError('ERR_WORKLOADAPI_RESPONSE', `workloadapi: ${method} stream ended without a response`));
+          } else reject(fromGrpcError(new GrpcCallError(status), method, this.#where()));
+        },
       );
-      call.on('error', (err: grpc.ServiceError) =>
-        settle(() =>
-          reject(
-            this.closed
-              ? new WorkloadApiError('ERR_SOURCE_CLOSED', 'workloadapi: the WorkloadApiClient was closed during the call')
-              : fromGrpcError(err, method, this.#where()),
-          ),
-        ),
-      );
-      call.on('status', (status: grpc.StatusObject) => {
-        if (status.code === grpc.status.OK) {
-          settle(() =>
-            reject(new WorkloadApiError('ERR_WORKLOADAPI_RESPONSE', `workloadapi: ${method} stream ended without a response`)),
-          );
-        }
-      });
     });
   }
 
   #unary<R>(method: UnaryMethod, request: unknown): Promise<R> {
     this.#assertOpen();
-    const def = this.#definition(method);
     return new Promise<R>((resolve, reject) => {
-      const call = this.#grpc.makeUnaryRequest(
-        def.path,
-        def.requestSerialize,
-        def.responseDeserialize,
+      let response: unknown;
+      let count = 0;
+      const call = this.#start(
+        method,
         request,
-        this.#metadata(),
-        {},
-        (err: grpc.ServiceError | null, response?: unknown) => {
-          this.#calls.delete(call);
-          if (err) {
-            reject(
-              this.closed
-                ? new WorkloadApiError('ERR_SOURCE_CLOSED', 'workloadapi: the WorkloadApiClient was closed during the call')
-                : fromGrpcError(err, method, this.#where()),
-            );
-          } else {
-            resolve(response as R);
-          }
+        (message) => {
+          count++;
+          if (count === 1) response = message;
+          else call.abort({ code: GrpcStatus.INTERNAL, details: `${method} is unary, but the server sent more than one response` });
+        },
+        (status) => {
+          if (this.closed) reject(this.#closedDuringCall());
+          else if (status.code !== GrpcStatus.OK) reject(fromGrpcError(new GrpcCallError(status), method, this.#where()));
+          else if (count === 0) {
+            reject(fromGrpcError(new GrpcCallError({ code: GrpcStatus.INTERNAL, details: `${method} ended without a response` }), method, this.#where()));
+          } else resolve(response as R);
         },
       );
-      this.#calls.add(call);
     });
   }
 
   /** Runs one stream until it ends, fails or `signal` aborts. */
   #runStream<M>(method: StreamMethod, signal: AbortSignal, onMessage: (message: M) => void): Promise<StreamOutcome> {
     return new Promise<StreamOutcome>((resolve) => {
-      const call = this.#openStream(method);
-      let status: grpc.StatusObject | undefined;
-      let error: grpc.ServiceError | undefined;
-      let drained = false;
-      let done = false;
       const onAbort = (): void => call.cancel();
-      signal.addEventListener('abort', onAbort, { once: true });
-      const finish = (): void => {
-        if (done || !status || !drained) return;
-        done = true;
-        signal.removeEventListener('abort', onAbort);
-        if (signal.aborted) resolve({ kind: 'aborted' });
-        else if (status.code === grpc.status.OK) resolve({ kind: 'ended' });
-        else resolve({ kind: 'failed', error: error ?? Object.assign(new Error(status.details), status) });
-      };
-      call.on('data', (message: M) => {
-        if (!signal.aborted) onMessage(message);
-      });
-      call.on('error', (err: grpc.ServiceError) => {
-        error = err;
-      });
-      call.on('status', (s: grpc.StatusObject) => {
-        status = s;
-        finish();
-      });
-      const onDrained = (): void => {
-        drained = true;
-        finish();
-      };
-      call.on('end', onDrained);
-      call.on('close', onDrained);
+      const call = this.#start(
+        method,
+        {},
+        (message) => {
+          if (!signal.aborted) onMessage(message as M);
+        },
+        (status) => {
+          signal.removeEventListener('abort', onAbort);
+          if (signal.aborted) resolve({ kind: 'aborted' });
+          else if (status.code === GrpcStatus.OK) resolve({ kind: 'ended' });
+          else resolve({ kind: 'failed', error: new GrpcCallError(status) });
+        },
+      );
+      if (signal.aborted) call.cancel();
+      else signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { status as GrpcStatus } from '@grpc/grpc-js';
+import { GrpcStatus } from './grpc-http2.js';
 import { BundleError, WorkloadApiError } from '../errors.js';
 import { SpiffeId, TrustDomain } from '../spiffeid/index.js';
 import type { JwtBundle } from '../bundle/jwt-bundle.js';

@@ -4,8 +4,8 @@
  * @module
  * @internal
  */
-import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { WorkloadApiError, type SpiffeErrorCode } from '../errors.js';
+import { GrpcStatus } from './grpc-http2.js';
 
 const STATUS_NAMES: Record<number, string> = {
   0: 'OK',
@@ -46,8 +46,8 @@ export function grpcStatusName(code: number): string {
  *
  * @example
  * ```ts
- * isTerminalStatus(grpc.status.INVALID_ARGUMENT); // true
- * isTerminalStatus(grpc.status.UNAVAILABLE);      // false
+ * isTerminalStatus(3);  // InvalidArgument: true
+ * isTerminalStatus(14); // Unavailable: false
  * ```
  * @internal
  */
@@ -86,7 +86,7 @@ function adviceFor(status: number, where: string): string {
 /**
  * Converts a gRPC call failure into a {@link WorkloadApiError} carrying the gRPC code.
  *
- * @param err - the error from `@grpc/grpc-js`.
+ * @param err - the failed call's error (a `GrpcCallError`, or any error with a gRPC `code`).
  * @param method - the RPC, e.g. `FetchX509SVID`.
  * @param where - the endpoint, for the message (e.g. `socket /tmp/agent.sock`).
  * @example
@@ -95,7 +95,7 @@ function adviceFor(status: number, where: string): string {
  * ```
  * @internal
  */
-export function fromGrpcError(err: Partial<ServiceError> & Error, method: string, where: string): WorkloadApiError {
+export function fromGrpcError(err: Error & { code?: unknown; details?: string }, method: string, where: string): WorkloadApiError {
   const status = typeof err.code === 'number' ? err.code : GrpcStatus.UNKNOWN;
   const details = err.details ?? err.message;
   return new WorkloadApiError(
