@@ -1,5 +1,6 @@
 /**
- * The Workload API service definition for `@grpc/grpc-js`, built from the hand-written codec of
+ * The Workload API service definition for `@grpc/grpc-js` servers (the test fake agent, the dev
+ * agent; the client speaks gRPC itself, see `grpc-http2.ts`), built from the hand-written codec of
  * `codec.ts` rather than by loading `proto/workload.proto` at run time (the .proto stays the
  * documented source of truth; `codec.test.ts` checks the codec against it).
  *
