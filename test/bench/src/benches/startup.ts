@@ -134,7 +134,7 @@ export const startupBenchmark: Benchmark = {
           target: { op: '<=', value: 150, on: 'value' },
         }),
         fig('start → library loaded (exit), p50', 'import only', "import '@spiffe-node/spiffe', nothing else", {
-          note: 'no target: the share of start-up that is loading the library (grpc-js and protobufjs above all)',
+          note: 'no target: the share of start-up that is loading the library (its modules and node:tls, http2, net, https)',
         }),
         fig('dev agent start → serving, p50', 'agent, new state', 'spiffe-dev-agent run, new CAs'),
         fig('dev agent start → serving, p50', 'agent, restart', 'spiffe-dev-agent run, existing state'),
