@@ -306,6 +306,39 @@ describe('GrpcHttp2Channel', () => {
     }
   });
 
+  it('connects to tcp:// endpoints, IPv4 and IPv6, with their host and port as the authority', async () => {
+    for (const host of ['127.0.0.1', '::1']) {
+      const authorities: Array<string | undefined> = [];
+      const server = http2.createServer();
+      server.on('stream', (stream, headers) => {
+        authorities.push(headers[':authority']);
+        stream.on('data', () => undefined);
+        stream.on('end', () => okResponse(stream, grpcFrame(Buffer.from(host))));
+      });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(0, host, resolve);
+        });
+      } catch (err) {
+        if (host === '::1' && (err as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL') continue; // no IPv6 loopback here
+        throw err;
+      }
+      const port = (server.address() as { port: number }).port;
+      const url = host.includes(':') ? `tcp://[${host}]:${port}` : `tcp://${host}:${port}`;
+      const channel = new GrpcHttp2Channel(parseWorkloadApiAddress(url));
+      try {
+        const { status, messages } = await run(channel);
+        assert.equal(status.code, GrpcStatus.OK, `${url}: ${status.details}`);
+        assert.deepEqual(messages.map(String), [host]);
+        assert.deepEqual(authorities, [host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`]);
+      } finally {
+        channel.close();
+        await new Promise((r) => server.close(r));
+      }
+    }
+  });
+
   it('ends calls made after close() with Cancelled', async () => {
     const server = await serve((stream) => okResponse(stream, grpcFrame(Buffer.from('x'))));
     const channel = new GrpcHttp2Channel(server.address);
