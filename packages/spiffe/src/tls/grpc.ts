@@ -225,8 +225,7 @@ let classes: ReturnType<typeof grpcClasses> | undefined;
  * @throws `TypeError` for a missing bundle source or authorizer.
  * @example
  * ```ts
- * import { createRequire } from 'node:module';
-import type * as grpc from '@grpc/grpc-js';
+ * import * as grpc from '@grpc/grpc-js';
  * import { grpcChannelCredentials } from '@spiffe-node/spiffe/tls';
  * const credentials = grpcChannelCredentials({
  *   svidSource: source, bundleSource: source,
@@ -283,8 +282,7 @@ function rememberGrpcPeer(cert: PeerCertificate, id: SpiffeId): void {
  *   no SVID yet.
  * @example
  * ```ts
- * import { createRequire } from 'node:module';
-import type * as grpc from '@grpc/grpc-js';
+ * import * as grpc from '@grpc/grpc-js';
  * import { grpcServerCredentials, peerIdFromGrpcCall } from '@spiffe-node/spiffe/tls';
  * const server = new grpc.Server();
  * server.addService(GreeterService, {
