@@ -13,9 +13,10 @@ import type { X509SvidSource } from '../svid/x509/index.js';
 import { MIN_TLS_VERSION, verifyingClientContext } from './credentials.js';
 import type { SpiffeTlsMode } from './options.js';
 import { mtlsWebClientOptions, type SpiffeClientOptions } from './options.js';
-import { chainFromPeerCertificate, recordVerifiedPeer, verifyPeerChain } from './peer.js';
+import { authorizePeer, recordVerifiedPeer } from './peer.js';
 import { toTlsPeerError } from './peer-error.js';
 import { assertAuthorizer, assertBundleSource, assertSvidSource } from './sources.js';
+import { serverVerificationsFor } from './verified-peers.js';
 
 /** @internal What a client helper presents and how it authenticates the server. */
 export interface ClientConfig {
@@ -157,12 +158,8 @@ export function connectVerified(config: ClientConfig, base: ConnectionOptions, c
     function onSecure(): void {
       if (config.mode !== 'mtls-web') {
         try {
-          const verified = verifyPeerChain(
-            chainFromPeerCertificate(socket.getPeerCertificate(true)),
-            config.bundleSource as X509BundleSource,
-            config.authorizer as Authorizer,
-            'server',
-          );
+          const bundleSource = config.bundleSource as X509BundleSource;
+          const verified = authorizePeer(serverVerificationsFor(bundleSource).verify(socket, bundleSource), config.authorizer as Authorizer);
           recordVerifiedPeer(socket, verified);
         } catch (err) {
           fail(toTlsPeerError(err));

@@ -22,37 +22,17 @@
  *
  * @module
  */
-import { randomBytes, type X509Certificate } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import tls, { type SecureContextOptions, type TLSSocket, type TlsOptions } from 'node:tls';
-import type { X509Bundle, X509BundleSource } from '../bundle/index.js';
-import { certInfo, certInfoFromDer } from '../svid/x509/cert-info.js';
-import type { VerifiedX509Svid, X509Svid } from '../svid/x509/index.js';
+import type { X509Svid } from '../svid/x509/index.js';
 import { MIN_TLS_VERSION, svidPem } from './credentials.js';
 import { serverCipherOptions, serverConfigOf, serverSecureOptions, type ServerConfig, type SpiffeServerOptions } from './options.js';
-import { authorizePeer, chainFromPeerCertificate, recordVerifiedPeer, verifyPeerSvid } from './peer.js';
+import { authorizePeer, recordVerifiedPeer } from './peer.js';
 import { toTlsPeerError } from './peer-error.js';
-import { peerLeafFromSession } from './session-peer.js';
 import { onSourceUpdate } from './sources.js';
+import { VerifiedPeerCache } from './verified-peers.js';
 
 const STATE = Symbol('spiffe.serverState');
-/** Intermediates remembered per client leaf, at most this many peers. */
-const MAX_REMEMBERED_CHAINS = 1024;
-
-/**
- * A client leaf that verified: the intermediates it verified with, and the result, valid while
- * the bundle of its trust domain holds the same authorities and the time is inside the validity
- * of every certificate involved.
- */
-interface RememberedChain {
-  leaf: Buffer;
-  intermediates: Uint8Array[];
-  verified: VerifiedX509Svid;
-  bundle: X509Bundle;
-  authorities: X509Certificate[];
-  /** Latest notBefore and earliest notAfter (ms) of the presented certificates and the chains. */
-  validFrom: number;
-  validUntil: number;
-}
 
 function sameSvid(a: X509Svid | undefined, b: X509Svid): boolean {
   if (a === undefined) return false;
@@ -70,8 +50,8 @@ export class ServerState {
   #ticketKeys: Buffer | undefined;
   /** Why the source has no SVID now (its last error message), while that lasts. */
   #unavailableReason: string | undefined;
-  /** Client leaf DER (as a latin1 string) → how it verified (see {@link ServerState.admit}). */
-  readonly #remembered = new Map<string, RememberedChain>();
+  /** The clients verified so far (see {@link VerifiedPeerCache}). */
+  readonly #clients = new VerifiedPeerCache('client');
   #server: tls.Server | undefined;
   #emit: ((event: string | symbol, ...args: unknown[]) => boolean) | undefined;
 
@@ -165,7 +145,7 @@ export class ServerState {
     if (this.config.resumption) this.#ticketKeys = randomBytes(48);
     try {
       server.setSecureContext(this.contextOptions());
-      this.#remembered.clear();
+      this.#clients.clear();
     } catch (err) {
       this.#svid = previous.svid;
       this.#ticketKeys = previous.ticketKeys;
@@ -179,7 +159,7 @@ export class ServerState {
     const config = this.config;
     if (config.mode === 'tls') return true;
     try {
-      const verified = authorizePeer(this.#verifyClient(socket), config.authorizer!);
+      const verified = authorizePeer(this.#clients.verify(socket, config.bundleSource!), config.authorizer!);
       recordVerifiedPeer(socket, verified);
       return true;
     } catch (err) {
@@ -192,94 +172,6 @@ export class ServerState {
       return false;
     }
   }
-
-  /**
-   * Verifies the client's X509-SVID against the bundle source as it is now.
-   *
-   * Reading the client's chain from Node (`getPeerCertificate(true)`) copies and decodes every
-   * certificate of it, about a tenth of a whole handshake, so a leaf that verified before is
-   * recognised by its DER alone, read from the TLS session (see {@link peerLeafFromSession}).
-   * It is accepted with that earlier result while the bundle of its trust domain is the same
-   * object with the same authorities and every certificate involved is still inside its
-   * validity; otherwise it is verified again in full with the intermediates it verified with
-   * (the client proved in this handshake that it holds the leaf's key). The presented chain is
-   * read only for a leaf not seen yet (or forgotten), or when the remembered intermediates no
-   * longer verify; a resumed session, whose chain holds only the leaf, is verified the same
-   * way. The authorizer runs on every connection.
-   */
-  #verifyClient(socket: TLSSocket): VerifiedX509Svid {
-    const bundleSource = this.config.bundleSource!;
-    const leaf = peerLeafFromSession(socket);
-    const key = leaf === undefined ? undefined : leaf.toString('latin1');
-    const known = key === undefined ? undefined : this.#remembered.get(key);
-    if (known !== undefined && key !== undefined) {
-      if (stillValid(known, bundleSource)) return known.verified;
-      try {
-        const verified = verifyPeerSvid([known.leaf, ...known.intermediates], bundleSource, 'client');
-        this.#remember(key, known.leaf, known.intermediates, verified, bundleSource);
-        return verified;
-      } catch {
-        this.#remembered.delete(key);
-      }
-    }
-    const chain = chainFromPeerCertificate(socket.getPeerCertificate(true));
-    const verified = verifyPeerSvid(chain, bundleSource, 'client');
-    // Remember it only when the session's leaf is the leaf that was just verified.
-    if (key !== undefined && leaf !== undefined && chain !== undefined && leaf.equals(chain[0] as Uint8Array)) {
-      this.#remember(key, leaf, chain.slice(1), verified, bundleSource);
-    }
-    return verified;
-  }
-
-  #remember(key: string, leaf: Buffer, intermediates: Uint8Array[], verified: VerifiedX509Svid, bundleSource: X509BundleSource): void {
-    this.#remembered.delete(key);
-    let bundle: X509Bundle;
-    try {
-      bundle = bundleSource.getX509BundleForTrustDomain(verified.id.trustDomain);
-    } catch {
-      return;
-    }
-    const result: VerifiedX509Svid = Object.freeze({
-      id: verified.id,
-      verifiedChains: Object.freeze(verified.verifiedChains.map((c) => Object.freeze([...c]))) as X509Certificate[][],
-    });
-    let validFrom = -Infinity;
-    let validUntil = Infinity;
-    try {
-      for (const der of [leaf, ...intermediates]) {
-        const info = certInfoFromDer(der);
-        validFrom = Math.max(validFrom, info.notBefore);
-        validUntil = Math.min(validUntil, info.notAfter);
-      }
-      for (const cert of result.verifiedChains.flat()) {
-        const info = certInfo(cert);
-        validFrom = Math.max(validFrom, info.notBefore);
-        validUntil = Math.min(validUntil, info.notAfter);
-      }
-    } catch {
-      return;
-    }
-    this.#remembered.set(key, { leaf, intermediates, verified: result, bundle, authorities: bundle.authorities(), validFrom, validUntil });
-    if (this.#remembered.size > MAX_REMEMBERED_CHAINS) {
-      const oldest = this.#remembered.keys().next().value;
-      if (oldest !== undefined) this.#remembered.delete(oldest);
-    }
-  }
-}
-
-/** Whether a remembered verification still holds: same time window, same bundle, same authorities. */
-function stillValid(known: RememberedChain, bundleSource: X509BundleSource): boolean {
-  const now = Date.now();
-  if (now < known.validFrom || now > known.validUntil) return false;
-  let bundle: X509Bundle;
-  try {
-    bundle = bundleSource.getX509BundleForTrustDomain(known.verified.id.trustDomain);
-  } catch {
-    return false;
-  }
-  if (bundle !== known.bundle) return false;
-  const authorities = bundle.authorities();
-  return authorities.length === known.authorities.length && authorities.every((a, i) => a === known.authorities[i]);
 }
 
 /** @internal Makes the state for options handed to a creator. */
