@@ -2,12 +2,11 @@ import assert from 'node:assert/strict';
 import tls from 'node:tls';
 import { describe, it } from 'node:test';
 import { authorizeId, type Authorizer } from '../authorize/index.js';
-import { AuthorizationError, BundleError, TlsPeerError } from '../errors.js';
-import { X509Bundle, type X509BundleSource } from '../bundle/index.js';
-import type { TrustDomain } from '../spiffeid/index.js';
+import type { X509BundleSource } from '../bundle/index.js';
+import { AuthorizationError, TlsPeerError } from '../errors.js';
 import { toPem, type TestSvid } from '../testing/ca.js';
 import { dial, peerChainFromSocket, peerIdFromSocket } from './index.js';
-import { closeServer, delay, listenLocal, makePki, trackSockets } from './testing/fixtures.js';
+import { closeServer, delay, listenLocal, makePki, SwappableSource, trackSockets } from './testing/fixtures.js';
 
 // The client helpers remember, per bundle source, the server leaves they verified (see
 // verified-peers.ts), as servers do for their clients. These cases pin down that nothing
@@ -16,15 +15,6 @@ import { closeServer, delay, listenLocal, makePki, trackSockets } from './testin
 
 const { minted, ca, rogueCa } = makePki();
 const SERVER = 'spiffe://example.org/server';
-
-/** A bundle source whose example.org bundle the test swaps. */
-class SwappableSource implements X509BundleSource {
-  constructor(public bundle: X509Bundle) {}
-  getX509BundleForTrustDomain(td: TrustDomain): X509Bundle {
-    if (td.name !== this.bundle.trustDomain.name) throw new BundleError('ERR_BUNDLE_NOT_FOUND', `x509bundle: no bundle for "${td.name}"`);
-    return this.bundle;
-  }
-}
 
 /** A plain node:tls server presenting `certPem` (a chain, or a lone leaf) and answering "ok". */
 async function server(certPem: string, keyPem: string) {

@@ -2,29 +2,19 @@ import assert from 'node:assert/strict';
 import tls from 'node:tls';
 import { describe, it } from 'node:test';
 import { authorizeId, type Authorizer } from '../authorize/index.js';
-import { BundleError, AuthorizationError, type TlsPeerError } from '../errors.js';
-import { X509Bundle, type X509BundleSource } from '../bundle/index.js';
-import type { TrustDomain } from '../spiffeid/index.js';
+import type { X509BundleSource } from '../bundle/index.js';
+import { AuthorizationError, type TlsPeerError } from '../errors.js';
 import { toPem, type TestSvid } from '../testing/ca.js';
 import { createTlsServer, mtlsServerOptions, peerChainFromSocket, peerIdFromSocket } from './index.js';
-import { closeServer, collect, delay, listenLocal, makePki, trackSockets } from './testing/fixtures.js';
+import { closeServer, collect, delay, listenLocal, makePki, SwappableSource, trackSockets } from './testing/fixtures.js';
 
 // The server reads only the client's leaf on each handshake and reuses what it verified for
-// that leaf before (see ServerState.#verifyClient). These cases pin down that nothing it
+// that leaf before (see verified-peers.ts). These cases pin down that nothing it
 // remembers outlives the bundle, the authorities or the certificates' validity.
 
 const pki = makePki();
 const { minted, svids, ca, rogueCa, intermediate } = pki;
 const CLIENT = 'spiffe://example.org/client';
-
-/** A bundle source whose example.org bundle the test swaps. */
-class SwappableSource implements X509BundleSource {
-  constructor(public bundle: X509Bundle) {}
-  getX509BundleForTrustDomain(td: TrustDomain): X509Bundle {
-    if (td.name !== this.bundle.trustDomain.name) throw new BundleError('ERR_BUNDLE_NOT_FOUND', `x509bundle: no bundle for "${td.name}"`);
-    return this.bundle;
-  }
-}
 
 async function server(bundleSource: X509BundleSource, authorizer: Authorizer = authorizeId(svids.client.id)) {
   const rejected: TlsPeerError[] = [];

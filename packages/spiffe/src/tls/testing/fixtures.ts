@@ -6,7 +6,9 @@
  */
 import { EventEmitter, once } from 'node:events';
 import type { AddressInfo, Server as NetServer } from 'node:net';
-import { X509BundleSet } from '../../bundle/index.js';
+import { X509BundleSet, type X509Bundle, type X509BundleSource } from '../../bundle/index.js';
+import { BundleError } from '../../errors.js';
+import type { TrustDomain } from '../../spiffeid/index.js';
 import { X509Svid } from '../../svid/x509/index.js';
 import { TestCa, type TestSvid } from '../../testing/ca.js';
 
@@ -143,4 +145,13 @@ export function collect(socket: NodeJS.ReadableStream & EventEmitter): Promise<{
     socket.on('error', (err: Error) => (error = err));
     socket.on('close', () => resolve({ data, error }));
   });
+}
+
+/** A bundle source whose bundle the test swaps (one trust domain). */
+export class SwappableSource implements X509BundleSource {
+  constructor(public bundle: X509Bundle) {}
+  getX509BundleForTrustDomain(td: TrustDomain): X509Bundle {
+    if (td.name !== this.bundle.trustDomain.name) throw new BundleError('ERR_BUNDLE_NOT_FOUND', `x509bundle: no bundle for "${td.name}"`);
+    return this.bundle;
+  }
 }
