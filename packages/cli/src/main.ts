@@ -3,8 +3,7 @@
  *
  * @module
  */
-import { realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { runAsProgram } from '@spiffe-node/go-cli';
 import { runApiCommand } from './api/command.js';
 import { helperCommand } from './helper/command.js';
 import { processIo, type CliIo } from './io.js';
@@ -101,25 +100,4 @@ export async function main(argv: readonly string[], io: CliIo = processIo(), opt
   }
 }
 
-/** Whether this module is the program node was started with (`node dist/main.js ...`). */
-function isMainModule(): boolean {
-  const entry = process.argv[1];
-  if (entry === undefined) return false;
-  try {
-    return pathToFileURL(realpathSync(entry)).href === import.meta.url;
-  } catch {
-    return false;
-  }
-}
-
-if (isMainModule()) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.stderr.write(`Error: ${(err as Error).stack ?? String(err)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+runAsProgram(import.meta.url, main);

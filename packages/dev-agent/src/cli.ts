@@ -10,8 +10,7 @@
  *
  * @module
  */
-import { realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { runAsProgram } from '@spiffe-node/go-cli';
 import { AdminClient } from './admin/client.js';
 import { DevAgentError } from './errors.js';
 import { processIo, type CliIo } from './cli/io.js';
@@ -88,25 +87,4 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   }
 }
 
-/** Whether this module is the program node was started with (`node dist/cli.js ...`). */
-function isMainModule(): boolean {
-  const entry = process.argv[1];
-  if (entry === undefined) return false;
-  try {
-    return pathToFileURL(realpathSync(entry)).href === import.meta.url;
-  } catch {
-    return false;
-  }
-}
-
-if (isMainModule()) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.stderr.write(`Error: ${(err as Error).stack ?? String(err)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+runAsProgram(import.meta.url, main);
