@@ -281,6 +281,30 @@ describe('GrpcHttp2Channel', () => {
     }
   });
 
+  it('delivers nothing after the caller aborted the call, not even the rest of the same chunk', async () => {
+    const frames = Buffer.concat([grpcFrame(Buffer.from('one')), grpcFrame(Buffer.from('two')), grpcFrame(Buffer.from('three'))]);
+    const server = await serve((stream) => okResponse(stream, frames));
+    const channel = new GrpcHttp2Channel(server.address);
+    try {
+      const heard: string[] = [];
+      const status = await new Promise<GrpcCallStatus>((resolve) => {
+        const call = channel.call('/S/M', Buffer.alloc(0), {}, {
+          message: (m) => {
+            heard.push(String(m));
+            call.abort({ code: GrpcStatus.INTERNAL, details: 'refused by the caller' });
+          },
+          end: resolve,
+        });
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(heard, ['one']);
+      assert.deepEqual(status, { code: GrpcStatus.INTERNAL, details: 'refused by the caller' });
+    } finally {
+      channel.close();
+      await server.close();
+    }
+  });
+
   it('does not keep the process alive once no call is open', async () => {
     const server = await serve((stream) => okResponse(stream, grpcFrame(Buffer.from('x'))));
     try {

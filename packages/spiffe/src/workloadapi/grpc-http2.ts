@@ -221,19 +221,19 @@ export class GrpcHttp2Channel {
    * the status, once, always asynchronously.
    */
   call(path: string, request: Uint8Array, metadata: Record<string, string>, handlers: GrpcCallHandlers): GrpcCall {
-    let finished = false;
+    const state = { finished: false };
     let stream: ClientHttp2Stream;
     const finish = (status: GrpcCallStatus): void => {
-      if (finished) return;
-      finished = true;
+      if (state.finished) return;
+      state.finished = true;
       this.#release();
       handlers.end(status);
     };
+    this.#active++;
     if (this.#closed) {
       queueMicrotask(() => finish({ code: GrpcStatus.CANCELLED, details: 'the channel is closed' }));
       return { cancel: () => undefined, abort: () => undefined };
     }
-    this.#active++;
     let session: ClientHttp2Session;
     try {
       session = this.#connect();
@@ -259,24 +259,28 @@ export class GrpcHttp2Channel {
       return { cancel: () => undefined, abort: () => undefined };
     }
     const open = stream;
-    this.#track(open, session, finish, handlers);
+    this.#track(open, session, state, finish, handlers);
     open.end(frame(request));
     const abort = (status: GrpcCallStatus): void => {
-      if (finished) return;
+      if (state.finished) return;
       finish(status);
       if (!open.destroyed) open.close(NGHTTP2_CANCEL);
     };
     return { cancel: () => abort({ code: GrpcStatus.CANCELLED, details: 'cancelled on the client' }), abort };
   }
 
-  #track(stream: ClientHttp2Stream, session: ClientHttp2Session, finish: (status: GrpcCallStatus) => void, handlers: GrpcCallHandlers): void {
+  #track(
+    stream: ClientHttp2Stream,
+    session: ClientHttp2Session,
+    state: { readonly finished: boolean },
+    finish: (status: GrpcCallStatus) => void,
+    handlers: GrpcCallHandlers,
+  ): void {
     const reader = new MessageReader();
     let streamError: Error | undefined;
     let status: GrpcCallStatus | undefined;
     let httpFailure: GrpcCallStatus | undefined;
-    let failed = false;
     const fail = (s: GrpcCallStatus): void => {
-      failed = true;
       finish(s);
       if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);
     };
@@ -295,14 +299,15 @@ export class GrpcHttp2Channel {
       if (httpFailure !== undefined) fail(httpFailure);
     });
     stream.on('data', (chunk: Buffer) => {
-      if (failed) return;
+      // Nothing is delivered once the call has ended (failed, cancelled or refused by the caller).
+      if (state.finished) return;
       const result = reader.push(chunk);
       if (!Array.isArray(result)) {
         fail(result);
         return;
       }
       for (const message of result) {
-        if (failed) return;
+        if (state.finished) return;
         handlers.message(message);
       }
     });
@@ -314,7 +319,7 @@ export class GrpcHttp2Channel {
       streamError ??= err;
     });
     stream.on('close', () => {
-      if (failed) return;
+      if (state.finished) return;
       if (status !== undefined) {
         if (status.code === GrpcStatus.OK && reader.partial) {
           finish({ code: GrpcStatus.INTERNAL, details: 'the response ended inside a message' });
