@@ -20,13 +20,15 @@
  * on the server side takes no partial chains), and the source must list its bundles. For
  * those cases serve gRPC behind {@link createHttp2SecureServer}-style verification instead.
  *
+ * `@grpc/grpc-js` is an optional peer dependency, loaded when one of the credentials functions
+ * is first called (the application's own copy, so that its classes are the ones gRPC checks).
+ *
  * @module
  */
 import { constants, type X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { isIP } from 'node:net';
 import type { SecureContextOptions, PeerCertificate } from 'node:tls';
-import { createRequire } from 'node:module';
 import type * as grpc from '@grpc/grpc-js';
 import type { Authorizer } from '../authorize/index.js';
 import type { X509BundleSource } from '../bundle/index.js';
@@ -35,6 +37,7 @@ import type { X509Svid, X509SvidSource } from '../svid/x509/index.js';
 import { clientConfigFrom, connectVerified, type ClientConfig, type SpiffeClientParams } from './connect.js';
 import { caPems, MIN_TLS_VERSION, svidPem } from './credentials.js';
 import { chainFromPeerCertificate, verifyPeerChain } from './peer.js';
+import { loadOptionalPeer } from './optional-peer.js';
 import { toTlsPeerError } from './peer-error.js';
 import { assertAuthorizer, assertBundleSource, assertSvidSource, onSourceUpdate, unionOfAuthorities } from './sources.js';
 
@@ -50,14 +53,12 @@ function hostOf(target: ChannelTarget): string | undefined {
   return host === '' ? undefined : host;
 }
 
-const requireHere = createRequire(import.meta.url);
-
 /**
  * The credentials classes, defined on first use: `@grpc/grpc-js` (about 50 ms and 15 MB) is
  * loaded only by programs that use these functions, not by every importer of this module.
  */
-function grpcClasses() {
-  const g = requireHere('@grpc/grpc-js') as typeof grpc;
+function grpcClasses(where: string) {
+  const g = loadOptionalPeer<typeof grpc>('@grpc/grpc-js', '>= 1.14', where);
 
   class SpiffeChannelCredentials extends g.ChannelCredentials {
     readonly #config: ClientConfig;
@@ -222,7 +223,8 @@ let classes: ReturnType<typeof grpcClasses> | undefined;
  * usual.
  *
  * @param options - Sources and the authorizer for the server's ID.
- * @throws `TypeError` for a missing bundle source or authorizer.
+ * @throws `TypeError` for a missing bundle source or authorizer; an error with code
+ *   `ERR_MODULE_NOT_FOUND` when `@grpc/grpc-js` is not installed.
  * @example
  * ```ts
  * import * as grpc from '@grpc/grpc-js';
@@ -235,7 +237,7 @@ let classes: ReturnType<typeof grpcClasses> | undefined;
  * ```
  */
 export function grpcChannelCredentials(options: SpiffeClientParams): grpc.ChannelCredentials {
-  return new (classes ??= grpcClasses()).SpiffeChannelCredentials(clientConfigFrom(options, 'grpcChannelCredentials'));
+  return new (classes ??= grpcClasses('grpcChannelCredentials')).SpiffeChannelCredentials(clientConfigFrom(options, 'grpcChannelCredentials'));
 }
 
 /**
@@ -279,7 +281,7 @@ function rememberGrpcPeer(cert: PeerCertificate, id: SpiffeId): void {
  * @param options - Sources and the authorizer for client IDs.
  * @throws `TypeError` for a missing SVID source, a bundle source without authorizer (or the
  *   reverse), or a bundle source that cannot list its bundles; the source's error when it has
- *   no SVID yet.
+ *   no SVID yet; an error with code `ERR_MODULE_NOT_FOUND` when `@grpc/grpc-js` is not installed.
  * @example
  * ```ts
  * import * as grpc from '@grpc/grpc-js';
@@ -306,7 +308,7 @@ export function grpcServerCredentials(options: GrpcServerCredentialsOptions): gr
       );
     }
   }
-  return new (classes ??= grpcClasses()).SpiffeServerCredentials(options.svidSource, options.bundleSource, options.authorizer);
+  return new (classes ??= grpcClasses('grpcServerCredentials')).SpiffeServerCredentials(options.svidSource, options.bundleSource, options.authorizer);
 }
 
 /**

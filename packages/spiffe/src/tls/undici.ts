@@ -5,12 +5,10 @@
  *
  * @module
  */
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { ConnectionOptions } from 'node:tls';
 import type { Agent } from 'undici';
 import { clientConfigFrom, connectVerified, type SpiffeClientParams } from './connect.js';
+import { loadOptionalPeer } from './optional-peer.js';
 
 /**
  * Options of {@link createSpiffeDispatcher}.
@@ -28,39 +26,9 @@ export interface SpiffeDispatcherOptions extends SpiffeClientParams {
 }
 
 type UndiciModule = typeof import('undici');
-let undici: UndiciModule | undefined;
-
-/**
- * Where undici is looked for: beside this package (a hoisted or peer install), then beside the
- * application (its entry script, then the working directory), for layouts such as a pnpm
- * workspace installed with `--prod`, where only the application itself depends on undici.
- */
-function undiciBases(): string[] {
-  const bases = [import.meta.url];
-  if (process.argv[1]) bases.push(pathToFileURL(process.argv[1]).href);
-  bases.push(pathToFileURL(join(process.cwd(), 'index.js')).href);
-  return bases;
-}
 
 function loadUndici(): UndiciModule {
-  if (undici === undefined) {
-    let lastError: unknown;
-    for (const base of undiciBases()) {
-      try {
-        undici = createRequire(base)('undici') as UndiciModule;
-        break;
-      } catch (err) {
-        lastError = err;
-      }
-    }
-    if (undici === undefined) {
-      throw Object.assign(
-        new Error('createSpiffeDispatcher: the optional peer dependency "undici" (>= 7) is not installed; run `npm install undici`'),
-        { code: 'ERR_MODULE_NOT_FOUND', cause: lastError },
-      );
-    }
-  }
-  return undici;
+  return loadOptionalPeer<UndiciModule>('undici', '>= 7', 'createSpiffeDispatcher');
 }
 
 /**
