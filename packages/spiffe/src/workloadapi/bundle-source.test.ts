@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { TrustDomain } from '../spiffeid/index.js';
 import { parseAndVerifyX509Svid } from '../svid/x509/index.js';
 import { BundleSource, type BundleSourceUpdate } from './bundle-source.js';
-import { WorkloadApiClient } from './client.js';
-import { FakeAgent } from './testing/fake-agent.js';
-import { TestTrustDomain, recordingLogger, until } from './testing/fixtures.js';
+import type { WorkloadApiClient } from './client.js';
+import type { FakeAgent } from './testing/fake-agent.js';
+import { type AgentAndClient, hasCode, startAgentAndClient, stopAgentAndClient, TestTrustDomain, until } from './testing/fixtures.js';
 
 const example = TestTrustDomain.create('example.org');
 const partner = TestTrustDomain.create('partner.org');
@@ -14,15 +14,8 @@ const PARTNER = TrustDomain.fromString('partner.org');
 
 let agent: FakeAgent;
 let client: WorkloadApiClient;
-let log: ReturnType<typeof recordingLogger>;
+let log: AgentAndClient['log'];
 const sources: BundleSource[] = [];
-
-function code(expected: string) {
-  return (err: unknown): boolean => {
-    assert.equal((err as { code?: string }).code, expected, String(err));
-    return true;
-  };
-}
 
 function missing(fn: () => unknown): boolean {
   try {
@@ -34,16 +27,10 @@ function missing(fn: () => unknown): boolean {
 }
 
 beforeEach(async () => {
-  agent = await FakeAgent.start();
-  log = recordingLogger();
-  client = new WorkloadApiClient({ address: agent.address, logger: log.logger, initialBackoffMs: 50, maxBackoffMs: 300 });
+  ({ agent, client, log } = await startAgentAndClient());
 });
 
-afterEach(async () => {
-  await Promise.all(sources.splice(0).map((s) => s.close()));
-  client.close();
-  await agent.close();
-});
+afterEach(() => stopAgentAndClient({ agent, client, log }, sources));
 
 describe('BundleSource', () => {
   it('lists every bundle it holds, and refuses to list once closed', async () => {
@@ -54,7 +41,7 @@ describe('BundleSource', () => {
     assert.deepEqual(source.getX509BundleSet().bundles().map((b) => b.trustDomain.name).sort(), ['example.org', 'partner.org']);
     assert.deepEqual(source.getJwtBundleSet().bundles().map((b) => b.trustDomain.name).sort(), ['example.org', 'partner.org']);
     await source.close();
-    assert.throws(() => source.getX509BundleSet(), code('ERR_SOURCE_CLOSED'));
+    assert.throws(() => source.getX509BundleSet(), hasCode('ERR_SOURCE_CLOSED'));
   });
 
   it('waits for both the X.509 and the JWT bundles, then serves them', async () => {
@@ -98,7 +85,7 @@ describe('BundleSource', () => {
   it('create() times out naming what it waited for', async () => {
     agent.setX509BundlesResponse({ bundles: example.x509Bundles() });
     await assert.rejects(BundleSource.create({ client, timeoutMs: 300 }), (err: unknown) => {
-      code('ERR_WORKLOADAPI_TIMEOUT')(err);
+      hasCode('ERR_WORKLOADAPI_TIMEOUT')(err);
       assert.match((err as Error).message, /waiting for the X\.509 and JWT bundles/);
       assert.match((err as Error).message, /FetchJWTBundles failed: PermissionDenied/);
       return true;
@@ -111,7 +98,7 @@ describe('BundleSource', () => {
     agent.setJwtBundlesResponse({ bundles: example.jwtBundles() });
     const source = await BundleSource.create({ client, timeoutMs: 5000 });
     await source.close();
-    assert.throws(() => source.getX509BundleForTrustDomain(EXAMPLE), code('ERR_SOURCE_CLOSED'));
-    assert.throws(() => source.getJwtBundleForTrustDomain(EXAMPLE), code('ERR_SOURCE_CLOSED'));
+    assert.throws(() => source.getX509BundleForTrustDomain(EXAMPLE), hasCode('ERR_SOURCE_CLOSED'));
+    assert.throws(() => source.getJwtBundleForTrustDomain(EXAMPLE), hasCode('ERR_SOURCE_CLOSED'));
   });
 });

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import { SpiffeId, TrustDomain } from '../spiffeid/index.js';
 import { parseAndValidateJwtSvid } from '../svid/jwt/index.js';
-import { WorkloadApiClient } from './client.js';
+import type { WorkloadApiClient } from './client.js';
 import { JwtSource } from './jwt-source.js';
-import { FakeAgent } from './testing/fake-agent.js';
-import { TestTrustDomain, delay, recordingLogger, until } from './testing/fixtures.js';
+import type { FakeAgent } from './testing/fake-agent.js';
+import { type AgentAndClient, delay, hasCode, startAgentAndClient, stopAgentAndClient, TestTrustDomain, until } from './testing/fixtures.js';
 
 const example = TestTrustDomain.create('example.org');
 const partner = TestTrustDomain.create('partner.org');
@@ -14,7 +14,7 @@ const PARTNER = TrustDomain.fromString('partner.org');
 
 let agent: FakeAgent;
 let client: WorkloadApiClient;
-let log: ReturnType<typeof recordingLogger>;
+let log: AgentAndClient['log'];
 const sources: JwtSource[] = [];
 
 async function create(): Promise<JwtSource> {
@@ -23,26 +23,13 @@ async function create(): Promise<JwtSource> {
   return source;
 }
 
-function code(expected: string) {
-  return (err: unknown): boolean => {
-    assert.equal((err as { code?: string }).code, expected, String(err));
-    return true;
-  };
-}
-
 beforeEach(async () => {
-  agent = await FakeAgent.start();
-  log = recordingLogger();
-  client = new WorkloadApiClient({ address: agent.address, logger: log.logger, initialBackoffMs: 50, maxBackoffMs: 300 });
+  ({ agent, client, log } = await startAgentAndClient());
   agent.setJwtBundlesResponse({ bundles: example.jwtBundles([partner]) });
   agent.setJwtIssuer(example.jwtIssuer(['/web', '/db']));
 });
 
-afterEach(async () => {
-  await Promise.all(sources.splice(0).map((s) => s.close()));
-  client.close();
-  await agent.close();
-});
+afterEach(() => stopAgentAndClient({ agent, client, log }, sources));
 
 describe('JwtSource', () => {
   it('resolves on the first JWT bundles; mints tokens that validate against its own bundles', async () => {
@@ -106,7 +93,7 @@ describe('JwtSource', () => {
     assert.equal(stale.token, first.token);
     assert.equal(log.matching('warn', /serving the cached one/).length, 1);
     agent.failNextCalls('FetchJWTSVID', { code: status.PERMISSION_DENIED, details: 'no identity issued' });
-    await assert.rejects(source.fetchJwtSvid({ audience: 'a' }), code('ERR_WORKLOADAPI_PERMISSION_DENIED'));
+    await assert.rejects(source.fetchJwtSvid({ audience: 'a' }), hasCode('ERR_WORKLOADAPI_PERMISSION_DENIED'));
   });
 
   it('rejects an empty audience with TypeError', async () => {
@@ -124,7 +111,7 @@ describe('JwtSource', () => {
     agent.setJwtBundlesResponse({ bundles: example.jwtBundles() });
     await until(() => updates.length === 1);
     assert.deepEqual(updates, [1]);
-    assert.throws(() => source.getJwtBundleForTrustDomain(PARTNER), code('ERR_BUNDLE_NOT_FOUND'));
+    assert.throws(() => source.getJwtBundleForTrustDomain(PARTNER), hasCode('ERR_BUNDLE_NOT_FOUND'));
   });
 
   it('drops bundles and cached tokens after PermissionDenied', async () => {
@@ -139,13 +126,13 @@ describe('JwtSource', () => {
         return true;
       }
     });
-    await assert.rejects(source.fetchJwtSvid({ audience: 'a' }), code('ERR_WORKLOADAPI_PERMISSION_DENIED'));
+    await assert.rejects(source.fetchJwtSvid({ audience: 'a' }), hasCode('ERR_WORKLOADAPI_PERMISSION_DENIED'));
   });
 
   it('create() times out with the last error', async () => {
     agent.setJwtBundlesResponse(undefined);
     await assert.rejects(JwtSource.create({ client, timeoutMs: 300 }), (err: unknown) => {
-      code('ERR_WORKLOADAPI_TIMEOUT')(err);
+      hasCode('ERR_WORKLOADAPI_TIMEOUT')(err);
       assert.match((err as Error).message, /JwtSource\.create timed out after 300 ms waiting for the JWT bundles/);
       assert.match((err as Error).message, /FetchJWTBundles failed: PermissionDenied "no identity issued"/);
       return true;
@@ -156,7 +143,7 @@ describe('JwtSource', () => {
     const source = await create();
     await source.close();
     await source.close();
-    await assert.rejects(source.fetchJwtSvid({ audience: 'a' }), code('ERR_SOURCE_CLOSED'));
-    assert.throws(() => source.getJwtBundleForTrustDomain(PARTNER), code('ERR_SOURCE_CLOSED'));
+    await assert.rejects(source.fetchJwtSvid({ audience: 'a' }), hasCode('ERR_SOURCE_CLOSED'));
+    assert.throws(() => source.getJwtBundleForTrustDomain(PARTNER), hasCode('ERR_SOURCE_CLOSED'));
   });
 });

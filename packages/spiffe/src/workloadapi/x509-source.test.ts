@@ -9,7 +9,7 @@ import { TrustDomain } from '../spiffeid/index.js';
 import { WorkloadApiClient } from './client.js';
 import type { X509Context } from './responses.js';
 import { FakeAgent } from './testing/fake-agent.js';
-import { TestTrustDomain, delay, recordingLogger, until } from './testing/fixtures.js';
+import { type AgentAndClient, delay, hasCode, startAgentAndClient, stopAgentAndClient, TestTrustDomain, until } from './testing/fixtures.js';
 import { X509Source } from './x509-source.js';
 
 const example = TestTrustDomain.create('example.org');
@@ -19,7 +19,7 @@ const PARTNER = TrustDomain.fromString('partner.org');
 
 let agent: FakeAgent;
 let client: WorkloadApiClient;
-let log: ReturnType<typeof recordingLogger>;
+let log: AgentAndClient['log'];
 const sources: X509Source[] = [];
 
 async function create(options: Parameters<typeof X509Source.create>[0] = {}): Promise<X509Source> {
@@ -28,24 +28,11 @@ async function create(options: Parameters<typeof X509Source.create>[0] = {}): Pr
   return source;
 }
 
-function code(expected: string) {
-  return (err: unknown): boolean => {
-    assert.equal((err as { code?: string }).code, expected, String(err));
-    return true;
-  };
-}
-
 beforeEach(async () => {
-  agent = await FakeAgent.start();
-  log = recordingLogger();
-  client = new WorkloadApiClient({ address: agent.address, logger: log.logger, initialBackoffMs: 50, maxBackoffMs: 300 });
+  ({ agent, client, log } = await startAgentAndClient());
 });
 
-afterEach(async () => {
-  await Promise.all(sources.splice(0).map((s) => s.close()));
-  client.close();
-  await agent.close();
-});
+afterEach(() => stopAgentAndClient({ agent, client, log }, sources));
 
 describe('X509Source', () => {
   it('resolves on the first SVID and serves it and the bundles', async () => {
@@ -98,7 +85,7 @@ describe('X509Source', () => {
   it('times out waiting for a hint no SVID has, naming the hint', async () => {
     agent.setX509SvidResponse({ svids: [example.svid('/web', { hint: 'external' })] });
     await assert.rejects(create({ hint: 'internal', timeoutMs: 300 }), (err: unknown) => {
-      code('ERR_WORKLOADAPI_TIMEOUT')(err);
+      hasCode('ERR_WORKLOADAPI_TIMEOUT')(err);
       assert.match((err as Error).message, /an X509-SVID with hint "internal"/);
       assert.match((err as Error).message, /last error was: X509Source: no SVID has hint "internal" \(hints received: "external"\)/);
       return true;
@@ -130,7 +117,7 @@ describe('X509Source', () => {
     process.env['SPIFFE_ENDPOINT_SOCKET'] = `unix://${dir}/nothing.sock`;
     try {
       await assert.rejects(X509Source.create({ timeoutMs: 300, logger: log.logger }), (err: unknown) => {
-        code('ERR_WORKLOADAPI_TIMEOUT')(err);
+        hasCode('ERR_WORKLOADAPI_TIMEOUT')(err);
         const m = (err as Error).message;
         assert.ok(m.includes(`the socket path in use is ${dir}/nothing.sock (from SPIFFE_ENDPOINT_SOCKET)`), m);
         assert.match(m, /last error was: FetchX509SVID failed: Unavailable/);
@@ -146,13 +133,13 @@ describe('X509Source', () => {
   it('create() fails at once on InvalidArgument', async () => {
     agent.failAllCalls('FetchX509SVID', { code: status.INVALID_ARGUMENT, details: 'bad request' });
     const started = Date.now();
-    await assert.rejects(create({ timeoutMs: 5000 }), code('ERR_WORKLOADAPI_INVALID_ARGUMENT'));
+    await assert.rejects(create({ timeoutMs: 5000 }), hasCode('ERR_WORKLOADAPI_INVALID_ARGUMENT'));
     assert.ok(Date.now() - started < 2000);
     assert.equal(agent.callsTo('FetchX509SVID').length, 1);
   });
 
   it('create() rejects a bad address and bad options', async () => {
-    await assert.rejects(X509Source.create({ address: 'tcp://localhost:1' }), code('ERR_WORKLOADAPI_ADDRESS'));
+    await assert.rejects(X509Source.create({ address: 'tcp://localhost:1' }), hasCode('ERR_WORKLOADAPI_ADDRESS'));
     await assert.rejects(X509Source.create({ client, timeoutMs: -1 }), TypeError);
     await assert.rejects(X509Source.create({ client, address: agent.address }), TypeError);
     await assert.rejects(X509Source.create({ picker: 'first' as never, client }), TypeError);
@@ -207,11 +194,11 @@ describe('X509Source', () => {
       }
     });
     assert.throws(() => source.getX509Svid(), (err: unknown) => {
-      code('ERR_SVID_NOT_FOUND')(err);
+      hasCode('ERR_SVID_NOT_FOUND')(err);
       assert.match((err as Error).message, /withdrew this workload's identity/);
       return true;
     });
-    assert.throws(() => source.getX509BundleForTrustDomain(PARTNER), code('ERR_BUNDLE_NOT_FOUND'));
+    assert.throws(() => source.getX509BundleForTrustDomain(PARTNER), hasCode('ERR_BUNDLE_NOT_FOUND'));
     assert.equal(log.matching('warn', /identity withdrawn/).length, 1);
     agent.setX509SvidResponse(example.x509Response(['/web-again']));
     await until(() => {
@@ -230,7 +217,7 @@ describe('X509Source', () => {
     assert.equal(source.getX509Svid().id.path, '/short');
     await delay(notAfter.getTime() - Date.now() + 50);
     assert.throws(() => source.getX509Svid(), (err: unknown) => {
-      code('ERR_SVID_NOT_FOUND')(err);
+      hasCode('ERR_SVID_NOT_FOUND')(err);
       assert.match((err as Error).message, /expired at/);
       return true;
     });
@@ -270,9 +257,9 @@ describe('X509Source', () => {
     await source.close();
     assert.equal(closedEvents, 1);
     assert.equal(source.closed, true);
-    assert.throws(() => source.getX509Svid(), code('ERR_SOURCE_CLOSED'));
-    assert.throws(() => source.getX509BundleForTrustDomain(EXAMPLE), code('ERR_SOURCE_CLOSED'));
-    assert.throws(() => source.getX509Context(), code('ERR_SOURCE_CLOSED'));
+    assert.throws(() => source.getX509Svid(), hasCode('ERR_SOURCE_CLOSED'));
+    assert.throws(() => source.getX509BundleForTrustDomain(EXAMPLE), hasCode('ERR_SOURCE_CLOSED'));
+    assert.throws(() => source.getX509Context(), hasCode('ERR_SOURCE_CLOSED'));
     await until(() => agent.openStreams('FetchX509SVID') === 0);
     // A client passed in is not closed by the source.
     assert.equal(client.closed, false);

@@ -11,11 +11,13 @@
  *
  * @module
  */
+import assert from 'node:assert/strict';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { TestCa } from '../../testing/ca.js';
+import { WorkloadApiClient } from '../client.js';
 import type { WorkloadApiLogger } from '../logger.js';
 import type { X509SvidMessage, X509SvidResponseMessage } from '../messages.js';
-import { concatDer, jwksBytes, x509SvidMessage, type FakeJwtIssuer } from './fake-agent.js';
+import { concatDer, FakeAgent, jwksBytes, x509SvidMessage, type FakeJwtIssuer } from './fake-agent.js';
 
 /**
  * One recorded log line.
@@ -54,6 +56,53 @@ export function recordingLogger(): {
     lines,
     matching: (level, pattern) => lines.filter((l) => l.level === level && pattern.test(l.message)),
   };
+}
+
+/**
+ * An `assert.throws` / `assert.rejects` check that the error's `code` is `expected` (and says
+ * which error it got when not).
+ *
+ * @example
+ * ```ts
+ * await assert.rejects(X509Source.create({ client, timeoutMs: 100 }), hasCode('ERR_SOURCE_TIMEOUT'));
+ * ```
+ */
+export function hasCode(expected: string): (err: unknown) => boolean {
+  return (err: unknown): boolean => {
+    assert.equal((err as { code?: string }).code, expected, String(err));
+    return true;
+  };
+}
+
+/** What one source test runs against: a fake agent and a client of it that records its log. */
+export interface AgentAndClient {
+  agent: FakeAgent;
+  client: WorkloadApiClient;
+  log: ReturnType<typeof recordingLogger>;
+}
+
+/**
+ * Starts a fake agent and a client of it with a recording logger and short backoffs (50 to
+ * 300 ms), as the source tests use before each test.
+ *
+ * @example
+ * ```ts
+ * beforeEach(async () => ({ agent, client, log } = await startAgentAndClient()));
+ * afterEach(() => stopAgentAndClient({ agent, client, log }, sources));
+ * ```
+ */
+export async function startAgentAndClient(): Promise<AgentAndClient> {
+  const agent = await FakeAgent.start();
+  const log = recordingLogger();
+  const client = new WorkloadApiClient({ address: agent.address, logger: log.logger, initialBackoffMs: 50, maxBackoffMs: 300 });
+  return { agent, client, log };
+}
+
+/** Closes the sources a test created (and empties the list), then the client and the agent. */
+export async function stopAgentAndClient(rig: AgentAndClient, sources: Array<{ close(): Promise<void> }>): Promise<void> {
+  await Promise.all(sources.splice(0).map((s) => s.close()));
+  rig.client.close();
+  await rig.agent.close();
 }
 
 /**
