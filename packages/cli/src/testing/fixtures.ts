@@ -5,15 +5,16 @@
  * @module
  * @internal
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir, trackProcess, type RunResult, type RunningProcess } from '../../../spiffe/src/testing/process.js';
 
 export { FakeAgent, x509SvidMessage, concatDer, jwksBytes, signJwt } from '../../../spiffe/src/workloadapi/testing/fake-agent.js';
 export { TestCa, type TestSvid } from '../../../spiffe/src/testing/ca.js';
+export { tempDir, type RunResult, type RunningProcess } from '../../../spiffe/src/testing/process.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The package directory (packages/cli). */
@@ -44,95 +45,6 @@ const CLI_ARGS: readonly string[] =
 const DEV_AGENT_BIN = join(PACKAGE_DIR, '..', 'dev-agent', 'bin', 'spiffe-dev-agent.js');
 const DEV_SERVER_BIN = join(PACKAGE_DIR, '..', 'dev-agent', 'bin', 'spiffe-dev-server.js');
 
-/** A temporary directory, removed by the returned function. */
-export function tempDir(prefix: string): { path: string; remove: () => void } {
-  const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
-}
-
-/** What a finished process printed and its exit code. */
-export interface RunResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** A running process whose output is collected. */
-export interface RunningProcess {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  /** Resolves once stdout (or stderr) matches `pattern`; rejects after `timeoutMs`. */
-  waitFor(pattern: RegExp, timeoutMs?: number, stream?: 'stdout' | 'stderr'): Promise<RegExpMatchArray>;
-  /** Resolves when the process has exited. */
-  exited: Promise<RunResult>;
-  /** Sends `signal` and waits for the exit. */
-  stop(signal?: NodeJS.Signals): Promise<RunResult>;
-}
-
-function track(child: ChildProcess, what: string): RunningProcess {
-  let out = '';
-  let err = '';
-  const waiters = new Set<() => void>();
-  const wake = (): void => {
-    for (const w of [...waiters]) w();
-  };
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-    wake();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-    wake();
-  });
-  const exited = new Promise<RunResult>((resolve) => {
-    child.once('exit', (code, signal) => {
-      // Let the stdio streams drain before reporting.
-      setImmediate(() => {
-        resolve({ code, signal, stdout: out, stderr: err });
-        wake();
-      });
-    });
-  });
-  let done = false;
-  void exited.then(() => (done = true));
-  return {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    exited,
-    waitFor(pattern, timeoutMs = 10_000, stream = 'stdout') {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          const m = (stream === 'stdout' ? out : err).match(pattern);
-          if (m) {
-            cleanup();
-            resolve(m);
-          } else if (done) {
-            cleanup();
-            reject(new Error(`${what} exited before printing ${pattern}\nstdout:\n${out}\nstderr:\n${err}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`timed out waiting for ${pattern} from ${what}\nstdout:\n${out}\nstderr:\n${err}`));
-        }, timeoutMs);
-        const cleanup = (): void => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      });
-    },
-    async stop(signal = 'SIGTERM') {
-      if (!done) child.kill(signal);
-      return exited;
-    },
-  };
-}
-
 /** Starts `spiffe <args>` as a process. */
 export function spawnCli(args: readonly string[], options: { env?: Record<string, string | undefined>; cwd?: string } = {}): RunningProcess {
   const env: Record<string, string | undefined> = { ...process.env, ...options.env };
@@ -142,7 +54,7 @@ export function spawnCli(args: readonly string[], options: { env?: Record<string
     env: env as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return track(child, `spiffe ${args.join(' ')}`);
+  return trackProcess(child, `spiffe ${args.join(' ')}`);
 }
 
 /** Runs `spiffe <args>` to completion (killed after `timeoutMs`). */
@@ -160,7 +72,7 @@ export async function runCli(args: readonly string[], options: { env?: Record<st
 export async function run(cmd: string, args: readonly string[], options: { cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
   const child = spawn(cmd, [...args], { cwd: options.cwd, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   if (options.input !== undefined) child.stdin?.end(options.input);
-  const proc = track(child, cmd);
+  const proc = trackProcess(child, cmd);
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
   try {
     return await proc.exited;
@@ -172,7 +84,7 @@ export async function run(cmd: string, args: readonly string[], options: { cwd?:
 /** Starts any program, collecting its output. */
 export function start(cmd: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): RunningProcess {
   const child = spawn(cmd, [...args], { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  return track(child, cmd);
+  return trackProcess(child, cmd);
 }
 
 /** A development agent running as its own process. */
