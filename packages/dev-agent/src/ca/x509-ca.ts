@@ -134,6 +134,37 @@ export async function mintRootCa(params: {
 }
 
 /**
+ * Issues a certificate for `publicKey` signed by `issuer`: backdated like every certificate here,
+ * never outliving its issuer, with `extensions` followed by the subject and authority key
+ * identifiers.
+ */
+async function issue(params: {
+  subject: string;
+  publicKey: CryptoKey;
+  issuer: SigningCert;
+  ttlSeconds: number;
+  now: Date;
+  extensions: x509.Extension[];
+}): Promise<x509.X509Certificate> {
+  const issuer = new x509.X509Certificate(params.issuer.der);
+  return x509.X509CertificateGenerator.create({
+    serialNumber: serialNumber(),
+    subject: params.subject,
+    issuer: issuer.subjectName,
+    notBefore: new Date(params.now.getTime() - BACKDATE_MS),
+    notAfter: clampNotAfter(new Date(params.now.getTime() + params.ttlSeconds * 1000), params.issuer),
+    signingAlgorithm: signingAlgorithm(params.issuer.keyType),
+    publicKey: params.publicKey,
+    signingKey: params.issuer.privateKey,
+    extensions: [
+      ...params.extensions,
+      await x509.SubjectKeyIdentifierExtension.create(params.publicKey),
+      await x509.AuthorityKeyIdentifierExtension.create(issuer),
+    ],
+  });
+}
+
+/**
  * Mints an intermediate CA signed by `issuer`; it never outlives its issuer.
  *
  * @example
@@ -148,23 +179,14 @@ export async function mintIntermediateCa(params: {
   issuer: SigningCert;
   now?: Date;
 }): Promise<SigningCert> {
-  const now = params.now ?? new Date();
   const keys = await generateKeyPair(params.keyType);
-  const issuer = new x509.X509Certificate(params.issuer.der);
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serialNumber(),
+  const cert = await issue({
     subject: `CN=${params.trustDomain} intermediate CA, O=SPIFFE dev agent`,
-    issuer: issuer.subjectName,
-    notBefore: new Date(now.getTime() - BACKDATE_MS),
-    notAfter: clampNotAfter(new Date(now.getTime() + params.ttlSeconds * 1000), params.issuer),
-    signingAlgorithm: signingAlgorithm(params.issuer.keyType),
     publicKey: keys.publicKey,
-    signingKey: params.issuer.privateKey,
-    extensions: [
-      ...caExtensions(`spiffe://${params.trustDomain}`),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(issuer),
-    ],
+    issuer: params.issuer,
+    ttlSeconds: params.ttlSeconds,
+    now: params.now ?? new Date(),
+    extensions: caExtensions(`spiffe://${params.trustDomain}`),
   });
   return toSigningCert(params.keyType, cert, keys.privateKey);
 }
@@ -186,23 +208,18 @@ export async function mintX509Svid(params: {
   issuer: SigningCert;
   now?: Date;
 }): Promise<MintedX509Svid> {
-  const now = params.now ?? new Date();
   const keys = await generateKeyPair(params.keyType);
-  const issuer = new x509.X509Certificate(params.issuer.der);
   const usage =
     params.keyType === 'rsa-2048'
       ? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment
       : x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement;
   const firstDns = params.dnsNames[0];
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serialNumber(),
+  const cert = await issue({
     subject: firstDns === undefined ? 'O=SPIFFE' : `CN=${firstDns}, O=SPIFFE`,
-    issuer: issuer.subjectName,
-    notBefore: new Date(now.getTime() - BACKDATE_MS),
-    notAfter: clampNotAfter(new Date(now.getTime() + params.ttlSeconds * 1000), params.issuer),
-    signingAlgorithm: signingAlgorithm(params.issuer.keyType),
     publicKey: keys.publicKey,
-    signingKey: params.issuer.privateKey,
+    issuer: params.issuer,
+    ttlSeconds: params.ttlSeconds,
+    now: params.now ?? new Date(),
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(usage, true),
@@ -211,8 +228,6 @@ export async function mintX509Svid(params: {
         [{ type: 'url', value: params.spiffeId }, ...params.dnsNames.map((value) => ({ type: 'dns' as const, value }))],
         false,
       ),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(issuer),
     ],
   });
   const der = Buffer.from(cert.rawData);
