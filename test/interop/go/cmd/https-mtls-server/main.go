@@ -5,17 +5,10 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"log"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/spiffe-node/spiffe-node/test/interop/go/internal/peer"
 	"github.com/spiffe/go-spiffe/v2/spiffetls"
@@ -53,30 +46,8 @@ func main() {
 	})
 
 	addr := net.JoinHostPort(*host, *port)
-	server := &http.Server{
-		Addr:              addr,
-		Handler:           mux,
-		TLSConfig:         tlsconfig.MTLSServerConfig(source, source, tlsconfig.AuthorizeID(allowed)),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          log.New(os.Stdout, "", 0),
-	}
-	listener, err := net.Listen("tcp", addr)
-	if err != nil {
-		peer.Fail(1, "Server failed: unable to listen on %s: %v", addr, err)
-	}
-	fmt.Printf("Server listening on https://%s as %s\n", addr, svid.ID)
-
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
-	go func() {
-		<-stop
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = server.Shutdown(ctx)
-	}()
-
-	// The certificate comes from TLSConfig (the X509Source), so no files are given here.
-	if err := server.ServeTLS(listener, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	tlsConfig := tlsconfig.MTLSServerConfig(source, source, tlsconfig.AuthorizeID(allowed))
+	if err := peer.ServeHTTPS(addr, mux, tlsConfig, svid.ID); err != nil {
 		source.Close()
 		peer.Fail(1, "Server failed: %v", err)
 	}

@@ -10,10 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/spiffe-node/spiffe-node/test/interop/go/internal/peer"
 	"github.com/spiffe/go-spiffe/v2/spiffetls"
@@ -46,12 +43,7 @@ func main() {
 	}
 	fmt.Printf("Server listening on %s as %s\n", addr, svid.ID)
 
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
-	go func() {
-		<-stop
-		listener.Close()
-	}()
+	peer.OnStop(func() { listener.Close() })
 
 	for {
 		conn, err := listener.Accept()

@@ -1,13 +1,20 @@
 // Package peer holds what the go-spiffe interop programs share: settings read from flags with the
 // same environment defaults as the Node example apps (SERVER_PORT, SERVER_SPIFFE_ID, ...), the
-// startup deadline for the first SVID, and the Workload API sources.
+// startup deadline for the first SVID, the Workload API sources, and serving until a signal.
 package peer
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
+	"log"
+	"net"
+	"net/http"
 	"os"
+	"os/signal"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
@@ -76,4 +83,42 @@ func MustID(flagName, value string) spiffeid.ID {
 func Fail(code int, format string, args ...any) {
 	fmt.Fprintf(os.Stderr, format+"\n", args...)
 	os.Exit(code)
+}
+
+// OnStop runs stop, once, on the first SIGTERM or SIGINT.
+func OnStop(stop func()) {
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		<-signals
+		stop()
+	}()
+}
+
+// ServeHTTPS serves handler over TLS with tlsConfig on addr (the certificate comes from
+// tlsConfig, a go-spiffe source), after printing "Server listening on https://<addr> as <id>",
+// until SIGTERM or SIGINT shuts it down gracefully. It returns why it could not listen or serve;
+// a shutdown is not an error.
+func ServeHTTPS(addr string, handler http.Handler, tlsConfig *tls.Config, id spiffeid.ID) error {
+	server := &http.Server{
+		Addr:              addr,
+		Handler:           handler,
+		TLSConfig:         tlsConfig,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          log.New(os.Stdout, "", 0),
+	}
+	listener, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("unable to listen on %s: %w", addr, err)
+	}
+	fmt.Printf("Server listening on https://%s as %s\n", addr, id)
+	OnStop(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = server.Shutdown(ctx)
+	})
+	if err := server.ServeTLS(listener, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
