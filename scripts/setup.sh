@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a machine with Node >= 20 and npm: the pinned pnpm, the few
-# system tools the tests call (openssl, curl, shellcheck; apt-get, when root and missing), the
+# system tools the tests call (openssl, curl, shellcheck, python3 with venv; apt-get, when root and
+# missing), the adversary suite's Python venv (pyOpenSSL, pinned in test/adversary/py), the
 # workspace's dependencies, and a build. With --with-spire it also installs the pinned SPIRE
 # (built from the Go module in deploy/spire/tools when Go is present; cached in ~/.cache).
 #
@@ -38,6 +39,33 @@ if [ "${#missing[@]}" -gt 0 ]; then
   else
     echo "setup.sh: missing ${missing[*]}; install them with your package manager (tests that need them say so)" >&2
   fi
+fi
+
+# The adversary suite's hostile peers (test/adversary): pyOpenSSL in a cached venv, reinstalled
+# only when test/adversary/py/requirements.txt changed.
+step "adversary venv"
+venv="${SPIFFE_ADVERSARY_VENV:-$HOME/.cache/spiffe-node/adversary-venv}"
+requirements=test/adversary/py/requirements.txt
+# The system python first: a version manager's shim may point at a build without ssl.
+python=/usr/bin/python3
+[ -x "$python" ] || python=$(command -v python3 || true)
+if [ -z "$python" ] || ! "$python" -c 'import ensurepip, ssl, venv' >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv
+    python=/usr/bin/python3
+  else
+    echo "setup.sh: python3 with the venv and ssl modules is missing; install python3-venv (the adversary suite needs it)" >&2
+  fi
+fi
+if [ -n "$python" ] && "$python" -c 'import ensurepip, ssl, venv' >/dev/null 2>&1; then
+  stamp="$venv/.requirements"
+  if ! cmp -s "$requirements" "$stamp" || ! "$venv/bin/python" -c 'import OpenSSL, ssl' >/dev/null 2>&1; then
+    "$python" -m venv --clear "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+    cp "$requirements" "$stamp"
+  fi
+  "$venv/bin/python" -c 'import OpenSSL; print("pyOpenSSL", OpenSSL.__version__)'
 fi
 
 step "dependencies"

@@ -1,0 +1,189 @@
+/**
+ * THE TABLE of the adversary suite: every attack, the helper it targets, the hostile peer that
+ * drives it, the expected outcome and where the defending side reports it. The tests are
+ * generated from {@link attackTable} (their names read as the table) and the README's table is
+ * printed from it (`pnpm --filter @spiffe-node/test-adversary table`; a test checks they match).
+ */
+import type { ForgedChain } from './fixtures.js';
+
+export type Side = 'server' | 'client' | 'app-server' | 'app-client';
+
+/** An attack on a defending server (the hostile peer is a client). */
+export interface ServerAttack {
+  readonly id: string;
+  readonly what: string;
+  /** The chain the hostile client presents at the first handshake (none: no certificate). */
+  readonly present: 'client' | `${ForgedChain}-client` | undefined;
+  readonly renegotiateTo?: 'swap-admin';
+  /** After the first connection: change the defending side, then resume the saved session. */
+  readonly resumeAfter?: 'refuseAll' | 'rotateBundles';
+  /** The defending side's log line must match this. */
+  readonly reason: RegExp;
+}
+
+/** An attack on a defending client (the hostile peer is a server). */
+export interface ClientAttack {
+  readonly id: string;
+  readonly what: string;
+  readonly present: 'server' | `${ForgedChain}-server`;
+  readonly resumeAfter?: 'refuseAll' | 'rotateBundles';
+  /** The client helper's error must match this. */
+  readonly reason: RegExp;
+}
+
+const UNTRUSTED = /no trusted authority|untrusted|unknown authority|unable to get|self.signed|could not verify/i;
+const EXPIRED = /expired/i;
+const FEDERATED = /no trusted authority|trust domain|could not verify|untrusted/i;
+const NAME_CONSTRAINTS = /name constraint|not permitted|permitted subtree|violat/i;
+const WEAK_SIGNATURE = /SHA-?1|weak|insecure|signature algorithm|not allowed/i;
+const UNAUTHORIZED = /unexpected ID|not authorized|authoriz/i;
+
+export const serverAttacks: ServerAttack[] = [
+  { id: 'no-client-certificate', what: 'a client that sends no certificate where one is required', present: undefined, reason: /no certificate/i },
+  {
+    id: 'certificate-swap',
+    what: 'a self-signed certificate with the authorized ID in place of the issued SVID',
+    present: 'swap-client',
+    reason: UNTRUSTED,
+  },
+  { id: 'untrusted-intermediate', what: 'a chain through an intermediate of an untrusted root', present: 'untrusted-client', reason: UNTRUSTED },
+  { id: 'expired-intermediate', what: 'a chain through an expired intermediate of the trusted root', present: 'expired-client', reason: EXPIRED },
+  {
+    id: 'federated-root',
+    what: 'a leaf of example.org signed by the federated partner.org root',
+    present: 'federated-client',
+    reason: FEDERATED,
+  },
+  {
+    id: 'name-constraints',
+    what: 'a leaf outside the (non-critical) name constraints of its intermediate',
+    present: 'nameconstraints-client',
+    reason: NAME_CONSTRAINTS,
+  },
+  { id: 'weak-signature', what: 'a leaf signed with ecdsa-with-SHA1 by the trusted intermediate', present: 'sha1-client', reason: WEAK_SIGNATURE },
+  {
+    id: 'renegotiation',
+    what: 'TLS 1.2 renegotiation presenting a self-signed spiffe://example.org/admin after admission',
+    present: 'client',
+    renegotiateTo: 'swap-admin',
+    reason: /renegotiat/i,
+  },
+  {
+    id: 'resumption-after-authorizer-change',
+    what: 'resuming a session saved before the authorizer started refusing the client',
+    present: 'client',
+    resumeAfter: 'refuseAll',
+    reason: UNAUTHORIZED,
+  },
+  {
+    id: 'resumption-after-bundle-change',
+    what: "resuming a session saved before example.org's CA left the bundle",
+    present: 'client',
+    resumeAfter: 'rotateBundles',
+    reason: UNTRUSTED,
+  },
+];
+
+export const clientAttacks: ClientAttack[] = [
+  {
+    id: 'certificate-swap',
+    what: 'a server presenting a self-signed certificate with the expected ID',
+    present: 'swap-server',
+    reason: UNTRUSTED,
+  },
+  { id: 'untrusted-intermediate', what: 'a server chain through an intermediate of an untrusted root', present: 'untrusted-server', reason: UNTRUSTED },
+  { id: 'expired-intermediate', what: 'a server chain through an expired intermediate', present: 'expired-server', reason: EXPIRED },
+  {
+    id: 'federated-root',
+    what: 'a server leaf of example.org signed by the federated partner.org root',
+    present: 'federated-server',
+    reason: FEDERATED,
+  },
+  {
+    id: 'name-constraints',
+    what: 'a server leaf outside the name constraints of its intermediate',
+    present: 'nameconstraints-server',
+    reason: NAME_CONSTRAINTS,
+  },
+  { id: 'weak-signature', what: 'a server leaf signed with ecdsa-with-SHA1', present: 'sha1-server', reason: WEAK_SIGNATURE },
+  {
+    id: 'resumption-after-authorizer-change',
+    what: 'the client resuming a session saved before its authorizer started refusing the server',
+    present: 'server',
+    resumeAfter: 'refuseAll',
+    reason: UNAUTHORIZED,
+  },
+  {
+    id: 'resumption-after-bundle-change',
+    what: "the client resuming a session saved before example.org's CA left its bundle",
+    present: 'server',
+    resumeAfter: 'rotateBundles',
+    reason: UNTRUSTED,
+  },
+];
+
+/** One row of the table. */
+export interface AttackRow {
+  readonly attack: string;
+  readonly target: string;
+  readonly side: Side;
+  readonly peer: string;
+  readonly outcome: 'refused';
+  readonly reportedBy: string;
+  /** Set while the attack still succeeds on main: why, and which branch closes it. */
+  readonly openOnMain: string | undefined;
+}
+
+/** The name of a generated test: the table row as a sentence. */
+export function testName(row: Pick<AttackRow, 'attack' | 'peer' | 'outcome' | 'reportedBy'>): string {
+  return `${row.attack} by ${row.peer}: ${row.outcome} (${row.reportedBy})`;
+}
+
+/**
+ * The attacks that still succeed on `main` (issue 19), each with the branch that closes it.
+ * Their tests run and report as `todo` (they do not fail CI) until the fix is merged and the
+ * entry is deleted here; a `todo` test that passes is a reminder to delete its entry.
+ */
+const H1 = 'open on main: issue 19, fixed on fix/tls-resumption-renegotiation';
+const H2 = 'open on main: issue 19 item 3 (gRPC refuses every chain through an intermediate), fixed on fix/grpc-chains';
+const H4 = 'open on main: issue 19 item 6, fixed on fix/x509-verifier';
+
+const LIB_SERVERS_NOT_GRPC = [
+  'createTlsServer',
+  'listen',
+  'listen (resumption: true)',
+  'createHttpsServer + express spiffeAuth',
+  'secureServer(https.createServer)',
+  'createHttp2SecureServer',
+];
+const SPIFFE_CLIENT_HELPERS = [
+  'dial',
+  'createSpiffeHttpsAgent (https.request)',
+  'createSpiffeDispatcher (undici)',
+  'connectHttp2',
+  'grpcChannelCredentials (grpc-js client)',
+];
+const PLAIN_OPTION_CLIENTS = [
+  'tlsClientOptions (tls.connect)',
+  'mtlsClientOptions (tls.connect)',
+  'mtlsClientOptions (https.request, shared https.Agent)',
+];
+
+const openEntries: Array<[Side, string, string[], string]> = [
+  ['server', 'name-constraints', LIB_SERVERS_NOT_GRPC, H4],
+  ['server', 'weak-signature', LIB_SERVERS_NOT_GRPC, H4],
+  ['server', 'renegotiation', LIB_SERVERS_NOT_GRPC, H1],
+  ['server', 'control', ['grpcServerCredentials + grpc-js Server'], H2],
+  ['server', 'resumption-after-authorizer-change', ['grpcServerCredentials + grpc-js Server'], H2],
+  ['server', 'resumption-after-bundle-change', ['grpcServerCredentials + grpc-js Server'], H2],
+  ['client', 'name-constraints', SPIFFE_CLIENT_HELPERS, H4],
+  ['client', 'weak-signature', SPIFFE_CLIENT_HELPERS, H4],
+  ['client', 'resumption-after-authorizer-change', PLAIN_OPTION_CLIENTS, H1],
+  ['client', 'resumption-after-bundle-change', PLAIN_OPTION_CLIENTS, H1],
+];
+
+/** Why `attack` on `target` is still open on main, or undefined when it must be refused today. */
+export function openOnMain(side: Side, attack: string, target: string): string | undefined {
+  for (const [s, a, targets, why] of openEntries) if (s === side && a === attack && targets.includes(target)) return why;
+  return undefined;
+}

@@ -1,0 +1,93 @@
+/**
+ * Hostile servers for the client helpers, on node's own TLS stack (tls, https, http2, gRPC on http2):
+ * each presents the chain it is given, speaks the protocol of the client under attack, and
+ * answers every request with `PWNED`. A client helper that gets `PWNED` talked to the attacker.
+ * Session tickets are on (Node's defaults), so a client can resume a session with them.
+ */
+import { once } from 'node:events';
+import http2 from 'node:http2';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import tls from 'node:tls';
+import type { PemPair } from './fixtures.js';
+
+export const PWNED = 'PWNED';
+export const GRPC_PWNED_PATH = '/adversary.Hostile/Pwn';
+
+export type ClientProtocol = 'tls' | 'https' | 'h2' | 'grpc';
+
+export interface HostileServer {
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+async function listening(server: tls.Server): Promise<HostileServer> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port: (server.address() as AddressInfo).port,
+    stop: async () => {
+      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Starts a hostile server of `protocol` presenting `identity`. */
+export async function startHostileServer(protocol: ClientProtocol, identity: PemPair): Promise<HostileServer> {
+  // Security level 0: an attacker's stack loads the SHA-1-signed chain that OpenSSL's default refuses.
+  const creds = { cert: identity.chain, key: identity.key, ciphers: 'DEFAULT:@SECLEVEL=0' };
+  switch (protocol) {
+    case 'tls': {
+      const server = tls.createServer(creds, (socket) => {
+        socket.on('error', () => {});
+        socket.end(`${PWNED}\n`);
+      });
+      server.on('tlsClientError', () => {});
+      return listening(server);
+    }
+    case 'https': {
+      const server = https.createServer(creds, (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' }).end(`${PWNED}\n`);
+      });
+      server.on('tlsClientError', () => {});
+      return listening(server);
+    }
+    case 'h2': {
+      const server = http2.createSecureServer({ ...creds, allowHTTP1: false }, (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end(`${PWNED}\n`);
+      });
+      server.on('tlsClientError', () => {});
+      return listening(server as unknown as tls.Server);
+    }
+    case 'grpc': {
+      // gRPC over node:http2 by hand (grpc-js cannot lower its security level for the SHA-1 chain).
+      const server = http2.createSecureServer(creds);
+      server.on('stream', (stream, headers) => {
+        stream.on('error', () => {});
+        stream.resume();
+        if (headers[':path'] !== GRPC_PWNED_PATH) {
+          stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '12' }, { endStream: true });
+          return;
+        }
+        const message = Buffer.from(`${PWNED}\n`);
+        const frame = Buffer.alloc(5 + message.length);
+        frame.writeUInt32BE(message.length, 1);
+        message.copy(frame, 5);
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+        stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+        stream.end(frame);
+      });
+      server.on('tlsClientError', () => {});
+      return listening(server as unknown as tls.Server);
+    }
+  }
+}
+
+/** How the table names the hostile server of each protocol. */
+export const PEER_OF_PROTOCOL: Record<ClientProtocol, string> = {
+  tls: 'node:tls server',
+  https: 'node:https server',
+  h2: 'node:http2 server',
+  grpc: 'node:http2 server speaking gRPC',
+};

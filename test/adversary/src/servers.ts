@@ -1,0 +1,261 @@
+/**
+ * The defending servers: every SPIFFE server helper of the library, started in this process
+ * with the suite's fixtures. Each answers an authenticated request with `WHOAMI {json}` (the
+ * SPIFFE ID the library recorded and the URI SAN that `getPeerCertificate()` shows, which is
+ * what ordinary Node code reads) and records what it logs for a refused peer.
+ */
+import { once } from 'node:events';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import * as grpc from '@grpc/grpc-js';
+import express from 'express';
+import {
+  createHttp2SecureServer,
+  createHttpsServer,
+  createTlsServer,
+  formatTlsHandshakeError,
+  grpcServerCredentials,
+  listen,
+  mtlsServerOptions,
+  peerIdFromGrpcCall,
+  peerIdFromSocket,
+  secureServer,
+  spiffeAuth,
+  type TlsPeerError,
+} from '@spiffe-node/spiffe';
+import type tls from 'node:tls';
+import type { Fixtures } from './fixtures.js';
+import { SwitchableAuthorizer, SwitchableBundles } from './switchable.js';
+
+/** The ID every defending server accepts; the forged client chains all claim it. */
+export const CLIENT_ID = 'spiffe://example.org/client';
+export const GRPC_WHOAMI_PATH = '/adversary.Whoami/Whoami';
+
+/** A defending server, running. */
+export interface DefendingServer {
+  readonly port: number;
+  /** What the defending side logged about refused peers, one line each. */
+  readonly log: string[];
+  /** Make the server's authorizer refuse every peer from now on. */
+  refuseAll(): void;
+  /** Replace the server's trust bundles (example.org's CA rotated to one nobody here holds). */
+  rotateBundles(): void;
+  stop(): Promise<void>;
+}
+
+/** What the hostile client speaks to a target. */
+export type RequestKind = 'line' | 'http1' | 'h2' | 'grpc';
+
+export interface ServerTarget {
+  /** The helper as the table names it. */
+  readonly id: string;
+  readonly request: RequestKind;
+  readonly alpn?: string;
+  /** Where the defending side reports a refused peer. */
+  readonly logsTo: string;
+  start(fx: Fixtures): Promise<DefendingServer>;
+  /** Whether the server can change its bundle and authorizer while running (in-process targets). */
+  readonly switchable: boolean;
+}
+
+function whoami(socket: TLSSocket): string {
+  const cert = socket.getPeerCertificate();
+  return `WHOAMI ${JSON.stringify({ peerId: peerIdFromSocket(socket)?.toString() ?? null, certUri: cert?.subjectaltname ?? null })}\n`;
+}
+
+function lineHandler(socket: TLSSocket): void {
+  socket.once('data', () => socket.end(whoami(socket)));
+  socket.on('error', () => {});
+}
+
+interface Defense {
+  bundles: SwitchableBundles;
+  authz: SwitchableAuthorizer;
+  log: string[];
+}
+
+function defense(fx: Fixtures): Defense {
+  return { bundles: new SwitchableBundles(fx.trustedBundles()), authz: new SwitchableAuthorizer(CLIENT_ID), log: [] };
+}
+
+/** Records the library's `'spiffeRejected'` events, as the apps log them, and Node's own TLS errors. */
+function recordRejections(server: tls.Server, log: string[]): void {
+  server.on('spiffeRejected', (err: TlsPeerError, socket: TLSSocket) => {
+    log.push(`spiffeRejected ${err.code}: ${formatTlsHandshakeError(err, socket)}`);
+  });
+  server.on('tlsClientError', (err: Error & { code?: string }) => log.push(`tlsClientError ${err.code ?? ''}: ${err.message}`));
+}
+
+async function running(server: tls.Server, d: Defense, fx: Fixtures): Promise<DefendingServer> {
+  if (!server.listening) {
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+  }
+  return {
+    port: (server.address() as AddressInfo).port,
+    log: d.log,
+    refuseAll: () => d.authz.refuseAll(),
+    rotateBundles: () => d.bundles.set(fx.rotatedBundles()),
+    stop: async () => {
+      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function options(fx: Fixtures, d: Defense) {
+  return mtlsServerOptions(fx.svid('server'), d.bundles, d.authz.authorizer);
+}
+
+function options2(fx: Fixtures, d: Defense) {
+  return mtlsServerOptions(fx.svid('server'), d.bundles, d.authz.authorizer, { tlsOptions: { ALPNProtocols: ['h2'] } });
+}
+
+export const serverTargets: ServerTarget[] = [
+  {
+    id: 'createTlsServer',
+    request: 'line',
+    logsTo: "'spiffeRejected'",
+    switchable: true,
+    async start(fx) {
+      const d = defense(fx);
+      const server = createTlsServer(options(fx, d), lineHandler);
+      recordRejections(server, d.log);
+      return running(server, d, fx);
+    },
+  },
+  {
+    id: 'listen',
+    request: 'line',
+    logsTo: "'spiffeRejected'",
+    switchable: true,
+    async start(fx) {
+      const d = defense(fx);
+      const server = listen(
+        { port: 0, host: '127.0.0.1', mode: 'mtls', svidSource: fx.svid('server'), bundleSource: d.bundles, authorizer: d.authz.authorizer },
+        lineHandler,
+      );
+      recordRejections(server, d.log);
+      return running(server, d, fx);
+    },
+  },
+  {
+    id: 'listen (resumption: true)',
+    request: 'line',
+    logsTo: "'spiffeRejected'",
+    switchable: true,
+    async start(fx) {
+      const d = defense(fx);
+      const server = listen(
+        {
+          port: 0,
+          host: '127.0.0.1',
+          mode: 'mtls',
+          svidSource: fx.svid('server'),
+          bundleSource: d.bundles,
+          authorizer: d.authz.authorizer,
+          resumption: true,
+        },
+        lineHandler,
+      );
+      recordRejections(server, d.log);
+      return running(server, d, fx);
+    },
+  },
+  {
+    id: 'createHttpsServer + express spiffeAuth',
+    request: 'http1',
+    logsTo: "'spiffeRejected'",
+    switchable: true,
+    async start(fx) {
+      const d = defense(fx);
+      const app = express();
+      app.use(spiffeAuth());
+      app.get('/whoami', (req, res) => {
+        res.set('connection', 'close').type('text/plain').send(whoami(req.socket as TLSSocket));
+      });
+      const server = createHttpsServer(options(fx, d), app);
+      recordRejections(server, d.log);
+      return running(server, d, fx);
+    },
+  },
+  {
+    id: 'secureServer(https.createServer)',
+    request: 'http1',
+    logsTo: "'spiffeRejected'",
+    switchable: true,
+    async start(fx) {
+      const d = defense(fx);
+      const server = secureServer(
+        https.createServer((req, res) => {
+          res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' }).end(whoami(req.socket as TLSSocket));
+        }),
+        options(fx, d),
+      );
+      recordRejections(server, d.log);
+      return running(server, d, fx);
+    },
+  },
+  {
+    id: 'createHttp2SecureServer',
+    request: 'h2',
+    alpn: 'h2',
+    logsTo: "'spiffeRejected'",
+    switchable: true,
+    async start(fx) {
+      const d = defense(fx);
+      const server = createHttp2SecureServer(options2(fx, d), (req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end(whoami(req.stream.session?.socket as TLSSocket));
+      });
+      recordRejections(server as unknown as tls.Server, d.log);
+      return running(server as unknown as tls.Server, d, fx);
+    },
+  },
+  {
+    id: 'grpcServerCredentials + grpc-js Server',
+    request: 'grpc',
+    alpn: 'h2',
+    logsTo: 'none: grpc-js ends the handshake and logs nothing (the table says so)',
+    switchable: true,
+    async start(fx) {
+      const d = defense(fx);
+      const server = new grpc.Server();
+      const identity = (b: Buffer): Buffer => b;
+      server.addService(
+        {
+          Whoami: {
+            path: GRPC_WHOAMI_PATH,
+            requestStream: false,
+            responseStream: false,
+            requestSerialize: identity,
+            requestDeserialize: identity,
+            responseSerialize: identity,
+            responseDeserialize: identity,
+          },
+        },
+        {
+          Whoami: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+            const cert = call.getAuthContext().sslPeerCertificate;
+            const body = { peerId: peerIdFromGrpcCall(call)?.toString() ?? null, certUri: cert?.subjectaltname ?? null };
+            callback(null, Buffer.from(`WHOAMI ${JSON.stringify(body)}\n`));
+          },
+        },
+      );
+      const credentials = grpcServerCredentials({ svidSource: fx.svid('server'), bundleSource: d.bundles, authorizer: d.authz.authorizer });
+      const port = await new Promise<number>((resolve, reject) =>
+        server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p))),
+      );
+      return {
+        port,
+        log: d.log,
+        refuseAll: () => d.authz.refuseAll(),
+        rotateBundles: () => d.bundles.set(fx.rotatedBundles()),
+        stop: async () => {
+          server.forceShutdown();
+        },
+      };
+    },
+  },
+];
+
