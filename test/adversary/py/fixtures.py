@@ -70,9 +70,9 @@ def build(subject_cn, key, issuer, *, ca, uri=None, not_before=None, not_after=N
     return Cert(builder.sign(signer, hashes.SHA256()), key, [])
 
 
-def ca_cert(cn, issuer=None, **kw):
+def ca_cert(cn, issuer=None, uri=None, **kw):
     key = new_key()
-    c = build(cn, key, issuer, ca=True, **kw)
+    c = build(cn, key, issuer, ca=True, uri=uri, **kw)
     # A root sends nothing of itself (it is in the bundle); an intermediate sends itself.
     c.chain = [c.cert] if issuer else []
     return c
@@ -137,8 +137,9 @@ def write(out, name, c):
 
 def main(out):
     os.makedirs(out, exist_ok=True)
-    example_root = ca_cert("example.org root")
-    partner_root = ca_cert("partner.org root")
+    # Roots carry their trust domain as a URI SAN, as SPIRE's do (the file sources read it).
+    example_root = ca_cert("example.org root", uri="spiffe://example.org")
+    partner_root = ca_cert("partner.org root", uri="spiffe://partner.org")
     rogue_root = ca_cert("rogue root")
     example_int = ca_cert("example.org intermediate", example_root)
     expired_int = ca_cert("example.org expired intermediate", example_root,

@@ -3,7 +3,7 @@ renegotiates presenting another certificate, optionally resumes its first sessio
 connection, then sends one request and prints what came back, as one JSON line per connection.
 
     hostile_client.py --port P [--chain F --key F] [--renegotiate-chain F --renegotiate-key F]
-                      [--resume] [--request line|http1|h2|grpc] [--alpn h2] [--tls12]
+                      [--resume] [--request line|http1|h2|grpc] [--alpn h2] [--tls12] [--until TEXT]
 
 With --resume the first connection's line is printed, then the client waits for a line on stdin
 before connecting again with the saved session (the test changes the defending side meanwhile).
@@ -80,10 +80,10 @@ def make_context(args):
     return ctx
 
 
-def read_all(conn, sock, timeout):
-    """Reads until the peer closes or stays quiet for `timeout` seconds."""
+def read_all(conn, sock, timeout, until):
+    """Reads until the peer closes, `until` arrives, or the peer stays quiet for `timeout` seconds."""
     got = b""
-    while True:
+    while until is None or until not in got:
         if conn.pending() == 0:
             ready, _, _ = select.select([sock], [], [], timeout)
             if not ready:
@@ -124,7 +124,7 @@ def one_connection(args, ctx, session=None, renegotiate=False):
             conn.do_handshake()
             result["renegotiated"] = conn.total_renegotiations() > 0
         conn.sendall(request_bytes(args.request))
-        got, err = read_all(conn, sock, args.timeout)
+        got, err = read_all(conn, sock, args.timeout, args.until.encode() if args.until else None)
         result["response"] = got.decode("latin-1")
         if err:
             result["error"] = err
@@ -154,7 +154,8 @@ def main():
     p.add_argument("--request", default="line", choices=["line", "http1", "h2", "grpc"])
     p.add_argument("--alpn")
     p.add_argument("--tls12", action="store_true")
-    p.add_argument("--timeout", type=float, default=3.0)
+    p.add_argument("--timeout", type=float, default=5.0)
+    p.add_argument("--until", help="stop reading once this text arrived (HTTP/2 servers keep the connection open)")
     args = p.parse_args()
     # A peer that neither answers nor closes must not hang the suite.
     signal.alarm(int(args.timeout * 4) + 5)

@@ -169,10 +169,18 @@ const PLAIN_OPTION_CLIENTS = [
   'mtlsClientOptions (https.request, shared https.Agent)',
 ];
 
+const APP_SERVERS = ['apps/mtls-echo server', 'apps/https-mtls server'];
+const APP_CLIENTS = ['apps/mtls-echo client', 'apps/https-mtls client', 'apps/mtls-files request --spiffe'];
+
 const openEntries: Array<[Side, string, string[], string]> = [
   ['server', 'name-constraints', LIB_SERVERS_NOT_GRPC, H4],
   ['server', 'weak-signature', LIB_SERVERS_NOT_GRPC, H4],
   ['server', 'renegotiation', LIB_SERVERS_NOT_GRPC, H1],
+  ['server', 'name-constraints', [...APP_SERVERS, 'apps/mtls-files server (--svid-dir)'], H4],
+  ['server', 'weak-signature', [...APP_SERVERS, 'apps/mtls-files server (--svid-dir)'], H4],
+  ['server', 'renegotiation', APP_SERVERS, H1],
+  ['client', 'name-constraints', APP_CLIENTS, H4],
+  ['client', 'weak-signature', APP_CLIENTS, H4],
   ['server', 'control', ['grpcServerCredentials + grpc-js Server'], H2],
   ['server', 'resumption-after-authorizer-change', ['grpcServerCredentials + grpc-js Server'], H2],
   ['server', 'resumption-after-bundle-change', ['grpcServerCredentials + grpc-js Server'], H2],

@@ -41,6 +41,8 @@ export interface ClientTarget {
   readonly protocol: ClientProtocol;
   /** The helper keeps sessions between calls, so the resumption attacks apply. */
   readonly resumes: boolean;
+  /** Where the refusal is reported (default: the error the helper throws). */
+  readonly reportsTo?: string;
   create(fx: Fixtures): DefendingClient;
 }
 

@@ -4,34 +4,18 @@
  * answers every request with `PWNED`. A client helper that gets `PWNED` talked to the attacker.
  * Session tickets are on (Node's defaults), so a client can resume a session with them.
  */
-import { once } from 'node:events';
 import http2 from 'node:http2';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import type { PemPair } from './fixtures.js';
+import { listenOnLoopback, type Listening } from './listening.js';
 
 export const PWNED = 'PWNED';
 export const GRPC_PWNED_PATH = '/adversary.Hostile/Pwn';
 
 export type ClientProtocol = 'tls' | 'https' | 'h2' | 'grpc';
 
-export interface HostileServer {
-  readonly port: number;
-  stop(): Promise<void>;
-}
-
-async function listening(server: tls.Server): Promise<HostileServer> {
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    port: (server.address() as AddressInfo).port,
-    stop: async () => {
-      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
+export type HostileServer = Listening;
 
 /** Starts a hostile server of `protocol` presenting `identity`. */
 export async function startHostileServer(protocol: ClientProtocol, identity: PemPair): Promise<HostileServer> {
@@ -44,21 +28,21 @@ export async function startHostileServer(protocol: ClientProtocol, identity: Pem
         socket.end(`${PWNED}\n`);
       });
       server.on('tlsClientError', () => {});
-      return listening(server);
+      return listenOnLoopback(server);
     }
     case 'https': {
       const server = https.createServer(creds, (_req, res) => {
         res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' }).end(`${PWNED}\n`);
       });
       server.on('tlsClientError', () => {});
-      return listening(server);
+      return listenOnLoopback(server);
     }
     case 'h2': {
       const server = http2.createSecureServer({ ...creds, allowHTTP1: false }, (_req, res) => {
         res.writeHead(200, { 'content-type': 'text/plain' }).end(`${PWNED}\n`);
       });
       server.on('tlsClientError', () => {});
-      return listening(server as unknown as tls.Server);
+      return listenOnLoopback(server as unknown as tls.Server);
     }
     case 'grpc': {
       // gRPC over node:http2 by hand (grpc-js cannot lower its security level for the SHA-1 chain).
@@ -79,7 +63,7 @@ export async function startHostileServer(protocol: ClientProtocol, identity: Pem
         stream.end(frame);
       });
       server.on('tlsClientError', () => {});
-      return listening(server as unknown as tls.Server);
+      return listenOnLoopback(server as unknown as tls.Server);
     }
   }
 }

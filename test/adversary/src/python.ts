@@ -49,14 +49,19 @@ export interface HostileClientOptions {
   request: 'line' | 'http1' | 'h2' | 'grpc';
   alpn?: string;
   tls12?: boolean;
-  /** Seconds of silence after which the client stops reading. */
+  /**
+   * Seconds of silence after which the client stops reading (default 5: a refused connection
+   * is closed at once, so only a slow answer waits, and it must not be mistaken for a refusal).
+   */
   quietSeconds?: number;
 }
 
 /** Runs py/hostile_client.py; one result per connection. */
 export async function runHostileClient(options: HostileClientOptions): Promise<ConnectionResult[]> {
   const args = [pyScript('hostile_client.py'), '--port', String(options.port), '--request', options.request];
-  args.push('--timeout', String(options.quietSeconds ?? 1.5));
+  args.push('--timeout', String(options.quietSeconds ?? 5));
+  // HTTP/2 servers keep the connection open after answering: stop at the answer's marker.
+  if (options.request === 'h2' || options.request === 'grpc') args.push('--until', 'WHOAMI');
   if (options.present) args.push('--chain', options.present.chainPath, '--key', options.present.keyPath);
   if (options.renegotiateTo) {
     args.push('--renegotiate-chain', options.renegotiateTo.chainPath, '--renegotiate-key', options.renegotiateTo.keyPath);

@@ -4,9 +4,7 @@
  * SPIFFE ID the library recorded and the URI SAN that `getPeerCertificate()` shows, which is
  * what ordinary Node code reads) and records what it logs for a refused peer.
  */
-import { once } from 'node:events';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import express from 'express';
@@ -26,6 +24,7 @@ import {
 } from '@spiffe-node/spiffe';
 import type tls from 'node:tls';
 import type { Fixtures } from './fixtures.js';
+import { listenOnLoopback } from './listening.js';
 import { SwitchableAuthorizer, SwitchableBundles } from './switchable.js';
 
 /** The ID every defending server accepts; the forged client chains all claim it. */
@@ -57,6 +56,15 @@ export interface ServerTarget {
   start(fx: Fixtures): Promise<DefendingServer>;
   /** Whether the server can change its bundle and authorizer while running (in-process targets). */
   readonly switchable: boolean;
+  /** Whether a response shows the peer was served (default: the `WHOAMI` answer). */
+  readonly served?: (response: string) => boolean;
+  /** The reason for a refusal is in the answer to the attacker (a diagnostics server), not a log. */
+  readonly reasonInResponse?: boolean;
+}
+
+/** Whether `response` shows that `target` served the peer. */
+export function wasServed(target: ServerTarget, response: string): boolean {
+  return target.served ? target.served(response) : response.includes('WHOAMI');
 }
 
 function whoami(socket: TLSSocket): string {
@@ -88,19 +96,13 @@ function recordRejections(server: tls.Server, log: string[]): void {
 }
 
 async function running(server: tls.Server, d: Defense, fx: Fixtures): Promise<DefendingServer> {
-  if (!server.listening) {
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-  }
+  const { port, stop } = await listenOnLoopback(server);
   return {
-    port: (server.address() as AddressInfo).port,
+    port,
     log: d.log,
     refuseAll: () => d.authz.refuseAll(),
     rotateBundles: () => d.bundles.set(fx.rotatedBundles()),
-    stop: async () => {
-      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    stop,
   };
 }
 

@@ -5,6 +5,7 @@ import { clientAttacks, openOnMain, serverAttacks, type AttackRow, type ClientAt
 import { clientTargets, type ClientTarget } from './clients.js';
 import { PEER_OF_PROTOCOL } from './hostile-servers.js';
 import { serverTargets, type ServerTarget } from './servers.js';
+import { appClientTargets, appServerTargets } from './apps.js';
 
 export function serverAttackApplies(attack: ServerAttack, target: ServerTarget): boolean {
   return attack.resumeAfter === undefined || target.switchable;
@@ -24,7 +25,7 @@ export function serverRow(attack: ServerAttack, target: ServerTarget): AttackRow
   return {
     attack: attack.id,
     target: target.id,
-    side: 'server',
+    side: target.id.startsWith('apps/') ? 'app-server' : 'server',
     peer: serverPeer(attack),
     outcome: 'refused',
     reportedBy: target.logsTo,
@@ -36,20 +37,20 @@ export function clientRow(attack: ClientAttack, target: ClientTarget): AttackRow
   return {
     attack: attack.id,
     target: target.id,
-    side: 'client',
+    side: target.id.startsWith('apps/') ? 'app-client' : 'client',
     peer: PEER_OF_PROTOCOL[target.protocol],
     outcome: 'refused',
-    reportedBy: 'the error the helper throws',
+    reportedBy: target.reportsTo ?? 'the error the helper throws',
     openOnMain: openOnMain('client', attack.id, target.id),
   };
 }
 
 export function attackTable(): AttackRow[] {
   const rows: AttackRow[] = [];
-  for (const target of serverTargets) {
+  for (const target of [...serverTargets, ...appServerTargets]) {
     for (const attack of serverAttacks) if (serverAttackApplies(attack, target)) rows.push(serverRow(attack, target));
   }
-  for (const target of clientTargets) {
+  for (const target of [...clientTargets, ...appClientTargets]) {
     for (const attack of clientAttacks) if (clientAttackApplies(attack, target)) rows.push(clientRow(attack, target));
   }
   return rows;
