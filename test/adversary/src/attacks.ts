@@ -6,7 +6,7 @@
  */
 import type { ForgedChain } from './fixtures.js';
 
-export type Side = 'server' | 'client' | 'app-server' | 'app-client';
+export type Side = 'server' | 'client' | 'app-server' | 'app-client' | 'helper';
 
 /** An attack on a defending server (the hostile peer is a client). */
 export interface ServerAttack {
@@ -119,6 +119,35 @@ export const clientAttacks: ClientAttack[] = [
     present: 'server',
     resumeAfter: 'rotateBundles',
     reason: UNTRUSTED,
+  },
+];
+
+/** An attack on the CLI's helper daemon. */
+export interface HelperAttack {
+  readonly id: string;
+  readonly what: string;
+  readonly peer: string;
+  /** The helper's output must match this (when it refuses by exiting). */
+  readonly reason?: RegExp;
+}
+
+export const helperAttacks: HelperAttack[] = [
+  {
+    id: 'planted-key-symlink',
+    what: 'cert_dir/svid_key.pem planted as a symlink to a victim file before the helper runs',
+    peer: 'a symlink planted in cert_dir',
+  },
+  {
+    id: 'planted-data-symlink',
+    what: "cert_dir/..data planted as a symlink to the attacker's world-writable folder",
+    peer: 'a symlink planted in cert_dir',
+  },
+  { id: 'hostile-umask', what: 'the helper started with umask 000', peer: 'a hostile umask (000)' },
+  {
+    id: 'mismatched-key',
+    what: 'an agent serving an X509-SVID with a private key of another certificate',
+    peer: 'a hostile Workload API (gRPC on a Unix socket)',
+    reason: /private key does not match/i,
   },
 ];
 

@@ -31,8 +31,10 @@ export class AppProcess {
   readonly #child: ChildProcess;
   readonly #exited: Promise<unknown>;
 
-  constructor(script: string, args: string[], env: Record<string, string>) {
-    this.#child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** Runs `node script args`, or `script args` itself with `{ script: false }`. */
+  constructor(script: string, args: string[], env: Record<string, string>, how: { script: boolean } = { script: true }) {
+    const [command, argv] = how.script ? [process.execPath, [script, ...args]] : [script, args];
+    this.#child = spawn(command, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.#exited = once(this.#child, 'exit');
     for (const stream of [this.#child.stdout!, this.#child.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => this.lines.push(line));

@@ -1,11 +1,12 @@
 /**
  * The attack table, attack x target, as rows, and as the Markdown the README shows.
  */
-import { clientAttacks, openOnMain, serverAttacks, type AttackRow, type ClientAttack, type ServerAttack } from './attacks.js';
+import { clientAttacks, helperAttacks, openOnMain, serverAttacks, type HelperAttack, type AttackRow, type ClientAttack, type ServerAttack } from './attacks.js';
 import { clientTargets, type ClientTarget } from './clients.js';
 import { PEER_OF_PROTOCOL } from './hostile-servers.js';
 import { serverTargets, type ServerTarget } from './servers.js';
 import { appClientTargets, appServerTargets } from './apps.js';
+import { HELPER_TARGET } from './helper.js';
 
 export function serverAttackApplies(attack: ServerAttack, target: ServerTarget): boolean {
   return attack.resumeAfter === undefined || target.switchable;
@@ -45,6 +46,18 @@ export function clientRow(attack: ClientAttack, target: ClientTarget): AttackRow
   };
 }
 
+export function helperRow(attack: HelperAttack): AttackRow {
+  return {
+    attack: attack.id,
+    target: HELPER_TARGET,
+    side: 'helper',
+    peer: attack.peer,
+    outcome: 'refused',
+    reportedBy: attack.reason ? 'its exit status and log' : 'the file system (what the test checks)',
+    openOnMain: openOnMain('helper', attack.id, HELPER_TARGET),
+  };
+}
+
 export function attackTable(): AttackRow[] {
   const rows: AttackRow[] = [];
   for (const target of [...serverTargets, ...appServerTargets]) {
@@ -53,6 +66,7 @@ export function attackTable(): AttackRow[] {
   for (const target of [...clientTargets, ...appClientTargets]) {
     for (const attack of clientAttacks) if (clientAttackApplies(attack, target)) rows.push(clientRow(attack, target));
   }
+  for (const attack of helperAttacks) rows.push(helperRow(attack));
   return rows;
 }
 
