@@ -2,8 +2,9 @@
 # Installs what the project needs on a machine with Node >= 20 and npm: the pinned pnpm, the few
 # system tools the tests call (openssl, curl, shellcheck, python3 with venv; apt-get, when root and
 # missing), the adversary suite's Python venv (pyOpenSSL, pinned in test/adversary/py), the
-# workspace's dependencies, and a build. With --with-spire it also installs the pinned SPIRE
-# (built from the Go module in deploy/spire/tools when Go is present; cached in ~/.cache).
+# workspace's dependencies, and a build. With --with-spire it also installs what the whole test
+# suite needs: the pinned SPIRE (built from the Go module in deploy/spire/tools when Go is
+# present) and the official Node.js binaries of the other supported lines (22, 24, 26, from the
 #
 #   bash scripts/setup.sh               then: pnpm demo
 #   bash scripts/setup.sh --with-spire  then: pnpm test
@@ -78,6 +79,8 @@ fi
 if [ "$with_spire" = true ]; then
   step "SPIRE"
   bash deploy/spire/install.sh
+  step "Node.js lines"
+  bash scripts/node-lines.sh
 fi
 
 step "build"

@@ -63,7 +63,8 @@ describe('TestCa (the test certificate authority)', () => {
     assert.equal(ca.leaf('/w', { uris: [] }).certificate.subjectAltName, undefined);
     assert.equal(ca.leaf('/w', { uris: ['a:b', 'c:d'], dnsNames: ['x.test'] }).certificate.subjectAltName, 'DNS:x.test, URI:a:b, URI:c:d');
     assert.equal(ca.leaf('').certificate.subjectAltName, 'URI:spiffe://example.org');
-    assert.equal(ca.leaf('/w', { subject: {} }).certificate.subject, undefined);
+    // An empty subject: Node 20 shows `undefined`, Node 22+ an empty string.
+    assert.ok(!ca.leaf('/w', { subject: {} }).certificate.subject);
     const notAfter = new Date('2030-01-02T03:04:05Z');
     assert.equal(Date.parse(ca.leaf('/w', { notAfter }).certificate.validTo), notAfter.getTime());
     assert.equal(facts(ca.intermediate({ isCa: false }).certificate).isCa, false);

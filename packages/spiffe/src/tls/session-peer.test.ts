@@ -84,4 +84,23 @@ describe('peerLeafFromSession', () => {
     const socket = { getSession: () => Buffer.from(wellFormed) } as unknown as TLSSocket;
     assert.deepEqual(peerLeafFromSession(socket), der);
   });
+
+  it("reads Node 22+'s session form too: a header naming the server, then the DER", () => {
+    const der = Buffer.from(minted.client.chainDer[0]!);
+    const inner = tlv(0x30, integer(1), integer(0x0304), tlv(0xa3, der));
+    const magic = Buffer.from('\0nodejs:tls:session:1\0', 'latin1');
+    const name = Buffer.from('localhost');
+    const length = Buffer.alloc(2);
+    length.writeUInt16BE(name.length);
+    const prefixed = Buffer.concat([magic, length, name, inner]);
+    assert.deepEqual(peerLeafFromSession({ getSession: () => Buffer.from(prefixed) } as unknown as TLSSocket), der);
+    const cases = [
+      Buffer.concat([magic, length]), // the name is missing
+      Buffer.concat([magic, Buffer.from([0xff, 0xff]), name, inner]), // the name runs past the end
+      Buffer.concat([Buffer.from('\0nodejs:tls:session:9\0', 'latin1'), length, name, inner]), // another format
+    ];
+    for (const session of cases) {
+      assert.equal(peerLeafFromSession({ getSession: () => Buffer.from(session) } as unknown as TLSSocket), undefined, session.toString('hex'));
+    }
+  });
 });

@@ -20,6 +20,20 @@ import { readTlv } from '../bundle/der.js';
 /** Tag of the `peer [3] EXPLICIT Certificate OPTIONAL` field of OpenSSL's SSL_SESSION. */
 const PEER_CERTIFICATE_TAG = 0xa3;
 const SEQUENCE_TAG = 0x30;
+/**
+ * Node 22.12+ and 24+ prefix the serialized session with `\0nodejs:tls:session:1\0`, a 16-bit
+ * big-endian length and the server name the session was made for, then OpenSSL's DER; Node 20
+ * returns the DER alone.
+ */
+const NODE_SESSION_MAGIC = Buffer.from('\0nodejs:tls:session:1\0', 'latin1');
+
+/** Where OpenSSL's `SSL_SESSION` DER starts in what `getSession()` returned, or -1. */
+function sessionDerStart(session: Buffer): number {
+  if (session[0] === SEQUENCE_TAG) return 0;
+  const header = NODE_SESSION_MAGIC.length;
+  if (session.length < header + 2 || !session.subarray(0, header).equals(NODE_SESSION_MAGIC)) return -1;
+  return header + 2 + session.readUInt16BE(header);
+}
 
 /**
  * @internal The DER of the leaf certificate the peer of `socket` presented, taken from the
@@ -35,7 +49,9 @@ export function peerLeafFromSession(socket: TLSSocket): Buffer | undefined {
   const session = socket.getSession();
   if (session === undefined || session.length === 0) return undefined;
   try {
-    const top = readTlv(session, 0);
+    const start = sessionDerStart(session);
+    if (start < 0 || start >= session.length) return undefined;
+    const top = readTlv(session, start);
     if (top.tag !== SEQUENCE_TAG || top.end !== session.length) return undefined;
     for (let offset = top.contentStart; offset < top.end; ) {
       const field = readTlv(session, offset, top.end);
