@@ -218,7 +218,7 @@ export const serverTargets: ServerTarget[] = [
     id: 'grpcServerCredentials + grpc-js Server',
     request: 'grpc',
     alpn: 'h2',
-    logsTo: 'none: grpc-js ends the handshake and logs nothing (the table says so)',
+    logsTo: "grpcServerCredentials' onRejected",
     switchable: true,
     async start(fx) {
       const d = defense(fx);
@@ -244,7 +244,16 @@ export const serverTargets: ServerTarget[] = [
           },
         },
       );
-      const credentials = grpcServerCredentials({ svidSource: fx.svid('server'), bundleSource: d.bundles, authorizer: d.authz.authorizer });
+      // onRejected reports a refused client (an option of fix/grpc-chains; main reports nothing).
+      const reporting = {
+        onRejected: (err: TlsPeerError, socket: TLSSocket) => d.log.push(`onRejected ${err.code}: ${formatTlsHandshakeError(err, socket)}`),
+      };
+      const credentials = grpcServerCredentials({
+        svidSource: fx.svid('server'),
+        bundleSource: d.bundles,
+        authorizer: d.authz.authorizer,
+        ...reporting,
+      });
       const port = await new Promise<number>((resolve, reject) =>
         server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p))),
       );
