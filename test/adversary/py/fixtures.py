@@ -157,8 +157,10 @@ def main(out):
 
     write(out, "server", leaf("spiffe://example.org/server", example_int))
     write(out, "client", leaf("spiffe://example.org/client", example_int))
-    # A self-signed certificate of a privileged ID, for the swap by renegotiation.
+    # For the swaps by renegotiation: a self-signed certificate of a privileged ID (a client's), and
+    # a valid SVID of an ID the defending clients do not authorize (a server's).
     write(out, "swap-admin", self_signed_leaf("spiffe://example.org/admin"))
+    write(out, "other-server", leaf("spiffe://example.org/other", example_int))
     # Forged chains, one per attack, for the ID the defending servers accept (client) and the
     # one the defending clients accept (server): only the chain is wrong.
     for who in ("client", "server"):

@@ -7,7 +7,11 @@
 import http2 from 'node:http2';
 import https from 'node:https';
 import tls from 'node:tls';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import type { PemPair } from './fixtures.js';
+import { pythonPath, pyScript } from './python.js';
 import { listenOnLoopback, type Listening } from './listening.js';
 
 export const PWNED = 'PWNED';
@@ -66,6 +70,36 @@ export async function startHostileServer(protocol: ClientProtocol, identity: Pem
       return listenOnLoopback(server as unknown as tls.Server);
     }
   }
+}
+
+/**
+ * A TLS 1.2 server (py/hostile_server.py, pyOpenSSL) that presents `first`, then renegotiates
+ * presenting `then`, and only then sends `PWNED`.
+ */
+export async function startRenegotiatingServer(first: PemPair, then: PemPair): Promise<HostileServer> {
+  const child = spawn(
+    pythonPath(),
+    [pyScript('hostile_server.py'), '--chain', first.chainPath, '--key', first.keyPath, '--renegotiate-chain', then.chainPath, '--renegotiate-key', then.keyPath],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONWARNINGS: 'ignore' } },
+  );
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = once(child, 'exit');
+  const [line] = await Promise.race([
+    once(createInterface({ input: child.stdout }), 'line') as Promise<[string]>,
+    exited.then(() => {
+      throw new Error(`hostile_server.py exited before listening: ${stderr}`);
+    }),
+  ]);
+  return {
+    port: Number(line),
+    stop: async () => {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
+    },
+  };
 }
 
 /** How the table names the hostile server of each protocol. */

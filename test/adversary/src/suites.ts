@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { clientAttacks, openOnMain, serverAttacks, testName, type ClientAttack, type ServerAttack } from './attacks.js';
 import type { ClientTarget, DefendingClient } from './clients.js';
 import { Fixtures } from './fixtures.js';
-import { PWNED, startHostileServer } from './hostile-servers.js';
+import { PWNED, startHostileServer, startRenegotiatingServer } from './hostile-servers.js';
 import { runHostileClient, type ConnectionResult } from './python.js';
 import { wasServed, type DefendingServer, type ServerTarget } from './servers.js';
 import { clientAttackApplies, clientRow, serverAttackApplies, serverRow } from './table.js';
@@ -123,7 +123,9 @@ function describeError(err: Error | undefined): string {
 }
 
 async function attackClient(fx: Fixtures, target: ClientTarget, a: ClientAttack): Promise<void> {
-  const hostile = await startHostileServer(target.protocol, fx.pair(a.present));
+  const hostile = a.renegotiateTo
+    ? await startRenegotiatingServer(fx.pair(a.present), fx.pair(a.renegotiateTo))
+    : await startHostileServer(target.protocol, fx.pair(a.present));
   const client = target.create(fx);
   try {
     if (a.resumeAfter) {

@@ -13,6 +13,9 @@ export function serverAttackApplies(attack: ServerAttack, target: ServerTarget):
 }
 
 export function clientAttackApplies(attack: ClientAttack, target: ClientTarget): boolean {
+  // Renegotiation is played on raw TLS (HTTP/2 forbids it; the HTTP/1.1 clients' agents are
+  // covered by the same TLS layer).
+  if (attack.renegotiateTo && target.protocol !== 'tls') return false;
   return attack.resumeAfter === undefined || target.resumes;
 }
 
@@ -39,7 +42,7 @@ export function clientRow(attack: ClientAttack, target: ClientTarget): AttackRow
     attack: attack.id,
     target: target.id,
     side: target.id.startsWith('apps/') ? 'app-client' : 'client',
-    peer: PEER_OF_PROTOCOL[target.protocol],
+    peer: attack.renegotiateTo ? 'pyOpenSSL server (renegotiate)' : PEER_OF_PROTOCOL[target.protocol],
     outcome: 'refused',
     reportedBy: target.reportsTo ?? 'the error the helper throws',
     openOnMain: openOnMain('client', attack.id, target.id),
