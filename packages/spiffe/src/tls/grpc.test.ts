@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import net from 'node:net';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
@@ -231,6 +232,73 @@ describe('gRPC: grpcServerCredentials and grpcChannelCredentials', { timeout: 60
     socket.destroy();
     await closed;
     assert.match(outcome, /^refused/);
+  });
+
+  for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) {
+    it(`never resumes a TLS session (${maxVersion}): every connection is verified in full`, async () => {
+      const options = {
+        host: '127.0.0.1',
+        port: server.port,
+        maxVersion,
+        ALPNProtocols: ['h2'],
+        cert: svids.client.marshal().certificates,
+        key: svids.client.marshal().privateKey,
+        rejectUnauthorized: false,
+      };
+      const first = tls.connect(options);
+      first.on('error', () => {});
+      first.resume();
+      let session: Buffer | undefined;
+      first.on('session', (s: Buffer) => (session ??= s));
+      await once(first, 'secureConnect');
+      // Give a TLS 1.3 server the chance to send tickets after the handshake.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      session ??= first.getSession();
+      first.destroy();
+      assert.ok(session !== undefined, 'the client has a session to offer');
+      const second = tls.connect({ ...options, session });
+      second.on('error', () => {});
+      second.resume();
+      await once(second, 'secureConnect');
+      assert.equal(second.isSessionReused(), false);
+      second.destroy();
+    });
+  }
+
+  it('serves connections handed over by createConnectionInjector, through the same gate', async () => {
+    const grpcServer = new grpc.Server();
+    const handled: string[] = [];
+    grpcServer.addService(echoService, {
+      echo: (call: grpc.ServerUnaryCall<string, string>, callback: grpc.sendUnaryData<string>) => {
+        handled.push(call.request);
+        callback(null, `${call.request} from ${peerIdFromGrpcCall(call)}`);
+      },
+    });
+    const injected = new Rejections();
+    const injector = grpcServer.createConnectionInjector(
+      grpcServerCredentials({ svidSource: svids.server, bundleSource: bundles, authorizer: authorizeOneOf(CLIENT), onRejected: injected.onRejected }),
+    );
+    const tcp = net.createServer((socket) => injector.injectConnection(socket));
+    tcp.listen(0, '127.0.0.1');
+    await once(tcp, 'listening');
+    const target = `127.0.0.1:${(tcp.address() as net.AddressInfo).port}`;
+    const clientFor = (svid: X509Svid) =>
+      new EchoClient(target, grpcChannelCredentials({ svidSource: svid, bundleSource: bundles, authorizer: authorizeId(SERVER) }));
+    const good = clientFor(chains.viaIntermediate);
+    const bad = clientFor(svids.other);
+    try {
+      assert.equal(await echo(good, 'injected'), `injected from ${CLIENT}`);
+      const reason = injected.next();
+      await assert.rejects(echo(bad, 'x'), (err: grpc.ServiceError) => err.code === grpc.status.UNAVAILABLE);
+      assert.equal((await reason).message, `tls: unexpected ID "${OTHER}"`);
+      assert.deepEqual(handled, ['injected']);
+    } finally {
+      good.close();
+      bad.close();
+      injector.destroy();
+      tcp.close();
+      grpcServer.forceShutdown();
+    }
   });
 
   it('presents a rotated server SVID on new connections', async () => {
