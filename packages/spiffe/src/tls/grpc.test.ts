@@ -369,6 +369,18 @@ describe('gRPC: bundle updates and several servers in one process', { timeout: 6
     }
   });
 
+  it('fails loudly, serving nothing, when grpc-js does not hand over the server it built', () => {
+    const credentials = grpcServerCredentials({ svidSource: svids.server, bundleSource: bundles, authorizer: authorizeAny() });
+    const setSecureContext = tls.Server.prototype.setSecureContext;
+    // A watcher that installs options some other way than on a tls.Server.
+    assert.throws(
+      () => credentials._addWatcher(() => {}),
+      (err: Error) => err instanceof TypeError && /did not show the HTTP\/2 server/.test(err.message),
+    );
+    assert.equal(credentials._getSecureContextOptions(), null, 'no identity is offered to a server without the gate');
+    assert.equal(tls.Server.prototype.setSecureContext, setSecureContext, 'tls.Server is left as it was');
+  });
+
   it('serves several calls on one connection with the ID verified at its handshake', async () => {
     const server = await new EchoServer().start(
       grpcServerCredentials({ svidSource: svids.server, bundleSource: new X509BundleSet(ca.bundle()), authorizer: authorizeAny() }),
