@@ -165,24 +165,24 @@ describe('gRPC: grpcServerCredentials and grpcChannelCredentials', { timeout: 60
     assert.equal(reason.code, 'ERR_TLS_NO_PEER_CERTIFICATE');
   });
 
-  it('refuses a client whose root is in no bundle', async () => {
-    const reason = await assertRefused(server, rejections, svids.rogueClient);
-    assert.equal(reason.code, 'ERR_TLS_PEER_REJECTED');
-  });
-
-  it('refuses a chain through an intermediate of an untrusted root', async () => {
-    const reason = await assertRefused(server, rejections, chains.viaUntrustedIntermediate);
-    assert.equal(reason.code, 'ERR_TLS_PEER_REJECTED');
-  });
-
-  it('refuses a chain through an expired intermediate', async () => {
-    const reason = await assertRefused(server, rejections, chains.viaExpiredIntermediate);
-    assert.equal(reason.code, 'ERR_TLS_PEER_REJECTED');
-  });
+  const NOT_OURS = /no trusted authority in the bundle of "example\.org"/;
+  const badChains: Array<{ name: string; svid: X509Svid; why: RegExp }> = [
+    { name: 'a client whose root is in no bundle', svid: svids.rogueClient, why: NOT_OURS },
+    { name: 'a chain through an intermediate of an untrusted root', svid: chains.viaUntrustedIntermediate, why: NOT_OURS },
+    { name: 'a chain through an expired intermediate', svid: chains.viaExpiredIntermediate, why: /signing certificate 2 expired at/ },
+  ];
+  for (const { name, svid, why } of badChains) {
+    it(`refuses ${name}`, async () => {
+      const reason = await assertRefused(server, rejections, svid);
+      assert.equal(reason.code, 'ERR_TLS_PEER_REJECTED');
+      assert.match(reason.message, why);
+    });
+  }
 
   it('refuses an example.org ID signed by the federated other.org root (only its own trust domain bundle counts)', async () => {
     const reason = await assertRefused(server, rejections, chains.ourIdFromFederatedRoot);
     assert.equal(reason.code, 'ERR_TLS_PEER_REJECTED');
+    assert.match(reason.message, NOT_OURS);
     // And an other.org ID signed by example.org's root, the other way round.
     const authorizeAll = new EchoServer();
     const all = new Rejections();
@@ -331,6 +331,7 @@ describe('gRPC: bundle updates and several servers in one process', { timeout: 6
       source.bundle = rogueCa.bundle();
       const reason = await assertRefused(server, rejections, svids.client);
       assert.equal(reason.code, 'ERR_TLS_PEER_REJECTED');
+      assert.match(reason.message, /no trusted authority in the bundle of "example\.org"/);
       source.bundle = ca.bundle();
       assert.equal(await server.call(svids.client, 'after'), `after from ${CLIENT}`);
     } finally {
@@ -366,6 +367,30 @@ describe('gRPC: bundle updates and several servers in one process', { timeout: 6
       forClient.stop();
       otherServer.stop();
       plain.stop();
+    }
+  });
+
+  it('refuses new connections while the source has no SVID, and reports it through onRotationError', async () => {
+    let withdrawn = false;
+    const source = {
+      getX509Svid: () => {
+        if (withdrawn) throw new Error('no identity issued');
+        return svids.server;
+      },
+    };
+    const reported: unknown[] = [];
+    const server = await new EchoServer().start(
+      grpcServerCredentials({ svidSource: source, bundleSource: bundles, authorizer: authorizeAny(), onRotationError: (err) => reported.push(err) }),
+    );
+    try {
+      withdrawn = true;
+      await assert.rejects(server.call(svids.client, 'x'), (err: grpc.ServiceError) => err.code === grpc.status.UNAVAILABLE);
+      assert.equal(server.handled.length, 0);
+      assert.equal((reported[0] as Error | undefined)?.message, 'no identity issued');
+      withdrawn = false;
+      assert.equal(await server.call(svids.client, 'back'), `back from ${CLIENT}`);
+    } finally {
+      server.stop();
     }
   });
 
