@@ -23,6 +23,7 @@ import type { X509SvidSource } from '../svid/x509/index.js';
 import { caPems, ContextMemo, contextWithAnchors, MIN_TLS_VERSION, svidPem } from './credentials.js';
 import { chainFromPeerCertificate, verifyPeerChain } from './peer.js';
 import { toTlsPeerError } from './peer-error.js';
+import { NO_RENEGOTIATION } from './renegotiation.js';
 import { assertAuthorizer, assertBundleSource, assertSvidSource, unionOfAuthorities } from './sources.js';
 
 /**
@@ -369,7 +370,7 @@ function spiffeClientOptions(
       const authorities = unionOfAuthorities(bundleSource) ?? [];
       return memo.get([svid, ...authorities], () => {
         const pem = svid === undefined ? undefined : svidPem(svid);
-        return contextWithAnchors({ ca: caPems(authorities), minVersion: MIN_TLS_VERSION, ...(pem ?? {}) });
+        return contextWithAnchors({ ca: caPems(authorities), minVersion: MIN_TLS_VERSION, secureOptions: NO_RENEGOTIATION, ...(pem ?? {}) });
       });
     },
   });
@@ -464,7 +465,9 @@ export function mtlsWebClientOptions(
     configurable: false,
     get(): SecureContext {
       const svid = svidSource.getX509Svid();
-      return memo.get([svid], () => createSecureContext({ ...svidPem(svid), ...(ca === undefined ? {} : { ca }), minVersion: MIN_TLS_VERSION }));
+      return memo.get([svid], () =>
+        createSecureContext({ ...svidPem(svid), ...(ca === undefined ? {} : { ca }), minVersion: MIN_TLS_VERSION, secureOptions: NO_RENEGOTIATION }),
+      );
     },
   });
   return result as unknown as SpiffeClientOptions;
@@ -486,8 +489,11 @@ export function serverCipherOptions(config: ServerConfig): Pick<TlsOptions, 'cip
   return { ciphers: [...TLS13_SUITES_PREFERRED, ...tls12].join(':'), honorCipherOrder: config.tlsOptions.honorCipherOrder ?? true };
 }
 
-/** @internal `secureOptions` for a server: no session tickets unless resumption is on. */
+/**
+ * @internal `secureOptions` for a server: renegotiation refused, and no session tickets unless
+ * resumption is on.
+ */
 export function serverSecureOptions(config: ServerConfig): number {
-  const base = config.tlsOptions.secureOptions ?? 0;
+  const base = (config.tlsOptions.secureOptions ?? 0) | NO_RENEGOTIATION;
   return config.resumption ? base : base | constants.SSL_OP_NO_TICKET;
 }
