@@ -16,7 +16,7 @@
  * @module
  */
 import { constants } from 'node:crypto';
-import { createSecureContext, DEFAULT_CIPHERS, type ConnectionOptions, type PeerCertificate, type SecureContext, type TlsOptions } from 'node:tls';
+import { createSecureContext, DEFAULT_CIPHERS, type ConnectionOptions, type PeerCertificate, type SecureContext, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { Authorizer } from '../authorize/index.js';
 import type { X509BundleSource } from '../bundle/index.js';
 import type { X509SvidSource } from '../svid/x509/index.js';
@@ -24,6 +24,7 @@ import { caPems, ContextMemo, contextWithAnchors, MIN_TLS_VERSION, svidPem } fro
 import { chainFromPeerCertificate, verifyPeerChain } from './peer.js';
 import { toTlsPeerError } from './peer-error.js';
 import { NO_RENEGOTIATION } from './renegotiation.js';
+import { guardResumedSession } from './resumed-session.js';
 import { assertAuthorizer, assertBundleSource, assertSvidSource, unionOfAuthorities } from './sources.js';
 
 /**
@@ -353,6 +354,10 @@ function spiffeClientOptions(
     rejectUnauthorized: true,
     minVersion: MIN_TLS_VERSION,
     agent: false,
+    // An own `session: undefined` wins over a session an https.Agent puts in front of these
+    // options (`{ session, ...options }`): no resumption unless the caller asks for it by
+    // passing `session` after them. Resumed or not, the server is verified in full.
+    session: undefined,
     checkServerIdentity(_hostname: string, cert: PeerCertificate): Error | undefined {
       try {
         verifyPeerChain(chainFromPeerCertificate(cert), bundleSource, authorizer, 'server');
@@ -360,6 +365,12 @@ function spiffeClientOptions(
       } catch (err) {
         return toTlsPeerError(err);
       }
+    },
+    // Not a PSK: the one hook Node runs for every connection of plain options, where the check
+    // of a resumed session is installed (see resumed-session.ts). Offers no PSK.
+    pskCallback(this: TLSSocket): null {
+      guardResumedSession(this, bundleSource, authorizer);
+      return null;
     },
   };
   Object.defineProperty(options, 'secureContext', {

@@ -84,4 +84,17 @@ describe('peerLeafFromSession', () => {
     const socket = { getSession: () => Buffer.from(wellFormed) } as unknown as TLSSocket;
     assert.deepEqual(peerLeafFromSession(socket), der);
   });
+
+  it("reads the DER behind the header newer Node lines (24) put in front of the session", () => {
+    const der = Buffer.from(minted.client.chainDer[0]!);
+    const session = tlv(0x30, integer(1), integer(0x0304), tlv(0xa3, der));
+    const header = (version: string, name: string) =>
+      Buffer.concat([Buffer.from(`\0nodejs:tls:session:${version}\0`, 'latin1'), Buffer.from([0, name.length]), Buffer.from(name)]);
+    const read = (bytes: Buffer) => peerLeafFromSession({ getSession: () => Buffer.from(bytes) } as unknown as TLSSocket);
+    assert.deepEqual(read(Buffer.concat([header('1', '127.0.0.1'), session])), der);
+    assert.deepEqual(read(Buffer.concat([header('1', ''), session])), der);
+    // A header whose name length runs past the DER, or that is not Node's: nothing.
+    assert.equal(read(Buffer.concat([header('1', '127.0.0.1').subarray(0, -3), session])), undefined);
+    assert.equal(read(Buffer.concat([Buffer.from('\0other:tls:session:1\0\0\0', 'latin1'), session])), undefined);
+  });
 });
