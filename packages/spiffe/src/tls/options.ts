@@ -8,10 +8,14 @@
  * throw (see {@link SpiffeServerOptions}).
  *
  * Client options are real `tls.connect` options and authenticate the server by themselves
- * (inside `checkServerIdentity`); the helpers ({@link dial}, {@link createSpiffeHttpsAgent},
- * {@link createSpiffeDispatcher}, {@link connectHttp2}, {@link grpcChannelCredentials}) are
- * still the better road: they take any bundle source, tolerate any SPIFFE-valid chain and
- * record the server's ID for {@link peerIdFromSocket}.
+ * (inside `checkServerIdentity`, and, for a resumed session, which Node does not show to
+ * `checkServerIdentity`, in a check their `pskCallback` installs); the helpers ({@link dial},
+ * {@link createSpiffeHttpsAgent}, {@link createSpiffeDispatcher}, {@link connectHttp2},
+ * {@link grpcChannelCredentials}) are still the better road: they take any bundle source,
+ * tolerate any SPIFFE-valid chain and never resume a session.
+ *
+ * Renegotiation is refused both ways: every context built here carries
+ * `SSL_OP_NO_RENEGOTIATION`.
  *
  * @module
  */
@@ -86,7 +90,8 @@ export interface SpiffeServerTuning {
    * Further `tls.createServer` options (ALPN protocols, ciphers, `allowHTTP1` for http2,
    * timeouts). Options that decide identity or trust (`cert`, `key`, `pfx`, `passphrase`,
    * `ca`, `requestCert`, `rejectUnauthorized`, `secureContext`, `SNICallback`, `ticketKeys`,
-   * `sessionIdContext`, `pskCallback`) are refused.
+   * `sessionIdContext`, `pskCallback`) are refused. `secureOptions` given here are kept, with
+   * `SSL_OP_NO_RENEGOTIATION` always added: renegotiation is refused.
    */
   tlsOptions?: TlsOptions;
 }
@@ -141,6 +146,13 @@ export interface SpiffeServerOptions extends TlsOptions {
  * from pooling these sockets with requests that use other authorizers; for keep-alive use
  * {@link createSpiffeHttpsAgent}.
  *
+ * Sessions: `session` is `undefined`, so an `https.Agent`'s cached session is not used (its
+ * cache key ignores the authorizer); pass `session` after the spread to resume one. A resumed
+ * session is verified in full all the same (chain against the bundle source as it is now, then
+ * the authorizer) by a check that `pskCallback` installs on each socket (it offers no PSK), and
+ * refused otherwise. Keep `pskCallback`, `checkServerIdentity`, `secureContext` and
+ * `rejectUnauthorized` as they are.
+ *
  * @example
  * ```ts
  * import tls from 'node:tls';
@@ -151,6 +163,8 @@ export interface SpiffeClientOptions extends ConnectionOptions {
   readonly secureContext: SecureContext;
   readonly rejectUnauthorized: true;
   readonly agent: false;
+  /** `undefined`: no session from an agent's cache; spread a `session` after these options to resume one. */
+  readonly session: undefined;
 }
 
 const CONTROLLED_SERVER_OPTIONS = [
@@ -401,6 +415,10 @@ function spiffeClientOptions(
  * written before the handshake ends goes out only if the server passes. {@link dial} and the
  * other helpers have none of these limits.
  *
+ * A session is resumed only when the caller passes one (`{ ...opts, session }`), and every
+ * resumed connection is verified in full, as a full handshake is; the server's ID is then
+ * available from {@link peerIdFromSocket}.
+ *
  * @param bundleSource - Trust bundles (listable: X509Bundle, X509BundleSet, SpiffeBundleSet, X509Source).
  * @param authorizer - Required: which server IDs are acceptable.
  * @throws `TypeError` for a missing or unlistable source, or a missing authorizer.
@@ -470,7 +488,8 @@ export function mtlsWebClientOptions(
   if (options === null || typeof options !== 'object') throw new TypeError('mtlsWebClientOptions: options must be an object');
   const ca = options.ca;
   const memo = new ContextMemo<unknown[], SecureContext>();
-  const result = { rejectUnauthorized: true, minVersion: MIN_TLS_VERSION, agent: false };
+  // `session: undefined`: no session from an https.Agent's cache, whose key ignores `ca`.
+  const result = { rejectUnauthorized: true, minVersion: MIN_TLS_VERSION, agent: false, session: undefined };
   Object.defineProperty(result, 'secureContext', {
     enumerable: true,
     configurable: false,

@@ -6,13 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import https from 'node:https';
 import tls, { type TLSSocket } from 'node:tls';
 import { describe, it } from 'node:test';
 import { authorizeId } from '../authorize/index.js';
 import { TlsPeerError } from '../errors.js';
 import {
-  connectHttp2,
   createHttp2SecureServer,
   createHttpsServer,
   createSpiffeHttpsAgent,
@@ -25,7 +23,6 @@ import {
   secureServer,
   tlsClientOptions,
 } from './index.js';
-import { createSpiffeDispatcher } from './undici.js';
 import { hostilePeerUnavailable, renegotiatingClient, renegotiatingServer } from './testing/hostile-peer.js';
 import { closeServer, collect, delay, listenLocal, makePki, trackSockets } from './testing/fixtures.js';
 

@@ -6,7 +6,6 @@
  * session they issued (tickets, TLS 1.3 and TLS 1.2): the client alone must hold the line.
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import https from 'node:https';
 import tls, { type TLSSocket } from 'node:tls';
 import { describe, it } from 'node:test';
@@ -16,7 +15,7 @@ import { X509BundleSet } from '../bundle/index.js';
 import type { TestSvid } from '../testing/ca.js';
 import { connectHttp2, createSpiffeHttpsAgent, dial, mtlsClientOptions, peerIdFromSocket, tlsClientOptions } from './index.js';
 import { createSpiffeDispatcher } from './undici.js';
-import { closeServer, listenLocal, makePki, toSvid, trackSockets } from './testing/fixtures.js';
+import { closeServer, listenLocal, makePki, trackSockets } from './testing/fixtures.js';
 
 const pki = makePki();
 const { minted, svids, bundles, ca } = pki;
@@ -287,5 +286,3 @@ describe('the helpers never resume and verify every connection', () => {
   });
 });
 
-void once;
-void toSvid;
