@@ -22,6 +22,7 @@ import {
   mtlsServerOptions,
   secureServer,
   tlsClientOptions,
+  tlsServerOptions,
 } from './index.js';
 import { hostilePeerUnavailable, renegotiatingClient, renegotiatingServer } from './testing/hostile-peer.js';
 import { closeServer, collect, delay, listenLocal, makePki, trackSockets } from './testing/fixtures.js';
@@ -41,6 +42,10 @@ function peerUri(socket: TLSSocket): string {
 
 const serverCreators: Array<{ name: string; make: (onSocket: (socket: TLSSocket) => void) => tls.Server }> = [
   { name: 'createTlsServer', make: (onSocket) => createTlsServer(mtlsServerOptions(svids.server, bundles, authorizeId(CLIENT)), onSocket) },
+  {
+    name: "createTlsServer (mode 'tls', no client certificate asked)",
+    make: (onSocket) => createTlsServer(tlsServerOptions(svids.server), onSocket),
+  },
   {
     name: 'secureServer',
     make: (onSocket) => secureServer(tls.createServer(onSocket), mtlsServerOptions(svids.server, bundles, authorizeId(CLIENT))),
