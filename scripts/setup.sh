@@ -46,7 +46,7 @@ PYENV="${HOME}/.cache/spiffe-node/pyenv"
 if [ -x "${PYENV}/bin/python" ] && "${PYENV}/bin/python" -c 'import OpenSSL' 2>/dev/null; then
   echo "cached: ${PYENV}"
 elif command -v python3 >/dev/null 2>&1 && python3 -m venv "${PYENV}" 2>/dev/null; then
-  "${PYENV}/bin/pip" install --quiet pyOpenSSL
+  "${PYENV}/bin/pip" install --quiet "pyOpenSSL==26.4.0"
 elif [ -n "${CI:-}" ]; then
   echo "setup.sh: python3 with venv is missing; CI runs the TLS renegotiation attack tests, which need it" >&2
   exit 1
