@@ -42,6 +42,20 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
 fi
 
+step "pyOpenSSL (the renegotiating attacker of the TLS tests)"
+# A virtualenv in ~/.cache, made once; the tests look for it there (or SPIFFE_NODE_PYTHON).
+PYENV="${HOME}/.cache/spiffe-node/pyenv"
+if [ -x "${PYENV}/bin/python" ] && "${PYENV}/bin/python" -c 'import OpenSSL' 2>/dev/null; then
+  echo "cached: ${PYENV}"
+elif command -v python3 >/dev/null 2>&1 && python3 -m venv "${PYENV}" 2>/dev/null; then
+  "${PYENV}/bin/pip" install --quiet "pyOpenSSL==26.4.0"
+elif [ -n "${CI:-}" ]; then
+  echo "setup.sh: python3 with venv is missing; CI runs the TLS renegotiation attack tests, which need it" >&2
+  exit 1
+else
+  echo "setup.sh: python3 with venv is missing; the TLS renegotiation attack tests will be skipped" >&2
+fi
+
 step "dependencies"
 if [ -n "${CI:-}" ]; then
   pnpm install --frozen-lockfile
