@@ -30,6 +30,7 @@ function settings() {
   const SEND_TOKEN = !flags['no-token'];
   const NAME = flags.name;
   const COUNT = Number(flags.count);
+  if (!Number.isSafeInteger(COUNT) || COUNT < 0) throw new Error(`--count must be a whole number, not "${flags.count}"`);
   const SOCKET = flags.socket;
   const STARTUP_TIMEOUT_MS = Number(flags.timeout) * 1000;
   return { TARGET, SERVER_ID, AUDIENCE, SEND_TOKEN, NAME, COUNT, SOCKET, STARTUP_TIMEOUT_MS };

@@ -44,6 +44,9 @@ class Refused extends Error {
   }
 }
 
+/** A call of either RPC, as a handler gets it. */
+type GreeterCall = grpc.ServerUnaryCall<HelloRequest, HelloReply> | grpc.ServerWritableStream<HelloRequest, HelloReply>;
+
 /** The token of an `authorization: Bearer <token>` metadata entry, if there is exactly one. */
 function bearerToken(metadata: grpc.Metadata): string | undefined {
   const values = metadata.get('authorization');
@@ -64,7 +67,7 @@ async function run(): Promise<void> {
    * server credentials before any handler runs; its JWT-SVID must verify against the JWT bundle of
    * its trust domain, name our audience, and pass the same authorizer.
    */
-  async function caller(call: grpc.ServerUnaryCall<HelloRequest, HelloReply> | grpc.ServerWritableStream<HelloRequest, HelloReply>) {
+  async function caller(call: GreeterCall): Promise<{ peerId: string; tokenId: string }> {
     const peerId = peerIdFromGrpcCall(call);
     if (peerId === undefined) {
       throw new Refused('no verified client X509-SVID', { code: grpc.status.UNAUTHENTICATED, details: 'no client X509-SVID' });
@@ -89,7 +92,7 @@ async function run(): Promise<void> {
   }
 
   const serverId = (): string => x509Source.getX509Svid().id.toString();
-  const refuse = (method: string, err: unknown): grpc.StatusObject | Partial<grpc.StatusObject> => {
+  const refuse = (method: string, err: unknown): Partial<grpc.StatusObject> => {
     if (err instanceof Refused) {
       console.log(`${method} refused: ${err.reason}`);
       return err.status;
