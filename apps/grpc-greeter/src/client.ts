@@ -66,7 +66,10 @@ function describeReply(reply: HelloReply): string {
 /** `UNAUTHENTICATED: invalid JWT-SVID` for a gRPC status error, else the error's message. */
 function describeError(err: unknown): string {
   const e = err as Partial<grpc.ServiceError> | undefined;
-  if (e && typeof e.code === 'number' && typeof e.details === 'string') return `${grpc.status[e.code]}: ${e.details}`;
+  if (e && typeof e.code === 'number' && typeof e.details === 'string') {
+    // grpc-js ends connection failures with an empty "Resolution note:".
+    return `${grpc.status[e.code]}: ${e.details.replace(/\s*Resolution note:\s*$/, '')}`;
+  }
   return err instanceof Error ? err.message : String(err);
 }
 

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { JwtSource, SpiffeId, X509Source, authorizeId, parseAndValidateJwtSvid } from '@spiffe-node/spiffe';
-import { grpcServerCredentials, peerIdFromGrpcCall } from '@spiffe-node/spiffe/tls';
+import { formatTlsHandshakeError, grpcServerCredentials, peerIdFromGrpcCall } from '@spiffe-node/spiffe/tls';
 import { loadGreeter, type GreeterHandlers, type HelloReply, type HelloRequest } from './greeter.js';
 
 /** The settings: flags, else environment variables, else the defaults. */
@@ -64,7 +64,7 @@ async function run(): Promise<void> {
 
   /**
    * Who is calling, by both credentials. The client's X509-SVID was verified and authorized by the
-   * server credentials before any handler runs; its JWT-SVID must verify against the JWT bundle of
+   * server credentials at the TLS handshake, before any call; its JWT-SVID must verify against the JWT bundle of
    * its trust domain, name our audience, and pass the same authorizer.
    */
   async function caller(call: GreeterCall): Promise<{ peerId: string; tokenId: string }> {
@@ -133,7 +133,13 @@ async function run(): Promise<void> {
   const server = new grpc.Server();
   server.addService(loadGreeter().service, handlers);
   // SPIFFE mTLS: present our SVID (rotating), require the client's, authorize only CLIENT_ID.
-  const credentials = grpcServerCredentials({ svidSource: x509Source, bundleSource: x509Source, authorizer: authorizeClient });
+  // A refused client's connection is closed at the handshake: no call, no handler.
+  const credentials = grpcServerCredentials({
+    svidSource: x509Source,
+    bundleSource: x509Source,
+    authorizer: authorizeClient,
+    onRejected: (err, socket) => console.log(formatTlsHandshakeError(err, socket)),
+  });
   await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${HOST}:${PORT}`, credentials, (err, port) => (err ? reject(err) : resolve(port)));
   });
