@@ -62,7 +62,7 @@ describe('no key material or JWT-SVID in any log of the seed scenarios', () => {
   before(async () => {
     agent = new DevAgent({ mode: 'sockets', onLine: (l) => (lines.get('dev-agent') ?? lines.set('dev-agent', []).get('dev-agent')!).push(l) });
     await agent.start();
-    for (const app of ['mtls-echo', 'https-mtls', 'jwt-proxy']) register(root, app, agent);
+    for (const app of ['mtls-echo', 'https-mtls', 'jwt-proxy', 'grpc-greeter']) register(root, app, agent);
   });
   after(async () => {
     await agent?.stop();
