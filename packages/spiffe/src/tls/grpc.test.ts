@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import net from 'node:net';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
@@ -164,24 +165,24 @@ describe('gRPC: grpcServerCredentials and grpcChannelCredentials', { timeout: 60
     assert.equal(reason.code, 'ERR_TLS_NO_PEER_CERTIFICATE');
   });
 
-  it('refuses a client whose root is in no bundle', async () => {
-    const reason = await assertRefused(server, rejections, svids.rogueClient);
-    assert.equal(reason.code, 'ERR_TLS_PEER_REJECTED');
-  });
-
-  it('refuses a chain through an intermediate of an untrusted root', async () => {
-    const reason = await assertRefused(server, rejections, chains.viaUntrustedIntermediate);
-    assert.equal(reason.code, 'ERR_TLS_PEER_REJECTED');
-  });
-
-  it('refuses a chain through an expired intermediate', async () => {
-    const reason = await assertRefused(server, rejections, chains.viaExpiredIntermediate);
-    assert.equal(reason.code, 'ERR_TLS_PEER_REJECTED');
-  });
+  const NOT_OURS = /no trusted authority in the bundle of "example\.org"/;
+  const badChains: Array<{ name: string; svid: X509Svid; why: RegExp }> = [
+    { name: 'a client whose root is in no bundle', svid: svids.rogueClient, why: NOT_OURS },
+    { name: 'a chain through an intermediate of an untrusted root', svid: chains.viaUntrustedIntermediate, why: NOT_OURS },
+    { name: 'a chain through an expired intermediate', svid: chains.viaExpiredIntermediate, why: /signing certificate 2 expired at/ },
+  ];
+  for (const { name, svid, why } of badChains) {
+    it(`refuses ${name}`, async () => {
+      const reason = await assertRefused(server, rejections, svid);
+      assert.equal(reason.code, 'ERR_TLS_PEER_REJECTED');
+      assert.match(reason.message, why);
+    });
+  }
 
   it('refuses an example.org ID signed by the federated other.org root (only its own trust domain bundle counts)', async () => {
     const reason = await assertRefused(server, rejections, chains.ourIdFromFederatedRoot);
     assert.equal(reason.code, 'ERR_TLS_PEER_REJECTED');
+    assert.match(reason.message, NOT_OURS);
     // And an other.org ID signed by example.org's root, the other way round.
     const authorizeAll = new EchoServer();
     const all = new Rejections();
@@ -233,6 +234,73 @@ describe('gRPC: grpcServerCredentials and grpcChannelCredentials', { timeout: 60
     assert.match(outcome, /^refused/);
   });
 
+  for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) {
+    it(`never resumes a TLS session (${maxVersion}): every connection is verified in full`, async () => {
+      const options = {
+        host: '127.0.0.1',
+        port: server.port,
+        maxVersion,
+        ALPNProtocols: ['h2'],
+        cert: svids.client.marshal().certificates,
+        key: svids.client.marshal().privateKey,
+        rejectUnauthorized: false,
+      };
+      const first = tls.connect(options);
+      first.on('error', () => {});
+      first.resume();
+      let session: Buffer | undefined;
+      first.on('session', (s: Buffer) => (session ??= s));
+      await once(first, 'secureConnect');
+      // Give a TLS 1.3 server the chance to send tickets after the handshake.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      session ??= first.getSession();
+      first.destroy();
+      assert.ok(session !== undefined, 'the client has a session to offer');
+      const second = tls.connect({ ...options, session });
+      second.on('error', () => {});
+      second.resume();
+      await once(second, 'secureConnect');
+      assert.equal(second.isSessionReused(), false);
+      second.destroy();
+    });
+  }
+
+  it('serves connections handed over by createConnectionInjector, through the same gate', async () => {
+    const grpcServer = new grpc.Server();
+    const handled: string[] = [];
+    grpcServer.addService(echoService, {
+      echo: (call: grpc.ServerUnaryCall<string, string>, callback: grpc.sendUnaryData<string>) => {
+        handled.push(call.request);
+        callback(null, `${call.request} from ${peerIdFromGrpcCall(call)}`);
+      },
+    });
+    const injected = new Rejections();
+    const injector = grpcServer.createConnectionInjector(
+      grpcServerCredentials({ svidSource: svids.server, bundleSource: bundles, authorizer: authorizeOneOf(CLIENT), onRejected: injected.onRejected }),
+    );
+    const tcp = net.createServer((socket) => injector.injectConnection(socket));
+    tcp.listen(0, '127.0.0.1');
+    await once(tcp, 'listening');
+    const target = `127.0.0.1:${(tcp.address() as net.AddressInfo).port}`;
+    const clientFor = (svid: X509Svid) =>
+      new EchoClient(target, grpcChannelCredentials({ svidSource: svid, bundleSource: bundles, authorizer: authorizeId(SERVER) }));
+    const good = clientFor(chains.viaIntermediate);
+    const bad = clientFor(svids.other);
+    try {
+      assert.equal(await echo(good, 'injected'), `injected from ${CLIENT}`);
+      const reason = injected.next();
+      await assert.rejects(echo(bad, 'x'), (err: grpc.ServiceError) => err.code === grpc.status.UNAVAILABLE);
+      assert.equal((await reason).message, `tls: unexpected ID "${OTHER}"`);
+      assert.deepEqual(handled, ['injected']);
+    } finally {
+      good.close();
+      bad.close();
+      injector.destroy();
+      tcp.close();
+      grpcServer.forceShutdown();
+    }
+  });
+
   it('presents a rotated server SVID on new connections', async () => {
     const next = toSvid(ca.svid('/server'));
     serverSource.set(next);
@@ -263,6 +331,7 @@ describe('gRPC: bundle updates and several servers in one process', { timeout: 6
       source.bundle = rogueCa.bundle();
       const reason = await assertRefused(server, rejections, svids.client);
       assert.equal(reason.code, 'ERR_TLS_PEER_REJECTED');
+      assert.match(reason.message, /no trusted authority in the bundle of "example\.org"/);
       source.bundle = ca.bundle();
       assert.equal(await server.call(svids.client, 'after'), `after from ${CLIENT}`);
     } finally {
@@ -299,6 +368,42 @@ describe('gRPC: bundle updates and several servers in one process', { timeout: 6
       otherServer.stop();
       plain.stop();
     }
+  });
+
+  it('refuses new connections while the source has no SVID, and reports it through onRotationError', async () => {
+    let withdrawn = false;
+    const source = {
+      getX509Svid: () => {
+        if (withdrawn) throw new Error('no identity issued');
+        return svids.server;
+      },
+    };
+    const reported: unknown[] = [];
+    const server = await new EchoServer().start(
+      grpcServerCredentials({ svidSource: source, bundleSource: bundles, authorizer: authorizeAny(), onRotationError: (err) => reported.push(err) }),
+    );
+    try {
+      withdrawn = true;
+      await assert.rejects(server.call(svids.client, 'x'), (err: grpc.ServiceError) => err.code === grpc.status.UNAVAILABLE);
+      assert.equal(server.handled.length, 0);
+      assert.equal((reported[0] as Error | undefined)?.message, 'no identity issued');
+      withdrawn = false;
+      assert.equal(await server.call(svids.client, 'back'), `back from ${CLIENT}`);
+    } finally {
+      server.stop();
+    }
+  });
+
+  it('fails loudly, serving nothing, when grpc-js does not hand over the server it built', () => {
+    const credentials = grpcServerCredentials({ svidSource: svids.server, bundleSource: bundles, authorizer: authorizeAny() });
+    const setSecureContext = tls.Server.prototype.setSecureContext;
+    // A watcher that installs options some other way than on a tls.Server.
+    assert.throws(
+      () => credentials._addWatcher(() => {}),
+      (err: Error) => err instanceof TypeError && /did not show the HTTP\/2 server/.test(err.message),
+    );
+    assert.equal(credentials._getSecureContextOptions(), null, 'no identity is offered to a server without the gate');
+    assert.equal(tls.Server.prototype.setSecureContext, setSecureContext, 'tls.Server is left as it was');
   });
 
   it('serves several calls on one connection with the ID verified at its handshake', async () => {
