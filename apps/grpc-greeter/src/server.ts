@@ -63,9 +63,9 @@ async function run(): Promise<void> {
   const authorizeClient = authorizeId(CLIENT_ID);
 
   /**
-   * Who is calling, by both credentials. The client's X509-SVID was verified and authorized by the
-   * server credentials at the TLS handshake, before any call; its JWT-SVID must verify against the JWT bundle of
-   * its trust domain, name our audience, and pass the same authorizer.
+   * Who is calling, by both credentials. The client's X509-SVID was verified and authorized by
+   * the server credentials at the TLS handshake, before any call; its JWT-SVID must verify
+   * against the JWT bundle of its trust domain, name our audience, and pass the same authorizer.
    */
   async function caller(call: GreeterCall): Promise<{ peerId: string; tokenId: string }> {
     const peerId = peerIdFromGrpcCall(call);
