@@ -394,6 +394,24 @@ describe('gRPC: bundle updates and several servers in one process', { timeout: 6
     }
   });
 
+  it('keeps the gate when the credentials are wrapped with grpc-js interceptors', async () => {
+    const rejections = new Rejections();
+    const seen: string[] = [];
+    const credentials = grpc.experimental.createServerCredentialsWithInterceptors(
+      grpcServerCredentials({ svidSource: svids.server, bundleSource: bundles, authorizer: authorizeOneOf(CLIENT), onRejected: rejections.onRejected }),
+      [(method, call) => (seen.push(method.path), new grpc.ServerInterceptingCall(call))],
+    );
+    const server = await new EchoServer().start(credentials);
+    try {
+      assert.equal(await server.call(chains.viaIntermediate, 'wrapped'), `wrapped from ${CLIENT}`);
+      const reason = await assertRefused(server, rejections, svids.other);
+      assert.equal(reason.message, `tls: unexpected ID "${OTHER}"`);
+      assert.deepEqual(seen, ['/test.Echo/Echo']);
+    } finally {
+      server.stop();
+    }
+  });
+
   it('fails loudly, serving nothing, when grpc-js does not hand over the server it built', () => {
     const credentials = grpcServerCredentials({ svidSource: svids.server, bundleSource: bundles, authorizer: authorizeAny() });
     const setSecureContext = tls.Server.prototype.setSecureContext;

@@ -37,7 +37,7 @@ import { clientConfigFrom, connectVerified, type ClientConfig, type SpiffeClient
 import { markVerifiedGrpcConnection } from './grpc-peer.js';
 import { serverOfWatcher } from './grpc-server-hook.js';
 import { loadOptionalPeer } from './optional-peer.js';
-import { mtlsServerOptions, serverConfigOf, tlsServerOptions, type SpiffeServerOptions } from './options.js';
+import { mtlsServerOptions, tlsServerOptions, type SpiffeServerOptions } from './options.js';
 import { secureServer } from './server.js';
 import { assertAuthorizer, assertBundleSource, assertSvidSource } from './sources.js';
 
@@ -110,8 +110,8 @@ function grpcClasses(where: string) {
     constructor(options: SpiffeServerOptions, hooks: Pick<GrpcServerCredentialsOptions, 'onRejected' | 'onRotationError'>) {
       // Fail closed until the gate is on the server: no context options, so grpc-js drops every
       // connection; and were a connection to get through, OpenSSL would refuse every client
-      // certificate (empty trust store, rejectUnauthorized).
-      super({ requestCert: serverConfigOf(options, 'grpcServerCredentials').mode !== 'tls', rejectUnauthorized: true, ca: [] });
+      // certificate (empty trust store, rejectUnauthorized). The gate sets what the mode needs.
+      super({ requestCert: true, rejectUnauthorized: true, ca: [] });
       this.#options = options;
       this.#onRejected = hooks.onRejected;
       this.#onRotationError = hooks.onRotationError;
@@ -189,9 +189,11 @@ export interface GrpcServerCredentialsOptions {
   /** Required with `bundleSource`: which client IDs may call. */
   authorizer?: Authorizer;
   /**
-   * Called for each client refused (its socket already destroyed), with why: code
-   * `ERR_TLS_NO_PEER_CERTIFICATE` or `ERR_TLS_PEER_REJECTED`. The credentials log nothing
-   * themselves; log `formatTlsHandshakeError(err, socket)`, the line go-spiffe servers print.
+   * Called for each client refused (its socket already destroyed), with why: `err.code` is
+   * `ERR_TLS_NO_PEER_CERTIFICATE` (no certificate), `ERR_TLS_PEER_REJECTED` (chain or ID
+   * refused), or another code of the `'spiffeRejected'` event of {@link createTlsServer}. The
+   * credentials log nothing themselves; log `formatTlsHandshakeError(err, socket)`, the line
+   * go-spiffe servers print.
    */
   onRejected?: (err: TlsPeerError, socket: TLSSocket) => void;
   /**
