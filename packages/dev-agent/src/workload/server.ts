@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { promises as fs } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
@@ -16,7 +15,9 @@ import type { PeerCredentialReader } from '../attest/peercred.js';
 import { attestUnix, processStartTime } from '../attest/unix.js';
 import type { Issuer } from '../issuer.js';
 import type { Logger } from '../log.js';
-import { ensurePrivateDir, freeSocketPath, removeSocket } from '../state/secure-fs.js';
+import { DevAgentError } from '../errors.js';
+import { ensurePrivateDir, removeSocket } from '../state/secure-fs.js';
+import { ensureSocketDirectory, listenUnixSocket, unsafeSocketDirectory } from '../state/unix-socket.js';
 import { ConnectionRegistry, type ConnectionOrigin } from './connections.js';
 import { createWorkloadHandlers, type Attest } from './handlers.js';
 
@@ -103,9 +104,21 @@ export class WorkloadApiServer {
       await ensurePrivateDir(dirname(options.socketPath), 0o755);
       await server.#listen(options.socketPath, (socket) => server.#publicOrigin(socket));
       for (const id of options.identitySockets) {
-        // The directory of an identity socket is the operator's access control: created 0755 if
-        // missing, otherwise left as the operator made it (e.g. 0700, owned by the workload's user).
-        await fs.mkdir(dirname(id.socketPath), { recursive: true, mode: 0o755 });
+        // The directory of an identity socket is the operator's access control: created 0700 if
+        // missing (only this agent's user and root get in), otherwise left as the operator made
+        // it (e.g. 0700, owned by the workload's user), unless others could replace the socket.
+        const dir = dirname(id.socketPath);
+        if (await ensureSocketDirectory(dir)) {
+          options.logger.log('info', 'Created the identity socket directory, reachable only by this agent\'s user', {
+            directory: dir,
+            mode: '0700',
+          });
+        }
+        const unsafe = await unsafeSocketDirectory(dir);
+        if (unsafe !== undefined) {
+          options.logger.log('error', 'Refused an unsafe socket directory', { socket_path: id.socketPath, directory: dir, reason: unsafe });
+          throw new DevAgentError('ERR_AGENT_STATE', `cannot serve the identity socket ${id.socketPath}: ${unsafe}`);
+        }
         const origin: ConnectionOrigin = { kind: 'identity', spiffeId: id.spiffeId, socketPath: id.socketPath };
         await server.#listen(id.socketPath, () => origin);
       }
@@ -122,7 +135,6 @@ export class WorkloadApiServer {
   }
 
   async #listen(path: string, originOf: (socket: Socket) => ConnectionOrigin): Promise<void> {
-    await freeSocketPath(path);
     const server = createServer((socket) => {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
@@ -130,16 +142,10 @@ export class WorkloadApiServer {
       this.#connections.register(socket, originOf(socket));
       this.#injector.injectConnection(socket);
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    // Like SPIRE's agent socket: every local user may connect; attestation decides what they get
+    // (an identity socket's directory decides who reaches it).
+    await listenUnixSocket(server, path, 0o777);
     this.#listeners.push({ server, path });
-    // Like SPIRE's agent socket: every local user may connect; attestation decides what they get.
-    await fs.chmod(path, 0o777);
   }
 
   #publicOrigin(socket: Socket): ConnectionOrigin {
