@@ -12,7 +12,8 @@ import { dirname } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { PeerCredentialReader } from '../attest/peercred.js';
-import { attestUnix, processStartTime } from '../attest/unix.js';
+import { bootTicks, captureCallerProcess } from '../attest/caller-process.js';
+import { attestUnix } from '../attest/unix.js';
 import type { Issuer } from '../issuer.js';
 import type { Logger } from '../log.js';
 import { DevAgentError } from '../errors.js';
@@ -154,8 +155,11 @@ export class WorkloadApiServer {
       return { kind: 'unattested', reason: this.#options.peerCredentialsError ?? 'peer credentials are not available' };
     }
     try {
+      // Taken first: the caller's process must have started before its connection was accepted.
+      const acceptedAt = bootTicks();
       const cred = reader.read(socket);
-      return { kind: 'peercred', cred, startTime: processStartTime(cred.pid) };
+      // A PID of 0: the caller is in another PID namespace, only the kernel's uid and gid apply.
+      return { kind: 'peercred', cred, process: cred.pid > 0 ? captureCallerProcess(cred, acceptedAt) : undefined };
     } catch (err) {
       return { kind: 'unattested', reason: (err as Error).message };
     }
@@ -170,13 +174,20 @@ export class WorkloadApiServer {
       case 'unattested':
         return { caller: undefined, fields: { reason: `caller not attested: ${origin.reason}` } };
       case 'peercred': {
-        const { cred, startTime } = origin;
-        const selectors = await attestUnix(cred, startTime, this.#options.peerCredentials!, {
+        const { cred } = origin;
+        const result = await attestUnix(cred, origin.process, this.#options.peerCredentials!, {
           sha256: this.#options.attestSha256,
         });
+        if (result.refused !== undefined) {
+          this.#options.logger.log('warn', 'Refused a workload whose process changed since it connected', {
+            pid: cred.pid,
+            change: result.refused,
+          });
+          return { caller: undefined, fields: { pid: cred.pid, uid: cred.uid, gid: cred.gid, reason: `caller refused: ${result.refused}` } };
+        }
         return {
-          caller: { kind: 'selectors', selectors: new Set(selectors) },
-          fields: { pid: cred.pid, uid: cred.uid, gid: cred.gid, selectors },
+          caller: { kind: 'selectors', selectors: new Set(result.selectors) },
+          fields: { pid: cred.pid, uid: cred.uid, gid: cred.gid, selectors: result.selectors },
         };
       }
     }
