@@ -115,7 +115,8 @@ export class WorkloadApiServer {
             mode: '0700',
           });
         }
-        const unsafe = await unsafeSocketDirectory(dir);
+        // The parent too: whoever may rename entries there could replace the whole directory.
+        const unsafe = (await unsafeSocketDirectory(dir)) ?? (await unsafeSocketDirectory(dirname(dir)));
         if (unsafe !== undefined) {
           options.logger.log('error', 'Refused an unsafe socket directory', { socket_path: id.socketPath, directory: dir, reason: unsafe });
           throw new DevAgentError('ERR_AGENT_STATE', `cannot serve the identity socket ${id.socketPath}: ${unsafe}`);

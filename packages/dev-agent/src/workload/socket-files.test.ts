@@ -71,13 +71,21 @@ describe('socket files', () => {
     );
   });
 
+  it('refuses an identity socket directory whose parent other users may write to', async () => {
+    const lines: string[] = [];
+    const parent = join(dir.path, 'open-parent');
+    mkdirSync(join(parent, 'ids'), { recursive: true });
+    chmodSync(parent, 0o777);
+    const options = agentOptions(dir.path, lines, { identitySockets: [{ spiffeId: 'spiffe://example.org/me', socketPath: join(parent, 'ids', 'me.sock') }] });
+    await assert.rejects(startDevAgent(options), /open-parent \(mode 0777\) is writable by other users without the sticky bit/);
+    assert.ok(lines.some((l) => l.startsWith('error Refused an unsafe socket directory')), lines.join('\n'));
+  });
+
   it('accepts a sticky, root-owned directory that everyone may write to (like /tmp)', async () => {
     const lines: string[] = [];
     const sticky = join(dir.path, 'sticky');
     mkdirSync(sticky);
     chmodSync(sticky, 0o1777);
-    const skipOwner = statSync(sticky).uid !== 0 && statSync(sticky).uid !== process.geteuid!();
-    assert.equal(skipOwner, false);
     const agent = await startDevAgent(agentOptions(dir.path, lines, { identitySockets: [{ spiffeId: 'spiffe://example.org/me', socketPath: join(sticky, 'me.sock') }] }));
     await agent.stop();
   });
