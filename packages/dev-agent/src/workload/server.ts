@@ -12,7 +12,7 @@ import { dirname } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { PeerCredentialReader } from '../attest/peercred.js';
-import { bootTicks, captureCallerProcess } from '../attest/caller-process.js';
+import { bootTicks, CallerProcessError, captureCallerProcess } from '../attest/caller-process.js';
 import { attestUnix } from '../attest/unix.js';
 import type { Issuer } from '../issuer.js';
 import type { Logger } from '../log.js';
@@ -162,6 +162,9 @@ export class WorkloadApiServer {
       // A PID of 0: the caller is in another PID namespace, only the kernel's uid and gid apply.
       return { kind: 'peercred', cred, process: cred.pid > 0 ? captureCallerProcess(cred, acceptedAt) : undefined };
     } catch (err) {
+      if (err instanceof CallerProcessError) {
+        this.#options.logger.log('warn', 'Refused a workload connection whose process cannot be identified', { reason: err.message });
+      }
       return { kind: 'unattested', reason: (err as Error).message };
     }
   }
