@@ -8,12 +8,19 @@
 #
 # Environment:
 #   SPIFFE_NODE_LINES   the versions, space-separated (default: the pinned ones below)
-#   SPIFFE_NODE_CACHE   the cache (default ~/.cache/spiffe-node/node)
+#   SPIFFE_NODE_CACHE   the cache (default ~/.cache/spiffe-node/node; as root
+#                       /var/cache/spiffe-node/node, because the tests run apps as other Unix
+#                       users, who cannot execute anything below root's 0700 home)
 set -euo pipefail
 
 readonly DEFAULT_LINES="22.23.5 24.22.3 26.12.1"
 lines="${SPIFFE_NODE_LINES:-$DEFAULT_LINES}"
-cache="${SPIFFE_NODE_CACHE:-${XDG_CACHE_HOME:-${HOME}/.cache}/spiffe-node/node}"
+if [ "$(id -u)" = 0 ]; then
+  default_cache=/var/cache/spiffe-node/node
+else
+  default_cache="${XDG_CACHE_HOME:-${HOME}/.cache}/spiffe-node/node"
+fi
+cache="${SPIFFE_NODE_CACHE:-$default_cache}"
 
 case "$(uname -m)" in
   x86_64) arch=x64 ;;
@@ -30,6 +37,7 @@ fi
 [ $# -eq 0 ] || { echo "node-lines.sh: unknown argument $1 (expected --print)" >&2; exit 2; }
 
 mkdir -p "$cache"
+chmod 0755 "$cache"
 for version in $lines; do
   dir="$cache/$version"
   if [ -x "$dir/bin/node" ] && [ "$("$dir/bin/node" --version)" = "v$version" ]; then

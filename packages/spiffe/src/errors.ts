@@ -55,6 +55,7 @@ export type SpiffeErrorCode =
   // TLS
   | 'ERR_TLS_PEER_REJECTED'
   | 'ERR_TLS_NO_PEER_CERTIFICATE'
+  | 'ERR_TLS_RENEGOTIATION_REFUSED'
   // Files
   | 'ERR_FILE_SOURCE';
 
@@ -208,8 +209,11 @@ export class WorkloadApiError extends SpiffeError {
 }
 
 /**
- * A TLS peer that SPIFFE authentication rejected. {@link TlsPeerError.reason} holds the
- * underlying error ({@link X509SvidError} or {@link AuthorizationError}).
+ * A TLS peer that SPIFFE authentication rejected: code `ERR_TLS_PEER_REJECTED` (its
+ * {@link TlsPeerError.reason} holds the underlying {@link X509SvidError} or
+ * {@link AuthorizationError}), `ERR_TLS_NO_PEER_CERTIFICATE` (it presented none), or
+ * `ERR_TLS_RENEGOTIATION_REFUSED` (it tried to renegotiate an established TLS 1.2 connection,
+ * which could swap its certificate after verification; the connection was closed).
  *
  * @example
  * ```ts

@@ -1,6 +1,6 @@
 /**
- * The Python hostile peers (pyOpenSSL) in the venv that scripts/setup.sh installs, and how to
- * run them.
+ * The Python hostile peers (pyOpenSSL) in the venv that scripts/setup.sh makes, and how to run
+ * them.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -11,13 +11,12 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** The venv's python: `SPIFFE_ADVERSARY_VENV`, or `~/.cache/spiffe-node/adversary-venv`. */
+/** The python with pyOpenSSL: `SPIFFE_NODE_PYTHON`, or the venv `~/.cache/spiffe-node/pyenv`. */
 export function pythonPath(): string {
-  const venv = process.env.SPIFFE_ADVERSARY_VENV ?? join(homedir(), '.cache', 'spiffe-node', 'adversary-venv');
-  const python = join(venv, 'bin', 'python');
+  const python = process.env.SPIFFE_NODE_PYTHON ?? join(homedir(), '.cache', 'spiffe-node', 'pyenv', 'bin', 'python');
   if (!existsSync(python)) {
     throw new Error(
-      `the adversary suite's Python venv is missing (${venv}): run \`bash scripts/setup.sh\`, which installs pyOpenSSL there from test/adversary/py/requirements.txt`,
+      `the adversary suite's Python is missing (${python}): run \`bash scripts/setup.sh\`, which makes that venv with the packages of scripts/python-requirements.txt (or set SPIFFE_NODE_PYTHON)`,
     );
   }
   return python;

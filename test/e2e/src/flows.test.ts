@@ -1,7 +1,8 @@
 /**
  * End-to-end flows beyond the demo's scenarios, on the development agent: the proxy forwards `/`
  * only; an app started before the agent succeeds once the agent is up; an SVID rotation in the
- * middle of a sequence of requests through the proxy fails none of them.
+ * middle of a sequence of requests through the proxy fails none of them; the gRPC greeter checks
+ * its streaming call on its own and serves new clients after its first SVID expired.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -202,6 +203,43 @@ function get(port: number, token: string, agent: import('node:https').Agent): Pr
     req.end();
   });
 }
+
+describe('grpc-greeter beyond the demo', () => {
+  let agent: DevAgent;
+  let env: Record<string, string>;
+  const workloads: Workload[] = [];
+  let server: Workload;
+  before(async () => {
+    // X509-SVIDs live 4 s: the server's first SVID has expired before the last call below.
+    agent = new DevAgent({ mode: asUsers ? 'users' : 'sockets', x509SvidTtl: 4 });
+    await agent.start();
+    register(root, 'grpc-greeter', agent);
+    env = portEnv(await freePorts(2));
+    server = startApp(agent, 'grpc-greeter', 'server', 'server', env);
+    workloads.push(server);
+    await server.waitForLine(/^Server listening/);
+  });
+  after(async () => {
+    await Promise.all(workloads.map((w) => w.stop()));
+    await agent.stop();
+  });
+
+  it('checks the streaming call on its own: SayHello passes, SayHelloStream refuses 11 greetings', async () => {
+    const client = startApp(agent, 'grpc-greeter', 'client', 'client', env, ['--count', '11']);
+    assert.equal((await client.waitForExit()).code, 1, client.output());
+    assert.ok(client.stdout().some((l) => l.startsWith('SayHello: "Hello world"')), client.output());
+    assert.ok(client.output().includes('SayHelloStream failed: INVALID_ARGUMENT: count must be at most 10, not 11'), client.output());
+  });
+
+  it('keeps serving new clients with its rotated SVID after the first one expired', async () => {
+    const first = startApp(agent, 'grpc-greeter', 'client', 'client', env, ['--count', '1']);
+    assert.equal((await first.waitForExit()).code, 0, first.output());
+    await sleep(5_000);
+    const later = startApp(agent, 'grpc-greeter', 'client', 'client', env, ['--count', '1']);
+    assert.equal((await later.waitForExit()).code, 0, later.output());
+    assert.ok(later.stdout().some((l) => l.startsWith('SayHelloStream: "Hello world (1 of 1)" from spiffe://example.org/server ')), later.output());
+  });
+});
 
 describe('no agent, or no registration entry', () => {
   it('gives a clear message within the start-up timeout, not a hang or a stack trace', async () => {

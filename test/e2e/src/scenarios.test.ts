@@ -27,7 +27,7 @@ import {
 import { freePorts, portEnv } from './ports.js';
 
 const root = repoRoot();
-const APPS = ['mtls-echo', 'https-mtls', 'jwt-proxy'];
+const APPS = ['mtls-echo', 'https-mtls', 'jwt-proxy', 'grpc-greeter'];
 
 function describeResult(r: ScenarioResult): string {
   const checks = r.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.what}`).join('\n');

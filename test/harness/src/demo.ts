@@ -2,7 +2,8 @@
 /**
  * `pnpm demo`: starts the development agent (or, with `--agent spire`, uses the SPIRE started by
  * deploy/spire/start.sh), registers every app through its own register.sh, runs the seed
- * scenarios and their failure cases as real processes, prints each step, and ends with a verdict.
+ * scenarios, the gRPC greeter's, and their failure cases as real processes, prints each step,
+ * and ends with a verdict.
  *
  * As root the workloads run as the seeds' users (server-workload, client-workload), created when
  * missing. Otherwise each identity gets its own socket on the dev agent (the documented fallback).
@@ -13,7 +14,7 @@ import { DEMO_SCENARIOS } from './scenarios.js';
 import { spireAgent } from './spire.js';
 import { CLIENT_USER, SERVER_USER, ensureUser, isRoot, runnableRootFor } from './users.js';
 
-const APPS = ['mtls-echo', 'https-mtls', 'jwt-proxy'];
+const APPS = ['mtls-echo', 'https-mtls', 'jwt-proxy', 'grpc-greeter'];
 
 const { values: flags } = parseArgs({
   options: {
@@ -89,7 +90,7 @@ async function run(): Promise<boolean> {
   for (const r of results) console.log(`${r.ok ? 'PASS' : 'FAIL'}  ${r.name}`);
   const passed = results.filter((r) => r.ok).length;
   const ok = passed === DEMO_SCENARIOS.length;
-  console.log(`\n${ok ? 'All' : 'Only'} ${passed} of ${DEMO_SCENARIOS.length} scenarios behaved as the seeds describe${ok ? '.' : ': see FAIL above.'}`);
+  console.log(`\n${ok ? 'All' : 'Only'} ${passed} of ${DEMO_SCENARIOS.length} scenarios behaved as the apps' READMEs describe${ok ? '.' : ': see FAIL above.'}`);
   return ok;
 }
 

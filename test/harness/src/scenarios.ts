@@ -1,6 +1,7 @@
 /**
- * The seed scenarios, each run with real processes: the success flow and the failure cases that
- * the seeds document. The demo prints them; the end-to-end tests assert on them.
+ * The seed scenarios and the gRPC greeter's, each run with real processes: the success flow and
+ * the failure cases that the apps' READMEs document. The demo prints them; the end-to-end tests
+ * assert on them.
  */
 import { join } from 'node:path';
 import { startWorkload, type Workload } from './process.js';
@@ -189,6 +190,96 @@ export async function jwtProxyWrongAudience(ctx: ScenarioContext): Promise<Scena
   return r.finish('jwt-proxy: a token for another audience gets 401');
 }
 
+async function startGreeter(r: Recorder, ctx: ScenarioContext): Promise<Workload | undefined> {
+  const server = r.track(app(ctx, 'grpc-greeter', 'server', 'server'));
+  return (await r.line(server, /^Server listening/, 'server starts with its SVID')) ? server : undefined;
+}
+
+/** The first refusal of a greeter client: SayHello fails with `status`, and the server never greets. */
+async function greeterRefused(
+  r: Recorder,
+  server: Workload,
+  client: Workload,
+  status: string,
+  serverLog?: { pattern: RegExp; what: string },
+): Promise<void> {
+  await runClient(r, client, false);
+  r.check(`client reports "SayHello failed: ${status}"`, client.output().includes(`SayHello failed: ${status}`));
+  if (serverLog) await r.line(server, serverLog.pattern, serverLog.what, 5_000);
+  r.check('server never greets the refused client', !/^SayHello(Stream)? from/m.test(server.output()));
+}
+
+/** grpc-greeter: unary and server-streaming gRPC over SPIFFE mTLS, with a JWT-SVID in the metadata. */
+export async function grpcGreeterSuccess(ctx: ScenarioContext): Promise<ScenarioResult> {
+  const r = new Recorder();
+  const server = await startGreeter(r, ctx);
+  if (server) {
+    const client = r.track(app(ctx, 'grpc-greeter', 'client', 'client'));
+    await runClient(r, client, true);
+    const ids = `from ${SERVER_ID} to ${CLIENT_ID} (JWT-SVID ${CLIENT_ID})`;
+    r.check(`client prints SayHello: "Hello world" ${ids}`, client.stdout().includes(`SayHello: "Hello world" ${ids}`));
+    const streamed = [1, 2, 3].every((i) => client.stdout().includes(`SayHelloStream: "Hello world (${i} of 3)" ${ids}`));
+    r.check('client prints the three SayHelloStream greetings', streamed);
+    await r.line(server, new RegExp(`^SayHello from ${CLIENT_ID} \\(JWT-SVID ${CLIENT_ID}\\)$`), 'server logs SayHello from the client', 5_000);
+    await r.line(server, /^SayHelloStream from .*: 3 greetings$/, 'server logs SayHelloStream: 3 greetings', 5_000);
+  }
+  return r.finish('grpc-greeter: gRPC over SPIFFE mTLS with a JWT-SVID per call');
+}
+
+/** grpc-greeter run with the server's identity as the client: refused at the TLS handshake. */
+export async function grpcGreeterWrongId(ctx: ScenarioContext): Promise<ScenarioResult> {
+  const r = new Recorder();
+  const server = await startGreeter(r, ctx);
+  if (server) {
+    const client = r.track(app(ctx, 'grpc-greeter', 'client', 'server'));
+    await greeterRefused(r, server, client, 'UNAVAILABLE', {
+      what: `server logs TLS handshake error ... unexpected ID "${SERVER_ID}"`,
+      pattern: new RegExp(`^TLS handshake error from [0-9a-f.:]+:\\d+: unexpected ID "${SERVER_ID}"$`),
+    });
+  }
+  return r.finish('grpc-greeter: a client with the wrong identity is refused');
+}
+
+/** grpc-greeter with a JWT-SVID for another audience: UNAUTHENTICATED. */
+export async function grpcGreeterWrongAudience(ctx: ScenarioContext): Promise<ScenarioResult> {
+  const r = new Recorder();
+  const server = await startGreeter(r, ctx);
+  if (server) {
+    const client = r.track(app(ctx, 'grpc-greeter', 'client', 'client', ['spiffe://example.org/some-other-server']));
+    await greeterRefused(
+      r,
+      server,
+      client,
+      'UNAUTHENTICATED: invalid JWT-SVID',
+      {
+        what: 'server logs the expected and the actual audience',
+        pattern: /^SayHello refused: invalid JWT-SVID from spiffe:\/\/example\.org\/client: jwtsvid: expected audience in \["spiffe:\/\/example\.org\/server"\] \(audience=\["spiffe:\/\/example\.org\/some-other-server"\]\)$/,
+      },
+    );
+  }
+  return r.finish('grpc-greeter: a JWT-SVID for another audience is refused');
+}
+
+/** grpc-greeter with no JWT-SVID in the metadata: UNAUTHENTICATED. */
+export async function grpcGreeterNoToken(ctx: ScenarioContext): Promise<ScenarioResult> {
+  const r = new Recorder();
+  const server = await startGreeter(r, ctx);
+  if (server) {
+    const client = r.track(app(ctx, 'grpc-greeter', 'client', 'client', ['--no-token']));
+    await greeterRefused(
+      r,
+      server,
+      client,
+      'UNAUTHENTICATED: missing JWT-SVID',
+      {
+        what: 'server logs that the client sent no bearer token',
+        pattern: /^SayHello refused: spiffe:\/\/example\.org\/client sent no "authorization: Bearer <JWT-SVID>" metadata$/,
+      },
+    );
+  }
+  return r.finish('grpc-greeter: a call without a JWT-SVID is refused');
+}
+
 /** Every scenario of the demo, in order. */
 export const DEMO_SCENARIOS = [
   mtlsEchoSuccess,
@@ -197,4 +288,8 @@ export const DEMO_SCENARIOS = [
   httpsMtlsWrongId,
   jwtProxySuccess,
   jwtProxyWrongAudience,
+  grpcGreeterSuccess,
+  grpcGreeterWrongId,
+  grpcGreeterWrongAudience,
+  grpcGreeterNoToken,
 ];

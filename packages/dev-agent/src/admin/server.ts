@@ -10,7 +10,6 @@
  *
  * @module
  */
-import { promises as fs } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { dirname } from 'node:path';
@@ -19,7 +18,8 @@ import { DevAgentError } from '../errors.js';
 import type { Issuer } from '../issuer.js';
 import type { Logger } from '../log.js';
 import type { EntryParams } from '../state/entries.js';
-import { ensurePrivateDir, freeSocketPath, removeSocket } from '../state/secure-fs.js';
+import { ensurePrivateDir, removeSocket } from '../state/secure-fs.js';
+import { listenUnixSocket } from '../state/unix-socket.js';
 
 const MAX_BODY = 1 << 20;
 
@@ -150,15 +150,7 @@ export class AdminServer {
     }
 
     await ensurePrivateDir(dirname(options.socketPath), 0o700);
-    await freeSocketPath(options.socketPath);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.socketPath, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    await fs.chmod(options.socketPath, 0o600);
+    await listenUnixSocket(server, options.socketPath, 0o600);
     return new AdminServer(server, options.socketPath);
   }
 

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { AdminClient } from '../admin/client.js';
 import { runCommand, startAgentProcess, tempDir, type AgentProcess } from '../testing/agent-process.js';
+import { RAW_CLIENT_SCRIPT } from '../testing/raw-client.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -30,68 +31,6 @@ const skip = !isRoot
     ? `${process.execPath} is not executable by other users`
     : false;
 
-/**
- * A dependency-free Workload API client (node:http2, hand-decoded protobuf), so the users need to
- * read nothing but this file: it prints the SPIFFE IDs of FetchX509SVID's first message, or the
- * gRPC status.
- */
-const CLIENT = `
-import http2 from 'node:http2';
-import net from 'node:net';
-const socketPath = process.argv[2];
-const session = http2.connect('http://localhost', { createConnection: () => net.connect(socketPath) });
-session.on('error', (e) => { console.log(JSON.stringify({ error: e.message })); process.exit(1); });
-const req = session.request({
-  ':method': 'POST', ':path': '/SpiffeWorkloadAPI/FetchX509SVID',
-  'content-type': 'application/grpc', te: 'trailers', 'workload.spiffe.io': 'true',
-});
-req.end(Buffer.from([0, 0, 0, 0, 0]));
-function varint(buf, pos) {
-  let value = 0, shift = 0, b;
-  do { b = buf[pos++]; value += (b & 0x7f) * 2 ** shift; shift += 7; } while (b & 0x80);
-  return [value, pos];
-}
-function fields(buf) {
-  const out = [];
-  let pos = 0;
-  while (pos < buf.length) {
-    let key; [key, pos] = varint(buf, pos);
-    const field = Math.floor(key / 8), wire = key & 7;
-    if (wire === 2) { let len; [len, pos] = varint(buf, pos); out.push([field, buf.subarray(pos, pos + len)]); pos += len; }
-    else if (wire === 0) { [, pos] = varint(buf, pos); }
-    else throw new Error('unexpected wire type ' + wire);
-  }
-  return out;
-}
-let data = Buffer.alloc(0);
-let done = false;
-req.on('data', (chunk) => {
-  data = Buffer.concat([data, chunk]);
-  if (done || data.length < 5) return;
-  const len = data.readUInt32BE(1);
-  if (data.length < 5 + len) return;
-  done = true;
-  const ids = fields(data.subarray(5, 5 + len))
-    .filter(([f]) => f === 1)
-    .map(([, svid]) => fields(svid).find(([f]) => f === 1)[1].toString());
-  console.log(JSON.stringify({ ids }));
-  req.close(); session.close();
-});
-req.on('trailers', (t) => {
-  if (!done && t['grpc-status'] !== '0') {
-    done = true;
-    console.log(JSON.stringify({ status: Number(t['grpc-status']), message: decodeURIComponent(t['grpc-message'] || '') }));
-  }
-  session.close();
-});
-req.on('response', (h) => {
-  if (h['grpc-status'] !== undefined && h['grpc-status'] !== '0') {
-    done = true;
-    console.log(JSON.stringify({ status: Number(h['grpc-status']), message: decodeURIComponent(h['grpc-message'] || '') }));
-    session.close();
-  }
-});
-`;
 
 describe('attestation of two Unix users by the same agent', { skip }, () => {
   const suffix = randomBytes(3).toString('hex');
@@ -105,7 +44,7 @@ describe('attestation of two Unix users by the same agent', { skip }, () => {
     // Workload users must reach the socket and the client script: the directory is 0755.
     chmodSync(dir.path, 0o755);
     script = join(dir.path, 'client.mjs');
-    writeFileSync(script, CLIENT, { mode: 0o644 });
+    writeFileSync(script, RAW_CLIENT_SCRIPT, { mode: 0o644 });
     agent = await startAgentProcess(dir.path);
     const admin = new AdminClient(agent.adminSocketPath);
     const uidOf = (user: string): string => execFileSync('id', ['-u', user]).toString().trim();

@@ -1,11 +1,13 @@
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { tempDir } from '../testing/agent-process.js';
 import { loadPeerCredentialReader } from './peercred.js';
-import { attestUnix, processStartTime } from './unix.js';
+import { bootTicks, captureCallerProcess, CallerProcessError, processStartTime } from './caller-process.js';
+import { attestUnix } from './unix.js';
 
 async function acceptOne(path: string): Promise<{ server: Socket; client: Socket; close(): void }> {
   const srv = createServer();
@@ -43,24 +45,51 @@ describe('unix attestation', () => {
     }
   });
 
-  it('derives SPIRE\'s unix selectors, and drops the /proc ones when the PID names another process', { skip: loaded.reader ? false : loaded.error }, async () => {
+  it('derives SPIRE\'s unix selectors, and refuses a caller whose PID names another process', { skip: loaded.reader ? false : loaded.error }, async () => {
     const reader = loaded.reader!;
     const cred = { pid: process.pid, uid: process.getuid!(), gid: process.getgid!() };
-    const start = processStartTime(process.pid);
-    assert.match(start ?? '', /^\d+$/);
-    const selectors = await attestUnix(cred, start, reader, { sha256: true });
+    const caller = captureCallerProcess(cred, bootTicks());
+    assert.match(caller.startTime, /^\d+$/);
+    assert.equal(caller.exe?.path, readlinkSync('/proc/self/exe'));
+    const attested = await attestUnix(cred, caller, reader, { sha256: true });
+    assert.equal(attested.refused, undefined);
+    const selectors = attested.selectors ?? [];
     assert.ok(selectors.includes(`unix:uid:${cred.uid}`));
     assert.ok(selectors.includes(`unix:gid:${cred.gid}`));
     assert.ok(selectors.includes(`unix:user:${reader.userName(cred.uid)}`));
     assert.ok(selectors.includes(`unix:group:${reader.groupName(cred.gid)}`));
     assert.ok(selectors.includes(`unix:path:${readlinkSync('/proc/self/exe')}`));
     assert.ok(selectors.some((s) => /^unix:sha256:[0-9a-f]{64}$/.test(s)));
-    // A start time that is not the process's: the PID was recycled, so nothing from /proc.
-    const recycled = await attestUnix(cred, '1', reader, { sha256: false });
-    assert.ok(recycled.includes(`unix:uid:${cred.uid}`));
-    assert.ok(!recycled.some((s) => s.startsWith('unix:path:') || s.startsWith('unix:supplementary_gid:')));
+    // A start time that is not the process's: the PID was recycled, so the caller is refused.
+    const recycled = await attestUnix(cred, { ...caller, startTime: '1' }, reader, { sha256: false });
+    assert.match(recycled.refused ?? '', new RegExp(`^pid ${process.pid} now names another process`));
+    // Another executable than the one recorded at accept time.
+    const execd = await attestUnix(cred, { ...caller, exe: { dev: 0n, ino: 0n, path: '/usr/bin/trusted' } }, reader, { sha256: true });
+    assert.match(execd.refused ?? '', /^executable changed from \/usr\/bin\/trusted to /);
+    // Another effective uid than the kernel recorded at connect time.
+    const setuid = await attestUnix(cred, { ...caller, cred: { ...cred, uid: cred.uid + 1 } }, reader, { sha256: false });
+    assert.match(setuid.refused ?? '', /^effective uid changed from /);
     // Without sha256 asked for: no hash.
-    assert.ok(!(await attestUnix(cred, start, reader, { sha256: false })).some((s) => s.startsWith('unix:sha256:')));
+    assert.ok(!(await attestUnix(cred, caller, reader, { sha256: false })).selectors?.some((s) => s.startsWith('unix:sha256:')));
+    // A PID the agent cannot look up (another PID namespace): the kernel's selectors only.
+    assert.deepEqual((await attestUnix({ ...cred, pid: 0 }, undefined, reader, { sha256: true })).selectors?.filter((s) => !/^unix:(uid|gid|user|group):/.test(s)), []);
+  });
+
+  it('refuses at accept a PID whose process started after the connection was accepted (a reused PID)', { skip: process.platform !== 'linux' ? '/proc is Linux-only' : false }, async () => {
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => child.once('spawn', resolve));
+      const cred = { pid: child.pid!, uid: process.getuid!(), gid: process.getgid!() };
+      const started = BigInt(processStartTime(child.pid!) ?? '0');
+      assert.throws(() => captureCallerProcess(cred, started - 1n), (err: unknown) => {
+        assert.ok(err instanceof CallerProcessError);
+        assert.match(err.message, new RegExp(`^pid ${child.pid} was reused: the process now using it started at tick ${started}, after the connection was accepted`));
+        return true;
+      });
+      assert.equal(captureCallerProcess(cred, bootTicks()).startTime, String(started));
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('resolves names of users and groups, and none for IDs that have none', { skip: loaded.reader ? false : loaded.error }, () => {

@@ -32,7 +32,7 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
   const file = join(dataDir, 'agent.lock');
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {
-      const handle = await fs.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      const handle = await fs.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
       await handle.writeFile(`${process.pid}\n`);
       await handle.close();
       return async () => {

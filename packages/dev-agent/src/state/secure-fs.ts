@@ -33,14 +33,27 @@ export async function ensurePrivateDir(dir: string, mode: number): Promise<void>
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
-  const st = await fs.lstat(dir);
-  if (!st.isDirectory()) {
-    throw new DevAgentError('ERR_AGENT_STATE', `${dir} exists and is not a directory (or is a symlink); remove it or pick another path`);
+  // Opened without following a symlink, then checked and fixed through the descriptor: the
+  // directory checked is the one whose mode is set.
+  let handle;
+  try {
+    handle = await fs.open(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' || code === 'ENOTDIR') {
+      throw new DevAgentError('ERR_AGENT_STATE', `${dir} exists and is not a directory (or is a symlink); remove it or pick another path`);
+    }
+    throw err;
   }
-  if (st.uid !== euid()) {
-    throw new DevAgentError('ERR_AGENT_STATE', `${dir} is owned by uid ${st.uid}, not by this agent's uid ${euid()}; remove it or pick another path`);
+  try {
+    const st = await handle.stat();
+    if (st.uid !== euid()) {
+      throw new DevAgentError('ERR_AGENT_STATE', `${dir} is owned by uid ${st.uid}, not by this agent's uid ${euid()}; remove it or pick another path`);
+    }
+    if ((st.mode & 0o7777) !== mode) await handle.chmod(mode);
+  } finally {
+    await handle.close();
   }
-  if ((st.mode & 0o7777) !== mode) await fs.chmod(dir, mode);
 }
 
 async function checkParent(parent: string, child: string): Promise<void> {
@@ -67,7 +80,7 @@ async function checkParent(parent: string, child: string): Promise<void> {
  */
 export async function writeFileAtomic(path: string, data: string): Promise<void> {
   const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  const handle = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
     await handle.writeFile(data);
     await handle.sync();
@@ -92,21 +105,29 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
  * ```
  */
 export async function readStateFile(path: string): Promise<string | undefined> {
-  let st;
+  let handle;
   try {
-    st = await fs.lstat(path);
+    handle = await fs.open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ELOOP') throw new DevAgentError('ERR_AGENT_STATE', `${path} is a symlink, not a regular file; remove it`);
     throw err;
   }
-  if (!st.isFile()) {
-    throw new DevAgentError('ERR_AGENT_STATE', `${path} is not a regular file; remove it`);
+  try {
+    // Checked, tightened and read through one descriptor: the file checked is the file read.
+    const st = await handle.stat();
+    if (!st.isFile()) {
+      throw new DevAgentError('ERR_AGENT_STATE', `${path} is not a regular file; remove it`);
+    }
+    if (st.uid !== euid()) {
+      throw new DevAgentError('ERR_AGENT_STATE', `${path} is owned by uid ${st.uid}, not by this agent's uid ${euid()}`);
+    }
+    if ((st.mode & 0o077) !== 0) await handle.chmod(0o600);
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
   }
-  if (st.uid !== euid()) {
-    throw new DevAgentError('ERR_AGENT_STATE', `${path} is owned by uid ${st.uid}, not by this agent's uid ${euid()}`);
-  }
-  if ((st.mode & 0o077) !== 0) await fs.chmod(path, 0o600);
-  return fs.readFile(path, 'utf8');
 }
 
 /**

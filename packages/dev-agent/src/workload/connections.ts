@@ -7,12 +7,16 @@
  * @module
  */
 import type { Socket } from 'node:net';
+import type { CallerProcess } from '../attest/caller-process.js';
 import type { PeerCredentials } from '../attest/peercred.js';
 
 /** Where a connection came from. */
 export type ConnectionOrigin =
-  /** The public socket, with the caller's peer credentials and process start time. */
-  | { readonly kind: 'peercred'; readonly cred: PeerCredentials; readonly startTime: string | undefined }
+  /**
+   * The public socket, with the caller's peer credentials and its process as seen at accept time
+   * (undefined for a PID the agent cannot look up, e.g. a caller in another PID namespace).
+   */
+  | { readonly kind: 'peercred'; readonly cred: PeerCredentials; readonly process: CallerProcess | undefined }
   /** A per-identity socket: callers get the entries with this SPIFFE ID. */
   | { readonly kind: 'identity'; readonly spiffeId: string; readonly socketPath: string }
   /** The public socket, where the caller's credentials could not be read. */

@@ -6,17 +6,19 @@
  *
  * @module
  */
-import { promises as fs } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { PeerCredentialReader } from '../attest/peercred.js';
-import { attestUnix, processStartTime } from '../attest/unix.js';
+import { bootTicks, CallerProcessError, captureCallerProcess } from '../attest/caller-process.js';
+import { attestUnix } from '../attest/unix.js';
 import type { Issuer } from '../issuer.js';
 import type { Logger } from '../log.js';
-import { ensurePrivateDir, freeSocketPath, removeSocket } from '../state/secure-fs.js';
+import { DevAgentError } from '../errors.js';
+import { ensurePrivateDir, removeSocket } from '../state/secure-fs.js';
+import { ensureSocketDirectory, listenUnixSocket, unsafeSocketDirectory } from '../state/unix-socket.js';
 import { ConnectionRegistry, type ConnectionOrigin } from './connections.js';
 import { createWorkloadHandlers, type Attest } from './handlers.js';
 
@@ -103,9 +105,22 @@ export class WorkloadApiServer {
       await ensurePrivateDir(dirname(options.socketPath), 0o755);
       await server.#listen(options.socketPath, (socket) => server.#publicOrigin(socket));
       for (const id of options.identitySockets) {
-        // The directory of an identity socket is the operator's access control: created 0755 if
-        // missing, otherwise left as the operator made it (e.g. 0700, owned by the workload's user).
-        await fs.mkdir(dirname(id.socketPath), { recursive: true, mode: 0o755 });
+        // The directory of an identity socket is the operator's access control: created 0700 if
+        // missing (only this agent's user and root get in), otherwise left as the operator made
+        // it (e.g. 0700, owned by the workload's user), unless others could replace the socket.
+        const dir = dirname(id.socketPath);
+        if (await ensureSocketDirectory(dir)) {
+          options.logger.log('info', 'Created the identity socket directory, reachable only by this agent\'s user', {
+            directory: dir,
+            mode: '0700',
+          });
+        }
+        // The parent too: whoever may rename entries there could replace the whole directory.
+        const unsafe = (await unsafeSocketDirectory(dir)) ?? (await unsafeSocketDirectory(dirname(dir)));
+        if (unsafe !== undefined) {
+          options.logger.log('error', 'Refused an unsafe socket directory', { socket_path: id.socketPath, directory: dir, reason: unsafe });
+          throw new DevAgentError('ERR_AGENT_STATE', `cannot serve the identity socket ${id.socketPath}: ${unsafe}`);
+        }
         const origin: ConnectionOrigin = { kind: 'identity', spiffeId: id.spiffeId, socketPath: id.socketPath };
         await server.#listen(id.socketPath, () => origin);
       }
@@ -122,7 +137,6 @@ export class WorkloadApiServer {
   }
 
   async #listen(path: string, originOf: (socket: Socket) => ConnectionOrigin): Promise<void> {
-    await freeSocketPath(path);
     const server = createServer((socket) => {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
@@ -130,16 +144,10 @@ export class WorkloadApiServer {
       this.#connections.register(socket, originOf(socket));
       this.#injector.injectConnection(socket);
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    // Like SPIRE's agent socket: every local user may connect; attestation decides what they get
+    // (an identity socket's directory decides who reaches it).
+    await listenUnixSocket(server, path, 0o777);
     this.#listeners.push({ server, path });
-    // Like SPIRE's agent socket: every local user may connect; attestation decides what they get.
-    await fs.chmod(path, 0o777);
   }
 
   #publicOrigin(socket: Socket): ConnectionOrigin {
@@ -148,9 +156,15 @@ export class WorkloadApiServer {
       return { kind: 'unattested', reason: this.#options.peerCredentialsError ?? 'peer credentials are not available' };
     }
     try {
+      // Taken first: the caller's process must have started before its connection was accepted.
+      const acceptedAt = bootTicks();
       const cred = reader.read(socket);
-      return { kind: 'peercred', cred, startTime: processStartTime(cred.pid) };
+      // A PID of 0: the caller is in another PID namespace, only the kernel's uid and gid apply.
+      return { kind: 'peercred', cred, process: cred.pid > 0 ? captureCallerProcess(cred, acceptedAt) : undefined };
     } catch (err) {
+      if (err instanceof CallerProcessError) {
+        this.#options.logger.log('warn', 'Refused a workload connection whose process cannot be identified', { reason: err.message });
+      }
       return { kind: 'unattested', reason: (err as Error).message };
     }
   }
@@ -164,13 +178,20 @@ export class WorkloadApiServer {
       case 'unattested':
         return { caller: undefined, fields: { reason: `caller not attested: ${origin.reason}` } };
       case 'peercred': {
-        const { cred, startTime } = origin;
-        const selectors = await attestUnix(cred, startTime, this.#options.peerCredentials!, {
+        const { cred } = origin;
+        const result = await attestUnix(cred, origin.process, this.#options.peerCredentials!, {
           sha256: this.#options.attestSha256,
         });
+        if (result.refused !== undefined) {
+          this.#options.logger.log('warn', 'Refused a workload whose process changed since it connected', {
+            pid: cred.pid,
+            change: result.refused,
+          });
+          return { caller: undefined, fields: { pid: cred.pid, uid: cred.uid, gid: cred.gid, reason: `caller refused: ${result.refused}` } };
+        }
         return {
-          caller: { kind: 'selectors', selectors: new Set(selectors) },
-          fields: { pid: cred.pid, uid: cred.uid, gid: cred.gid, selectors },
+          caller: { kind: 'selectors', selectors: new Set(result.selectors) },
+          fields: { pid: cred.pid, uid: cred.uid, gid: cred.gid, selectors: result.selectors },
         };
       }
     }

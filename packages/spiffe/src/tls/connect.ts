@@ -15,6 +15,7 @@ import type { SpiffeTlsMode } from './options.js';
 import { mtlsWebClientOptions, type SpiffeClientOptions } from './options.js';
 import { authorizePeer, recordVerifiedPeer } from './peer.js';
 import { toTlsPeerError } from './peer-error.js';
+import { refuseServerRenegotiation } from './renegotiation.js';
 import { assertAuthorizer, assertBundleSource, assertSvidSource } from './sources.js';
 import { serverVerificationsFor } from './verified-peers.js';
 
@@ -123,6 +124,10 @@ function abortError(signal: AbortSignal): Error {
  * authenticated (SPIFFE verification and authorizer, or Web PKI for `'mtls-web'`). Nothing is
  * written to the socket before that; on failure the socket is destroyed and the promise
  * rejects with a {@link TlsPeerError} (or the network error).
+ *
+ * No TLS session is ever offered (a caller's `session` is dropped), and the server is verified
+ * in full on every connection, whether or not the server resumed one. A server that
+ * renegotiates afterwards is refused (see `renegotiation.ts`).
  */
 export function connectVerified(config: ClientConfig, base: ConnectionOptions, control: ConnectControl = {}): Promise<TLSSocket> {
   return new Promise<TLSSocket>((resolve, reject) => {
@@ -167,6 +172,7 @@ export function connectVerified(config: ClientConfig, base: ConnectionOptions, c
         }
       }
       cleanup();
+      refuseServerRenegotiation(socket);
       resolve(socket);
     }
     socket.once('secureConnect', onSecure);

@@ -5,9 +5,10 @@
  * @internal
  * @module
  */
-import type { X509Certificate } from 'node:crypto';
+import { constants, type X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import type { X509Svid } from '../svid/x509/index.js';
+import { NO_RENEGOTIATION } from './renegotiation.js';
 
 /** The lowest TLS version any helper of this module negotiates. */
 export const MIN_TLS_VERSION = 'TLSv1.2' as const;
@@ -29,19 +30,27 @@ const emptyStoreContexts = new WeakMap<X509Svid, SecureContext>();
 let anonymousContext: SecureContext | undefined;
 
 /**
+ * @internal `secureOptions` of the helpers' client contexts: no renegotiation (a server could
+ * swap its certificate after it was verified) and no TLS 1.2 session tickets (the helpers
+ * never resume a session).
+ */
+const HELPER_CLIENT_OPTIONS = NO_RENEGOTIATION | constants.SSL_OP_NO_TICKET;
+
+/**
  * @internal A client context that presents `svid` (or nothing) and trusts no CA at all: the
  * helpers verify the server themselves, so OpenSSL's own check must not consult the system
- * store (and the peer chain Node reports stays the presented one).
+ * store (and the peer chain Node reports stays the presented one). It refuses renegotiation
+ * and asks for no session tickets.
  */
 export function verifyingClientContext(svid: X509Svid | undefined): SecureContext {
   if (svid === undefined) {
-    anonymousContext ??= createSecureContext({ ca: [], minVersion: MIN_TLS_VERSION });
+    anonymousContext ??= createSecureContext({ ca: [], minVersion: MIN_TLS_VERSION, secureOptions: HELPER_CLIENT_OPTIONS });
     return anonymousContext;
   }
   let context = emptyStoreContexts.get(svid);
   if (context === undefined) {
     const { cert, key } = svidPem(svid);
-    context = createSecureContext({ cert, key, ca: [], minVersion: MIN_TLS_VERSION });
+    context = createSecureContext({ cert, key, ca: [], minVersion: MIN_TLS_VERSION, secureOptions: HELPER_CLIENT_OPTIONS });
     emptyStoreContexts.set(svid, context);
   }
   return context;

@@ -6,40 +6,40 @@
  * X509-SVID (bundle of its own trust domain, then the authorizer) and only then hand the
  * socket to gRPC; each new connection presents the SVID current at that moment.
  *
- * Server side: grpc-js builds its HTTP/2 server itself and offers no hook between the TLS
- * handshake and the first call, so authentication has two stages. At the TLS layer, OpenSSL
- * requires a client certificate that chains to a CA of some trust bundle (the union of the
- * bundles; clients without a certificate get a TLS alert, unknown chains are dropped). Then a
- * server interceptor, installed by the credentials, verifies the client's SVID the SPIFFE way
- * (against the bundle of the client's own trust domain) and runs the authorizer **at the start
- * of every call, before the handler runs**; a refused call ends with status `UNAUTHENTICATED`
- * and details `tls: unexpected ID "..."`; the handler never sees it. Limits of that stage:
- * grpc-js hands the interceptor only the client's leaf certificate, so client SVIDs must be
- * signed directly by a CA of their trust domain's bundle (SPIRE's default; a chain with
- * intermediate CAs is refused with `UNAUTHENTICATED`), bundle CAs must be self-signed (OpenSSL
- * on the server side takes no partial chains), and the source must list its bundles. For
- * those cases serve gRPC behind {@link createHttp2SecureServer}-style verification instead.
+ * Server side: grpc-js builds its HTTP/2 server itself, from the credentials' settings, when
+ * `server.bindAsync()` (or `server.createConnectionInjector()`) is called. The credentials find
+ * that server (through the watcher grpc-js registers with them, see `grpc-server-hook.ts`) and
+ * install on it the gate of this module's TLS servers ({@link secureServer}): OpenSSL asks
+ * for a client certificate without judging it, and no connection reaches HTTP/2, nor gRPC,
+ * before the **whole chain the client presented** verified against the bundle of the client's
+ * own trust domain and the authorizer accepted its ID. A refused client's socket is destroyed
+ * (the client sees `UNAVAILABLE`, as with a Go server that fails the handshake) and
+ * `onRejected` gets the reason. No session tickets, no session cache, renegotiation refused;
+ * a new SVID (rotation) and bundle changes apply to each new connection. If grpc-js does not
+ * hand the server over, binding fails with a `TypeError`: the port is never served unchecked.
+ * {@link peerIdFromGrpcCall} answers with the ID that the call's own connection was verified
+ * as, by the server it arrived at.
  *
  * `@grpc/grpc-js` is an optional peer dependency, loaded when one of the credentials functions
  * is first called (the application's own copy, so that its classes are the ones gRPC checks).
  *
  * @module
  */
-import { constants, type X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { isIP } from 'node:net';
-import type { SecureContextOptions, PeerCertificate } from 'node:tls';
+import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import type * as grpc from '@grpc/grpc-js';
 import type { Authorizer } from '../authorize/index.js';
 import type { X509BundleSource } from '../bundle/index.js';
-import type { SpiffeId } from '../spiffeid/index.js';
-import type { X509Svid, X509SvidSource } from '../svid/x509/index.js';
+import type { TlsPeerError } from '../errors.js';
+import type { X509SvidSource } from '../svid/x509/index.js';
 import { clientConfigFrom, connectVerified, type ClientConfig, type SpiffeClientParams } from './connect.js';
-import { caPems, MIN_TLS_VERSION, svidPem } from './credentials.js';
-import { chainFromPeerCertificate, verifyPeerChain } from './peer.js';
+import { markVerifiedGrpcConnection } from './grpc-peer.js';
+import { serverOfWatcher } from './grpc-server-hook.js';
 import { loadOptionalPeer } from './optional-peer.js';
-import { toTlsPeerError } from './peer-error.js';
-import { assertAuthorizer, assertBundleSource, assertSvidSource, onSourceUpdate, unionOfAuthorities } from './sources.js';
+import { mtlsServerOptions, tlsServerOptions, type SpiffeServerOptions } from './options.js';
+import { secureServer } from './server.js';
+import { assertAuthorizer, assertBundleSource, assertSvidSource } from './sources.js';
 
 type SecureConnector = ReturnType<grpc.ChannelCredentials['_createSecureConnector']>;
 type ChannelTarget = Parameters<grpc.ChannelCredentials['_createSecureConnector']>[0];
@@ -103,113 +103,43 @@ function grpcClasses(where: string) {
   }
 
   class SpiffeServerCredentials extends g.ServerCredentials {
-    readonly #svidSource: X509SvidSource;
-    readonly #bundleSource: X509BundleSource | undefined;
-    readonly #authorizer: Authorizer | undefined;
-    #key: unknown[];
-    #unsubscribe: Array<() => void> = [];
-    readonly #interceptors: grpc.ServerInterceptor[];
+    readonly #options: SpiffeServerOptions;
+    readonly #onRejected: GrpcServerCredentialsOptions['onRejected'];
+    readonly #onRotationError: GrpcServerCredentialsOptions['onRotationError'];
 
-    constructor(svidSource: X509SvidSource, bundleSource: X509BundleSource | undefined, authorizer: Authorizer | undefined) {
-      const key = SpiffeServerCredentials.keyFor(svidSource, bundleSource);
-      super(
-        bundleSource === undefined ? { requestCert: false } : { requestCert: true, rejectUnauthorized: true },
-        SpiffeServerCredentials.optionsFor(key, bundleSource !== undefined),
-      );
-      this.#svidSource = svidSource;
-      this.#bundleSource = bundleSource;
-      this.#authorizer = authorizer;
-      this.#key = key;
-      this.#interceptors = bundleSource === undefined ? [] : [this.#interceptor];
+    constructor(options: SpiffeServerOptions, hooks: Pick<GrpcServerCredentialsOptions, 'onRejected' | 'onRotationError'>) {
+      // Fail closed until the gate is on the server: no context options, so grpc-js drops every
+      // connection; and were a connection to get through, OpenSSL would refuse every client
+      // certificate (empty trust store, rejectUnauthorized). The gate sets what the mode needs.
+      super({ requestCert: true, rejectUnauthorized: true, ca: [] });
+      this.#options = options;
+      this.#onRejected = hooks.onRejected;
+      this.#onRotationError = hooks.onRotationError;
     }
 
-    /** The SVID and CA certificates in force: what the context is built from. */
-    static keyFor(svidSource: X509SvidSource, bundleSource: X509BundleSource | undefined): unknown[] {
-      const svid: X509Svid = svidSource.getX509Svid();
-      const authorities = bundleSource === undefined ? [] : (unionOfAuthorities(bundleSource) ?? []);
-      return [svid, ...authorities];
-    }
-
-    /** Context options for a key from {@link SpiffeServerCredentials.keyFor}. */
-    static optionsFor(key: unknown[], withClientAuth: boolean): SecureContextOptions {
-      const [svid, ...authorities] = key as [X509Svid, ...X509Certificate[]];
-      return {
-        ...svidPem(svid),
-        ...(withClientAuth ? { ca: caPems(authorities) } : {}),
-        minVersion: MIN_TLS_VERSION,
-        // No session tickets: a resumed session would skip the TLS-level chain check.
-        secureOptions: constants.SSL_OP_NO_TICKET,
-      };
-    }
-
-    /** Installs the current SVID and bundles for new connections, when they changed. */
-    refresh(): void {
-      let key: unknown[];
-      try {
-        key = SpiffeServerCredentials.keyFor(this.#svidSource, this.#bundleSource);
-      } catch {
-        return; // keep serving with what is in place
-      }
-      const same = key.length === this.#key.length && key.every((v, i) => v === this.#key[i]);
-      if (same) return;
-      this.#key = key;
-      this.updateSecureContextOptions(SpiffeServerCredentials.optionsFor(key, this.#bundleSource !== undefined));
-    }
-
+    /**
+     * Called by grpc-js right after it created an HTTP/2 server from these credentials: installs
+     * the SPIFFE gate, the SVID and rotation on that server (see the module notes).
+     */
     override _addWatcher(watcher: (context: SecureContextOptions | null) => void): void {
-      if (this.getWatcherCount() === 0) {
-        const refresh = (): void => this.refresh();
-        this.#unsubscribe.push(onSourceUpdate(this.#svidSource, refresh));
-        if (this.#bundleSource !== undefined && this.#bundleSource !== (this.#svidSource as unknown)) {
-          this.#unsubscribe.push(onSourceUpdate(this.#bundleSource, refresh));
-        }
+      const server = serverOfWatcher(watcher);
+      if (server === undefined) {
+        throw new TypeError(
+          'grpcServerCredentials: @grpc/grpc-js did not show the HTTP/2 server it built from these credentials (it installs context options some other way than the 1.14 releases), so clients could not be authenticated and nothing is served; use @grpc/grpc-js 1.14',
+        );
       }
+      secureServer(server, this.#options);
+      server.prependListener('secureConnection', markVerifiedGrpcConnection);
+      const onRejected = this.#onRejected;
+      if (onRejected !== undefined) server.on('spiffeRejected', (err: TlsPeerError, socket: TLSSocket) => onRejected(err, socket));
+      const onRotationError = this.#onRotationError;
+      if (onRotationError !== undefined) server.on('spiffeRotationError', (err: unknown) => onRotationError(err));
       super._addWatcher(watcher);
-    }
-
-    override _removeWatcher(watcher: (context: SecureContextOptions | null) => void): void {
-      super._removeWatcher(watcher);
-      if (this.getWatcherCount() === 0) {
-        for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
-      }
-    }
-
-    override _getInterceptors(): grpc.ServerInterceptor[] {
-      return this.#interceptors;
     }
 
     override _equals(other: grpc.ServerCredentials): boolean {
       return other === this;
     }
-
-    #authenticate(call: grpc.ServerInterceptingCallInterface): void {
-      this.refresh();
-      const cert = call.getAuthContext().sslPeerCertificate;
-      const verified = verifyPeerChain(
-        chainFromPeerCertificate(cert),
-        this.#bundleSource as X509BundleSource,
-        this.#authorizer as Authorizer,
-        'client',
-      );
-      rememberGrpcPeer(cert as PeerCertificate, verified.id);
-    }
-
-    readonly #interceptor: grpc.ServerInterceptor = (_method, call) =>
-      new g.ServerInterceptingCall(call, {
-        start: (next) => {
-          next({
-            onReceiveMetadata: (metadata, passOn) => {
-              try {
-                this.#authenticate(call);
-              } catch (err) {
-                call.sendStatus({ code: g.status.UNAUTHENTICATED, details: toTlsPeerError(err).message });
-                return;
-              }
-              passOn(metadata);
-            },
-          });
-        },
-      });
   }
 
   return { SpiffeChannelCredentials, SpiffeServerCredentials };
@@ -245,96 +175,80 @@ export function grpcChannelCredentials(options: SpiffeClientParams): grpc.Channe
  *
  * @example
  * ```ts
- * const options: GrpcServerCredentialsOptions = { svidSource: source, bundleSource: source, authorizer };
+ * const options: GrpcServerCredentialsOptions = {
+ *   svidSource: source, bundleSource: source, authorizer,
+ *   onRejected: (err, socket) => console.log(formatTlsHandshakeError(err, socket)),
+ * };
  * ```
  */
 export interface GrpcServerCredentialsOptions {
   /** The server's SVID source; rotation installs new SVIDs for new connections. */
   svidSource: X509SvidSource;
-  /** Bundles for client SVIDs; without it (and the authorizer) clients are not authenticated. */
+  /** Bundles for client SVIDs (any X509BundleSource); without it (and the authorizer) clients are not authenticated. */
   bundleSource?: X509BundleSource;
   /** Required with `bundleSource`: which client IDs may call. */
   authorizer?: Authorizer;
-}
-
-/** Verified client certificates (by SHA-256 fingerprint), for {@link peerIdFromGrpcCall}. */
-const verifiedGrpcPeers = new Map<string, { id: SpiffeId; notAfter: number }>();
-const MAX_GRPC_PEERS = 4096;
-
-function rememberGrpcPeer(cert: PeerCertificate, id: SpiffeId): void {
-  const fingerprint = cert.fingerprint256;
-  verifiedGrpcPeers.delete(fingerprint);
-  verifiedGrpcPeers.set(fingerprint, { id, notAfter: Date.parse(cert.valid_to) });
-  if (verifiedGrpcPeers.size > MAX_GRPC_PEERS) {
-    const oldest = verifiedGrpcPeers.keys().next().value;
-    if (oldest !== undefined) verifiedGrpcPeers.delete(oldest);
-  }
+  /**
+   * Called for each client refused (its socket already destroyed), with why: `err.code` is
+   * `ERR_TLS_NO_PEER_CERTIFICATE` (no certificate), `ERR_TLS_PEER_REJECTED` (chain or ID
+   * refused), or another code of the `'spiffeRejected'` event of {@link createTlsServer}. The
+   * credentials log nothing themselves; log `formatTlsHandshakeError(err, socket)`, the line
+   * go-spiffe servers print.
+   */
+  onRejected?: (err: TlsPeerError, socket: TLSSocket) => void;
+  /**
+   * Called when a new SVID could not be installed (the previous one stays) or the source has
+   * none (new connections are refused until it has one again).
+   */
+  onRotationError?: (err: unknown) => void;
 }
 
 /**
- * Server credentials for a gRPC server that presents its X509-SVID (rotating with the source)
- * and, with `bundleSource` and `authorizer`, authenticates each client's X509-SVID before any
- * handler runs (see the module notes: TLS-level chain check, then SPIFFE verification and the
- * authorizer at the start of every call, failing with `UNAUTHENTICATED`). No TLS session
- * tickets are issued. The client's ID inside a handler: {@link peerIdFromGrpcCall}.
+ * Server credentials for a gRPC server (`server.bindAsync(address, credentials, cb)`, or
+ * `server.createConnectionInjector(credentials)`) that presents its X509-SVID, rotating with
+ * the source, and, with `bundleSource` and `authorizer`, authenticates each client at the TLS
+ * handshake: the whole chain the client presents, against the bundle of the client's own
+ * trust domain, then the authorizer. A refused client never reaches gRPC: its connection is
+ * closed (the client sees `UNAVAILABLE`) and `onRejected` says why. No TLS session is resumed
+ * and renegotiation is refused. The client's ID inside a handler: {@link peerIdFromGrpcCall}.
  *
- * @param options - Sources and the authorizer for client IDs.
+ * @param options - Sources, the authorizer for client IDs, and the hooks to log refusals.
  * @throws `TypeError` for a missing SVID source, a bundle source without authorizer (or the
- *   reverse), or a bundle source that cannot list its bundles; the source's error when it has
- *   no SVID yet; an error with code `ERR_MODULE_NOT_FOUND` when `@grpc/grpc-js` is not installed.
+ *   reverse) or hooks that are not functions; the source's error when it has no SVID yet; an
+ *   error with code `ERR_MODULE_NOT_FOUND` when `@grpc/grpc-js` is not installed.
  * @example
  * ```ts
  * import * as grpc from '@grpc/grpc-js';
- * import { grpcServerCredentials, peerIdFromGrpcCall } from '@spiffe-node/spiffe/tls';
+ * import { formatTlsHandshakeError, grpcServerCredentials, peerIdFromGrpcCall } from '@spiffe-node/spiffe/tls';
  * const server = new grpc.Server();
  * server.addService(GreeterService, {
  *   sayHello: (call, callback) => callback(null, { message: `hello ${peerIdFromGrpcCall(call)}` }),
  * });
  * const credentials = grpcServerCredentials({
  *   svidSource: source, bundleSource: source, authorizer: authorizeMemberOf('example.org'),
+ *   onRejected: (err, socket) => console.log(formatTlsHandshakeError(err, socket)),
  * });
  * server.bindAsync('0.0.0.0:50051', credentials, () => {});
  * ```
  */
 export function grpcServerCredentials(options: GrpcServerCredentialsOptions): grpc.ServerCredentials {
-  if (options === null || typeof options !== 'object') throw new TypeError('grpcServerCredentials: expected an options object');
-  assertSvidSource(options.svidSource, 'grpcServerCredentials');
-  if (options.bundleSource !== undefined || options.authorizer !== undefined) {
-    assertBundleSource(options.bundleSource, 'grpcServerCredentials');
-    assertAuthorizer(options.authorizer, 'grpcServerCredentials');
-    if (unionOfAuthorities(options.bundleSource) === undefined) {
-      throw new TypeError(
-        'grpcServerCredentials: the bundle source cannot list its bundles, which the TLS layer needs; pass an X509Bundle, X509BundleSet, SpiffeBundleSet or X509Source',
-      );
-    }
+  const where = 'grpcServerCredentials';
+  if (options === null || typeof options !== 'object') throw new TypeError(`${where}: expected an options object`);
+  assertSvidSource(options.svidSource, where);
+  for (const hook of ['onRejected', 'onRotationError'] as const) {
+    if (options[hook] !== undefined && typeof options[hook] !== 'function') throw new TypeError(`${where}: ${hook} must be a function`);
   }
-  return new (classes ??= grpcClasses('grpcServerCredentials')).SpiffeServerCredentials(options.svidSource, options.bundleSource, options.authorizer);
+  let serverOptions: SpiffeServerOptions;
+  if (options.bundleSource !== undefined || options.authorizer !== undefined) {
+    assertBundleSource(options.bundleSource, where);
+    assertAuthorizer(options.authorizer, where);
+    serverOptions = mtlsServerOptions(options.svidSource, options.bundleSource, options.authorizer);
+  } else {
+    serverOptions = tlsServerOptions(options.svidSource);
+  }
+  // A server without an identity cannot start: the source's error, now rather than at bind.
+  options.svidSource.getX509Svid();
+  return new (classes ??= grpcClasses(where)).SpiffeServerCredentials(serverOptions, options);
 }
 
-/**
- * The SPIFFE ID of the client of a gRPC call on a server using
- * {@link grpcServerCredentials} with an authorizer: the ID its certificate was verified as at
- * the start of this call. `undefined` when the call did not come over such a connection.
- *
- * @param call - The call object a handler receives (or any object with `getAuthContext()`).
- * @example
- * ```ts
- * const impl = {
- *   sayHello(call, callback) {
- *     callback(null, { message: `hello ${peerIdFromGrpcCall(call) ?? 'stranger'}` });
- *   },
- * };
- * ```
- */
-export function peerIdFromGrpcCall(call: { getAuthContext(): { sslPeerCertificate?: PeerCertificate } }): SpiffeId | undefined {
-  let cert: PeerCertificate | undefined;
-  try {
-    cert = call.getAuthContext().sslPeerCertificate;
-  } catch {
-    return undefined;
-  }
-  if (cert === undefined || typeof cert.fingerprint256 !== 'string') return undefined;
-  const entry = verifiedGrpcPeers.get(cert.fingerprint256);
-  if (entry === undefined || !(Date.now() <= entry.notAfter)) return undefined;
-  return entry.id;
-}
+export { peerIdFromGrpcCall } from './grpc-peer.js';

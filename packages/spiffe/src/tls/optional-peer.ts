@@ -5,20 +5,28 @@
  * @module
  * @internal
  */
+import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /**
- * Where a peer is looked for: beside this package (a hoisted or peer-linked install, which is
- * the application's own copy), then beside the application (its entry script, then the working
- * directory), for layouts such as a pnpm workspace installed with `--prod`, where only the
- * application itself depends on it.
+ * Where a peer is looked for, only in the application that imports this package: beside this
+ * package (a hoisted or peer-linked install, which is the application's own copy), then beside
+ * the application's entry script (`process.argv[1]`, symlinks resolved), for layouts such as a
+ * pnpm workspace installed with `--prod`, where only the application itself depends on it.
+ * Never from the working directory: a program started in a shared or foreign directory would
+ * otherwise load whatever module another user planted in its `node_modules`.
  */
 function bases(): string[] {
   const out = [import.meta.url];
-  if (process.argv[1]) out.push(pathToFileURL(process.argv[1]).href);
-  out.push(pathToFileURL(join(process.cwd(), 'index.js')).href);
+  const entry = process.argv[1];
+  if (entry !== undefined && entry !== '') {
+    try {
+      out.push(pathToFileURL(realpathSync(entry)).href);
+    } catch {
+      // No entry script on disk (node -e, a REPL): this package's own resolution only.
+    }
+  }
   return out;
 }
 

@@ -8,21 +8,27 @@
  * throw (see {@link SpiffeServerOptions}).
  *
  * Client options are real `tls.connect` options and authenticate the server by themselves
- * (inside `checkServerIdentity`); the helpers ({@link dial}, {@link createSpiffeHttpsAgent},
- * {@link createSpiffeDispatcher}, {@link connectHttp2}, {@link grpcChannelCredentials}) are
- * still the better road: they take any bundle source, tolerate any SPIFFE-valid chain and
- * record the server's ID for {@link peerIdFromSocket}.
+ * (inside `checkServerIdentity`, and, for a resumed session, which Node does not show to
+ * `checkServerIdentity`, in a check their `pskCallback` installs); the helpers ({@link dial},
+ * {@link createSpiffeHttpsAgent}, {@link createSpiffeDispatcher}, {@link connectHttp2},
+ * {@link grpcChannelCredentials}) are still the better road: they take any bundle source,
+ * tolerate any SPIFFE-valid chain and never resume a session.
+ *
+ * Renegotiation is refused both ways: every context built here carries
+ * `SSL_OP_NO_RENEGOTIATION`.
  *
  * @module
  */
 import { constants } from 'node:crypto';
-import { createSecureContext, DEFAULT_CIPHERS, type ConnectionOptions, type PeerCertificate, type SecureContext, type TlsOptions } from 'node:tls';
+import { createSecureContext, DEFAULT_CIPHERS, type ConnectionOptions, type PeerCertificate, type SecureContext, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { Authorizer } from '../authorize/index.js';
 import type { X509BundleSource } from '../bundle/index.js';
 import type { X509SvidSource } from '../svid/x509/index.js';
 import { caPems, ContextMemo, contextWithAnchors, MIN_TLS_VERSION, svidPem } from './credentials.js';
 import { chainFromPeerCertificate, verifyPeerChain } from './peer.js';
 import { toTlsPeerError } from './peer-error.js';
+import { NO_RENEGOTIATION } from './renegotiation.js';
+import { guardResumedSession } from './resumed-session.js';
 import { assertAuthorizer, assertBundleSource, assertSvidSource, unionOfAuthorities } from './sources.js';
 
 /**
@@ -84,7 +90,8 @@ export interface SpiffeServerTuning {
    * Further `tls.createServer` options (ALPN protocols, ciphers, `allowHTTP1` for http2,
    * timeouts). Options that decide identity or trust (`cert`, `key`, `pfx`, `passphrase`,
    * `ca`, `requestCert`, `rejectUnauthorized`, `secureContext`, `SNICallback`, `ticketKeys`,
-   * `sessionIdContext`, `pskCallback`) are refused.
+   * `sessionIdContext`, `pskCallback`) are refused. `secureOptions` given here are kept, with
+   * `SSL_OP_NO_RENEGOTIATION` always added: renegotiation is refused.
    */
   tlsOptions?: TlsOptions;
 }
@@ -139,6 +146,13 @@ export interface SpiffeServerOptions extends TlsOptions {
  * from pooling these sockets with requests that use other authorizers; for keep-alive use
  * {@link createSpiffeHttpsAgent}.
  *
+ * Sessions: `session` is `undefined`, so an `https.Agent`'s cached session is not used (its
+ * cache key ignores the authorizer); pass `session` after the spread to resume one. A resumed
+ * session is verified in full all the same (chain against the bundle source as it is now, then
+ * the authorizer) by a check that `pskCallback` installs on each socket (it offers no PSK), and
+ * refused otherwise. Keep `pskCallback`, `checkServerIdentity`, `secureContext` and
+ * `rejectUnauthorized` as they are.
+ *
  * @example
  * ```ts
  * import tls from 'node:tls';
@@ -149,6 +163,8 @@ export interface SpiffeClientOptions extends ConnectionOptions {
   readonly secureContext: SecureContext;
   readonly rejectUnauthorized: true;
   readonly agent: false;
+  /** `undefined`: no session from an agent's cache; spread a `session` after these options to resume one. */
+  readonly session: undefined;
 }
 
 const CONTROLLED_SERVER_OPTIONS = [
@@ -352,6 +368,10 @@ function spiffeClientOptions(
     rejectUnauthorized: true,
     minVersion: MIN_TLS_VERSION,
     agent: false,
+    // An own `session: undefined` wins over a session an https.Agent puts in front of these
+    // options (`{ session, ...options }`): no resumption unless the caller asks for it by
+    // passing `session` after them. Resumed or not, the server is verified in full.
+    session: undefined,
     checkServerIdentity(_hostname: string, cert: PeerCertificate): Error | undefined {
       try {
         verifyPeerChain(chainFromPeerCertificate(cert), bundleSource, authorizer, 'server');
@@ -359,6 +379,12 @@ function spiffeClientOptions(
       } catch (err) {
         return toTlsPeerError(err);
       }
+    },
+    // Not a PSK: the one hook Node runs for every connection of plain options, where the check
+    // of a resumed session is installed (see resumed-session.ts). Offers no PSK.
+    pskCallback(this: TLSSocket): null {
+      guardResumedSession(this, bundleSource, authorizer);
+      return null;
     },
   };
   Object.defineProperty(options, 'secureContext', {
@@ -369,7 +395,7 @@ function spiffeClientOptions(
       const authorities = unionOfAuthorities(bundleSource) ?? [];
       return memo.get([svid, ...authorities], () => {
         const pem = svid === undefined ? undefined : svidPem(svid);
-        return contextWithAnchors({ ca: caPems(authorities), minVersion: MIN_TLS_VERSION, ...(pem ?? {}) });
+        return contextWithAnchors({ ca: caPems(authorities), minVersion: MIN_TLS_VERSION, secureOptions: NO_RENEGOTIATION, ...(pem ?? {}) });
       });
     },
   });
@@ -388,6 +414,10 @@ function spiffeClientOptions(
  * server SVID whose extended key usage lacks `serverAuth`) come as Node's own errors; data
  * written before the handshake ends goes out only if the server passes. {@link dial} and the
  * other helpers have none of these limits.
+ *
+ * A session is resumed only when the caller passes one (`{ ...opts, session }`), and every
+ * resumed connection is verified in full, as a full handshake is; the server's ID is then
+ * available from {@link peerIdFromSocket}.
  *
  * @param bundleSource - Trust bundles (listable: X509Bundle, X509BundleSet, SpiffeBundleSet, X509Source).
  * @param authorizer - Required: which server IDs are acceptable.
@@ -458,13 +488,16 @@ export function mtlsWebClientOptions(
   if (options === null || typeof options !== 'object') throw new TypeError('mtlsWebClientOptions: options must be an object');
   const ca = options.ca;
   const memo = new ContextMemo<unknown[], SecureContext>();
-  const result = { rejectUnauthorized: true, minVersion: MIN_TLS_VERSION, agent: false };
+  // `session: undefined`: no session from an https.Agent's cache, whose key ignores `ca`.
+  const result = { rejectUnauthorized: true, minVersion: MIN_TLS_VERSION, agent: false, session: undefined };
   Object.defineProperty(result, 'secureContext', {
     enumerable: true,
     configurable: false,
     get(): SecureContext {
       const svid = svidSource.getX509Svid();
-      return memo.get([svid], () => createSecureContext({ ...svidPem(svid), ...(ca === undefined ? {} : { ca }), minVersion: MIN_TLS_VERSION }));
+      return memo.get([svid], () =>
+        createSecureContext({ ...svidPem(svid), ...(ca === undefined ? {} : { ca }), minVersion: MIN_TLS_VERSION, secureOptions: NO_RENEGOTIATION }),
+      );
     },
   });
   return result as unknown as SpiffeClientOptions;
@@ -486,8 +519,11 @@ export function serverCipherOptions(config: ServerConfig): Pick<TlsOptions, 'cip
   return { ciphers: [...TLS13_SUITES_PREFERRED, ...tls12].join(':'), honorCipherOrder: config.tlsOptions.honorCipherOrder ?? true };
 }
 
-/** @internal `secureOptions` for a server: no session tickets unless resumption is on. */
+/**
+ * @internal `secureOptions` for a server: renegotiation refused, and no session tickets unless
+ * resumption is on.
+ */
 export function serverSecureOptions(config: ServerConfig): number {
-  const base = config.tlsOptions.secureOptions ?? 0;
+  const base = (config.tlsOptions.secureOptions ?? 0) | NO_RENEGOTIATION;
   return config.resumption ? base : base | constants.SSL_OP_NO_TICKET;
 }

@@ -248,6 +248,49 @@ describe('TLS sessions', () => {
     }
   });
 
+  it('with resumption: true, refuses a resumed client once its CA left the bundle', async () => {
+    const live = new X509BundleSet(ca.bundle());
+    const rejected: TlsPeerError[] = [];
+    const server = trackSockets(
+      createTlsServer(mtlsServerOptions(svids.server, live, authorizeId(CLIENT), { resumption: true }), (socket) => {
+        socket.once('data', () => socket.end(String(peerIdFromSocket(socket))));
+      }),
+    );
+    server.on('spiffeRejected', (err: TlsPeerError) => rejected.push(err));
+    const port = await listenLocal(server);
+    try {
+      const first = await rawConnect(port, minted.client);
+      assert.equal(first.data, CLIENT);
+      live.remove(ca.trustDomain);
+      live.add(pki.rogueCa.bundle());
+      const second = await rawConnect(port, minted.client, { session: first.session });
+      assert.equal(second.reused, true, 'the server resumed the session');
+      assert.equal(second.data, '', 'and then refused the client');
+      assert.equal(rejected.at(-1)?.code, 'ERR_TLS_PEER_REJECTED');
+      assert.equal(rejected.at(-1)?.reason?.code, 'ERR_X509SVID_UNTRUSTED');
+    } finally {
+      await closeServer(server);
+    }
+  });
+
+  it('with resumption: true, refuses a resumed client whose SVID has expired since', async () => {
+    const notAfter = new Date(Math.ceil(Date.now() / 1000) * 1000 + 2000);
+    const shortLived = ca.svid('/client', { notAfter });
+    const { authorizer } = countingAuthorizer(CLIENT);
+    const { server, port, rejected } = await echoIdServer({ resumption: true }, authorizer);
+    try {
+      const first = await rawConnect(port, shortLived);
+      assert.equal(first.data, CLIENT);
+      while (Date.now() <= notAfter.getTime() + 1000) await delay(200);
+      const second = await rawConnect(port, shortLived, { session: first.session });
+      assert.equal(second.reused, true, 'the server resumed the session');
+      assert.equal(second.data, '', 'and then refused the client');
+      assert.equal(rejected.at(-1)?.reason?.code, 'ERR_X509SVID_EXPIRED');
+    } finally {
+      await closeServer(server);
+    }
+  });
+
   it('with resumption: true, sessions from before an SVID rotation are not resumed', async () => {
     const source = new RotatingSvidSource(svids.server);
     const { authorizer } = countingAuthorizer(CLIENT);

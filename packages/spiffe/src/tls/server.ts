@@ -14,6 +14,11 @@
  * (Node cannot send one after the handshake); a client that sends no certificate is rejected
  * the same way, with code `ERR_TLS_NO_PEER_CERTIFICATE`.
  *
+ * Renegotiation (TLS 1.2) is refused: a client could otherwise present another certificate
+ * after it was admitted. The contexts carry `SSL_OP_NO_RENEGOTIATION`, and an admitted socket
+ * whose client tries is destroyed, with `'spiffeRejected'` and code
+ * `ERR_TLS_RENEGOTIATION_REFUSED`.
+ *
  * Rotation: a new SVID is installed with `server.setSecureContext()` when the source emits
  * `'update'`, and, for sources without events, when a new connection arrives and
  * `getX509Svid()` returns a different SVID (an identity comparison, cheap). Established
@@ -24,11 +29,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import tls, { type SecureContextOptions, type TLSSocket, type TlsOptions } from 'node:tls';
+import type { TlsPeerError } from '../errors.js';
 import type { X509Svid } from '../svid/x509/index.js';
 import { MIN_TLS_VERSION, svidPem } from './credentials.js';
 import { serverCipherOptions, serverConfigOf, serverSecureOptions, type ServerConfig, type SpiffeServerOptions } from './options.js';
 import { authorizePeer, recordVerifiedPeer } from './peer.js';
 import { toTlsPeerError } from './peer-error.js';
+import { refuseClientRenegotiation } from './renegotiation.js';
 import { onSourceUpdate } from './sources.js';
 import { VerifiedPeerCache } from './verified-peers.js';
 
@@ -154,23 +161,32 @@ export class ServerState {
     return true;
   }
 
-  /** Verifies the client of a new secure connection; false (socket destroyed) to refuse it. */
+  /**
+   * Verifies the client of a new secure connection and arms the renegotiation refusal; false
+   * (socket destroyed) to refuse it.
+   */
   admit(socket: TLSSocket): boolean {
     const config = this.config;
-    if (config.mode === 'tls') return true;
-    try {
-      const verified = authorizePeer(this.#clients.verify(socket, config.bundleSource!), config.authorizer!);
-      recordVerifiedPeer(socket, verified);
-      return true;
-    } catch (err) {
-      const error = toTlsPeerError(err);
-      // Read the address before destroying, so that the event's listeners can still log it.
-      void socket.remoteAddress;
-      void socket.remotePort;
-      socket.destroy();
-      this.#emit?.call(this.#server, 'spiffeRejected', error, socket);
-      return false;
+    if (config.mode !== 'tls') {
+      try {
+        const verified = authorizePeer(this.#clients.verify(socket, config.bundleSource!), config.authorizer!);
+        recordVerifiedPeer(socket, verified);
+      } catch (err) {
+        this.#reject(socket, toTlsPeerError(err));
+        return false;
+      }
     }
+    refuseClientRenegotiation(socket, (err) => this.#reject(socket, err));
+    return true;
+  }
+
+  /** Destroys `socket` and emits `'spiffeRejected'`. */
+  #reject(socket: TLSSocket, error: TlsPeerError): void {
+    // Read the address before destroying, so that the event's listeners can still log it.
+    void socket.remoteAddress;
+    void socket.remotePort;
+    socket.destroy();
+    this.#emit?.call(this.#server, 'spiffeRejected', error, socket);
   }
 }
 

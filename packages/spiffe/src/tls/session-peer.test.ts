@@ -85,22 +85,16 @@ describe('peerLeafFromSession', () => {
     assert.deepEqual(peerLeafFromSession(socket), der);
   });
 
-  it("reads Node 22+'s session form too: a header naming the server, then the DER", () => {
+  it("reads the DER behind the header newer Node lines (24) put in front of the session", () => {
     const der = Buffer.from(minted.client.chainDer[0]!);
-    const inner = tlv(0x30, integer(1), integer(0x0304), tlv(0xa3, der));
-    const magic = Buffer.from('\0nodejs:tls:session:1\0', 'latin1');
-    const name = Buffer.from('localhost');
-    const length = Buffer.alloc(2);
-    length.writeUInt16BE(name.length);
-    const prefixed = Buffer.concat([magic, length, name, inner]);
-    assert.deepEqual(peerLeafFromSession({ getSession: () => Buffer.from(prefixed) } as unknown as TLSSocket), der);
-    const cases = [
-      Buffer.concat([magic, length]), // the name is missing
-      Buffer.concat([magic, Buffer.from([0xff, 0xff]), name, inner]), // the name runs past the end
-      Buffer.concat([Buffer.from('\0nodejs:tls:session:9\0', 'latin1'), length, name, inner]), // another format
-    ];
-    for (const session of cases) {
-      assert.equal(peerLeafFromSession({ getSession: () => Buffer.from(session) } as unknown as TLSSocket), undefined, session.toString('hex'));
-    }
+    const session = tlv(0x30, integer(1), integer(0x0304), tlv(0xa3, der));
+    const header = (version: string, name: string) =>
+      Buffer.concat([Buffer.from(`\0nodejs:tls:session:${version}\0`, 'latin1'), Buffer.from([0, name.length]), Buffer.from(name)]);
+    const read = (bytes: Buffer) => peerLeafFromSession({ getSession: () => Buffer.from(bytes) } as unknown as TLSSocket);
+    assert.deepEqual(read(Buffer.concat([header('1', '127.0.0.1'), session])), der);
+    assert.deepEqual(read(Buffer.concat([header('1', ''), session])), der);
+    // A header whose name length runs past the DER, or that is not Node's: nothing.
+    assert.equal(read(Buffer.concat([header('1', '127.0.0.1').subarray(0, -3), session])), undefined);
+    assert.equal(read(Buffer.concat([Buffer.from('\0other:tls:session:1\0\0\0', 'latin1'), session])), undefined);
   });
 });

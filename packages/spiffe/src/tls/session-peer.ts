@@ -17,28 +17,33 @@
 import type { TLSSocket } from 'node:tls';
 import { readTlv } from '../bundle/der.js';
 
+/**
+ * Newer Node lines (seen on 24) wrap the DER session in a header of their own:
+ * `"\0nodejs:tls:session:" <version> "\0"`, a 16-bit big-endian length and that many bytes
+ * (the server name the session is for), then OpenSSL's DER.
+ */
+const NODE_SESSION_MAGIC = Buffer.from('\0nodejs:tls:session:', 'latin1');
+
+/** Where OpenSSL's DER starts in a serialized session, or -1 for a layout this module does not know. */
+function derOffset(session: Buffer): number {
+  if (session[0] === SEQUENCE_TAG) return 0;
+  if (!session.subarray(0, NODE_SESSION_MAGIC.length).equals(NODE_SESSION_MAGIC)) return -1;
+  const versionEnd = session.indexOf(0, NODE_SESSION_MAGIC.length);
+  if (versionEnd < 0 || versionEnd + 3 > session.length) return -1;
+  const nameLength = session.readUInt16BE(versionEnd + 1);
+  const start = versionEnd + 3 + nameLength;
+  return start < session.length && session[start] === SEQUENCE_TAG ? start : -1;
+}
+
 /** Tag of the `peer [3] EXPLICIT Certificate OPTIONAL` field of OpenSSL's SSL_SESSION. */
 const PEER_CERTIFICATE_TAG = 0xa3;
 const SEQUENCE_TAG = 0x30;
-/**
- * Node 22.12+ and 24+ prefix the serialized session with `\0nodejs:tls:session:1\0`, a 16-bit
- * big-endian length and the server name the session was made for, then OpenSSL's DER; Node 20
- * returns the DER alone.
- */
-const NODE_SESSION_MAGIC = Buffer.from('\0nodejs:tls:session:1\0', 'latin1');
-
-/** Where OpenSSL's `SSL_SESSION` DER starts in what `getSession()` returned, or -1. */
-function sessionDerStart(session: Buffer): number {
-  if (session[0] === SEQUENCE_TAG) return 0;
-  const header = NODE_SESSION_MAGIC.length;
-  if (session.length < header + 2 || !session.subarray(0, header).equals(NODE_SESSION_MAGIC)) return -1;
-  return header + 2 + session.readUInt16BE(header);
-}
 
 /**
  * @internal The DER of the leaf certificate the peer of `socket` presented, taken from the
  * socket's serialized TLS session (OpenSSL's `SSL_SESSION` structure, whose `[3]` field is the
- * peer's certificate); `undefined` when there is none or the session cannot be read.
+ * peer's certificate, behind Node's own header on newer Node lines); `undefined` when there is
+ * none or the session cannot be read.
  *
  * The serialized session holds the session's secrets too: the buffer is zeroed before this
  * returns, and only the certificate is copied out. The result is a cache key, never a
@@ -49,8 +54,8 @@ export function peerLeafFromSession(socket: TLSSocket): Buffer | undefined {
   const session = socket.getSession();
   if (session === undefined || session.length === 0) return undefined;
   try {
-    const start = sessionDerStart(session);
-    if (start < 0 || start >= session.length) return undefined;
+    const start = derOffset(session);
+    if (start < 0) return undefined;
     const top = readTlv(session, start);
     if (top.tag !== SEQUENCE_TAG || top.end !== session.length) return undefined;
     for (let offset = top.contentStart; offset < top.end; ) {

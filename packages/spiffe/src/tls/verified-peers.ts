@@ -73,7 +73,9 @@ export class VerifiedPeerCache {
         this.#remembered.delete(key);
       }
     }
-    const chain = chainFromPeerCertificate(socket.getPeerCertificate(true));
+    // A resumed session may carry the peer's leaf alone (Node then reports no certificate):
+    // verify that leaf, which fails closed when the chain needs an intermediate.
+    const chain = chainFromPeerCertificate(socket.getPeerCertificate(true)) ?? (leaf === undefined ? undefined : [leaf]);
     const verified = verifyPeerSvid(chain, bundleSource, this.#peer);
     // Remember it only when the session's leaf is the leaf that was just verified.
     if (key !== undefined && leaf !== undefined && chain !== undefined && leaf.equals(chain[0] as Uint8Array)) {

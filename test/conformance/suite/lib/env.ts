@@ -348,6 +348,7 @@ export class ConformanceEnv {
     try {
       const res = await this.control.dial(server.address);
       if (res.status === 'error') throw new ExecError(`/v1/x509/dial answered error: ${res.message ?? ''}`);
+      if (res.status === 'ok') await server.firstHandshake(TIMING.barrierMs);
       return {
         accepted: res.status === 'ok',
         serverId: typeof res.spiffe_id === 'string' ? res.spiffe_id : '',

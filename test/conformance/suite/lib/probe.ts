@@ -213,6 +213,12 @@ export interface PeerServer {
   address: string;
   /** The URI SAN of every client certificate the harness presented, in order. */
   clientIds: string[];
+  /**
+   * Resolves once the server has seen its first client complete (or fail) a handshake, or after
+   * `timeoutMs`. In TLS 1.3 the client finishes its handshake before the server has read the
+   * client's certificate: a client may report success before `clientIds` holds its ID.
+   */
+  firstHandshake(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -228,6 +234,8 @@ export interface PeerServer {
 export async function startPeerServer(peer: PeerCredentials): Promise<PeerServer> {
   const clientIds: string[] = [];
   const sockets = new Set<tls.TLSSocket>();
+  let handshakeSeen!: () => void;
+  const handshake = new Promise<void>((resolve) => (handshakeSeen = resolve));
   const server = tls.createServer(
     { cert: peer.certPem, key: peer.keyPem, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
     (socket) => {
@@ -237,17 +245,23 @@ export async function startPeerServer(peer: PeerCredentials): Promise<PeerServer
       socket.setTimeout(10_000, () => socket.destroy());
       const cert = socket.getPeerX509Certificate();
       clientIds.push(cert ? (uriSans(cert)[0] ?? '') : '');
+      handshakeSeen();
       socket.resume();
       socket.on('end', () => socket.end());
     },
   );
-  server.on('tlsClientError', () => undefined);
+  server.on('tlsClientError', () => handshakeSeen());
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   return {
     address: `127.0.0.1:${port}`,
     clientIds,
+    firstHandshake: async (timeoutMs) => {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([handshake, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+      clearTimeout(timer);
+    },
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

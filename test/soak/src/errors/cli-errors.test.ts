@@ -65,6 +65,8 @@ describe('the example apps: bad flags', () => {
     ['https-mtls', 'client', '--server-id'],
     ['jwt-proxy', 'proxy', '--server-id'],
     ['jwt-proxy', 'client', '--server-id'],
+    ['grpc-greeter', 'server', '--client-id'],
+    ['grpc-greeter', 'client', '--server-id'],
   ] as const) {
     it(`${name} ${role} ${flag} with an invalid SPIFFE ID ends with one line, not a stack trace`, () => {
       assertOneLineError(run(process.execPath, [app(name, role), flag, 'spiffe://example.org/a//b', '--timeout', '1']), `${name} ${role} ${flag}`, /spiffeid: /);

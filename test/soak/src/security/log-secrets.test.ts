@@ -1,6 +1,6 @@
 /**
- * No log of an end-to-end run holds key material or a whole JWT-SVID: the seed scenarios (the
- * success flows and the documented failures: wrong client ID, wrong audience) run as real
+ * No log of an end-to-end run holds key material or a whole JWT-SVID: the demo's scenarios (the
+ * success flows and the documented failures: wrong client ID, wrong audience, no token) run as real
  * processes against the dev agent, and every line of every process, the agent's included, is
  * scanned for PEM private keys, base64 key blobs, JWK private members and three-part JWTs. The
  * scanner itself is checked on lines that do leak.
@@ -62,7 +62,7 @@ describe('no key material or JWT-SVID in any log of the seed scenarios', () => {
   before(async () => {
     agent = new DevAgent({ mode: 'sockets', onLine: (l) => (lines.get('dev-agent') ?? lines.set('dev-agent', []).get('dev-agent')!).push(l) });
     await agent.start();
-    for (const app of ['mtls-echo', 'https-mtls', 'jwt-proxy']) register(root, app, agent);
+    for (const app of ['mtls-echo', 'https-mtls', 'jwt-proxy', 'grpc-greeter']) register(root, app, agent);
   });
   after(async () => {
     await agent?.stop();
