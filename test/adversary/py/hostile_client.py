@@ -16,9 +16,9 @@ import socket
 import struct
 import sys
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from OpenSSL import SSL
+
+from pems import load_chain, load_key
 
 GRPC_PATH = b"/adversary.Whoami/Whoami"
 
@@ -52,16 +52,6 @@ def request_bytes(kind):
         message = b"\x00" + struct.pack(">I", 6) + b"whoami"
         return preface + h2_frame(0x1, 0x4, 1, block) + h2_frame(0x0, 0x1, 1, message)
     raise ValueError(kind)
-
-
-def load_chain(path):
-    with open(path, "rb") as f:
-        return x509.load_pem_x509_certificates(f.read())
-
-
-def load_key(path):
-    with open(path, "rb") as f:
-        return serialization.load_pem_private_key(f.read(), password=None)
 
 
 def make_context(args):

@@ -13,19 +13,9 @@ import signal
 import socket
 import sys
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from OpenSSL import SSL
 
-
-def load_chain(path):
-    with open(path, "rb") as f:
-        return x509.load_pem_x509_certificates(f.read())
-
-
-def load_key(path):
-    with open(path, "rb") as f:
-        return serialization.load_pem_private_key(f.read(), password=None)
+from pems import load_chain, load_key
 
 
 def serve(conn, sock, args):

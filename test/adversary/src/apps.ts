@@ -37,39 +37,41 @@ function appServer(app: AppProcess, port: number, cleanup: () => void): Defendin
   };
 }
 
-export const appServerTargets: ServerTarget[] = [
-  {
-    id: 'apps/mtls-echo server',
-    request: 'line',
-    logsTo: 'its stdout: Error reading incoming data: <reason>',
+/** An app server that takes its SVID from the Workload API: `<pkg>/dist/server.js --host --port`. */
+function workloadApiAppServer(id: string, pkg: string, request: ServerTarget['request'], logsTo: string, served: (response: string) => boolean): ServerTarget {
+  return {
+    id,
+    request,
+    logsTo,
     switchable: false,
-    served: (response) => response.includes('Hello client'),
+    served,
     async start(fx) {
       const api = await workloadApiFor(fx, 'server');
       const port = await freePort();
-      const app = new AppProcess(appScript('@spiffe-node/example-mtls-echo', 'server.js'), ['--host', '127.0.0.1', '--port', String(port)], {
-        SPIFFE_ENDPOINT_SOCKET: api.address,
-      });
-      await app.waitFor(/Server listening/);
-      return appServer(app, port, () => api.stop());
-    },
-  },
-  {
-    id: 'apps/https-mtls server',
-    request: 'http1',
-    logsTo: 'its stdout: TLS handshake error from <peer>: <reason>',
-    switchable: false,
-    served: (response) => response.startsWith('HTTP/1.1 '),
-    async start(fx) {
-      const api = await workloadApiFor(fx, 'server');
-      const port = await freePort();
-      const app = new AppProcess(appScript('@spiffe-node/example-https-mtls', 'server.js'), ['--host', '127.0.0.1', '--port', String(port)], {
+      const app = new AppProcess(appScript(pkg, 'server.js'), ['--host', '127.0.0.1', '--port', String(port)], {
         SPIFFE_ENDPOINT_SOCKET: api.address,
       });
       await app.waitFor(/listening/i);
       return appServer(app, port, () => api.stop());
     },
-  },
+  };
+}
+
+export const appServerTargets: ServerTarget[] = [
+  workloadApiAppServer(
+    'apps/mtls-echo server',
+    '@spiffe-node/example-mtls-echo',
+    'line',
+    'its stdout: Error reading incoming data: <reason>',
+    (response) => response.includes('Hello client'),
+  ),
+  workloadApiAppServer(
+    'apps/https-mtls server',
+    '@spiffe-node/example-https-mtls',
+    'http1',
+    'its stdout: TLS handshake error from <peer>: <reason>',
+    (response) => response.startsWith('HTTP/1.1 '),
+  ),
   {
     id: 'apps/mtls-files server (--svid-dir)',
     request: 'http1',

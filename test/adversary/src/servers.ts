@@ -106,114 +106,66 @@ async function running(server: tls.Server, d: Defense, fx: Fixtures): Promise<De
   };
 }
 
-function options(fx: Fixtures, d: Defense) {
-  return mtlsServerOptions(fx.svid('server'), d.bundles, d.authz.authorizer);
+/**
+ * A target built by one of the library's server creators: `make` builds the server from the
+ * defending side's bundle source and authorizer; its rejections are recorded.
+ */
+function libraryServer(id: string, request: RequestKind, make: (fx: Fixtures, d: Defense) => tls.Server, alpn?: string): ServerTarget {
+  return {
+    id,
+    request,
+    ...(alpn ? { alpn } : {}),
+    logsTo: "'spiffeRejected'",
+    switchable: true,
+    async start(fx) {
+      const d = defense(fx);
+      const server = make(fx, d);
+      recordRejections(server, d.log);
+      return running(server, d, fx);
+    },
+  };
 }
 
-function options2(fx: Fixtures, d: Defense) {
-  return mtlsServerOptions(fx.svid('server'), d.bundles, d.authz.authorizer, { tlsOptions: { ALPNProtocols: ['h2'] } });
+function options(fx: Fixtures, d: Defense, alpn?: string) {
+  return mtlsServerOptions(fx.svid('server'), d.bundles, d.authz.authorizer, alpn ? { tlsOptions: { ALPNProtocols: [alpn] } } : undefined);
+}
+
+function listenWith(fx: Fixtures, d: Defense, resumption: boolean): tls.Server {
+  return listen(
+    { port: 0, host: '127.0.0.1', mode: 'mtls', svidSource: fx.svid('server'), bundleSource: d.bundles, authorizer: d.authz.authorizer, resumption },
+    lineHandler,
+  );
 }
 
 export const serverTargets: ServerTarget[] = [
-  {
-    id: 'createTlsServer',
-    request: 'line',
-    logsTo: "'spiffeRejected'",
-    switchable: true,
-    async start(fx) {
-      const d = defense(fx);
-      const server = createTlsServer(options(fx, d), lineHandler);
-      recordRejections(server, d.log);
-      return running(server, d, fx);
-    },
-  },
-  {
-    id: 'listen',
-    request: 'line',
-    logsTo: "'spiffeRejected'",
-    switchable: true,
-    async start(fx) {
-      const d = defense(fx);
-      const server = listen(
-        { port: 0, host: '127.0.0.1', mode: 'mtls', svidSource: fx.svid('server'), bundleSource: d.bundles, authorizer: d.authz.authorizer },
-        lineHandler,
-      );
-      recordRejections(server, d.log);
-      return running(server, d, fx);
-    },
-  },
-  {
-    id: 'listen (resumption: true)',
-    request: 'line',
-    logsTo: "'spiffeRejected'",
-    switchable: true,
-    async start(fx) {
-      const d = defense(fx);
-      const server = listen(
-        {
-          port: 0,
-          host: '127.0.0.1',
-          mode: 'mtls',
-          svidSource: fx.svid('server'),
-          bundleSource: d.bundles,
-          authorizer: d.authz.authorizer,
-          resumption: true,
-        },
-        lineHandler,
-      );
-      recordRejections(server, d.log);
-      return running(server, d, fx);
-    },
-  },
-  {
-    id: 'createHttpsServer + express spiffeAuth',
-    request: 'http1',
-    logsTo: "'spiffeRejected'",
-    switchable: true,
-    async start(fx) {
-      const d = defense(fx);
-      const app = express();
-      app.use(spiffeAuth());
-      app.get('/whoami', (req, res) => {
-        res.set('connection', 'close').type('text/plain').send(whoami(req.socket as TLSSocket));
-      });
-      const server = createHttpsServer(options(fx, d), app);
-      recordRejections(server, d.log);
-      return running(server, d, fx);
-    },
-  },
-  {
-    id: 'secureServer(https.createServer)',
-    request: 'http1',
-    logsTo: "'spiffeRejected'",
-    switchable: true,
-    async start(fx) {
-      const d = defense(fx);
-      const server = secureServer(
-        https.createServer((req, res) => {
-          res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' }).end(whoami(req.socket as TLSSocket));
-        }),
-        options(fx, d),
-      );
-      recordRejections(server, d.log);
-      return running(server, d, fx);
-    },
-  },
-  {
-    id: 'createHttp2SecureServer',
-    request: 'h2',
-    alpn: 'h2',
-    logsTo: "'spiffeRejected'",
-    switchable: true,
-    async start(fx) {
-      const d = defense(fx);
-      const server = createHttp2SecureServer(options2(fx, d), (req, res) => {
+  libraryServer('createTlsServer', 'line', (fx, d) => createTlsServer(options(fx, d), lineHandler)),
+  libraryServer('listen', 'line', (fx, d) => listenWith(fx, d, false)),
+  libraryServer('listen (resumption: true)', 'line', (fx, d) => listenWith(fx, d, true)),
+  libraryServer('createHttpsServer + express spiffeAuth', 'http1', (fx, d) => {
+    const app = express();
+    app.use(spiffeAuth());
+    app.get('/whoami', (req, res) => {
+      res.set('connection', 'close').type('text/plain').send(whoami(req.socket as TLSSocket));
+    });
+    return createHttpsServer(options(fx, d), app);
+  }),
+  libraryServer('secureServer(https.createServer)', 'http1', (fx, d) =>
+    secureServer(
+      https.createServer((req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' }).end(whoami(req.socket as TLSSocket));
+      }),
+      options(fx, d),
+    ),
+  ),
+  libraryServer(
+    'createHttp2SecureServer',
+    'h2',
+    (fx, d) =>
+      createHttp2SecureServer(options(fx, d, 'h2'), (req, res) => {
         res.writeHead(200, { 'content-type': 'text/plain' }).end(whoami(req.stream.session?.socket as TLSSocket));
-      });
-      recordRejections(server as unknown as tls.Server, d.log);
-      return running(server as unknown as tls.Server, d, fx);
-    },
-  },
+      }) as unknown as tls.Server,
+    'h2',
+  ),
   {
     id: 'grpcServerCredentials + grpc-js Server',
     request: 'grpc',

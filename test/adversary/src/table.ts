@@ -75,9 +75,25 @@ export function attackTable(): AttackRow[] {
 
 const escape = (s: string): string => s.replace(/\|/g, '\\|');
 
-/** The table as Markdown, between the README's markers. */
+/** The attacks, what each does, against which side. */
+function attackLegend(): string[] {
+  const lines = ['| attack | against a server (the hostile peer is a client) | against a client (the hostile peer is a server) |', '| --- | --- | --- |'];
+  const ids = [...new Set([...serverAttacks.map((a) => a.id), ...clientAttacks.map((a) => a.id)])];
+  for (const id of ids) {
+    const s = serverAttacks.find((a) => a.id === id)?.what ?? '–';
+    const c = clientAttacks.find((a) => a.id === id)?.what ?? '–';
+    lines.push(`| ${id} | ${escape(s)} | ${escape(c)} |`);
+  }
+  lines.push('', '| attack on the helper | what |', '| --- | --- |');
+  for (const a of helperAttacks) lines.push(`| ${a.id} | ${escape(a.what)} |`);
+  return lines;
+}
+
+/** The legend and the table as Markdown, between the README's markers. */
 export function markdownTable(rows: AttackRow[] = attackTable()): string {
   const lines = [
+    ...attackLegend(),
+    '',
     '| target | side | attack | hostile peer | expected outcome | reported by | on main today |',
     '| --- | --- | --- | --- | --- | --- | --- |',
   ];
