@@ -17,6 +17,7 @@ import {
   grpcChannelCredentials,
   mtlsClientOptions,
   tlsClientOptions,
+  type SpiffeClientParams,
   type X509BundleSet,
   type X509Svid,
 } from '@spiffe-node/spiffe';
@@ -72,6 +73,11 @@ function readAll(socket: TLSSocket): Promise<string> {
     socket.once('close', () => resolve(data));
     socket.once('error', reject);
   });
+}
+
+/** The helpers' common parameters: the client SVID, the switchable bundles and authorizer. */
+function params(t: Trust): SpiffeClientParams {
+  return { svidSource: t.svid, bundleSource: t.bundles, authorizer: t.authz.authorizer };
 }
 
 function defending(t: Trust, call: (port: number) => Promise<string>, close: () => Promise<void> = async () => {}): DefendingClient {
@@ -148,9 +154,7 @@ export const clientTargets: ClientTarget[] = [
           host: '127.0.0.1',
           port,
           mode: 'mtls',
-          svidSource: t.svid,
-          bundleSource: t.bundles,
-          authorizer: t.authz.authorizer,
+          ...params(t),
           timeoutMs: 5000,
           ...(session ? { tlsOptions: { session } } : {}),
         });
@@ -165,7 +169,7 @@ export const clientTargets: ClientTarget[] = [
     resumes: true,
     create(fx) {
       const t = make(fx);
-      const agent = createSpiffeHttpsAgent({ svidSource: t.svid, bundleSource: t.bundles, authorizer: t.authz.authorizer });
+      const agent = createSpiffeHttpsAgent(params(t));
       return defending(t, (port) => httpsGet({ host: '127.0.0.1', port, path: '/', agent }), async () => agent.destroy());
     },
   },
@@ -175,7 +179,7 @@ export const clientTargets: ClientTarget[] = [
     resumes: true,
     create(fx) {
       const t = make(fx);
-      const dispatcher = createSpiffeDispatcher({ svidSource: t.svid, bundleSource: t.bundles, authorizer: t.authz.authorizer });
+      const dispatcher = createSpiffeDispatcher(params(t));
       return defending(
         t,
         async (port) => {
@@ -193,12 +197,7 @@ export const clientTargets: ClientTarget[] = [
     create(fx) {
       const t = make(fx);
       return defending(t, async (port) => {
-        const session = await connectHttp2(`https://127.0.0.1:${port}`, {
-          svidSource: t.svid,
-          bundleSource: t.bundles,
-          authorizer: t.authz.authorizer,
-          timeoutMs: 5000,
-        });
+        const session = await connectHttp2(`https://127.0.0.1:${port}`, { ...params(t), timeoutMs: 5000 });
         try {
           return await new Promise<string>((resolve, reject) => {
             const stream = session.request({ ':path': '/' });
@@ -222,7 +221,7 @@ export const clientTargets: ClientTarget[] = [
     create(fx) {
       const t = make(fx);
       return defending(t, async (port) => {
-        const credentials = grpcChannelCredentials({ svidSource: t.svid, bundleSource: t.bundles, authorizer: t.authz.authorizer });
+        const credentials = grpcChannelCredentials(params(t));
         const client = new grpc.Client(`127.0.0.1:${port}`, credentials);
         try {
           return await new Promise<string>((resolve, reject) => {
