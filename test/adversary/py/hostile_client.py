@@ -93,7 +93,7 @@ def read_all(conn, sock, timeout, until):
 
 
 def one_connection(args, ctx, session=None, renegotiate=False):
-    result = {"handshake": False, "renegotiated": False, "resumed": False, "response": "", "error": None}
+    result = {"handshake": False, "renegotiated": False, "response": "", "error": None}
     sock = socket.create_connection((args.host, args.port))
     sock.settimeout(None)
     conn = SSL.Connection(ctx, sock)
@@ -103,7 +103,6 @@ def one_connection(args, ctx, session=None, renegotiate=False):
     try:
         conn.do_handshake()
         result["handshake"] = True
-        result["resumed"] = bool(conn.session_reused() if hasattr(conn, "session_reused") else False)
         result["version"] = conn.get_protocol_version_name()
         if renegotiate:
             certs = load_chain(args.renegotiate_chain)

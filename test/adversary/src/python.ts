@@ -30,7 +30,6 @@ export function pyScript(name: string): string {
 export interface ConnectionResult {
   handshake: boolean;
   renegotiated: boolean;
-  resumed: boolean;
   version?: string;
   /** Everything the server sent (latin-1). */
   response: string;
