@@ -32,11 +32,11 @@ def hpack_literal(index, value):
     return bytes([index]) + bytes([len(value)]) + value
 
 
-def request_bytes(kind):
+def request_bytes(kind, path="/whoami"):
     if kind == "line":
         return b"whoami\n"
     if kind == "http1":
-        return b"GET /whoami HTTP/1.1\r\nHost: adversary\r\nConnection: close\r\n\r\n"
+        return b"GET " + path.encode() + b" HTTP/1.1\r\nHost: adversary\r\nConnection: close\r\n\r\n"
     preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + h2_frame(0x4, 0, 0, b"")
     if kind == "h2":
         # :method GET, :scheme https (static 2 and 7), :path /whoami, :authority adversary.
@@ -112,7 +112,7 @@ def one_connection(args, ctx, session=None, renegotiate=False):
                 raise SSL.Error("renegotiate() refused locally")
             conn.do_handshake()
             result["renegotiated"] = conn.total_renegotiations() > 0
-        conn.sendall(request_bytes(args.request))
+        conn.sendall(request_bytes(args.request, args.path))
         got, err = read_all(conn, sock, args.timeout, args.until.encode() if args.until else None)
         result["response"] = got.decode("latin-1")
         if err:
@@ -142,6 +142,7 @@ def main():
     p.add_argument("--resume", action="store_true")
     p.add_argument("--request", default="line", choices=["line", "http1", "h2", "grpc"])
     p.add_argument("--alpn")
+    p.add_argument("--path", default="/whoami", help="the HTTP/1.1 request's path")
     p.add_argument("--tls12", action="store_true")
     p.add_argument("--timeout", type=float, default=5.0)
     p.add_argument("--until", help="stop reading once this text arrived (HTTP/2 servers keep the connection open)")

@@ -3,11 +3,13 @@
  * through a Workload API endpoint the suite serves (mtls-echo, https-mtls), or through SVID
  * files (mtls-files, `--svid-dir`).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { authorizeAny, createHttpsServer, mtlsServerOptions } from '@spiffe-node/spiffe';
 import type { ClientTarget, DefendingClient } from './clients.js';
 import type { Fixtures } from './fixtures.js';
+import { listenOnLoopback } from './listening.js';
 import { AppProcess, appScript, freePort } from './processes.js';
 import { CLIENT_ID, type DefendingServer, type ServerTarget } from './servers.js';
 import { FixtureWorkloadApi } from './workload-api.js';
@@ -37,6 +39,78 @@ function appServer(app: AppProcess, port: number, cleanup: () => void): Defendin
   };
 }
 
+/** Waits for `ready`; if the app never gets there, stops it (and what it needs) before failing. */
+async function stopOnFailure(server: DefendingServer, ready: Promise<void>): Promise<void> {
+  try {
+    await ready;
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+}
+
+/**
+ * apps/api-gateway with one API whose authentication is mTLS, mandatory, for
+ * spiffe://example.org/client, routed to an upstream in this process (SPIFFE mTLS, as the
+ * gateway requires) that answers `UPSTREAM-OK`.
+ */
+const apiGatewayTarget: ServerTarget = {
+  id: 'apps/api-gateway (mTLS mandatory, spiffeIds)',
+  request: 'http1',
+  path: '/adversary/1.0/whoami',
+  logsTo: 'its log: Rejected GET …: rule=… reason=…',
+  switchable: false,
+  served: (response) => response.includes('UPSTREAM-OK'),
+  async start(fx) {
+    const upstream = await listenOnLoopback(
+      createHttpsServer(mtlsServerOptions(fx.svid('server'), fx.trustedBundles(), authorizeAny()), (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' }).end('UPSTREAM-OK\n');
+      }),
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'spiffe-adversary-gateway-'));
+    mkdirSync(join(dir, 'apis'));
+    writeFileSync(join(dir, 'gateway.yaml'), 'apis:\n  - apis/\ncertificatesDir: certs\ntrustedProxies: []\n');
+    writeFileSync(
+      join(dir, 'apis', 'adversary.apk-conf'),
+      [
+        'name: "AdversaryAPI"',
+        'basePath: "/adversary"',
+        'version: "1.0"',
+        'type: "REST"',
+        'id: "adversary-api"',
+        'endpointConfigurations:',
+        '  production:',
+        `    endpoint: "https://127.0.0.1:${upstream.port}"`,
+        '    spiffeId: "spiffe://example.org/server"',
+        'operations:',
+        '  - target: "/whoami"',
+        '    verb: "GET"',
+        '    secured: true',
+        'authentication:',
+        '  - authType: mTLS',
+        '    required: mandatory',
+        '    spiffeIds:',
+        `      - ${CLIENT_ID}`,
+        '',
+      ].join('\n'),
+    );
+    // The gateway presents the server's SVID (the identity the suite's agent serves it).
+    const api = await workloadApiFor(fx, 'server');
+    const port = await freePort();
+    const app = new AppProcess(
+      appScript('@spiffe-node/example-api-gateway', 'gateway.js'),
+      ['--config', join(dir, 'gateway.yaml'), '--host', '127.0.0.1', '--port', String(port)],
+      { SPIFFE_ENDPOINT_SOCKET: api.address },
+    );
+    const server = appServer(app, port, () => {
+      api.stop();
+      void upstream.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    await stopOnFailure(server, app.waitFor(/Gateway listening/));
+    return server;
+  },
+};
 /** An app server that takes its SVID from the Workload API: `<pkg>/dist/server.js --host --port`. */
 function workloadApiAppServer(id: string, pkg: string, request: ServerTarget['request'], logsTo: string, served: (response: string) => boolean): ServerTarget {
   return {
@@ -51,8 +125,9 @@ function workloadApiAppServer(id: string, pkg: string, request: ServerTarget['re
       const app = new AppProcess(appScript(pkg, 'server.js'), ['--host', '127.0.0.1', '--port', String(port)], {
         SPIFFE_ENDPOINT_SOCKET: api.address,
       });
-      await app.waitFor(/listening/i);
-      return appServer(app, port, () => api.stop());
+      const server = appServer(app, port, () => api.stop());
+      await stopOnFailure(server, app.waitFor(/listening/i));
+      return server;
     },
   };
 }
@@ -65,6 +140,7 @@ export const appServerTargets: ServerTarget[] = [
     'its stdout: Error reading incoming data: <reason>',
     (response) => response.includes('Hello client'),
   ),
+  apiGatewayTarget,
   workloadApiAppServer(
     'apps/https-mtls server',
     '@spiffe-node/example-https-mtls',
@@ -81,9 +157,9 @@ export const appServerTargets: ServerTarget[] = [
     reasonInResponse: true,
     async start(fx) {
       const dir = mkdtempSync(join(tmpdir(), 'spiffe-adversary-svids-'));
-      const server = fx.pair('server');
-      writeFileSync(join(dir, 'svid.0.pem'), server.chain);
-      writeFileSync(join(dir, 'svid.0.key'), server.key, { mode: 0o600 });
+      const svid = fx.pair('server');
+      writeFileSync(join(dir, 'svid.0.pem'), svid.chain);
+      writeFileSync(join(dir, 'svid.0.key'), svid.key, { mode: 0o600 });
       writeFileSync(join(dir, 'bundle.0.pem'), fx.root('example'));
       writeFileSync(join(dir, 'federated_bundle.0.0.pem'), fx.root('partner'));
       const port = await freePort();
@@ -92,8 +168,9 @@ export const appServerTargets: ServerTarget[] = [
         ['--svid-dir', dir, '--authorize-id', CLIENT_ID, '--host', '127.0.0.1', '--port', String(port)],
         {},
       );
-      await app.waitFor(/listening/i);
-      return appServer(app, port, () => rmSync(dir, { recursive: true, force: true }));
+      const server = appServer(app, port, () => rmSync(dir, { recursive: true, force: true }));
+      await stopOnFailure(server, app.waitFor(/listening/i));
+      return server;
     },
   },
 ];

@@ -56,7 +56,12 @@ const forgedChains: Array<{ id: string; chain: ForgedChain; what: string; reason
 ];
 
 export const serverAttacks: ServerAttack[] = [
-  { id: 'no-client-certificate', what: 'a client that sends no certificate where one is required', present: undefined, reason: /no certificate/i },
+  {
+    id: 'no-client-certificate',
+    what: 'a client that sends no certificate where one is required',
+    present: undefined,
+    reason: /no (client )?certificate/i,
+  },
   ...forgedChains.map((f): ServerAttack => ({ id: f.id, what: f.what, present: `${f.chain}-client`, reason: f.reason })),
   {
     id: 'renegotiation',
@@ -161,6 +166,10 @@ const H4 = 'open on main: issue 19 item 6, fixed on fix/x509-verifier';
 const H4_MTLS_FILES =
   "open on main: issue 19 item 6; with fix/x509-verifier the chain is refused, but the verdict's reason is Node's UNSPECIFIED, not the verifier's (apps/mtls-files/src/diagnose.ts prefers Node's code)";
 
+const GATEWAY_LOG =
+  "open on main: the renegotiation is refused (the library's fix), but apps/api-gateway logs nothing: it does not listen to 'spiffeRejected'";
+const GATEWAY = 'apps/api-gateway (mTLS mandatory, spiffeIds)';
+
 const LIB_SERVERS = [
   'createTlsServer',
   'listen',
@@ -177,12 +186,13 @@ const SPIFFE_CLIENT_HELPERS = [
   'connectHttp2',
   'grpcChannelCredentials (grpc-js client)',
 ];
-const APP_SERVERS = ['apps/mtls-echo server', 'apps/https-mtls server'];
+const APP_SERVERS = ['apps/mtls-echo server', 'apps/https-mtls server', GATEWAY];
 const APP_CLIENTS = ['apps/mtls-echo client', 'apps/https-mtls client', 'apps/mtls-files request --spiffe'];
 
 const openEntries: Array<[Side, string, string[], string]> = [
   ['server', 'name-constraints', [...LIB_SERVERS, ...APP_SERVERS], H4],
   ['server', 'weak-signature', [...LIB_SERVERS, ...APP_SERVERS], H4],
+  ['server', 'renegotiation', [GATEWAY], GATEWAY_LOG],
   ['server', 'name-constraints', ['apps/mtls-files server (--svid-dir)'], H4_MTLS_FILES],
   ['server', 'weak-signature', ['apps/mtls-files server (--svid-dir)'], H4_MTLS_FILES],
   ['client', 'name-constraints', [...SPIFFE_CLIENT_HELPERS, ...APP_CLIENTS], H4],

@@ -45,6 +45,8 @@ export interface HostileClientOptions {
   /** Resume the first connection's session on a second one, after `between` ran. */
   resumeAfter?: () => Promise<void> | void;
   request: 'line' | 'http1' | 'h2' | 'grpc';
+  /** The HTTP/1.1 path (default `/whoami`). */
+  path?: string;
   alpn?: string;
   tls12?: boolean;
   /**
@@ -66,6 +68,7 @@ export async function runHostileClient(options: HostileClientOptions): Promise<C
   }
   if (options.resumeAfter) args.push('--resume');
   if (options.alpn) args.push('--alpn', options.alpn);
+  if (options.path) args.push('--path', options.path);
   if (options.tls12 || options.renegotiateTo) args.push('--tls12');
   const child = spawn(pythonPath(), args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PYTHONWARNINGS: 'ignore' } });
   let stderr = '';

@@ -50,6 +50,8 @@ export interface ServerTarget {
   /** The helper as the table names it. */
   readonly id: string;
   readonly request: RequestKind;
+  /** The HTTP path the hostile client asks for (default `/whoami`). */
+  readonly path?: string;
   readonly alpn?: string;
   /** Where the defending side reports a refused peer. */
   readonly logsTo: string;

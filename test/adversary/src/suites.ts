@@ -30,6 +30,7 @@ async function attackServer(fx: Fixtures, target: ServerTarget, a: ServerAttack,
     port: server.port,
     request: target.request,
     ...(target.alpn ? { alpn: target.alpn } : {}),
+    ...(target.path ? { path: target.path } : {}),
     ...(a.present ? { present: fx.pair(a.present) } : {}),
     ...(a.renegotiateTo ? { renegotiateTo: fx.pair(a.renegotiateTo) } : {}),
     ...(a.resumeAfter ? { resumeAfter: () => (a.resumeAfter === 'refuseAll' ? server.refuseAll() : server.rotateBundles()) } : {}),
@@ -94,6 +95,7 @@ export function serverSuite(targets: ServerTarget[]): void {
             request: target.request,
             present: fixtures().pair('client'),
             ...(target.alpn ? { alpn: target.alpn } : {}),
+            ...(target.path ? { path: target.path } : {}),
           });
           assert.ok(wasServed(target, result?.response ?? ''), `not served: ${show(result)}\nserver log: ${server.log.join('\n')}`);
         }),

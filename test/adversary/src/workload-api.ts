@@ -68,7 +68,8 @@ export class FixtureWorkloadApi {
     api.#server.addService(service(), {
       FetchX509SVID: stream(x509),
       FetchX509Bundles: stream(bundles),
-      FetchJWTBundles: stream({ bundles: {} }),
+      // An empty JWK Set of the workload's trust domain: no JWT-SVID verifies, but the source starts.
+      FetchJWTBundles: stream({ bundles: { [`spiffe://${new URL(identity.spiffeId).host}`]: Buffer.from('{"keys":[]}') } }),
       FetchJWTSVID: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb({ code: grpc.status.UNIMPLEMENTED, details: 'not served here' }),
       ValidateJWTSVID: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb({ code: grpc.status.UNIMPLEMENTED, details: 'not served here' }),
     });
