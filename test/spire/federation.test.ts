@@ -205,24 +205,35 @@ plugins {
     assert.equal(refused.code, 'ERR_FEDERATION_ENDPOINT_REJECTED');
   });
 
-  test("our watcher follows SPIRE's bundle endpoint through an X.509 CA rotation", { skip }, async () => {
-    const bootstrap = await spireBundle();
-    const watcher = await FederatedBundleSource.create(spireEndpoint(bootstrap), {
+  interface Authorities {
+    prepared?: { authority_id: string };
+    old?: { authority_id: string };
+  }
+  const localAuthority = async (kind: 'x509' | 'jwt'): Promise<Authorities> => {
+    const shown = await server('localauthority', kind, 'show', '-output', 'json');
+    assert.equal(shown.code, 0, describeRun(`localauthority ${kind} show`, shown));
+    return JSON.parse(shown.stdout) as Authorities;
+  };
+  const localAuthorityStep = async (kind: 'x509' | 'jwt', ...args: string[]): Promise<void> => {
+    const result = await server('localauthority', kind, ...args);
+    assert.equal(result.code, 0, describeRun(`localauthority ${kind} ${args.join(' ')}`, result));
+  };
+  const watchSpire = async (): Promise<FederatedBundleSource> => {
+    const watcher = await FederatedBundleSource.create(spireEndpoint(await spireBundle()), {
       minRefreshMs: 200,
       maxRefreshMs: 1000,
       retryMs: 200,
       logger: quiet,
     });
     sources.push(watcher);
-    const authority = async (): Promise<{ active?: { authority_id: string }; prepared?: { authority_id: string }; old?: { authority_id: string } }> => {
-      const shown = await server('localauthority', 'x509', 'show', '-output', 'json');
-      assert.equal(shown.code, 0, describeRun('localauthority x509 show', shown));
-      return JSON.parse(shown.stdout);
-    };
-    const step = async (...args: string[]): Promise<void> => {
-      const result = await server('localauthority', 'x509', ...args);
-      assert.equal(result.code, 0, describeRun(`localauthority x509 ${args.join(' ')}`, result));
-    };
+    return watcher;
+  };
+
+  test("our watcher follows SPIRE's bundle endpoint through an X.509 CA rotation", { skip }, async () => {
+    const bootstrap = await spireBundle();
+    const watcher = await watchSpire();
+    const authority = () => localAuthority('x509');
+    const step = (...args: string[]) => localAuthorityStep('x509', ...args);
 
     await step('prepare');
     await waitFor('the prepared CA in the watched bundle', () => (watcher.getBundle().x509Authorities().length === 2 ? true : undefined));
@@ -249,6 +260,25 @@ plugins {
     ).then((err) => assert.equal(err.code, 'ERR_FEDERATION_ENDPOINT_REJECTED'));
     const throughWatcher = await fetchBundle(spireEndpoint(watcher));
     assert.deepEqual(fingerprintsOf(throughWatcher), fingerprintsOf(rotated));
+  });
+
+  test("our watcher follows SPIRE's JWT authority rotation", { skip }, async () => {
+    const watcher = await watchSpire();
+    const kids = (bundle: SpiffeBundle): string => [...bundle.jwtAuthorities().keys()].sort().join();
+    await localAuthorityStep('jwt', 'prepare');
+    const prepared = await spireBundle();
+    assert.equal(prepared.jwtAuthorities().size, 2);
+    await waitFor('the prepared JWT key in the watched bundle', () => (kids(watcher.getBundle()) === kids(prepared) ? true : undefined));
+    const next = (await localAuthority('jwt')).prepared?.authority_id;
+    assert.ok(next, 'no prepared JWT authority');
+    await localAuthorityStep('jwt', 'activate', '-authorityID', next);
+    const old = (await localAuthority('jwt')).old?.authority_id;
+    assert.ok(old, 'no old JWT authority after activate');
+    await localAuthorityStep('jwt', 'taint', '-authorityID', old);
+    await localAuthorityStep('jwt', 'revoke', '-authorityID', old);
+    const rotated = await spireBundle();
+    assert.equal(rotated.jwtAuthorities().size, 1);
+    await waitFor('the rotated JWT keys in the watcher', () => (kids(watcher.getBundle()) === kids(rotated) ? true : undefined));
   });
 
   const partnerBundle = (): SpiffeBundle => {
