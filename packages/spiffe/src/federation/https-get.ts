@@ -11,7 +11,7 @@ import { FederationError, SpiffeError, type SpiffeErrorCode } from '../errors.js
 import { checkEndpointUrl, describeUrl } from './endpoint.js';
 
 /** At most this many redirects are followed for one fetch. */
-export const MAX_REDIRECTS = 3;
+const MAX_REDIRECTS = 3;
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
