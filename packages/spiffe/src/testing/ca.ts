@@ -4,7 +4,8 @@
  * relatively from tests (`../testing/ca.js`).
  *
  * Everything is synchronous (keys from `generateKeyPairSync`, certificates built with a tiny
- * DER writer and signed with `crypto.sign`), so tables of test cases can mint inline.
+ * DER writer and signed with `crypto.sign`), so tables of test cases can mint inline. With
+ * `entropy: seededEntropy(seed)` a root (and all it mints) is byte-identical for the same seed.
  * `await createTestCa(...)` exists too and resolves to the same thing.
  *
  * - `TestCa.create({ trustDomain: 'example.org' })`: a self-signed root (EC P-256 unless
@@ -34,21 +35,15 @@
  *
  * @internal
  */
-import {
-  X509Certificate,
-  createHash,
-  generateKeyPairSync,
-  randomBytes,
-  sign,
-  type KeyObject,
-} from 'node:crypto';
+import { X509Certificate, createHash, type KeyObject } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { TrustDomain } from '../spiffeid/index.js';
 import { X509Bundle } from '../bundle/x509-bundle.js';
 import * as der from './der.js';
+import { randomEntropy, type KeyAlgorithm, type TestEntropy } from './entropy.js';
 
-/** The key types the test CA can mint. */
-export type KeyAlgorithm = 'ec-p256' | 'ec-p384' | 'rsa-2048';
+export type { KeyAlgorithm, TestEntropy } from './entropy.js';
+export { seededEntropy } from './entropy.js';
 
 /** The KeyUsage bits, by name (RFC 5280 §4.2.1.3). */
 export type KeyUsageName =
@@ -166,6 +161,12 @@ export interface CertOptions {
 export interface CaOptions extends CertOptions {
   /** The trust domain (required for a root; intermediates inherit their parent's). */
   trustDomain?: string | TrustDomain;
+  /**
+   * Where keys, serials, signatures and default validity come from (roots only; everything a CA
+   * mints inherits it). Default: fresh randomness; `seededEntropy(seed)` mints the same bytes
+   * for the same seed.
+   */
+  entropy?: TestEntropy;
 }
 
 /** Options of a leaf certificate. */
@@ -213,17 +214,6 @@ export function toPem(label: string, body: Uint8Array): string {
   const b64 = Buffer.from(body).toString('base64');
   const lines = b64.match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
-}
-
-function generateKeyPair(alg: KeyAlgorithm): { privateKey: KeyObject; publicKey: KeyObject } {
-  switch (alg) {
-    case 'ec-p256':
-      return generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    case 'ec-p384':
-      return generateKeyPairSync('ec', { namedCurve: 'P-384' });
-    case 'rsa-2048':
-      return generateKeyPairSync('rsa', { modulusLength: 2048 });
-  }
 }
 
 function keyAlgorithmOf(key: KeyObject): KeyAlgorithm {
@@ -336,10 +326,12 @@ interface BuildInput extends CertOptions {
   defaultKeyAlgorithm: KeyAlgorithm;
   /** Undefined for a self-signed certificate. */
   issuer: Issuer | undefined;
+  entropy: TestEntropy;
 }
 
 function build(input: BuildInput): IssuedCertificate & { subjectDer: Buffer } {
-  const keyPair = input.keyPair ?? generateKeyPair(input.keyAlgorithm ?? input.defaultKeyAlgorithm);
+  const { entropy } = input;
+  const keyPair = input.keyPair ?? entropy.keyPair(input.keyAlgorithm ?? input.defaultKeyAlgorithm);
   const subjectDer = encodeName(input.subject ?? input.defaultSubject);
   const issuer: Issuer = input.issuer ?? { subject: subjectDer, ...keyPair };
   const signingKey = input.signingKey ?? issuer.privateKey;
@@ -389,21 +381,21 @@ function build(input: BuildInput): IssuedCertificate & { subjectDer: Buffer } {
   }
 
   const serial =
-    input.serialNumber !== undefined ? der.integer(input.serialNumber) : der.integerFromBytes(randomBytes(16));
+    input.serialNumber !== undefined ? der.integer(input.serialNumber) : der.integerFromBytes(entropy.serial());
   const tbs = der.sequence(
     der.explicit(0, der.integer(2)),
     serial,
     algId,
     issuer.subject,
     der.sequence(
-      der.time(input.notBefore ?? input.defaultNotBefore),
-      der.time(input.notAfter ?? input.defaultNotAfter),
+      der.time(input.notBefore ?? entropy.validity?.notBefore ?? input.defaultNotBefore),
+      der.time(input.notAfter ?? entropy.validity?.notAfter ?? input.defaultNotAfter),
     ),
     subjectDer,
     keyPair.publicKey.export({ type: 'spki', format: 'der' }),
     ...(extensions.length > 0 ? [der.explicit(3, der.sequence(...extensions))] : []),
   );
-  const signature = sign(digest, tbs, signingKey);
+  const signature = entropy.sign(digest, tbs, signingKey);
   const certDer = der.sequence(tbs, algId, der.bitStringBytes(signature));
   const keyDer = keyPair.privateKey.export({ type: 'pkcs8', format: 'der' });
   return {
@@ -426,6 +418,8 @@ const DAY = 24 * HOUR;
  */
 export class TestCa implements IssuedCertificate {
   readonly trustDomain: TrustDomain;
+  /** Where this CA's (and everything it mints) keys, serials and signatures come from. */
+  readonly entropy: TestEntropy;
   /** The CA that signed this one; undefined for a root. */
   readonly parent: TestCa | undefined;
   readonly certificate: X509Certificate;
@@ -438,8 +432,14 @@ export class TestCa implements IssuedCertificate {
   readonly #subjectDer: Buffer;
   #intermediates = 0;
 
-  private constructor(trustDomain: TrustDomain, parent: TestCa | undefined, issued: IssuedCertificate & { subjectDer: Buffer }) {
+  private constructor(
+    trustDomain: TrustDomain,
+    parent: TestCa | undefined,
+    issued: IssuedCertificate & { subjectDer: Buffer },
+    entropy: TestEntropy,
+  ) {
     this.trustDomain = trustDomain;
+    this.entropy = entropy;
     this.parent = parent;
     this.certificate = issued.certificate;
     this.der = issued.der;
@@ -466,8 +466,9 @@ export class TestCa implements IssuedCertificate {
       defaultNotAfter: new Date(now + 365 * DAY),
       defaultKeyAlgorithm: 'ec-p256',
       issuer: undefined,
+      entropy: options.entropy ?? randomEntropy,
     });
-    return new TestCa(td, undefined, issued);
+    return new TestCa(td, undefined, issued, options.entropy ?? randomEntropy);
   }
 
   /** The root of this CA's hierarchy. */
@@ -509,8 +510,9 @@ export class TestCa implements IssuedCertificate {
       defaultNotAfter: new Date(now + 30 * DAY),
       defaultKeyAlgorithm: keyAlgorithmOf(this.privateKey),
       issuer: this.issuer(),
+      entropy: this.entropy,
     });
-    return new TestCa(td, this, issued);
+    return new TestCa(td, this, issued, this.entropy);
   }
 
   /**
@@ -535,6 +537,7 @@ export class TestCa implements IssuedCertificate {
       defaultNotAfter: new Date(now + HOUR),
       defaultKeyAlgorithm: keyAlgorithmOf(this.privateKey),
       issuer: this.issuer(),
+      entropy: this.entropy,
     });
     return issued;
   }
