@@ -204,6 +204,14 @@ cases.push(
     outcome: /has the critical extension 2\.5\.29\.30 \(name constraints of a form this library cannot check: directoryName\)/,
   },
   {
+    name: 'a critical directoryName constraint on the bundle authority, whatever the leaf',
+    at: 'root',
+    constraints: { critical: true, permitted: { uris: ['example.org'], raw: [directoryName] } },
+    id: 'spiffe://example.org/w',
+    leaf: { subject: {} },
+    outcome: /holds a critical name constraint of a form this library cannot check \(directoryName\)$/,
+  },
+  {
     name: 'a non-critical directoryName constraint refuses a leaf with a subject',
     at: 'intermediate',
     constraints: { critical: false, permitted: { raw: [directoryName] } },

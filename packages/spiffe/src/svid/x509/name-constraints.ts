@@ -245,7 +245,13 @@ function checkKind<C>(
  */
 export function nameConstraintsProblem(nc: NameConstraints, names: ConstrainedNames): string | undefined {
   const { sans } = names;
-  for (const form of uncheckedForms(nc)) {
+  const unchecked = uncheckedForms(nc);
+  if (nc.critical && unchecked.length > 0) {
+    // Go treats this as an unhandled critical extension: the CA cannot be used (for a presented
+    // certificate the critical-extension rule says so first; this covers bundle authorities).
+    return `holds a critical name constraint of a form this library cannot check (${unchecked.map(generalNameTypeName).join(', ')})`;
+  }
+  for (const form of unchecked) {
     const present = form === GeneralNameType.directoryName ? !names.subjectEmpty || sans?.otherTypes.has(form) : sans?.otherTypes.has(form);
     if (present) {
       return `holds a ${generalNameTypeName(form)} name constraint, which this library cannot check, and the certificate has a name of that form`;
