@@ -1,6 +1,6 @@
 /**
- * A strict reader of RFC 5280 GeneralNames (the content of a subjectAltName extension and the
- * bases of name constraints). A SAN extension that does not decode as valid GeneralNames is
+ * A strict reader of RFC 5280 GeneralNames, the content of a subjectAltName extension (the name
+ * constraints reader shares its IA5 and single-element helpers). A SAN extension that does not decode as valid GeneralNames is
  * refused rather than read in part: OpenSSL (and so Node's `X509Certificate.subjectAltName`
  * and `tls` `getPeerCertificate()`) refuses the whole extension, and what the library
  * authorizes must never differ from what Node shows the application.
