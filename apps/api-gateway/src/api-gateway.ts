@@ -8,6 +8,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type https from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import httpProxy from 'http-proxy';
 import {
   authorizeId,
@@ -15,7 +16,7 @@ import {
   type X509BundleSource,
   type X509SvidSource,
 } from '@spiffe-node/spiffe';
-import { createHttpsServer, createSpiffeHttpsAgent, tlsServerOptions } from '@spiffe-node/spiffe/tls';
+import { createHttpsServer, createSpiffeHttpsAgent, formatTlsHandshakeError, tlsServerOptions } from '@spiffe-node/spiffe/tls';
 import type { ApiDefinition } from './api-definition.js';
 import { authenticate, type AcceptedCertificate, type RejectionRule } from './authenticate.js';
 import { certificateHash, toPem } from './certificates.js';
@@ -144,7 +145,9 @@ export class ApiGateway {
 
   /**
    * The gateway's HTTPS server: its X509-SVID (rotated as the source renews it), a client
-   * certificate requested but not required, so that each API's rules decide.
+   * certificate requested but not required, so that each API's rules decide. A connection the
+   * core refuses at the TLS layer (a client renegotiating TLS 1.2 to present another
+   * certificate) is closed and logged as `TLS handshake error from <peer>: <reason>`.
    *
    * @example
    * ```ts
@@ -160,6 +163,12 @@ export class ApiGateway {
     // context has no CAs and `rejectUnauthorized` is false, as in the core's mTLS mode), and
     // judge it per API. Node reads `requestCert` from the server for each new connection.
     (server as unknown as { requestCert: boolean }).requestCert = true;
+    // The core refuses what it must at the TLS layer whatever the API rules say (a client that
+    // renegotiates after admission, to present another certificate): say so, or an attack
+    // leaves no trace.
+    server.on('spiffeRejected', (err: unknown, socket: TLSSocket) => {
+      this.#log(formatTlsHandshakeError(err, socket));
+    });
     server.on('spiffeRotationError', (err: unknown) => {
       this.#log(`SVID rotation error: ${err instanceof Error ? err.message : String(err)}`);
     });

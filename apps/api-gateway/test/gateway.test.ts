@@ -2,10 +2,12 @@
 // authentication rule, the forwarded client identity, and the upstream's trust in it.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import tls from 'node:tls';
 import { JwtSource, X509Source } from '@spiffe-node/spiffe';
 import { TestCa } from '../../../packages/spiffe/src/testing/ca.js';
 import { parseXfcc } from '../src/xfcc.js';
@@ -478,6 +480,33 @@ describe('the employee service', () => {
 
   it('refuses a TLS client without an X509-SVID', async () => {
     await assert.rejects(call(bundle, upstreamPort, '/employee', { serverId: UPSTREAM_ID }), /socket hang up|ECONNRESET|closed/);
+  });
+});
+
+describe('the TLS layer', () => {
+  it('closes a connection whose client renegotiates (TLS 1.2) after admission, and logs why', async () => {
+    const from = gateway.lines.length;
+    const client = svid('client');
+    // Node's own TLS 1.2 client asks for a second handshake on an admitted connection: the core
+    // refuses it whatever the APIs say (a renegotiation could present another certificate).
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port: gatewayPort,
+      maxVersion: 'TLSv1.2',
+      cert: client.cert,
+      key: client.key,
+      ca: bundle,
+      checkServerIdentity: () => undefined,
+    });
+    socket.on('error', () => {});
+    await once(socket, 'secureConnect');
+    const closed = once(socket, 'close');
+    socket.renegotiate({ rejectUnauthorized: false }, () => {});
+    await closed;
+    assert.match(
+      await logged(gateway, from, /^TLS handshake error /),
+      /^TLS handshake error from 127\.0\.0\.1:\d+: the client of an established TLS 1\.2 connection tried to renegotiate/,
+    );
   });
 });
 
