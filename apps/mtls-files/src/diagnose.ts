@@ -29,10 +29,23 @@ export type Verdict = { mTLSValid: true; spiffeId?: string } | { mTLSValid: fals
  * - `WRONG_TRUST_DOMAIN`: the client's trust domain is not one this server has a bundle for,
  *   its chain leads only to another trust domain's authority, or `--authorize-td` names another one.
  * - `UNEXPECTED_ID`: the authorizer (`--authorize-id`) refused the client's SPIFFE ID.
+ * - `NAME_CONSTRAINT_VIOLATION`: a CA of the chain (critical or not) has name constraints that
+ *   do not permit a name below it (for the leaf, its SPIFFE ID's trust domain).
+ * - `WEAK_SIGNATURE`: a certificate of the chain is signed with SHA-1, MD5 or another algorithm
+ *   the verifier refuses (as Go's does).
  * - `UNTRUSTED_CHAIN`: no chain to the bundle for another reason.
  * - `CERT_HAS_EXPIRED` / `CERT_NOT_YET_VALID`: as Node names them.
  */
-export const SPIFFE_REASONS = ['NOT_AN_SVID', 'NOT_A_LEAF', 'INVALID_SVID', 'WRONG_TRUST_DOMAIN', 'UNEXPECTED_ID', 'UNTRUSTED_CHAIN'] as const;
+export const SPIFFE_REASONS = [
+  'NOT_AN_SVID',
+  'NOT_A_LEAF',
+  'INVALID_SVID',
+  'WRONG_TRUST_DOMAIN',
+  'UNEXPECTED_ID',
+  'NAME_CONSTRAINT_VIOLATION',
+  'WEAK_SIGNATURE',
+  'UNTRUSTED_CHAIN',
+] as const;
 
 /**
  * Which authorizer the server runs, so that a refusal gets the right reason.
@@ -80,6 +93,12 @@ const NODE_MESSAGES: Record<string, string> = {
   CERT_UNTRUSTED: 'certificate not trusted',
   CERT_REJECTED: 'certificate rejected',
 };
+
+/**
+ * Node's code for an OpenSSL verification error it has no name for (a refused name constraint,
+ * a signature digest too weak, ...): it says that Node refused the chain, not why.
+ */
+const NODE_UNNAMED = 'UNSPECIFIED';
 
 function nodeCode(socket: TLSSocket): { code: string; message: string } | undefined {
   if (socket.authorized) return undefined;
@@ -130,6 +149,11 @@ const NOT_A_LEAF_RULES = new Set(['leaf-ca', 'leaf-key-cert-sign', 'leaf-crl-sig
  */
 export function spiffeReason(err: unknown, authorizer: AuthorizerKind, chainAcceptedByNode: boolean): string {
   if (!(err instanceof SpiffeError)) return 'UNTRUSTED_CHAIN';
+  // The verifier names these two checks whichever code they carry (a weak signature on a
+  // presented certificate is INVALID, on the bundle's authority UNTRUSTED).
+  const rule = err instanceof X509SvidError ? err.rule : undefined;
+  if (rule === 'name-constraints') return 'NAME_CONSTRAINT_VIOLATION';
+  if (rule === 'signature-algorithm') return 'WEAK_SIGNATURE';
   switch (err.code) {
     case 'ERR_UNAUTHORIZED_ID':
       return authorizer === 'trust-domain' ? 'WRONG_TRUST_DOMAIN' : 'UNEXPECTED_ID';
@@ -141,7 +165,6 @@ export function spiffeReason(err: unknown, authorizer: AuthorizerKind, chainAcce
       return err.cause instanceof BundleError || chainAcceptedByNode ? 'WRONG_TRUST_DOMAIN' : 'UNTRUSTED_CHAIN';
     case 'ERR_X509SVID_INVALID': {
       // The core names the X509-SVID rule that the certificate broke.
-      const rule = err instanceof X509SvidError ? err.rule : undefined;
       if (rule !== undefined && NOT_AN_SVID_RULES.has(rule)) return 'NOT_AN_SVID';
       if (rule !== undefined && NOT_A_LEAF_RULES.has(rule)) return 'NOT_A_LEAF';
       return 'INVALID_SVID';
@@ -173,8 +196,9 @@ export function rootCaVerdict(socket: TLSSocket): Verdict {
 /**
  * The verdict of SPIFFE mTLS: the client's X509-SVID must verify against the bundle of its own
  * trust domain and pass the authorizer. When it does not, the reason is Node's code if Node's
- * own chain validation (against every authority the server has) failed too, and otherwise the
- * SPIFFE cause.
+ * own chain validation (against every authority the server has) failed too with a code Node
+ * names (the seed's reasons), and otherwise the SPIFFE cause with the library's message: also
+ * when Node's code is `UNSPECIFIED`, which says only that OpenSSL refused the chain.
  *
  * @example
  * ```ts
@@ -199,10 +223,10 @@ export function spiffeVerdict(socket: TLSSocket, bundles: X509BundleSource, auth
   } catch (err) {
     failure = err;
   }
-  if (node !== undefined) return { mTLSValid: false, reason: node.code, detail: node.message };
+  if (node !== undefined && node.code !== NODE_UNNAMED) return { mTLSValid: false, reason: node.code, detail: node.message };
   return {
     mTLSValid: false,
-    reason: spiffeReason(failure, kind, true),
+    reason: spiffeReason(failure, kind, node === undefined),
     detail: failure instanceof Error ? failure.message : String(failure),
   };
 }

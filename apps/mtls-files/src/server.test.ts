@@ -1,6 +1,7 @@
 // The diagnostics server as a real process, and every reason it gives produced by a real client
 // (curl): no certificate, a certificate from another CA, an expired one, one that is not an SVID,
-// a CA certificate, a leaf without digitalSignature, a wrong ID, a wrong trust domain. Then the
+// a CA certificate, a leaf without digitalSignature, a wrong ID, a wrong trust domain, a leaf
+// outside its intermediate's name constraints, a leaf signed with SHA-1. Then the
 // seed's own mode (--root-ca) and the axios client, with files and with the Workload API.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +16,8 @@ const partner = TestCa.create({ trustDomain: 'partner.org' });
 // one that copies the subject of the real root (a forgery).
 const stranger = TestCa.create({ trustDomain: 'example.org', subject: { organization: 'Elsewhere', commonName: 'Stranger CA' } });
 const forger = TestCa.create({ trustDomain: 'example.org' });
+// An intermediate of the real root whose (non-critical) name constraints permit only partner.org.
+const constrained = example.intermediate({ nameConstraints: { critical: false, permitted: { uris: ['partner.org'] } } });
 
 let dir: ReturnType<typeof tempDir>;
 
@@ -31,8 +34,20 @@ function clientFiles(name: string, chainPem: string, keyPem: string): { cert: st
   return { cert: join(d, 'cert.pem'), key: join(d, 'key.key') };
 }
 
-async function curl(url: string, cacert: string, client?: { cert: string; key: string }): Promise<string> {
-  const result = await run('curl', ['-sS', '--cacert', cacert, ...(client ? ['--cert', client.cert, '--key', client.key] : []), url]);
+/**
+ * An environment whose OpenSSL configuration lowers the security level to 0, so that curl
+ * presents a SHA-1 signed certificate (at its default level OpenSSL refuses to load it: "ca md
+ * too weak"; `--ciphers` comes too late, after the certificate is loaded).
+ */
+function securityLevelZero(): NodeJS.ProcessEnv {
+  const conf = writeFiles(join(dir.path, 'openssl-seclevel0'), {
+    'openssl.cnf': 'openssl_conf = init\n[init]\nssl_conf = ssl\n[ssl]\nsystem_default = tls\n[tls]\nCipherString = DEFAULT:@SECLEVEL=0\n',
+  });
+  return { ...process.env, OPENSSL_CONF: join(conf, 'openssl.cnf') };
+}
+
+async function curl(url: string, cacert: string, client?: { cert: string; key: string }, env?: NodeJS.ProcessEnv): Promise<string> {
+  const result = await run('curl', ['-sS', '--cacert', cacert, ...(client ? ['--cert', client.cert, '--key', client.key] : []), url], env ? { env } : {});
   assert.equal(result.code, 0, result.stderr);
   return result.stdout.trimEnd();
 }
@@ -59,7 +74,15 @@ describe('server --svid-dir (SPIFFE mode): every reason from a real client', () 
     await server.stop();
   });
 
-  const cases: Array<{ name: string; client: () => { cert: string; key: string } | undefined; reason?: string; detail?: RegExp; valid?: string }> = [
+  const cases: Array<{
+    name: string;
+    client: () => { cert: string; key: string } | undefined;
+    reason?: string;
+    detail?: RegExp;
+    valid?: string;
+    /** curl's OpenSSL at security level 0 (a client presenting a SHA-1 chain). */
+    weakClient?: boolean;
+  }> = [
     {
       name: 'the expected client SVID (with its intermediate)',
       client: () => {
@@ -141,10 +164,31 @@ describe('server --svid-dir (SPIFFE mode): every reason from a real client', () 
       reason: 'WRONG_TRUST_DOMAIN',
       detail: /could not verify leaf certificate/,
     },
+    // Node refuses these two chains with its code UNSPECIFIED (OpenSSL's error has no name in
+    // Node): the reason and the detail are the verifier's.
+    {
+      name: "a leaf outside its intermediate's name constraints",
+      client: () => {
+        const s = constrained.svid('/client');
+        return clientFiles('constrained', s.certPem, s.keyPem);
+      },
+      reason: 'NAME_CONSTRAINT_VIOLATION',
+      detail: /name constraints/,
+    },
+    {
+      name: 'a leaf signed with ecdsa-with-SHA1',
+      client: () => {
+        const s = mid.svid('/client', { weakDigest: 'sha1' });
+        return clientFiles('sha1', s.certPem, s.keyPem);
+      },
+      weakClient: true,
+      reason: 'WEAK_SIGNATURE',
+      detail: /SHA-?1/i,
+    },
   ];
   for (const c of cases) {
     it(`${c.valid ? 'accepts' : 'explains'} ${c.name}`, async () => {
-      const body = await curl(url, join(serverDir, 'bundle.0.pem'), c.client());
+      const body = await curl(url, join(serverDir, 'bundle.0.pem'), c.client(), c.weakClient ? securityLevelZero() : undefined);
       const v = verdict(body);
       if (c.valid !== undefined) {
         assert.equal(body, `{"mTLSValid": true, "spiffeId": "${c.valid}"}`);
