@@ -58,7 +58,7 @@ const apiGatewayTarget: ServerTarget = {
   id: 'apps/api-gateway (mTLS mandatory, spiffeIds)',
   request: 'http1',
   path: '/adversary/1.0/whoami',
-  logsTo: 'its log: Rejected GET …: rule=… reason=…',
+  logsTo: 'its log: Rejected GET …: rule=… reason=…, or TLS handshake error from <peer>: <reason>',
   switchable: false,
   served: (response) => response.includes('UPSTREAM-OK'),
   async start(fx) {

@@ -160,21 +160,10 @@ export function testName(row: Pick<AttackRow, 'attack' | 'peer' | 'outcome' | 'r
 /**
  * The attacks that still succeed on `main` (issue 19), each with the branch that closes it.
  * Their tests run and report as `todo` (they do not fail CI) until the fix is merged and the
- * entry is deleted here; a `todo` test that passes is a reminder to delete its entry.
+ * entry is deleted here; a `todo` test that passes is a reminder to delete its entry. None is
+ * open today: each entry is `[side, attack id, target ids, why and which branch closes it]`.
  */
-const MTLS_FILES_REASON =
-  "open on main: the chain is refused (issue 19 item 6 is fixed), but the verdict's reason is Node's UNSPECIFIED, not the verifier's: apps/mtls-files/src/diagnose.ts prefers Node's code";
-const GATEWAY_LOG =
-  "open on main: the renegotiation is refused (the library's fix), but apps/api-gateway logs nothing: it does not listen to 'spiffeRejected'";
-const GATEWAY = 'apps/api-gateway (mTLS mandatory, spiffeIds)';
-
-const MTLS_FILES = 'apps/mtls-files server (--svid-dir)';
-
-const openEntries: Array<[Side, string, string[], string]> = [
-  ['server', 'renegotiation', [GATEWAY], GATEWAY_LOG],
-  ['server', 'name-constraints', [MTLS_FILES], MTLS_FILES_REASON],
-  ['server', 'weak-signature', [MTLS_FILES], MTLS_FILES_REASON],
-];
+const openEntries: Array<[Side, string, string[], string]> = [];
 
 /** Why `attack` on `target` is still open on main, or undefined when it must be refused today. */
 export function openOnMain(side: Side, attack: string, target: string): string | undefined {
