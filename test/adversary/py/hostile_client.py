@@ -3,7 +3,10 @@ renegotiates presenting another certificate, optionally resumes its first sessio
 connection, then sends one request and prints what came back, as one JSON line per connection.
 
     hostile_client.py --port P [--chain F --key F] [--renegotiate-chain F --renegotiate-key F]
-                      [--resume] [--request line|http1|h2|grpc] [--alpn h2] [--tls12] [--until TEXT]
+                      [--resume] [--request line|http1|h2|grpc] [--path P] [--alpn h2] [--tls12] [--until TEXT]
+
+Over HTTP/2 (h2, grpc) it stops reading when stream 1 ends (the whole answer arrived), when
+--until TEXT arrived, or when the server closes or stays quiet for --timeout seconds.
 
 With --resume the first connection's line is printed, then the client waits for a line on stdin
 before connecting again with the saved session (the test changes the defending side meanwhile).
@@ -32,11 +35,11 @@ def hpack_literal(index, value):
     return bytes([index]) + bytes([len(value)]) + value
 
 
-def request_bytes(kind, path="/whoami"):
+def request_bytes(kind, path=None):
     if kind == "line":
         return b"whoami\n"
     if kind == "http1":
-        return b"GET " + path.encode() + b" HTTP/1.1\r\nHost: adversary\r\nConnection: close\r\n\r\n"
+        return b"GET " + (path or "/whoami").encode() + b" HTTP/1.1\r\nHost: adversary\r\nConnection: close\r\n\r\n"
     preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + h2_frame(0x4, 0, 0, b"")
     if kind == "h2":
         # :method GET, :scheme https (static 2 and 7), :path /whoami, :authority adversary.
@@ -44,12 +47,15 @@ def request_bytes(kind, path="/whoami"):
         return preface + h2_frame(0x1, 0x5, 1, block)
     if kind == "grpc":
         # :method POST, :scheme https, :path, :authority, content-type, te: trailers.
-        block = (b"\x83\x87" + hpack_literal(0x04, GRPC_PATH) + hpack_literal(0x01, b"adversary")
+        block = (b"\x83\x87" + hpack_literal(0x04, path.encode() if path else GRPC_PATH) + hpack_literal(0x01, b"adversary")
                  + hpack_literal(0x0f, b"application/grpc") + b"\x00\x02te\x08trailers")
         # content-type is static entry 31: 0x0f then the 4-bit continuation 0x10.
         block = block.replace(hpack_literal(0x0f, b"application/grpc"),
                               b"\x0f\x10" + bytes([len(b"application/grpc")]) + b"application/grpc")
-        message = b"\x00" + struct.pack(">I", 6) + b"whoami"
+        # A protobuf message with field 1 (a string) "whoami": a valid request of greeter.Greeter
+        # too (HelloRequest.name); the suite's own Whoami service reads no request.
+        body = b"\x0a\x06whoami"
+        message = b"\x00" + struct.pack(">I", len(body)) + body
         return preface + h2_frame(0x1, 0x4, 1, block) + h2_frame(0x0, 0x1, 1, message)
     raise ValueError(kind)
 
@@ -70,10 +76,28 @@ def make_context(args):
     return ctx
 
 
-def read_all(conn, sock, timeout, until):
-    """Reads until the peer closes, `until` arrives, or the peer stays quiet for `timeout` seconds."""
+def h2_stream_ended(got):
+    """Whether the server's HTTP/2 frames (from the first byte) end stream 1 or the connection."""
+    at = 0
+    while at + 9 <= len(got):
+        length = int.from_bytes(got[at:at + 3], "big")
+        kind, flags = got[at + 3], got[at + 4]
+        stream = int.from_bytes(got[at + 5:at + 9], "big") & 0x7FFFFFFF
+        if at + 9 + length > len(got):
+            return False
+        if stream == 1 and (kind in (0x0, 0x1) and flags & 0x1 or kind == 0x3):
+            return True  # DATA or HEADERS with END_STREAM, or RST_STREAM
+        if kind == 0x7:
+            return True  # GOAWAY
+        at += 9 + length
+    return False
+
+
+def read_all(conn, sock, timeout, until, h2=False):
+    """Reads until the peer closes, `until` arrives, stream 1 ends (HTTP/2), or the peer stays
+    quiet for `timeout` seconds."""
     got = b""
-    while until is None or until not in got:
+    while (until is None or until not in got) and not (h2 and h2_stream_ended(got)):
         if conn.pending() == 0:
             ready, _, _ = select.select([sock], [], [], timeout)
             if not ready:
@@ -113,7 +137,7 @@ def one_connection(args, ctx, session=None, renegotiate=False):
             conn.do_handshake()
             result["renegotiated"] = conn.total_renegotiations() > 0
         conn.sendall(request_bytes(args.request, args.path))
-        got, err = read_all(conn, sock, args.timeout, args.until.encode() if args.until else None)
+        got, err = read_all(conn, sock, args.timeout, args.until.encode() if args.until else None, args.request in ("h2", "grpc"))
         result["response"] = got.decode("latin-1")
         if err:
             result["error"] = err
@@ -142,7 +166,7 @@ def main():
     p.add_argument("--resume", action="store_true")
     p.add_argument("--request", default="line", choices=["line", "http1", "h2", "grpc"])
     p.add_argument("--alpn")
-    p.add_argument("--path", default="/whoami", help="the HTTP/1.1 request's path")
+    p.add_argument("--path", help="the request's path (HTTP/1.1, HTTP/2: /whoami; gRPC: /adversary.Whoami/Whoami)")
     p.add_argument("--tls12", action="store_true")
     p.add_argument("--timeout", type=float, default=5.0)
     p.add_argument("--until", help="stop reading once this text arrived (HTTP/2 servers keep the connection open)")

@@ -111,11 +111,32 @@ const apiGatewayTarget: ServerTarget = {
     return server;
   },
 };
+/**
+ * Whether the server's HTTP/2 frames (latin-1, from the first byte) answer stream 1 with a
+ * HEADERS frame: a gRPC server answered the call, whatever its status. A refused connection
+ * is closed before the gRPC server sees it, so it never gets one.
+ */
+export function answersStreamOne(response: string): boolean {
+  const bytes = Buffer.from(response, 'latin1');
+  for (let at = 0; at + 9 <= bytes.length; at += 9 + bytes.readUIntBE(at, 3)) {
+    if (bytes[at + 3] === 0x1 && (bytes.readUInt32BE(at + 5) & 0x7fffffff) === 1) return true;
+  }
+  return false;
+}
+
 /** An app server that takes its SVID from the Workload API: `<pkg>/dist/server.js --host --port`. */
-function workloadApiAppServer(id: string, pkg: string, request: ServerTarget['request'], logsTo: string, served: (response: string) => boolean): ServerTarget {
+function workloadApiAppServer(
+  id: string,
+  pkg: string,
+  request: ServerTarget['request'],
+  logsTo: string,
+  served: (response: string) => boolean,
+  http2?: { alpn: string; path: string },
+): ServerTarget {
   return {
     id,
     request,
+    ...http2,
     logsTo,
     switchable: false,
     served,
@@ -147,6 +168,17 @@ export const appServerTargets: ServerTarget[] = [
     'http1',
     'its stdout: TLS handshake error from <peer>: <reason>',
     (response) => response.startsWith('HTTP/1.1 '),
+  ),
+  // The hostile client calls SayHello without a JWT-SVID: an admitted client gets the status
+  // UNAUTHENTICATED (and the server logs `SayHello refused: <id> sent no … metadata`); any
+  // answer on the call's stream means that the connection was admitted.
+  workloadApiAppServer(
+    'apps/grpc-greeter server',
+    '@spiffe-node/example-grpc-greeter',
+    'grpc',
+    'its stdout: TLS handshake error from <peer>: <reason>',
+    answersStreamOne,
+    { alpn: 'h2', path: '/greeter.Greeter/SayHello' },
   ),
   {
     id: 'apps/mtls-files server (--svid-dir)',
