@@ -246,6 +246,25 @@ export const appClientTargets: ClientTarget[] = [
       appClient(fx, appScript('@spiffe-node/example-https-mtls', 'client.js'), (port) => ['--url', `https://127.0.0.1:${port}/`, '--timeout', '10']),
   },
   {
+    id: 'apps/grpc-greeter client (--no-token)',
+    protocol: 'grpc',
+    resumes: false,
+    reportsTo: 'its exit status and output',
+    // The suite's Workload API serves no JWT-SVID: the client calls with its X509-SVID only.
+    create: (fx) =>
+      appClient(fx, appScript('@spiffe-node/example-grpc-greeter', 'client.js'), (port) => [
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--server-id',
+        'spiffe://example.org/server',
+        '--no-token',
+        '--count',
+        '1',
+      ]),
+  },
+  {
     id: 'apps/mtls-files request --spiffe',
     protocol: 'https',
     resumes: false,

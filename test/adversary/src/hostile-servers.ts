@@ -16,6 +16,8 @@ import { listenOnLoopback, type Listening } from './listening.js';
 
 export const PWNED = 'PWNED';
 export const GRPC_PWNED_PATH = '/adversary.Hostile/Pwn';
+/** apps/grpc-greeter's methods, answered as {@link GRPC_PWNED_PATH} is. */
+const GREETER_PATHS = new Set(['/greeter.Greeter/SayHello', '/greeter.Greeter/SayHelloStream']);
 
 export type ClientProtocol = 'tls' | 'https' | 'h2' | 'grpc';
 
@@ -54,11 +56,14 @@ export async function startHostileServer(protocol: ClientProtocol, identity: Pem
       server.on('stream', (stream, headers) => {
         stream.on('error', () => {});
         stream.resume();
-        if (headers[':path'] !== GRPC_PWNED_PATH) {
+        if (headers[':path'] !== GRPC_PWNED_PATH && !GREETER_PATHS.has(String(headers[':path']))) {
           stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '12' }, { endStream: true });
           return;
         }
-        const message = Buffer.from(`${PWNED}\n`);
+        // A protobuf message whose field 1 (a string) is PWNED: apps/grpc-greeter's HelloReply
+        // (its `message`), and still PWNED as text to the clients that read raw bytes.
+        const text = Buffer.from(`${PWNED}\n`);
+        const message = Buffer.concat([Buffer.from([0x0a, text.length]), text]);
         const frame = Buffer.alloc(5 + message.length);
         frame.writeUInt32BE(message.length, 1);
         message.copy(frame, 5);
