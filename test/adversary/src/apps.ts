@@ -111,12 +111,13 @@ const apiGatewayTarget: ServerTarget = {
     return server;
   },
 };
+
 /**
  * Whether the server's HTTP/2 frames (latin-1, from the first byte) answer stream 1 with a
  * HEADERS frame: a gRPC server answered the call, whatever its status. A refused connection
  * is closed before the gRPC server sees it, so it never gets one.
  */
-export function answersStreamOne(response: string): boolean {
+function answersStreamOne(response: string): boolean {
   const bytes = Buffer.from(response, 'latin1');
   for (let at = 0; at + 9 <= bytes.length; at += 9 + bytes.readUIntBE(at, 3)) {
     if (bytes[at + 3] === 0x1 && (bytes.readUInt32BE(at + 5) & 0x7fffffff) === 1) return true;
