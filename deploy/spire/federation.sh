@@ -10,11 +10,11 @@
 #
 # `up`: each server runs server-federated.conf (SPIRE_FEDERATES_WITH = the other trust domain,
 # SPIRE_FEDERATES_WITH_URL = the other's bundle endpoint). With https_spiffe a server only trusts
-# the partner's endpoint once it holds the partner's bundle, so the first one is carried by hand:
-# `spire-server bundle show -format spiffe` on one, `spire-server bundle set -format spiffe -id
-# spiffe://<td>` on the other, both ways; then `spire-server federation refresh` has each fetch the
-# other's bundle from its endpoint once, which proves the endpoints work. From then on each server refreshes the other's bundle
-# from its endpoint (at the refresh hint the bundle carries). Registration entries that should
+# the partner's endpoint once it holds the partner's bundle, so deploy/spire/federate-bundles.sh
+# carries the first one by hand, both ways (`spire-server bundle show -format spiffe` on one,
+# `bundle set -format spiffe -id spiffe://<td>` on the other), then has each server fetch the
+# other's from its endpoint once (`spire-server federation refresh`), which proves the endpoints
+# work. From then on each server refreshes the other's bundle from its endpoint by itself. Registration entries that should
 # trust the partner's workloads name it: `spire-server entry create ... -federatesWith partner.org`.
 #
 # Settings (environment). The first trust domain takes the SPIRE_* settings of start.sh (defaults in
@@ -72,42 +72,18 @@ partner_env=(
   SPIRE_FEDERATES_WITH_URL="${home_endpoint}"
 )
 
-# spire-server "${@:2}" against admin socket $1.
-server_cli() { "${spire_server_bin}" "${@:2}" -socketPath "$1"; }
-
-# Carries the SPIFFE bundle of trust domain $3 from the server of admin socket $1 to that of $2.
-carry_bundle() {
-  local from=$1 to=$2 trust_domain=$3 bundle out
-  bundle=$(server_cli "${from}" bundle show -format spiffe) ||
-    spire_die "spire-server bundle show -format spiffe failed for ${trust_domain}"
-  out=$(server_cli "${to}" bundle set -format spiffe -id "spiffe://${trust_domain}" <<<"${bundle}" 2>&1) ||
-    spire_die "spire-server bundle set -id spiffe://${trust_domain} failed: ${out}"
-  spire_log "set the bundle of ${trust_domain} on the other server (${out})"
-}
-
-# Has the server of admin socket $1 (trust domain $2) fetch the bundle of trust domain $3 from its
-# bundle endpoint now, over https_spiffe with the bundle carried before, rather than at its next
-# refresh.
-refresh_from_endpoint() {
-  local out
-  out=$(server_cli "$1" federation refresh -id "spiffe://$3" 2>&1) ||
-    spire_die "$2 could not fetch the bundle of $3 from its bundle endpoint: ${out}"
-  spire_log "$2 fetched the bundle of $3 from its bundle endpoint (${out})"
-}
-
-# Prints the trust domains of the foreign bundles the server of admin socket $1 holds, one a line.
-foreign_bundles() {
-  server_cli "$1" bundle list -format spiffe | sed -n 's/^\* *\([^ *][^ ]*\).*$/\1/p'
+# deploy/spire/federate-bundles.sh "$@" between the two servers.
+federate_bundles() {
+  env SPIRE_SERVER="${spire_server_bin}" \
+    FEDERATION_A_TRUST_DOMAIN="${home_td}" FEDERATION_A_SOCKET="${home_socket}" \
+    FEDERATION_B_TRUST_DOMAIN="${partner_td}" FEDERATION_B_SOCKET="${partner_socket}" \
+    bash "${spire_script_dir}/federate-bundles.sh" "$@"
 }
 
 up() {
   env "${home_env[@]}" bash "${spire_script_dir}/start.sh"
   env "${partner_env[@]}" bash "${spire_script_dir}/start.sh"
-  carry_bundle "${home_socket}" "${partner_socket}" "${home_td}"
-  carry_bundle "${partner_socket}" "${home_socket}" "${partner_td}"
-  refresh_from_endpoint "${home_socket}" "${home_td}" "${partner_td}"
-  refresh_from_endpoint "${partner_socket}" "${partner_td}" "${home_td}"
-  status
+  federate_bundles exchange
   cat <<EOF
 Federated: ${home_td} (bundle endpoint ${home_endpoint}) <-> ${partner_td} (bundle endpoint ${partner_endpoint})
   environment for scripts: . ${SPIRE_RUN_DIR}/spire.env   and   . ${SPIRE_PARTNER_STATE_DIR}/run/spire.env
@@ -115,13 +91,7 @@ Federated: ${home_td} (bundle endpoint ${home_endpoint}) <-> ${partner_td} (bund
 EOF
 }
 
-status() {
-  local home partner
-  home=$(foreign_bundles "${home_socket}" | paste -sd ' ' -)
-  partner=$(foreign_bundles "${partner_socket}" | paste -sd ' ' -)
-  printf '%s holds the bundles of: %s\n' "${home_td}" "${home:-(none)}"
-  printf '%s holds the bundles of: %s\n' "${partner_td}" "${partner:-(none)}"
-}
+status() { federate_bundles status; }
 
 down() {
   env "${partner_env[@]}" bash "${spire_script_dir}/stop.sh"
