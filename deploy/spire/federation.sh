@@ -14,8 +14,9 @@
 # carries the first one by hand, both ways (`spire-server bundle show -format spiffe` on one,
 # `bundle set -format spiffe -id spiffe://<td>` on the other), then has each server fetch the
 # other's from its endpoint once (`spire-server federation refresh`), which proves the endpoints
-# work. From then on each server refreshes the other's bundle from its endpoint by itself. Registration entries that should
-# trust the partner's workloads name it: `spire-server entry create ... -federatesWith partner.org`.
+# work. From then on each server refreshes the other's bundle from its endpoint by itself.
+# Registration entries that should trust the partner's workloads name it:
+# `spire-server entry create ... -federatesWith partner.org`.
 #
 # Settings (environment). The first trust domain takes the SPIRE_* settings of start.sh (defaults in
 # lib.sh) and SPIRE_BUNDLE_ENDPOINT_PORT (18443). The partner's, with their defaults:
