@@ -11,6 +11,12 @@ spire_repo_root=$(cd -- "${spire_script_dir}/../.." && pwd)
 : "${SPIRE_STATE_DIR:=${spire_repo_root}/.spire/state}"
 : "${SPIRE_LOG_DIR:=${SPIRE_STATE_DIR}/logs}"
 : "${SPIRE_RUN_DIR:=${SPIRE_STATE_DIR}/run}"
+: "${SPIRE_FEDERATES_WITH:=}"
+: "${SPIRE_FEDERATES_WITH_URL:=}"
+# With a federation partner the server also runs a bundle endpoint: server-federated.conf.
+if [[ -n "${SPIRE_FEDERATES_WITH}" ]]; then
+  : "${SPIRE_SERVER_CONF:=${spire_script_dir}/server-federated.conf}"
+fi
 : "${SPIRE_SERVER_CONF:=${spire_script_dir}/server.conf}"
 : "${SPIRE_AGENT_CONF:=${spire_script_dir}/agent.conf}"
 : "${SPIRE_TRUST_DOMAIN:=example.org}"
@@ -23,10 +29,13 @@ spire_repo_root=$(cd -- "${spire_script_dir}/../.." && pwd)
 : "${SPIRE_LOG_LEVEL:=INFO}"
 : "${SPIRE_AGENT_SPIFFE_ID:=spiffe://${SPIRE_TRUST_DOMAIN}/host}"
 : "${SPIRE_START_TIMEOUT:=30}"
+: "${SPIRE_BUNDLE_ENDPOINT_ADDRESS:=127.0.0.1}"
+: "${SPIRE_BUNDLE_ENDPOINT_PORT:=18443}"
 export SPIRE_BIN_DIR SPIRE_STATE_DIR SPIRE_LOG_DIR SPIRE_RUN_DIR SPIRE_SERVER_CONF SPIRE_AGENT_CONF \
   SPIRE_TRUST_DOMAIN SPIRE_SERVER_ADDRESS SPIRE_SERVER_PORT SPIRE_SERVER_SOCKET \
   SPIRE_SERVER_HEALTH_PORT SPIRE_AGENT_SOCKET SPIRE_AGENT_HEALTH_PORT SPIRE_LOG_LEVEL \
-  SPIRE_AGENT_SPIFFE_ID SPIRE_START_TIMEOUT
+  SPIRE_AGENT_SPIFFE_ID SPIRE_START_TIMEOUT SPIRE_FEDERATES_WITH SPIRE_FEDERATES_WITH_URL \
+  SPIRE_BUNDLE_ENDPOINT_ADDRESS SPIRE_BUNDLE_ENDPOINT_PORT
 
 spire_server_bin="${SPIRE_BIN_DIR}/spire-server"
 spire_agent_bin="${SPIRE_BIN_DIR}/spire-agent"

@@ -18,6 +18,10 @@
 # (/tmp/spire-server/private/api.sock), SPIRE_SERVER_HEALTH_PORT (18080), SPIRE_AGENT_SOCKET
 # (/tmp/spire-agent/public/api.sock), SPIRE_AGENT_HEALTH_PORT (18088), SPIRE_AGENT_SPIFFE_ID
 # (spiffe://<trust domain>/host), SPIRE_LOG_LEVEL (INFO), SPIRE_START_TIMEOUT (30 seconds).
+# Federation: with SPIRE_FEDERATES_WITH (a trust domain) and SPIRE_FEDERATES_WITH_URL (its bundle
+# endpoint) the server runs server-federated.conf, whose bundle endpoint listens on
+# SPIRE_BUNDLE_ENDPOINT_ADDRESS:SPIRE_BUNDLE_ENDPOINT_PORT (127.0.0.1:18443); deploy/spire/federation.sh
+# starts two such trust domains side by side and exchanges their first bundles.
 # Logs: $SPIRE_STATE_DIR/logs/server.log and agent.log. Pid files and spire.env: $SPIRE_STATE_DIR/run.
 set -euo pipefail
 
@@ -37,6 +41,9 @@ check_prerequisites() {
   for bin in "${spire_server_bin}" "${spire_agent_bin}"; do
     [[ -x "${bin}" ]] || spire_die "${bin} is missing: run deploy/spire/install.sh first (or set SPIRE_BIN_DIR)"
   done
+  if [[ -n "${SPIRE_FEDERATES_WITH}" && -z "${SPIRE_FEDERATES_WITH_URL}" ]]; then
+    spire_die "SPIRE_FEDERATES_WITH=${SPIRE_FEDERATES_WITH} needs SPIRE_FEDERATES_WITH_URL, the partner's bundle endpoint (https://host:port)"
+  fi
   [[ -f "${SPIRE_SERVER_CONF}" ]] || spire_die "server config not found: ${SPIRE_SERVER_CONF}"
   [[ -f "${SPIRE_AGENT_CONF}" ]] || spire_die "agent config not found: ${SPIRE_AGENT_CONF}"
   (umask 077 && mkdir -p "${SPIRE_STATE_DIR}" "${SPIRE_STATE_DIR}/server" "${agent_data_dir}" \
@@ -99,10 +106,11 @@ start_server() {
   if spire_server_healthy; then
     spire_die "another SPIRE server already answers on ${SPIRE_SERVER_SOCKET} (not started from ${SPIRE_STATE_DIR}): stop it, or choose another SPIRE_SERVER_SOCKET"
   fi
-  local port
-  for port in "${SPIRE_SERVER_PORT}" "${SPIRE_SERVER_HEALTH_PORT}"; do
+  local port ports=("${SPIRE_SERVER_PORT}" "${SPIRE_SERVER_HEALTH_PORT}")
+  [[ -z "${SPIRE_FEDERATES_WITH}" ]] || ports+=("${SPIRE_BUNDLE_ENDPOINT_PORT}")
+  for port in "${ports[@]}"; do
     spire_port_in_use "${port}" &&
-      spire_die "TCP port ${port} is already in use (SPIRE_SERVER_PORT=${SPIRE_SERVER_PORT}, SPIRE_SERVER_HEALTH_PORT=${SPIRE_SERVER_HEALTH_PORT}): free it or choose other ports"
+      spire_die "TCP port ${port} is already in use (SPIRE_SERVER_PORT=${SPIRE_SERVER_PORT}, SPIRE_SERVER_HEALTH_PORT=${SPIRE_SERVER_HEALTH_PORT}${SPIRE_FEDERATES_WITH:+, SPIRE_BUNDLE_ENDPOINT_PORT=${SPIRE_BUNDLE_ENDPOINT_PORT}}): free it or choose other ports"
   done
   if [[ ! -e "${SPIRE_STATE_DIR}/server/datastore.sqlite3" && -e "${agent_data_dir}/agent-data.json" ]]; then
     # A new datastore means a new CA: the agent's cached SVID cannot be trusted by it any more.
@@ -234,6 +242,11 @@ write_env_file() {
     printf 'export SPIRE_AGENT_SOCKET=%q\n' "${SPIRE_AGENT_SOCKET}"
     printf 'export SPIRE_AGENT_SPIFFE_ID=%q\n' "${SPIRE_AGENT_SPIFFE_ID}"
     printf 'export SPIFFE_ENDPOINT_SOCKET=%q\n' "unix://${SPIRE_AGENT_SOCKET}"
+    if [[ -n "${SPIRE_FEDERATES_WITH}" ]]; then
+      printf 'export SPIRE_FEDERATES_WITH=%q\n' "${SPIRE_FEDERATES_WITH}"
+      printf 'export SPIRE_FEDERATES_WITH_URL=%q\n' "${SPIRE_FEDERATES_WITH_URL}"
+      printf 'export SPIRE_BUNDLE_ENDPOINT_URL=%q\n' "https://${SPIRE_BUNDLE_ENDPOINT_ADDRESS}:${SPIRE_BUNDLE_ENDPOINT_PORT}"
+    fi
   } >"${tmp}"
   mv -f "${tmp}" "${spire_env_file}"
 }
@@ -250,6 +263,12 @@ SPIRE is running (trust domain ${SPIRE_TRUST_DOMAIN})
   node alias for workload entries (-parentID): ${SPIRE_AGENT_SPIFFE_ID}
   environment for scripts: . ${spire_env_file}
 EOF
+  if [[ -n "${SPIRE_FEDERATES_WITH}" ]]; then
+    cat <<EOF
+  bundle endpoint: https://${SPIRE_BUNDLE_ENDPOINT_ADDRESS}:${SPIRE_BUNDLE_ENDPOINT_PORT} (https_spiffe, spiffe://${SPIRE_TRUST_DOMAIN}/spire/server)
+  federates with ${SPIRE_FEDERATES_WITH} at ${SPIRE_FEDERATES_WITH_URL} (first bundle: deploy/spire/federation.sh)
+EOF
+  fi
 }
 
 main "$@"

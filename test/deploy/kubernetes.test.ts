@@ -37,6 +37,8 @@ const k8sDir = join(deployDir, 'k8s');
 const appsDir = join(k8sDir, 'apps');
 const spireValuesFile = join(k8sDir, 'spire', 'spire-values.yaml');
 const crdsValuesFile = join(k8sDir, 'spire', 'spire-crds-values.yaml');
+const federationValuesFile = join(k8sDir, 'spire', 'spire-federation-values.yaml');
+const federationDir = join(k8sDir, 'federation');
 const registerScript = join(k8sDir, 'register.sh');
 
 const yamlFiles = walk(k8sDir, (p) => p.endsWith('.yaml') || p.endsWith('.yml'));
@@ -63,8 +65,11 @@ function loadManifests(files: string[]): Manifest[] {
 }
 
 const clusterSpiffeIdSchema = localSchema('cluster-spiffeid.schema.json');
+const clusterFederatedTrustDomainSchema = localSchema('cluster-federated-trust-domain.schema.json');
 const customSchemas: Record<string, (m: Manifest) => string[]> = {
   'spire.spiffe.io/v1alpha1/ClusterSPIFFEID': (m) => (clusterSpiffeIdSchema(m.body) ? [] : formatErrors(clusterSpiffeIdSchema.errors)),
+  'spire.spiffe.io/v1alpha1/ClusterFederatedTrustDomain': (m) =>
+    clusterFederatedTrustDomainSchema(m.body) ? [] : formatErrors(clusterFederatedTrustDomainSchema.errors),
 };
 
 /** Every problem of a set of manifests: schema, unknown fields, names. Keyed by manifest index. */
@@ -92,6 +97,8 @@ const dig = (obj: unknown, ...path: string[]): unknown => path.reduce<unknown>((
 const deployment = (): Manifest => structuredClone(manifests.find((m) => m.kind === 'Deployment' && m.name === 'mtls-echo-server') as Manifest);
 const clusterSpiffeId = (): Manifest => structuredClone(manifests.find((m) => m.kind === 'ClusterSPIFFEID') as Manifest);
 const service = (): Manifest => structuredClone(manifests.find((m) => m.kind === 'Service') as Manifest);
+const federatedTrustDomain = (): Manifest => structuredClone(manifests.find((m) => m.kind === 'ClusterFederatedTrustDomain') as Manifest);
+const profileOf = (m: Manifest): Record<string, unknown> => asRecord(asRecord(m.body.spec)?.bundleEndpointProfile) ?? {};
 const container = (m: Manifest): Record<string, unknown> => containersOf(podTemplates(m)[0]?.pod ?? {})[0] ?? {};
 const brokenCases: { what: string; make: () => Manifest; expect: RegExp }[] = [
   {
@@ -172,6 +179,42 @@ const brokenCases: { what: string; make: () => Manifest; expect: RegExp }[] = [
     expect: /must have required property '?spiffeIDTemplate'?/,
   },
   {
+    what: 'a ClusterFederatedTrustDomain with https_spiffe but no endpointSPIFFEID',
+    make: () => {
+      const m = federatedTrustDomain();
+      delete profileOf(m).endpointSPIFFEID;
+      return m;
+    },
+    expect: /\/spec\/bundleEndpointProfile must have required property '?endpointSPIFFEID'?/,
+  },
+  {
+    what: 'a ClusterFederatedTrustDomain with a plain-http bundle endpoint',
+    make: () => {
+      const m = federatedTrustDomain();
+      (m.body.spec as Record<string, unknown>).bundleEndpointURL = 'http://spire-server-federation.partner.org';
+      return m;
+    },
+    expect: /\/spec\/bundleEndpointURL must match pattern/,
+  },
+  {
+    what: 'a ClusterFederatedTrustDomain with a profile that does not exist',
+    make: () => {
+      const m = federatedTrustDomain();
+      profileOf(m).type = 'https_mtls';
+      return m;
+    },
+    expect: /\/spec\/bundleEndpointProfile\/type must be equal to one of the allowed values/,
+  },
+  {
+    what: 'a ClusterFederatedTrustDomain with an upper-case trust domain',
+    make: () => {
+      const m = federatedTrustDomain();
+      (m.body.spec as Record<string, unknown>).trustDomain = 'Partner.Org';
+      return m;
+    },
+    expect: /\/spec\/trustDomain must match pattern/,
+  },
+  {
     what: 'a kind nobody wrote a schema for',
     make: () => ({ ...clusterSpiffeId(), apiVersion: 'example.com/v1', kind: 'Widget' }),
     expect: /no schema for example\.com\/v1 Widget/,
@@ -193,6 +236,8 @@ test('deploy/k8s has the manifests of the example workloads', () => {
   for (const expected of [
     'Namespace/spiffe-demo',
     'ClusterSPIFFEID/spiffe-node-mtls-echo',
+    'ClusterFederatedTrustDomain/partner-org',
+    'ClusterSPIFFEID/spiffe-node-federated',
     'Deployment/mtls-echo-server',
     'Service/mtls-echo-server',
     'Job/mtls-echo-client',
@@ -485,6 +530,69 @@ describe('the Helm values', () => {
   test('spire-crds keeps the CRDs on uninstall', () => {
     const crds = asRecord(loadYaml(crdsValuesFile).docs[0]?.value) ?? {};
     assert.equal(dig(crds, 'annotations', 'helm.sh/resource-policy'), 'keep');
+  });
+});
+
+// --- federation -----------------------------------------------------------------------------------
+
+describe('federation with partner.org (deploy/k8s/federation, spire-federation-values.yaml)', () => {
+  const federationValues = asRecord(loadYaml(federationValuesFile).docs[0]?.value) ?? {};
+  const trustDomains = (): Manifest[] => manifests.filter((m) => m.kind === 'ClusterFederatedTrustDomain');
+
+  test('the Helm values turn on the server\'s bundle endpoint, served by SPIRE (https_spiffe) and passed through the ingress', () => {
+    const federation = dig(federationValues, 'spire-server', 'federation');
+    assert.equal(dig(federation, 'enabled'), true, 'spire-server.federation.enabled');
+    assert.equal(dig(federation, 'tls', 'spire', 'enabled'), true, 'https_spiffe: the endpoint presents the server\'s SVID');
+    for (const other of ['externalSecret', 'certManager']) assert.notEqual(dig(federation, 'tls', other, 'enabled'), true, `tls.${other} would replace the SVID with a Web PKI certificate`);
+    assert.equal(dig(federation, 'ingress', 'enabled'), true, 'spire-server.federation.ingress.enabled');
+    // An ingress that terminated TLS would present its own certificate, not spiffe://<td>/spire/server.
+    assert.equal(dig(federation, 'ingress', 'annotations', 'nginx.ingress.kubernetes.io/ssl-passthrough'), 'true');
+    assert.equal(typeof dig(federation, 'bundleEndpoint', 'port'), 'number');
+    // The values file only adds federation: everything else stays in spire-values.yaml.
+    assert.deepEqual(Object.keys(federationValues), ['spire-server']);
+    assert.deepEqual(Object.keys(asRecord(federationValues['spire-server']) ?? {}), ['federation']);
+  });
+
+  test('each ClusterFederatedTrustDomain is reconciled by the controller manager and names the partner\'s server', () => {
+    assert.ok(trustDomains().length > 0, 'no ClusterFederatedTrustDomain');
+    for (const m of trustDomains()) {
+      const spec = asRecord(m.body.spec) ?? {};
+      assert.equal(spec.className, className, `${where(m)}: className (the controller manager ignores other classes)`);
+      assert.notEqual(spec.trustDomain, trustDomain, `${where(m)}: a trust domain does not federate with itself`);
+      assert.equal(profileOf(m).type, 'https_spiffe');
+      assert.equal(profileOf(m).endpointSPIFFEID, `spiffe://${String(spec.trustDomain)}/spire/server`, `${where(m)}: the partner's SPIRE server ID`);
+      // The host the partner's chart gives its federation ingress with these same values.
+      const host = String(dig(federationValues, 'spire-server', 'federation', 'ingress', 'host'));
+      assert.equal(spec.bundleEndpointURL, `https://${host}.${String(spec.trustDomain)}`, `${where(m)}: bundleEndpointURL`);
+    }
+  });
+
+  test('every trust domain a ClusterSPIFFEID federates with has a ClusterFederatedTrustDomain', () => {
+    const known = new Set(trustDomains().map((m) => String(asRecord(m.body.spec)?.trustDomain)));
+    const federating = manifests.filter((m) => m.kind === 'ClusterSPIFFEID' && Array.isArray(asRecord(m.body.spec)?.federatesWith));
+    assert.ok(federating.length > 0, 'no ClusterSPIFFEID federates with anyone');
+    for (const m of federating) {
+      for (const td of asRecord(m.body.spec)?.federatesWith as unknown[]) assert.ok(known.has(String(td)), `${where(m)} federates with ${String(td)}, which no ClusterFederatedTrustDomain defines`);
+    }
+  });
+
+  test('the federated ClusterSPIFFEID selects no example app (each keeps exactly one identity) and its namespace exists', () => {
+    for (const m of manifests.filter((x) => x.kind === 'ClusterSPIFFEID' && x.file.startsWith(`${federationDir}/`))) {
+      const spec = asRecord(m.body.spec) ?? {};
+      assert.equal(spec.className, className);
+      for (const w of workloads()) assert.ok(!selectingIds(w).includes(m), `${where(m)} also selects ${where(w.m)}`);
+      const ns = String(asRecord(asRecord(spec.namespaceSelector)?.matchLabels)?.['kubernetes.io/metadata.name']);
+      assert.ok(manifests.some((x) => x.kind === 'Namespace' && x.name === ns), `${where(m)}: no Namespace ${ns}`);
+    }
+  });
+
+  test('its kustomization lists every manifest of its folder', () => {
+    const kustomization = asRecord(loadYaml(join(federationDir, 'kustomization.yaml')).docs[0]?.value) ?? {};
+    const validateKustomization = localSchema('kustomization.schema.json');
+    assert.ok(validateKustomization(kustomization), formatErrors(validateKustomization.errors).join('\n'));
+    const present = manifestFiles.filter((p) => p.startsWith(`${federationDir}/`)).map((p) => p.slice(federationDir.length + 1)).sort();
+    assert.deepEqual((kustomization.resources as string[]).slice().sort(), present);
+    assert.equal(kustomization.namespace, undefined, 'a kustomize namespace would also be set on the cluster-scoped resources');
   });
 });
 

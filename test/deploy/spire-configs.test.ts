@@ -21,9 +21,22 @@ import {
 const configs = walk(deployDir, (p) => p.endsWith('.conf') || p.endsWith('.hcl'));
 const binaries: Record<SpireConfigKind, string> = { server: spireServerBin, agent: spireAgentBin };
 
-/** The environment a config is validated with: deploy/spire's configs get lib.sh's settings. */
+/**
+ * The settings deploy/spire/federation.sh gives start.sh for the first trust domain; with them
+ * lib.sh picks server-federated.conf.
+ */
+const federationSettings = { SPIRE_FEDERATES_WITH: 'partner.org', SPIRE_FEDERATES_WITH_URL: 'https://127.0.0.1:18444' };
+
+/**
+ * The environment a config is validated with: deploy/spire's configs get lib.sh's settings, the
+ * federated server's those of a start.sh run by federation.sh.
+ */
 async function envFor(file: string): Promise<Record<string, string>> {
-  return rel(file).startsWith('deploy/spire/') ? deploySpireEnv() : {};
+  if (!rel(file).startsWith('deploy/spire/')) return {};
+  if (basename(file) !== 'server-federated.conf') return deploySpireEnv();
+  const env = await deploySpireEnv(federationSettings);
+  assert.equal(env.SPIRE_SERVER_CONF, file, 'with SPIRE_FEDERATES_WITH set, lib.sh must pick server-federated.conf');
+  return env;
 }
 
 async function validate(kind: SpireConfigKind, file: string, env: Record<string, string>) {
@@ -38,6 +51,7 @@ test('deploy/ has the SPIRE configs this suite is about', () => {
   for (const expected of [
     'deploy/spire/server.conf',
     'deploy/spire/agent.conf',
+    'deploy/spire/server-federated.conf',
     'deploy/compose/spire/server.conf',
     'deploy/compose/spire/agent.conf',
   ]) {

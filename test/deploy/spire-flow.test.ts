@@ -10,11 +10,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ComposeFile, composeDir, flagValue } from './lib/compose.js';
+import { freePort, waitFor } from './lib/net.js';
 import { deployDir, describeRun, read, repoRoot, run, type RunResult } from './lib/repo.js';
 import { hclSetting, spireAgentBin, spireServerBin, spireSkip } from './lib/spire.js';
 import { shellArray, shellDefaults } from './lib/wiring.js';
@@ -22,17 +22,6 @@ import { shellArray, shellDefaults } from './lib/wiring.js';
 const compose = new ComposeFile();
 const trustDomain = 'example.org';
 const nodeAlias = `spiffe://${trustDomain}/host`;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 interface Entry {
   id: string;
@@ -70,16 +59,6 @@ describe('the compose control plane on the real SPIRE binaries', { skip: spireSk
   });
   const bootstrap = (extra: Record<string, string> = {}): Promise<RunResult> =>
     run('bash', [join(composeDir, 'bootstrap.sh')], { env: toolEnv('spire-bootstrap', { BOOTSTRAP_DIR: bootstrapDir, ...extra }) });
-
-  /** Polls a check until it returns true, for at most `ms`. */
-  async function waitFor(what: string, check: () => Promise<boolean>, ms = 30_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      if (await check()) return;
-      await sleep(200);
-    }
-    assert.fail(`timed out after ${ms} ms waiting for ${what}`);
-  }
 
   function start(bin: string, args: string[], log: string): ChildProcess {
     const chunks: Buffer[] = [];

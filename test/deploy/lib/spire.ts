@@ -41,11 +41,12 @@ export function envReferences(text: string): string[] {
 }
 
 /**
- * The environment deploy/spire/start.sh gives the binaries: lib.sh's defaults, exported. Read by
- * sourcing lib.sh in bash, so the test sees exactly what the scripts set.
+ * The environment deploy/spire/start.sh gives the binaries: lib.sh's defaults, exported, on top of
+ * the settings `given` (as a caller of start.sh would set them). Read by sourcing lib.sh in bash,
+ * so the test sees exactly what the scripts set.
  */
-export async function deploySpireEnv(): Promise<Record<string, string>> {
-  const clean: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
+export async function deploySpireEnv(given: Record<string, string> = {}): Promise<Record<string, string>> {
+  const clean: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...given };
   const result = await run('bash', ['-c', 'set -euo pipefail; . deploy/spire/lib.sh; env -0'], { env: clean });
   if (result.code !== 0) throw new Error(`sourcing deploy/spire/lib.sh failed: ${result.stderr}`);
   const env: Record<string, string> = {};
