@@ -9,10 +9,16 @@
 # private addresses below exist only inside the topology and no namespace has a default route.
 #
 #   host (namespace <prefix>-<host>)   address       runs
-#   a-server                          10.231.0.10   spire-server, trust domain example.org
+#   a-server                          10.231.0.10   spire-server 1 of example.org
+#   a-server2                         10.231.0.14   spire-server 2 of example.org (same datastore: HA)
+#   a-db                              10.231.0.13   PostgreSQL, the datastore of both example.org servers
 #   a-host1                           10.231.0.11   spire-agent of example.org (join token)
 #   a-host2                           10.231.0.12   spire-agent of example.org (join token)
 #   b-host                            10.231.0.20   spire-server + spire-agent, trust domain partner.org
+#
+# The agents of example.org, and partner.org's server for the bundle endpoint, reach the two
+# example.org servers through one name, spire-a.internal, that resolves to both addresses (a hosts
+# file per namespace, /etc/netns/<namespace>/hosts, which `ip netns exec` mounts over /etc/hosts).
 #
 # example.org and partner.org federate through their bundle endpoints (port 8443, profile
 # https_spiffe), bootstrapped with `bundle show -format spiffe` / `bundle set -format spiffe`.
@@ -25,12 +31,24 @@
 #   b-host  server-workload  spiffe://partner.org/other
 #
 # `up` prints (and writes to <run-dir>/topology.env) shell assignments: MH_PREFIX, MH_NS_<HOST>,
-# MH_ADDR_<HOST>, MH_SOCKET_<HOST> (a host's Workload API), MH_SERVER_SOCKET_A / _B. `up` tears
+# MH_ADDR_<HOST>, MH_SOCKET_<HOST> (a host's Workload API), MH_SERVER_SOCKET_<HOST>. `up` tears
 # down what it built when it fails or is interrupted; `down` is idempotent. Every process of the
 # topology runs inside one of its namespaces, so `down` finds them with `ip netns pids`.
 #
+# Faults, on a topology that is up (for the fault tests, and by hand):
+#   topology.sh server-stop|server-kill|server-start <run-dir> <host>   a SPIRE server (TERM / KILL)
+#   topology.sh agent-stop|agent-start <run-dir> <host>                 a SPIRE agent (restarts
+#                                                                        with its cached SVID)
+#   topology.sh link-down|link-up <run-dir> <host>                      the host's cable
+#   topology.sh cut-servers|restore-servers <run-dir> <host>            drop everything the host
+#                                        sends to example.org's servers (blackhole routes), and back
+#   topology.sh netem <run-dir> <host> "<netem args>"|clear             loss/delay on its eth0
+#                                        (needs the kernel's sch_netem)
+#   topology.sh throttle <run-dir> <host> "<tbf args>"|clear            a slow link (tbf)
+#
 # Environment: SPIRE_BIN_DIR (default <repo>/.spire/bin), MH_PREFIX (default mh<pid>, unique per
-# run), MH_X509_SVID_TTL (seconds, default 3600), MH_TIMEOUT (seconds per wait, default 60).
+# run), MH_X509_SVID_TTL (seconds, default 3600), MH_TIMEOUT (seconds per wait, default 60),
+# MH_PG_BIN (PostgreSQL's bin folder, default the newest /usr/lib/postgresql/*/bin).
 set -euo pipefail
 
 script_dir=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
@@ -39,9 +57,12 @@ bin_dir=${SPIRE_BIN_DIR:-${repo_root}/.spire/bin}
 timeout=${MH_TIMEOUT:-60}
 svid_ttl=${MH_X509_SVID_TTL:-3600}
 
-readonly HOSTS=(a-server a-host1 a-host2 b-host)
-declare -A ADDR=([a-server]=10.231.0.10 [a-host1]=10.231.0.11 [a-host2]=10.231.0.12 [b-host]=10.231.0.20)
-readonly SPIRE_PORT=8081 BUNDLE_PORT=8443
+readonly HOSTS=(a-server a-server2 a-db a-host1 a-host2 b-host)
+declare -A ADDR=([a-server]=10.231.0.10 [a-server2]=10.231.0.14 [a-db]=10.231.0.13 [a-host1]=10.231.0.11
+  [a-host2]=10.231.0.12 [b-host]=10.231.0.20)
+readonly SPIRE_PORT=8081 BUNDLE_PORT=8443 PG_PORT=5432
+# The one name of example.org's servers.
+readonly A_SERVERS_NAME=spire-a.internal
 
 log() { printf 'topology: %s\n' "$*" >&2; }
 die() {
@@ -49,7 +70,7 @@ die() {
   exit 1
 }
 
-usage() { die "usage: $0 up|down <run-dir>"; }
+usage() { die "usage: $0 up|down <run-dir>, or $0 <fault> <run-dir> <host> (see the header)"; }
 
 # ---- teardown ---------------------------------------------------------------------------------
 
@@ -112,6 +133,9 @@ build_network() {
     ip -n "$(ns_of "${host}")" addr add "${ADDR[${host}]}/24" dev eth0
     ip -n "$(ns_of "${host}")" link set eth0 up
     ip -n "$(ns_of "${host}")" link set lo up
+    mkdir -p "/etc/netns/$(ns_of "${host}")"
+    printf '127.0.0.1 localhost\n%s %s\n%s %s\n' "${ADDR[a-server]}" "${A_SERVERS_NAME}" \
+      "${ADDR[a-server2]}" "${A_SERVERS_NAME}" >"/etc/netns/$(ns_of "${host}")/hosts"
   done
   log "namespaces up: ${HOSTS[*]/#/${prefix}-} (bridge in ${sw})"
 }
@@ -136,9 +160,17 @@ wait_for() {
   done
 }
 
-write_server_conf() { # host, trust domain, partner trust domain, partner host
-  local host=$1 td=$2 partner=$3 partner_host=$4 dir="${run_dir}/$1/server"
-  cat >"${dir}/server.conf" <<EOF
+write_server_conf() { # host, trust domain, partner trust domain, partner bundle endpoint URL
+  local host=$1 td=$2 partner=$3 partner_url=$4 dir="${run_dir}/$1/server" datastore
+  if [[ "${td}" == example.org ]]; then
+    # Both example.org servers share one PostgreSQL database: that is what makes them one server.
+    datastore="database_type = \"postgres\"
+            connection_string = \"dbname=spire user=spire password=$(<"${run_dir}/a-db/password") host=${ADDR[a-db]} port=${PG_PORT} sslmode=disable\""
+  else
+    datastore="database_type = \"sqlite3\"
+            connection_string = \"${dir}/data/datastore.sqlite3\""
+  fi
+  (umask 077 && cat >"${dir}/server.conf") <<EOF
 server {
     trust_domain = "${td}"
     bind_address = "${ADDR[${host}]}"
@@ -157,7 +189,7 @@ server {
             profile "https_spiffe" {}
         }
         federates_with "${partner}" {
-            bundle_endpoint_url = "https://${ADDR[${partner_host}]}:${BUNDLE_PORT}"
+            bundle_endpoint_url = "${partner_url}"
             bundle_endpoint_profile "https_spiffe" {
                 endpoint_spiffe_id = "spiffe://${partner}/spire/server"
             }
@@ -168,8 +200,7 @@ server {
 plugins {
     DataStore "sql" {
         plugin_data {
-            database_type = "sqlite3"
-            connection_string = "${dir}/data/datastore.sqlite3"
+            ${datastore}
         }
     }
     NodeAttestor "join_token" {
@@ -184,12 +215,34 @@ plugins {
 EOF
 }
 
-write_agent_conf() { # host, trust domain, server host
-  local host=$1 td=$2 server_host=$3 dir="${run_dir}/$1/agent"
+# PostgreSQL on a-db, as the postgres user, its data in the run directory, reachable only on the
+# topology's network; role and database `spire` with a password made for this run.
+start_postgres() {
+  local pg_bin=${MH_PG_BIN:-} dir="${run_dir}/a-db"
+  if [[ -z "${pg_bin}" ]]; then pg_bin=$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1); fi
+  [[ -x "${pg_bin}/postgres" ]] ||
+    die "PostgreSQL is not installed (no postgres below ${pg_bin:-/usr/lib/postgresql}): run bash scripts/setup.sh --with-spire, or apt-get install postgresql"
+  id -u postgres >/dev/null 2>&1 || die "the postgres user is missing (Debian's postgresql package creates it)"
+  install -d -o postgres -m 0700 "${dir}/pgdata" "${dir}/pgsock"
+  (umask 077 && head -c 18 /dev/urandom | base64 | tr -d '/+=' >"${dir}/password")
+  runuser -u postgres -- "${pg_bin}/initdb" -D "${dir}/pgdata" --auth-local=peer --auth-host=scram-sha-256 \
+    --username=postgres >"${dir}/initdb.log" 2>&1 || die "initdb failed; see ${dir}/initdb.log"
+  printf 'host spire spire %s/24 scram-sha-256\n' "${ADDR[a-db]%.*}.0" >>"${dir}/pgdata/pg_hba.conf"
+  launch a-db "${dir}/postgres.log" "${dir}/pid" runuser -u postgres -- "${pg_bin}/postgres" -D "${dir}/pgdata" \
+    -c "listen_addresses=${ADDR[a-db]}" -c "port=${PG_PORT}" -c "unix_socket_directories=${dir}/pgsock"
+  wait_for "PostgreSQL on a-db did not accept connections" \
+    in_host a-db runuser -u postgres -- "${pg_bin}/pg_isready" -q -h "${dir}/pgsock" -p "${PG_PORT}"
+  in_host a-db runuser -u postgres -- "${pg_bin}/psql" -q -v ON_ERROR_STOP=1 -h "${dir}/pgsock" -p "${PG_PORT}" \
+    -c "CREATE ROLE spire LOGIN PASSWORD '$(<"${dir}/password")'" -c "CREATE DATABASE spire OWNER spire" >/dev/null
+  log "PostgreSQL up on a-db (${ADDR[a-db]}:${PG_PORT})"
+}
+
+write_agent_conf() { # host, trust domain, server address
+  local host=$1 td=$2 server_address=$3 dir="${run_dir}/$1/agent"
   cat >"${dir}/agent.conf" <<EOF
 agent {
     trust_domain = "${td}"
-    server_address = "${ADDR[${server_host}]}"
+    server_address = "${server_address}"
     server_port = "${SPIRE_PORT}"
     socket_path = "${run_dir}/$1/public/api.sock"
     trust_bundle_path = "${dir}/bootstrap-bundle.pem"
@@ -240,6 +293,10 @@ start_agent() { # host, server host, agent ID
   [[ -n "${token}" ]] || die "no join token from spire-server on ${server_host}: ${out}"
   launch "${host}" "${run_dir}/${host}/agent/agent.log" "${run_dir}/${host}/agent/pid" \
     "${bin_dir}/spire-agent" run -config "${run_dir}/${host}/agent/agent.conf" -joinToken "${token}"
+}
+
+a_bundle_has_both_cas() {
+  [[ $(server_cli2 a-server bundle show -format pem | grep -c 'BEGIN CERTIFICATE') -ge 2 ]]
 }
 
 agent_healthy() { in_host "$1" "${bin_dir}/spire-agent" healthcheck -socketPath "${run_dir}/$1/public/api.sock"; }
@@ -306,13 +363,20 @@ cmd_up() {
 
   build_network
 
-  write_server_conf a-server example.org partner.org b-host
-  write_server_conf b-host partner.org example.org a-server
+  start_postgres
+  write_server_conf a-server example.org partner.org "https://${ADDR[b-host]}:${BUNDLE_PORT}"
+  write_server_conf a-server2 example.org partner.org "https://${ADDR[b-host]}:${BUNDLE_PORT}"
+  write_server_conf b-host partner.org example.org "https://${A_SERVERS_NAME}:${BUNDLE_PORT}"
+  # The first example.org server creates the schema; the second joins the same datastore.
   start_server a-server
   start_server b-host
-  wait_for "spire-server of example.org (a-server) did not become healthy" server_healthy a-server
+  wait_for "spire-server 1 of example.org (a-server) did not become healthy" server_healthy a-server
+  start_server a-server2
+  wait_for "spire-server 2 of example.org (a-server2) did not become healthy" server_healthy a-server2
   wait_for "spire-server of partner.org (b-host) did not become healthy" server_healthy b-host
-  log "spire-server up on a-server (example.org) and b-host (partner.org)"
+  # Each example.org server has a CA of its own; both are in the shared bundle.
+  wait_for "the example.org bundle did not get the CAs of both servers" a_bundle_has_both_cas
+  log "spire-server up on a-server and a-server2 (example.org, one PostgreSQL datastore) and b-host (partner.org)"
 
   # Federation bootstrap: each trust domain gets the other's bundle once; from then on each server
   # follows the other's bundle endpoint (https_spiffe) by itself.
@@ -331,8 +395,8 @@ cmd_up() {
   register b-host spiffe://partner.org/host/b-host spiffe://partner.org/client client-workload example.org
   register b-host spiffe://partner.org/host/b-host spiffe://partner.org/other server-workload example.org
 
-  for host in a-host1 a-host2; do write_agent_conf "${host}" example.org a-server; done
-  write_agent_conf b-host partner.org b-host
+  for host in a-host1 a-host2; do write_agent_conf "${host}" example.org "${A_SERVERS_NAME}"; done
+  write_agent_conf b-host partner.org "${ADDR[b-host]}"
   start_agent a-host1 a-server spiffe://example.org/host/a-host1
   start_agent a-host2 a-server spiffe://example.org/host/a-host2
   start_agent b-host b-host spiffe://partner.org/host/b-host
@@ -356,17 +420,81 @@ cmd_up() {
       printf 'MH_ADDR_%s=%s\n' "${key}" "${ADDR[${host}]}"
       printf 'MH_SOCKET_%s=%s\n' "${key}" "${run_dir}/${host}/public/api.sock"
     done
-    printf 'MH_SERVER_SOCKET_A=%s\n' "${run_dir}/a-server/server/api.sock"
-    printf 'MH_SERVER_SOCKET_B=%s\n' "${run_dir}/b-host/server/api.sock"
+    for host in a-server a-server2 b-host; do
+      local key=${host^^}
+      printf 'MH_SERVER_SOCKET_%s=%s\n' "${key//-/_}" "${run_dir}/${host}/server/api.sock"
+    done
   } | tee "${run_dir}/topology.env"
   trap - EXIT INT TERM
 }
 
-(($# == 2)) || usage
+# ---- faults -----------------------------------------------------------------------------------
+
+# Loads the prefix of the topology in $run_dir and checks that host $1 belongs to it.
+load_topology() {
+  [[ -f "${run_dir}/prefix" ]] || die "no topology in ${run_dir}"
+  prefix=$(<"${run_dir}/prefix")
+  [[ -n "${ADDR[$1]:-}" ]] || die "unknown host $1 (hosts: ${HOSTS[*]})"
+}
+
+# Stops the process of pid file $1 with signal $2 and waits until it is gone.
+stop_pid_file() {
+  local pid_file=$1 sig=$2 pid
+  [[ -s "${pid_file}" ]] || die "no pid file ${pid_file}"
+  pid=$(<"${pid_file}")
+  kill "-${sig}" "${pid}" 2>/dev/null || true
+  wait_for "process ${pid} (${pid_file}) did not exit" bash -c "! kill -0 ${pid}"
+  rm -f "${pid_file}"
+}
+
+cmd_fault() { # fault, host, [netem args]
+  local fault=$1 host=$2
+  load_topology "${host}"
+  case "${fault}" in
+    server-stop) stop_pid_file "${run_dir}/${host}/server/pid" TERM ;;
+    server-kill) stop_pid_file "${run_dir}/${host}/server/pid" KILL ;;
+    server-start)
+      start_server "${host}"
+      wait_for "spire-server on ${host} did not become healthy" server_healthy "${host}"
+      ;;
+    agent-stop) stop_pid_file "${run_dir}/${host}/agent/pid" TERM ;;
+    agent-start)
+      # No join token: the agent comes back with the SVID it keeps in its data dir.
+      launch "${host}" "${run_dir}/${host}/agent/agent.log" "${run_dir}/${host}/agent/pid" \
+        "${bin_dir}/spire-agent" run -config "${run_dir}/${host}/agent/agent.conf"
+      wait_for "spire-agent on ${host} did not become healthy" agent_healthy "${host}"
+      ;;
+    link-down) ip -n "$(ns_of switch)" link set "${host}" down ;;
+    link-up) ip -n "$(ns_of switch)" link set "${host}" up ;;
+    cut-servers | restore-servers)
+      local verb=add server
+      [[ "${fault}" == restore-servers ]] && verb=del
+      for server in a-server a-server2; do ip -n "$(ns_of "${host}")" route "${verb}" blackhole "${ADDR[${server}]}/32"; done
+      ;;
+    netem | throttle)
+      local qdisc=netem
+      [[ "${fault}" == throttle ]] && qdisc=tbf
+      if [[ "${3:-}" == clear ]]; then
+        ip netns exec "$(ns_of "${host}")" tc qdisc del dev eth0 root
+      else
+        read -r -a qdisc_args <<<"${3:?${fault} needs the ${qdisc} arguments}"
+        ip netns exec "$(ns_of "${host}")" tc qdisc replace dev eth0 root "${qdisc}" "${qdisc_args[@]}" ||
+          die "tc qdisc ${qdisc} is not available on this kernel (Linux $(uname -r))"
+      fi
+      ;;
+  esac
+  log "${fault} ${host}${3:+ $3}"
+}
+
+(($# >= 2)) || usage
 run_dir=$2
 [[ "${run_dir}" == /* ]] || die "the run directory must be an absolute path: ${run_dir}"
 case "$1" in
   up) cmd_up ;;
   down) cmd_down "${run_dir}" ;;
+  server-stop | server-kill | server-start | agent-stop | agent-start | link-down | link-up | cut-servers | restore-servers | netem | throttle)
+    (($# >= 3)) || usage
+    cmd_fault "$1" "$3" "${4:-}"
+    ;;
   *) usage ;;
 esac

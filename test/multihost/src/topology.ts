@@ -3,14 +3,28 @@
  * addresses and Workload API sockets. `up` builds it, `down` removes it (also after a failed or
  * interrupted `up`: topology.sh tears down what it built, and `down` is idempotent).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The hosts of the topology (one network namespace each). */
-export type HostName = 'a-server' | 'a-host1' | 'a-host2' | 'b-host';
+export type HostName = 'a-server' | 'a-server2' | 'a-db' | 'a-host1' | 'a-host2' | 'b-host';
+
+/** What topology.sh can do to a running topology (see its header). */
+export type Fault =
+  | 'server-stop'
+  | 'server-kill'
+  | 'server-start'
+  | 'agent-stop'
+  | 'agent-start'
+  | 'link-down'
+  | 'link-up'
+  | 'cut-servers'
+  | 'restore-servers'
+  | 'netem'
+  | 'throttle';
 
 export interface Host {
   name: HostName;
@@ -18,7 +32,7 @@ export interface Host {
   netns: string;
   /** Its address on the topology's private network. */
   address: string;
-  /** Its SPIRE agent's Workload API socket (none on a-server). */
+  /** Its SPIRE agent's Workload API socket (only on a-host1, a-host2, b-host). */
   socketPath: string;
 }
 
@@ -26,9 +40,14 @@ export interface Host {
 export const TOPOLOGY_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', 'topology.sh');
 
 /** Runs topology.sh; resolves with its stdout, rejects with its output on a non-zero exit. */
-function runScript(args: string[], onLine?: (line: string) => void, onSpawn?: (child: ChildProcess) => void): Promise<string> {
+function runScript(
+  args: string[],
+  onLine?: (line: string) => void,
+  onSpawn?: (child: ChildProcess) => void,
+  env: Record<string, string> = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', [TOPOLOGY_SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', [TOPOLOGY_SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     onSpawn?.(child);
     let stdout = '';
     let stderr = '';
@@ -41,6 +60,19 @@ function runScript(args: string[], onLine?: (line: string) => void, onSpawn?: (c
     child.on('close', (code, signal) => {
       if (code === 0) resolve(stdout);
       else reject(new Error(`test/multihost/topology.sh ${args.join(' ')} failed (${signal ?? `exit ${code}`}):\n${stderr}`));
+    });
+  });
+}
+
+/** The SPIRE server binary (deploy/spire/install.sh). */
+const SPIRE_SERVER = process.env.SPIRE_BIN_DIR ? join(process.env.SPIRE_BIN_DIR, 'spire-server') : join(dirname(TOPOLOGY_SCRIPT), '..', '..', '.spire', 'bin', 'spire-server');
+
+/** Runs a command; resolves with its stdout, rejects with its output on a non-zero exit. */
+function runCommand(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { timeout: 30_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${command} ${args.join(' ')} failed: ${err.message}\n${stdout}${stderr}`));
+      else resolve(stdout);
     });
   });
 }
@@ -72,8 +104,9 @@ export class Topology {
    * workload holds its SVID. `onLine` gets topology.sh's progress. On failure it has torn down
    * what it built.
    */
-  async up(onLine?: (line: string) => void): Promise<void> {
-    const out = await runScript(['up', this.runDir], onLine, (child) => (this.#building = child)).finally(() => {
+  async up(onLine?: (line: string) => void, options: { x509SvidTtlSeconds?: number } = {}): Promise<void> {
+    const env: Record<string, string> = options.x509SvidTtlSeconds ? { MH_X509_SVID_TTL: String(options.x509SvidTtlSeconds) } : {};
+    const out = await runScript(['up', this.runDir], onLine, (child) => (this.#building = child), env).finally(() => {
       this.#building = undefined;
     });
     const vars: Record<string, string> = {};
@@ -85,7 +118,27 @@ export class Topology {
       const key = name.toUpperCase().replace('-', '_');
       return { name, netns: vars[`MH_NS_${key}`]!, address: vars[`MH_ADDR_${key}`]!, socketPath: vars[`MH_SOCKET_${key}`]! };
     };
-    this.#hosts = { 'a-server': host('a-server'), 'a-host1': host('a-host1'), 'a-host2': host('a-host2'), 'b-host': host('b-host') };
+    const names: HostName[] = ['a-server', 'a-server2', 'a-db', 'a-host1', 'a-host2', 'b-host'];
+    this.#hosts = Object.fromEntries(names.map((n) => [n, host(n)])) as Record<HostName, Host>;
+  }
+
+  /** Does `fault` to `host` (topology.sh <fault> <run-dir> <host> [arg]); resolves when done. */
+  async fault(fault: Fault, host: HostName, arg?: string): Promise<void> {
+    await runScript([fault, this.runDir, host, ...(arg === undefined ? [] : [arg])]);
+  }
+
+  /** Runs `spire-server <args> -socketPath <host's>` on a server host; resolves with its output. */
+  serverCli(host: 'a-server' | 'a-server2' | 'b-host', command: [string, string], args: string[]): Promise<string> {
+    return runCommand('ip', ['netns', 'exec', this.hosts[host].netns, SPIRE_SERVER, ...command, '-socketPath', join(this.runDir, host, 'server', 'api.sock'), ...args]);
+  }
+
+  /** `spire-agent api fetch x509` as `user` on `host`: its output, or undefined when it got nothing. */
+  async fetchX509(host: HostName, user: string): Promise<string | undefined> {
+    const where = this.hosts[host];
+    const agent = join(this.runDir, 'bin', 'spire-agent');
+    return runCommand('ip', ['netns', 'exec', where.netns, 'runuser', '-u', user, '--', agent, 'api', 'fetch', 'x509', '-socketPath', where.socketPath, '-timeout', '2s']).catch(
+      () => undefined,
+    );
   }
 
   /**
