@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLIENT_USER, SERVER_USER, ensureUser, isRoot, repoRoot, runnableRootFor, spireInstalled, type ScenarioResult } from '@spiffe-node/harness';
+import { runFaults } from './faults.js';
 import { MULTIHOST_SCENARIOS } from './scenarios.js';
 import { Topology } from './topology.js';
 
@@ -14,7 +15,9 @@ export function cannotRun(root = repoRoot()): string | undefined {
   if (!isRoot()) return 'network namespaces (ip netns) and workload users need root';
   if (!spireInstalled(root)) return 'SPIRE is not installed in this checkout: run `bash deploy/spire/install.sh`';
   if (!['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].some((p) => existsSync(p))) return 'iproute2 (`ip`) is not installed';
-  if (!existsSync(join(root, 'apps', 'mtls-echo', 'dist', 'client.js'))) return 'the apps are not built: run `pnpm build`';
+  if (!existsSync(join(root, 'apps', 'mtls-echo', 'dist', 'client.js')) || !existsSync(join(root, 'test', 'multihost', 'dist', 'load.js'))) {
+    return 'the apps or test/multihost are not built: run `pnpm build`';
+  }
   return undefined;
 }
 
@@ -25,13 +28,17 @@ export interface RunOptions {
   onResult?: (result: ScenarioResult) => void;
 }
 
-/** Builds the topology, runs every scenario and tears it down; resolves with the results. */
+/**
+ * Builds the topology, runs every scenario, then the fault phases, and tears it down; resolves with
+ * the results (scenarios first, then one per fault phase).
+ */
 export async function runMultihost(options: RunOptions = {}): Promise<ScenarioResult[]> {
   const log = options.log ?? (() => {});
   const root = repoRoot();
   ensureUser(SERVER_USER);
   ensureUser(CLIENT_USER);
-  const runnable = runnableRootFor(root, [SERVER_USER, CLIENT_USER]);
+  // The load client of the fault phases is a workload of this package.
+  const runnable = runnableRootFor(root, [SERVER_USER, CLIENT_USER], ['test/multihost']);
   const topology = new Topology();
   // An interrupt tears the topology down before the process ends (a second one ends it at once).
   let interrupt: NodeJS.Signals | undefined;
@@ -54,6 +61,11 @@ export async function runMultihost(options: RunOptions = {}): Promise<ScenarioRe
       const result = await scenario.run({ root: runnable.root, topology });
       results.push(result);
       options.onResult?.(result);
+    }
+    if (!interrupt) {
+      log('== faults across hosts, under load ==');
+      const ctx = { root: runnable.root, topology };
+      results.push(...(await runFaults(ctx, options.onResult, () => interrupt !== undefined)));
     }
     return results;
   } finally {
