@@ -3,8 +3,9 @@
 # system tools the tests call (openssl, curl, shellcheck; apt-get, when root and missing), the
 # workspace's dependencies, and a build. With --with-spire it also installs what the whole test
 # suite needs: the pinned SPIRE (built from the Go module in deploy/spire/tools when Go is
-# present), PostgreSQL (Debian's postgresql package, for test/multihost) and the official Node.js binaries of the other supported lines (22, 24, 26, from the
-# npm registry), both cached in ~/.cache.
+# present), PostgreSQL (Debian's postgresql package, for test/multihost) and the official Node.js
+# binaries of the other supported lines (22, 24, 26, from the npm registry), SPIRE and Node.js
+# cached in ~/.cache.
 #
 #   bash scripts/setup.sh               then: pnpm demo
 #   bash scripts/setup.sh --with-spire  then: pnpm test
