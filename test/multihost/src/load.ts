@@ -3,8 +3,8 @@
  * Load for the fault tests: a workload that calls an https-mtls server over SPIFFE mTLS without
  * pause, a new TLS handshake for every request (so every request checks the SVIDs in force at
  * that moment), `--concurrency` callers at once, until SIGTERM. It prints `progress requests=N
- * failed=M` every 500 ms, one `failed: <reason>` line per failed request, and on SIGTERM
- * `done requests=N failed=M`. A request fails when it throws or does not answer 200 "Success!!!".
+ * failed=M` every 500 ms, one `failed: <reason>` line per failed request, `svid <id> serial <hex>
+ * expires <iso>` for its first SVID and each renewal, and on SIGTERM `done requests=N failed=M`. A request fails when it throws or does not answer 200 "Success!!!".
  *
  *   node load.js --url https://10.231.0.11:8443/ --server-id spiffe://example.org/server
  */
@@ -55,6 +55,11 @@ async function caller(dispatcher: ReturnType<typeof createSpiffeDispatcher>): Pr
 async function run(): Promise<void> {
   const source = await X509Source.create({ timeoutMs: 30_000 });
   const dispatcher = createSpiffeDispatcher({ svidSource: source, bundleSource: source, authorizer: authorizeId(serverId) });
+  // Each SVID the source takes in (the first, then every renewal), for the rotation checks.
+  const report = (svid = source.getX509Svid()): void =>
+    console.log(`svid ${svid.id} serial ${svid.certificates[0]!.serialNumber} expires ${svid.expiresAt.toISOString()}`);
+  report();
+  source.on('update', () => report());
   const progress = setInterval(() => console.log(`progress requests=${requests} failed=${failed}`), 500);
   const callers = Array.from({ length: Number(flags.concurrency) }, () => caller(dispatcher));
   console.log(`load started against ${url} as ${source.getX509Svid().id}`);

@@ -136,7 +136,7 @@ export class Topology {
   async fetchX509(host: HostName, user: string): Promise<string | undefined> {
     const where = this.hosts[host];
     const agent = join(this.runDir, 'bin', 'spire-agent');
-    return runCommand('ip', ['netns', 'exec', where.netns, 'runuser', '-u', user, '--', agent, 'api', 'fetch', 'x509', '-socketPath', where.socketPath, '-timeout', '2s']).catch(
+    return runCommand('ip', ['netns', 'exec', where.netns, 'runuser', '-u', user, '--', agent, 'api', 'fetch', 'x509', '-socketPath', where.socketPath, '-timeout', '10s']).catch(
       () => undefined,
     );
   }
