@@ -7,19 +7,11 @@
 import type { ScenarioResult } from '@spiffe-node/harness';
 import { cannotRun, runMultihost } from './run.js';
 
-function indent(text: string): string {
-  return text
-    .split('\n')
-    .filter((l) => l.length > 0)
-    .map((l) => `      ${l}`)
-    .join('\n');
-}
-
 function print(result: ScenarioResult): void {
   console.log(`\n${result.ok ? 'PASS' : 'FAIL'}  ${result.name}`);
   for (const c of result.checks) console.log(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.what}`);
   if (!result.ok) {
-    for (const { name, output } of result.outputs) console.log(`    [${name}]\n${indent(output) || '      (no output)'}`);
+    for (const { name, output } of result.outputs) console.log(`    [${name}]\n${output.trim() ? output.replace(/^/gm, '      ') : '      (no output)'}`);
   }
 }
 
