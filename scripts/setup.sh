@@ -4,8 +4,9 @@
 # missing), the attack tests' Python venv (pyOpenSSL, pinned in scripts/python-requirements.txt), the
 # workspace's dependencies, and a build. With --with-spire it also installs what the whole test
 # suite needs: the pinned SPIRE (built from the Go module in deploy/spire/tools when Go is
-# present) and the official Node.js binaries of the other supported lines (22, 24, 26, from the
-# npm registry), both cached in ~/.cache.
+# present), PostgreSQL (Debian's postgresql package, for test/multihost) and the official Node.js
+# binaries of the other supported lines (22, 24, 26, from the npm registry), SPIRE and Node.js
+# cached in ~/.cache.
 #
 #   bash scripts/setup.sh               then: pnpm demo
 #   bash scripts/setup.sh --with-spire  then: pnpm test
@@ -84,6 +85,17 @@ fi
 if [ "$with_spire" = true ]; then
   step "SPIRE"
   bash deploy/spire/install.sh
+  step "PostgreSQL (the shared datastore of the two SPIRE servers of test/multihost)"
+  # Only the binaries are used: test/multihost/topology.sh runs its own server in a namespace.
+  if compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null; then
+    echo "installed: $(compgen -G '/usr/lib/postgresql/*/bin/postgres' | sort -V | tail -n 1)"
+  elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+  else
+    echo "setup.sh: PostgreSQL is missing; install Debian's postgresql package (test/multihost needs it)" >&2
+    [ -z "${CI:-}" ] || exit 1
+  fi
   step "Node.js lines"
   bash scripts/node-lines.sh
 fi

@@ -12,6 +12,12 @@ export interface StartOptions {
   args?: string[];
   /** Run as this Unix user (needs root). */
   user?: string | undefined;
+  /**
+   * Run inside this network namespace (`ip netns exec <netns>`, needs root): a "host" of the
+   * multi-host topology. `ip netns exec` replaces itself with the command, so signals and the
+   * runuser child lookup work as without it.
+   */
+  netns?: string | undefined;
   env?: Record<string, string | undefined>;
   cwd?: string;
   /** Called with each output line as it arrives (stdout and stderr). */
@@ -39,9 +45,10 @@ export class Workload {
     const env = { ...process.env, ...options.env };
     for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
     this.#viaRunuser = options.user !== undefined;
-    const [cmd, argv] = options.user
+    const [userCmd, userArgv] = options.user
       ? ['runuser', ['-u', options.user, '--', options.command, ...args]]
       : [options.command, args];
+    const [cmd, argv] = options.netns ? ['ip', ['netns', 'exec', options.netns, userCmd, ...userArgv]] : [userCmd, userArgv];
     this.#child = spawn(cmd, argv, { env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     for (const stream of ['stdout', 'stderr'] as const) {
       let pending = '';

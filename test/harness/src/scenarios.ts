@@ -49,8 +49,11 @@ function app(ctx: ScenarioContext, appName: string, role: string, identity: Iden
   });
 }
 
-/** Collects results; a check never throws, so the demo can show every outcome. */
-class Recorder {
+/**
+ * Collects results; a check never throws, so the demo can show every outcome. Also used by the
+ * multi-host scenarios (test/multihost).
+ */
+export class Recorder {
   readonly checks: Check[] = [];
   readonly workloads: Workload[] = [];
 
@@ -83,7 +86,8 @@ class Recorder {
   }
 }
 
-async function runClient(r: Recorder, client: Workload, expectSuccess: boolean): Promise<void> {
+/** Waits for a client to exit and checks that it succeeded or failed as expected. */
+export async function runClient(r: Recorder, client: Workload, expectSuccess: boolean): Promise<void> {
   const info = await client.waitForExit(60_000).catch(() => ({ code: null, signal: null }));
   r.check(
     expectSuccess ? `${client.name} exits 0` : `${client.name} exits non-zero`,

@@ -33,9 +33,10 @@ export function canRead(user: string, file: string): boolean {
  * Returns a root from which `users` can run the built apps: the repository itself when they can
  * read it, otherwise a world-readable copy of what the apps need at run time (package manifests,
  * `dist/`, the proto, and `node_modules` with pnpm's relative links intact) in a temporary folder.
- * A checkout under /root (0700) is the usual reason for the copy.
+ * A checkout under /root (0700) is the usual reason for the copy. `extraPackages` (folders relative
+ * to the repository, e.g. `test/multihost`) are staged the same way, for workloads of their own.
  */
-export function runnableRootFor(repoRoot: string, users: string[]): { root: string; cleanup: () => void } {
+export function runnableRootFor(repoRoot: string, users: string[], extraPackages: string[] = []): { root: string; cleanup: () => void } {
   const probe = join(repoRoot, 'packages', 'spiffe', 'package.json');
   if (users.every((u) => canRead(u, probe))) return { root: repoRoot, cleanup: () => {} };
 
@@ -53,6 +54,9 @@ export function runnableRootFor(repoRoot: string, users: string[]): { root: stri
       mkdirSync(join(stage, group, name), { recursive: true });
       for (const part of ['package.json', 'dist', 'bin', 'proto', 'node_modules', 'register.sh']) copy(join(group, name, part));
     }
+  }
+  for (const dir of extraPackages) {
+    for (const part of ['package.json', 'dist', 'node_modules']) copy(join(dir, part));
   }
   execFileSync('chmod', ['-R', 'a+rX', stage]);
   return { root: stage, cleanup: () => rmSync(stage, { recursive: true, force: true }) };
