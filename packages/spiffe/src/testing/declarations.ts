@@ -4,7 +4,7 @@
  * fresh directory with no `node_modules` above it, so no optional peer is visible from it.
  *
  * @module
- * @internal
+ * Not part of the public API: test helper.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
