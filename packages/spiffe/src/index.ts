@@ -20,3 +20,4 @@ export * from './workloadapi/index.js';
 export * from './tls/index.js';
 export * from './http2/index.js';
 export * from './files/index.js';
+export * from './federation/index.js';
