@@ -3,7 +3,7 @@
  *
  * The root entry re-exports the public API of every module that needs no optional package and
  * adds no global type: `/spiffeid`, `/bundle`, `/svid/x509`, `/svid/jwt`, `/authorize`,
- * `/workloadapi`, `/tls`, `/http2`, `/files`, `/errors`, each also its own subpath. The
+ * `/workloadapi`, `/tls`, `/http2`, `/files`, `/federation`, `/errors`, each also its own subpath. The
  * integrations with optional peers are imported from their subpath only:
  * `@spiffe-node/spiffe/undici` (undici), `/grpc` (`@grpc/grpc-js`) and `/express` (which adds
  * `spiffeId` to express's `Express.Request`).
