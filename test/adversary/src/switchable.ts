@@ -20,8 +20,8 @@ export class SwitchableBundles implements X509BundleSource {
     return this.#current.getX509BundleForTrustDomain(trustDomain);
   }
 
-  /** Lets the TLS layer list every trust domain's CAs (as for an X509BundleSet). */
-  bundles(): X509Bundle[] {
+  /** Lets the plain client options list every trust domain's CAs (X509BundleSource.x509Bundles). */
+  x509Bundles(): X509Bundle[] {
     return this.#current.bundles();
   }
 }

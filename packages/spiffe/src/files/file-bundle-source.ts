@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { BundleError, SpiffeError } from '../errors.js';
+import { BundleError, FileSourceError, SourceClosedError, SpiffeError } from '../errors.js';
 import { TrustDomain } from '../spiffeid/index.js';
 import type { X509Bundle } from '../bundle/x509-bundle.js';
 import type { JwtBundle } from '../bundle/jwt-bundle.js';
@@ -47,8 +47,10 @@ function message(err: unknown): string {
 }
 
 function fileError(text: string, cause?: unknown): SpiffeError {
-  return new SpiffeError('ERR_FILE_SOURCE', `files: ${text}`, cause === undefined ? undefined : { cause });
+  return new FileSourceError(`files: ${text}`, cause === undefined ? undefined : { cause });
 }
+
+let construct: (options: FileBundleSourceOptions) => FileBundleSource;
 
 /**
  * The bundle of one trust domain from a file: an {@link X509BundleSource} and a
@@ -80,8 +82,11 @@ export class FileBundleSource extends EventEmitter implements X509BundleSource, 
   #lastIgnored: string | undefined;
   #closed = false;
 
-  /** @internal Use {@link fileBundleSource}. */
-  constructor(options: FileBundleSourceOptions) {
+  static {
+    construct = (options) => new FileBundleSource(options);
+  }
+
+  private constructor(options: FileBundleSourceOptions) {
     super();
     const where = 'fileBundleSource';
     if (typeof options !== 'object' || options === null) {
@@ -148,10 +153,10 @@ export class FileBundleSource extends EventEmitter implements X509BundleSource, 
    *
    * @example
    * ```ts
-   * source.bundles().map((b) => b.trustDomain.name); // ['example.org']
+   * source.x509Bundles().map((b) => b.trustDomain.name); // ['example.org']
    * ```
    */
-  bundles(): X509Bundle[] {
+  x509Bundles(): X509Bundle[] {
     this.#assertOpen();
     return this.#current.x509 === undefined ? [] : [this.#current.x509];
   }
@@ -227,7 +232,7 @@ export class FileBundleSource extends EventEmitter implements X509BundleSource, 
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new SpiffeError('ERR_SOURCE_CLOSED', 'files: the file source is closed');
+    if (this.#closed) throw new SourceClosedError('files: the file source is closed');
   }
 }
 
@@ -235,7 +240,7 @@ export class FileBundleSource extends EventEmitter implements X509BundleSource, 
  * Creates a {@link FileBundleSource}: reads the bundle of `trustDomain` from `file` now and,
  * with `watch: true`, keeps following it.
  *
- * @throws {@link SpiffeError} `ERR_FILE_SOURCE` when the file cannot be read or is not a
+ * @throws {@link FileSourceError} (`ERR_FILE_SOURCE`) when the file cannot be read or is not a
  *   bundle of the format.
  * @throws `TypeError` for malformed options.
  * @example
@@ -248,5 +253,5 @@ export class FileBundleSource extends EventEmitter implements X509BundleSource, 
  * ```
  */
 export function fileBundleSource(options: FileBundleSourceOptions): FileBundleSource {
-  return new FileBundleSource(options);
+  return construct(options);
 }

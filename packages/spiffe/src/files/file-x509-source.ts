@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { BundleError, SpiffeError } from '../errors.js';
+import { BundleError, FileSourceError, SourceClosedError, SpiffeError } from '../errors.js';
 import { TrustDomain } from '../spiffeid/index.js';
 import type { X509Bundle } from '../bundle/x509-bundle.js';
 import { X509BundleSet } from '../bundle/x509-bundle-set.js';
@@ -57,7 +57,7 @@ function message(err: unknown): string {
 }
 
 function fileError(text: string, cause?: unknown): SpiffeError {
-  return new SpiffeError('ERR_FILE_SOURCE', `files: ${text}`, cause === undefined ? undefined : { cause });
+  return new FileSourceError(`files: ${text}`, cause === undefined ? undefined : { cause });
 }
 
 function readFile(path: string, what: string): Buffer {
@@ -74,6 +74,8 @@ function readFile(path: string, what: string): Buffer {
     throw fileError(`cannot read the ${what} ${path}: ${why}`, err);
   }
 }
+
+let construct: (options: FileX509SourceOptions) => FileX509Source;
 
 /**
  * An X509-SVID read from files, with the bundles of its own and federated trust domains: an
@@ -119,8 +121,11 @@ export class FileX509Source extends EventEmitter implements X509SvidSource, X509
   #lastIgnored: string | undefined;
   #closed = false;
 
-  /** @internal Use {@link fileX509Source}. */
-  constructor(options: FileX509SourceOptions) {
+  static {
+    construct = (options) => new FileX509Source(options);
+  }
+
+  private constructor(options: FileX509SourceOptions) {
     super();
     const where = 'fileX509Source';
     if (typeof options !== 'object' || options === null) {
@@ -171,7 +176,7 @@ export class FileX509Source extends EventEmitter implements X509SvidSource, X509
   /**
    * The current X509-SVID.
    *
-   * @throws {@link SpiffeError} `ERR_SOURCE_CLOSED` after close, `ERR_FILE_SOURCE` when the SVID
+   * @throws {@link SourceClosedError} after close, {@link FileSourceError} when the SVID
    *   in use has expired and the files hold nothing newer.
    * @example
    * ```ts
@@ -219,10 +224,10 @@ export class FileX509Source extends EventEmitter implements X509SvidSource, X509
    *
    * @example
    * ```ts
-   * for (const b of source.bundles()) console.log(b.trustDomain.name, b.authorities().length);
+   * for (const b of source.x509Bundles()) console.log(b.trustDomain.name, b.authorities().length);
    * ```
    */
-  bundles(): X509Bundle[] {
+  x509Bundles(): X509Bundle[] {
     this.#assertOpen();
     return this.#current.bundles.bundles();
   }
@@ -331,7 +336,7 @@ export class FileX509Source extends EventEmitter implements X509SvidSource, X509
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new SpiffeError('ERR_SOURCE_CLOSED', 'files: the file source is closed');
+    if (this.#closed) throw new SourceClosedError('files: the file source is closed');
   }
 }
 
@@ -339,7 +344,7 @@ export class FileX509Source extends EventEmitter implements X509SvidSource, X509
  * Creates a {@link FileX509Source}: reads the SVID (and bundles) from files now, and with
  * `watch: true` keeps following them.
  *
- * @throws {@link SpiffeError} `ERR_FILE_SOURCE` when the files cannot be read, do not hold a
+ * @throws {@link FileSourceError} (`ERR_FILE_SOURCE`) when the files cannot be read, do not hold a
  *   valid X509-SVID with its key, the certificate has expired, or a bundle file is invalid.
  * @throws `TypeError` for malformed options.
  * @example
@@ -351,5 +356,5 @@ export class FileX509Source extends EventEmitter implements X509SvidSource, X509
  * ```
  */
 export function fileX509Source(options: FileX509SourceOptions): FileX509Source {
-  return new FileX509Source(options);
+  return construct(options);
 }

@@ -153,12 +153,12 @@ let classes: ReturnType<typeof grpcClasses> | undefined;
  * usual.
  *
  * @param options - Sources and the authorizer for the server's ID.
- * @throws `TypeError` for a missing bundle source or authorizer; an error with code
- *   `ERR_MODULE_NOT_FOUND` when `@grpc/grpc-js` is not installed.
+ * @throws `TypeError` for a missing bundle source or authorizer; an
+ *   {@link OptionalPeerError} (`ERR_OPTIONAL_PEER_MISSING`) when `@grpc/grpc-js` is not installed.
  * @example
  * ```ts
  * import * as grpc from '@grpc/grpc-js';
- * import { grpcChannelCredentials } from '@spiffe-node/spiffe/tls';
+ * import { grpcChannelCredentials } from '@spiffe-node/spiffe/grpc';
  * const credentials = grpcChannelCredentials({
  *   svidSource: source, bundleSource: source,
  *   authorizer: authorizeId('spiffe://example.org/greeter'),
@@ -214,12 +214,13 @@ export interface GrpcServerCredentialsOptions {
  *
  * @param options - Sources, the authorizer for client IDs, and the hooks to log refusals.
  * @throws `TypeError` for a missing SVID source, a bundle source without authorizer (or the
- *   reverse) or hooks that are not functions; the source's error when it has no SVID yet; an
- *   error with code `ERR_MODULE_NOT_FOUND` when `@grpc/grpc-js` is not installed.
+ *   reverse) or hooks that are not functions; the source's error when it has no SVID yet;
+ *   an {@link OptionalPeerError} (`ERR_OPTIONAL_PEER_MISSING`) when `@grpc/grpc-js` is not installed.
  * @example
  * ```ts
  * import * as grpc from '@grpc/grpc-js';
- * import { formatTlsHandshakeError, grpcServerCredentials, peerIdFromGrpcCall } from '@spiffe-node/spiffe/tls';
+ * import { formatTlsHandshakeError } from '@spiffe-node/spiffe/tls';
+ * import { grpcServerCredentials, peerIdFromGrpcCall } from '@spiffe-node/spiffe/grpc';
  * const server = new grpc.Server();
  * server.addService(GreeterService, {
  *   sayHello: (call, callback) => callback(null, { message: `hello ${peerIdFromGrpcCall(call)}` }),

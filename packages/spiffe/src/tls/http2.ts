@@ -5,6 +5,7 @@
  */
 import http2 from 'node:http2';
 import type { ConnectionOptions } from 'node:tls';
+import { TlsConnectionError } from '../errors.js';
 import { clientConfigFrom, connectVerified, type SpiffeClientParams } from './connect.js';
 import type { SpiffeServerOptions } from './options.js';
 import { stateFor } from './server.js';
@@ -23,7 +24,8 @@ import { stateFor } from './server.js';
  * @throws `TypeError` for other options.
  * @example
  * ```ts
- * import { createHttp2SecureServer, mtlsServerOptions, peerIdFromSocket } from '@spiffe-node/spiffe/tls';
+ * import { mtlsServerOptions, peerIdFromSocket } from '@spiffe-node/spiffe/tls';
+ * import { createHttp2SecureServer } from '@spiffe-node/spiffe/http2';
  * const server = createHttp2SecureServer(mtlsServerOptions(source, source, authorizeAny()));
  * server.on('stream', (stream) => {
  *   stream.respond({ ':status': 200 });
@@ -74,7 +76,7 @@ export interface ConnectHttp2Options extends SpiffeClientParams {
  *   {@link TlsPeerError} for a refused server.
  * @example
  * ```ts
- * import { connectHttp2 } from '@spiffe-node/spiffe/tls';
+ * import { connectHttp2 } from '@spiffe-node/spiffe/http2';
  * const session = await connectHttp2('https://localhost:8443', {
  *   svidSource: source, bundleSource: source, authorizer: authorizeId('spiffe://example.org/server'),
  * });
@@ -96,9 +98,10 @@ export async function connectHttp2(authority: string | URL, options: ConnectHttp
   const socket = await connectVerified(config, base, { signal: options.signal, timeoutMs: options.timeoutMs });
   if (socket.alpnProtocol !== 'h2') {
     socket.destroy();
-    throw Object.assign(new Error(`connectHttp2: the server did not agree to HTTP/2 (ALPN ${String(socket.alpnProtocol)})`), {
-      code: 'ERR_HTTP2_ERROR',
-    });
+    throw new TlsConnectionError(
+      'ERR_HTTP2_NOT_NEGOTIATED',
+      `connectHttp2: the server did not agree to HTTP/2 (ALPN ${String(socket.alpnProtocol)})`,
+    );
   }
   return http2.connect(url, { ...(options.http2Options ?? {}), createConnection: () => socket });
 }

@@ -42,12 +42,12 @@ function loadUndici(): UndiciModule {
  * this dispatcher's version; Node's global `fetch` bundles an older undici.
  *
  * @param options - Sources, authorizer and agent options.
- * @throws `TypeError` for a missing bundle source or authorizer; an error with code
- *   `ERR_MODULE_NOT_FOUND` when undici is not installed.
+ * @throws `TypeError` for a missing bundle source or authorizer; an
+ *   {@link OptionalPeerError} (`ERR_OPTIONAL_PEER_MISSING`) when undici is not installed.
  * @example
  * ```ts
  * import { fetch } from 'undici';
- * import { createSpiffeDispatcher } from '@spiffe-node/spiffe/tls';
+ * import { createSpiffeDispatcher } from '@spiffe-node/spiffe/undici';
  * const dispatcher = createSpiffeDispatcher({
  *   svidSource: source, bundleSource: source,
  *   authorizer: authorizeId('spiffe://example.org/server'),
