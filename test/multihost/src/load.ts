@@ -11,7 +11,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { SpiffeId, X509Source, authorizeId } from '@spiffe-node/spiffe';
-import { createSpiffeDispatcher } from '@spiffe-node/spiffe/tls';
+import { createSpiffeDispatcher } from '@spiffe-node/spiffe/undici';
 import { request } from 'undici';
 
 const { values: flags } = parseArgs({
