@@ -1,5 +1,6 @@
 /**
- * The `spire-server`-compatible commands: `entry create|show|delete|count`, `bundle show|list`,
+ * The `spire-server`-compatible commands: `entry create|show|delete|count`,
+ * `bundle show|list|set|delete|count`, `federation create|list|show|update|delete|refresh`,
  * `healthcheck`, `token generate`. They accept SPIRE's flag spellings and print SPIRE's output
  * shapes, and reach the running agent through its admin socket (`-socketPath`, or
  * `SPIFFE_DEV_AGENT_ADMIN_SOCKET`, or the default).
@@ -11,13 +12,22 @@
 import { DevAgentError } from '../errors.js';
 import { FlagError, parseFlags, usage } from './flags.js';
 import type { CliIo } from './io.js';
+import { bundleCount } from './server/bundle-count.js';
+import { bundleDelete } from './server/bundle-delete.js';
 import { bundleList } from './server/bundle-list.js';
+import { bundleSet } from './server/bundle-set.js';
 import { bundleShow } from './server/bundle-show.js';
 import type { Command } from './server/common.js';
 import { entryCount } from './server/entry-count.js';
 import { entryCreate } from './server/entry-create.js';
 import { entryDelete } from './server/entry-delete.js';
 import { entryShow } from './server/entry-show.js';
+import { federationCreate } from './server/federation-create.js';
+import { federationDelete } from './server/federation-delete.js';
+import { federationList } from './server/federation-list.js';
+import { federationRefresh } from './server/federation-refresh.js';
+import { federationShow } from './server/federation-show.js';
+import { federationUpdate } from './server/federation-update.js';
 import { healthcheck } from './server/healthcheck.js';
 import { tokenGenerate } from './server/token-generate.js';
 
@@ -30,6 +40,15 @@ const COMMANDS: Record<string, Command> = {
   'entry delete': entryDelete,
   'bundle show': bundleShow,
   'bundle list': bundleList,
+  'bundle set': bundleSet,
+  'bundle delete': bundleDelete,
+  'bundle count': bundleCount,
+  'federation create': federationCreate,
+  'federation list': federationList,
+  'federation show': federationShow,
+  'federation update': federationUpdate,
+  'federation delete': federationDelete,
+  'federation refresh': federationRefresh,
   healthcheck,
   'token generate': tokenGenerate,
 };
@@ -37,12 +56,21 @@ const COMMANDS: Record<string, Command> = {
 const SERVER_USAGE = `Usage: spire-server [--version] [--help] <command> [<args>]
 
 Commands served by the SPIFFE development agent (through its admin socket):
-    bundle list       Lists the bundles of the other trust domains the agent holds a CA for
+    bundle count      Counts bundles (the agent's own and the others)
+    bundle delete     Deletes the bundle of a foreign trust domain
+    bundle list       Lists the bundles of the other trust domains (local CAs and foreign bundles)
+    bundle set        Sets the bundle of a foreign trust domain
     bundle show       Prints the agent's trust bundle
     entry count       Counts registration entries
     entry create      Creates registration entries
     entry delete      Deletes registration entries
     entry show        Displays configured registration entries
+    federation create Creates a federation relationship with a partner trust domain
+    federation delete Deletes a federation relationship
+    federation list   Lists federation relationships
+    federation refresh Fetches a partner's bundle from its bundle endpoint now
+    federation show   Shows a federation relationship
+    federation update Updates a federation relationship
     healthcheck       Determines agent health status
     token generate    Prints a join token (accepted for compatibility; never checked)
 `;

@@ -82,7 +82,8 @@ describe('spire-server compatible CLI', () => {
         // Sorted by type, then value, as SPIRE prints a created entry.
         'Selector         : unix:uid:1001',
         'Selector         : unix:user:server-workload',
-        'FederatesWith    : spiffe://partner.org',
+        // A trust domain name, as SPIRE prints a stored entry's.
+        'FederatesWith    : partner.org',
         'DNS name         : server.local',
         'Hint             : server',
         '',

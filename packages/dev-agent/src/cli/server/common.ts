@@ -63,7 +63,7 @@ export function entryJson(e: RegistrationEntry): Record<string, unknown> {
     parent_id: idJson(e.parentId),
     selectors: e.selectors.map((s) => ({ type: s.type, value: s.value })),
     x509_svid_ttl: e.x509SvidTtl,
-    federates_with: e.federatesWith.map((td) => `spiffe://${td}`),
+    federates_with: [...e.federatesWith],
     admin: false,
     downstream: false,
     expires_at: '0',

@@ -110,7 +110,7 @@ function printable(params: EntryParams): PrintableEntry {
     x509SvidTtl: params.x509SvidTtl ?? 0,
     jwtSvidTtl: params.jwtSvidTtl ?? 0,
     dnsNames: params.dnsNames ?? [],
-    federatesWith: (params.federatesWith ?? []).map((f) => f.replace(/^spiffe:\/\//i, '')),
+    federatesWith: params.federatesWith ?? [],
     hint: params.hint ?? '',
     revision: 0,
   };
