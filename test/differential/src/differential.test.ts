@@ -32,6 +32,7 @@ import {
 } from '@spiffe-node/spiffe';
 import { PARTNER_TD, devSkipReason, serverCli, spireSkipReason, startAgent, type AgentKind, type DiffAgent } from './agents.js';
 import { entryKey, parseEntries, type PrintedEntry } from './entries.js';
+import { bundleTranscript, federationTranscript, makeFixtures, type Fixtures } from './federation-cli.js';
 import { RawWorkloadClient, STREAM_METHODS, UNARY_METHODS, type Outcome } from './raw.js';
 import { UNREGISTERED_USER, callAsUnregistered } from './unregistered.js';
 
@@ -758,3 +759,25 @@ check('`entry create` of an entry that exists fails with AlreadyExists', async (
   assert.equal(r.code, 1);
   return { code: r.code, output: withoutEntryIds(r.stdout + r.stderr) };
 });
+
+// ------------------------------------------------------------------------------- federation
+
+let fixtures: Fixtures | undefined;
+const federationFixtures = (): Fixtures => (fixtures ??= makeFixtures());
+after(() => fixtures?.remove());
+
+const LIBRARY_TEXTS =
+  "texts from each side's libraries (SPIRE's SQL datastore error for a duplicate relationship, Go's JSON, URL and " +
+  "trust domain parser errors, a failed fetch's network error): cut after SPIRE's own words, compared up to there";
+
+check(
+  '`federation create|list|show|update|refresh|delete` print what spire-server prints, errors and exit codes included',
+  async (s) => federationTranscript(s.agent, federationFixtures()),
+  { legitimate: LIBRARY_TEXTS },
+);
+
+check(
+  '`bundle set|list|count|delete` print what spire-server prints, errors and exit codes included',
+  async (s) => bundleTranscript(s.agent, federationFixtures(), AGENT_ID, 'unix:user:differential-nobody'),
+  { legitimate: LIBRARY_TEXTS },
+);

@@ -109,7 +109,7 @@ describe('spire-server compatible CLI', () => {
 
     const deleted = await runCommand(spireServer, ['entry', 'delete', '-socketPath', agent.adminSocketPath, '-entryID', id!]);
     assert.equal(deleted.code, 0, deleted.stderr);
-    assert.equal(deleted.stdout, `Deleted entry with ID: ${id}\n`);
+    assert.equal(deleted.stdout, `Deleted entry with ID: ${id}\n\n\nDeleted 1 entries successfully`);
     assert.match((await cli(['entry', 'show'])).stdout, /^Found 1 entry\n/);
     const again = await cli(['entry', 'delete', '-entryID', id!]);
     assert.equal(again.code, 1);
@@ -170,7 +170,7 @@ describe('spire-server compatible CLI', () => {
       assert.equal(dotted.code, 0, dotted.stderr);
       const deleted = await cli(['entry', 'delete', '-entryID', id]);
       assert.equal(deleted.code, 0, deleted.stderr);
-      assert.equal(deleted.stdout, `Deleted entry with ID: ${id}\n`);
+      assert.equal(deleted.stdout, `Deleted entry with ID: ${id}\n\n\nDeleted 1 entries successfully`);
     }
     for (const id of ['custom-1', ENTRY_ID.exec(generated.stdout)![1]!]) assert.equal((await cli(['entry', 'delete', '-entryID', id])).code, 0);
   });

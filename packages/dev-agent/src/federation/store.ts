@@ -64,9 +64,9 @@ export class FederationStore extends EventEmitter {
     return store;
   }
 
-  /** The relationships, by trust domain name. */
+  /** The relationships, in creation order (as SPIRE lists them). */
   relationships(): FederationRelationship[] {
-    return [...this.#relationships.values()].sort((a, b) => (a.trustDomain < b.trustDomain ? -1 : a.trustDomain > b.trustDomain ? 1 : 0));
+    return [...this.#relationships.values()];
   }
 
   /** The relationship with a trust domain, if there is one. */

@@ -38,7 +38,7 @@ export function parseBundleData(data: string, format: 'pem' | 'spiffe', trustDom
   try {
     return JSON.parse(SpiffeBundle.parse(td, data).marshal()) as unknown;
   } catch (err) {
-    throw new FlagError(`unable to parse to spiffe bundle: ${(err as Error).message}`);
+    throw new FlagError(`unable to parse to spiffe bundle: ${(err as Error).message.replace(/\s+/g, ' ')}`);
   }
 }
 

@@ -18,11 +18,13 @@ export const entryDelete: Command = {
       await client(flags, io).deleteEntry(id);
     } catch (err) {
       if (!(err instanceof DevAgentError) || err.code !== 'ERR_ENTRY_NOT_FOUND') throw err;
-      io.stderr(`Failed to delete entry with ID ${id} (code: NotFound, msg: "entry not found")\nError: failed to delete entry\n`);
+      // SPIRE's summary line goes to stdout without a final newline.
+      if (output === 'pretty') io.stdout('\n\nFailed to delete 1 entries');
+      io.stderr(`Failed to delete entry with ID ${id} (code: NotFound, msg: "entry not found")\nError: failed to delete one or more entries\n`);
       return 1;
     }
     if (output === 'json') io.stdout(`${JSON.stringify({ results: [{ status: { code: 0, message: 'OK' }, id }] })}\n`);
-    else io.stdout(`Deleted entry with ID: ${id}\n`);
+    else io.stdout(`Deleted entry with ID: ${id}\n\n\nDeleted 1 entries successfully`);
     return 0;
   },
 };
