@@ -143,9 +143,11 @@ export class X509SvidError extends SpiffeError {
    * The X509-SVID rule the certificate broke, when one did: `leaf-uri-san-missing`,
    * `leaf-uri-san-multiple`, `leaf-uri-san-invalid`, `leaf-id-no-path`, `leaf-ca`,
    * `leaf-key-cert-sign`, `leaf-crl-sign`, `leaf-digital-signature`, `signing-not-ca`,
-   * `signing-key-cert-sign`, `critical-extension`, `unparseable`, `expired`, `not-yet-valid`.
-   * Undefined for failures that are not a rule of one certificate (an untrusted chain, a key
-   * that does not match).
+   * `signing-key-cert-sign`, `critical-extension`, `unparseable`, `expired`, `not-yet-valid`,
+   * `signature-algorithm` (signed with SHA-1, MD5 or another refused algorithm),
+   * `name-constraints` (a CA's name constraints refuse a name below it). Undefined for other
+   * failures that are not a rule of one certificate (an untrusted chain, a key that does not
+   * match).
    */
   readonly rule: string | undefined;
 

@@ -14,9 +14,9 @@ import { describeUrl, resolveEndpoint, type BundleEndpoint, type ResolvedEndpoin
 import { boundedGet } from './https-get.js';
 
 /** Default time allowed for one fetch (connection, TLS, redirects and body), in ms. */
-export const DEFAULT_FETCH_TIMEOUT_MS = 10_000;
+const DEFAULT_FETCH_TIMEOUT_MS = 10_000;
 /** Default largest body accepted, in bytes (1 MiB). */
-export const DEFAULT_MAX_BUNDLE_BYTES = 1024 * 1024;
+const DEFAULT_MAX_BUNDLE_BYTES = 1024 * 1024;
 
 /**
  * Options of {@link fetchBundle}.
@@ -35,13 +35,13 @@ export interface FetchBundleOptions {
   signal?: AbortSignal;
 }
 
-/** @internal Checked fetch limits. */
+/** Checked fetch limits. */
 export interface FetchLimits {
   timeoutMs: number;
   maxBytes: number;
 }
 
-/** @internal Checks the limits of {@link FetchBundleOptions} (misuse throws `TypeError`). */
+/** Checks the limits of {@link FetchBundleOptions} (misuse throws `TypeError`). */
 export function fetchLimits(options: FetchBundleOptions, where: string): FetchLimits {
   if (options === null || typeof options !== 'object') throw new TypeError(`${where}: options must be an object`);
   const timeoutMs = options.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;

@@ -11,7 +11,7 @@ import { TrustDomain } from '../spiffeid/index.js';
 import { defaultWorkloadApiLogger, safeLog, type WorkloadApiLogger } from '../workloadapi/logger.js';
 
 /** The refresh hint served when none is configured, in seconds (five minutes). */
-export const DEFAULT_SERVED_REFRESH_HINT_SECONDS = 300;
+const DEFAULT_SERVED_REFRESH_HINT_SECONDS = 300;
 
 /**
  * Options of {@link bundleEndpointHandler}.

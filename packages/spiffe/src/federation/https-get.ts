@@ -11,7 +11,7 @@ import { FederationError, SpiffeError, type SpiffeErrorCode } from '../errors.js
 import { checkEndpointUrl, describeUrl } from './endpoint.js';
 
 /** At most this many redirects are followed for one fetch. */
-export const MAX_REDIRECTS = 3;
+const MAX_REDIRECTS = 3;
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
@@ -133,6 +133,8 @@ function getOnce(url: URL, request: GetRequest, timeoutMs: number, fail: Fail): 
     });
     req.on('error', (err: Error) => finish(classifyError(err, request.authentication, fail)));
     req.on('response', (res: IncomingMessage) => {
+      // Destroying the request after an early answer may abort the response: that is no error.
+      res.on('error', (err: Error) => finish(fail('ERR_FEDERATION_FETCH', `the answer broke off: ${err.message}`, err)));
       const status = res.statusCode ?? 0;
       if (REDIRECT_STATUSES.has(status)) {
         res.resume();
@@ -160,7 +162,6 @@ function getOnce(url: URL, request: GetRequest, timeoutMs: number, fail: Fail): 
         chunks.push(chunk);
       });
       res.on('end', () => finish(undefined, { kind: 'body', body: Buffer.concat(chunks) }));
-      res.on('error', (err: Error) => finish(fail('ERR_FEDERATION_FETCH', `the answer broke off: ${err.message}`, err)));
       res.on('aborted', () => finish(fail('ERR_FEDERATION_FETCH', 'the endpoint closed the connection before the end of the body')));
     });
     if (request.signal?.aborted) onAbort();

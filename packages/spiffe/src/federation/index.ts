@@ -6,10 +6,10 @@
  *
  * @module
  */
-export { fetchBundle, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_BUNDLE_BYTES } from './fetch.js';
+export { fetchBundle } from './fetch.js';
 export type { FetchBundleOptions } from './fetch.js';
-export { FederatedBundleSource, DEFAULT_REFRESH_MS } from './source.js';
+export { FederatedBundleSource } from './source.js';
 export type { FederatedBundleSourceOptions } from './source.js';
-export { bundleEndpointHandler, DEFAULT_SERVED_REFRESH_HINT_SECONDS } from './handler.js';
+export { bundleEndpointHandler } from './handler.js';
 export type { BundleEndpointHandler, BundleEndpointHandlerOptions } from './handler.js';
 export type { BundleEndpoint, BundleEndpointProfile, HttpsWebProfile, HttpsSpiffeProfile } from './endpoint.js';

@@ -21,7 +21,7 @@ import { describeUrl, resolveEndpoint, type BundleEndpoint, type ResolvedEndpoin
 import { fetchLimits, fetchResolved, type FetchLimits } from './fetch.js';
 
 /** The refresh interval when the bundle has no `spiffe_refresh_hint` (SPIFFE Federation §4.1). */
-export const DEFAULT_REFRESH_MS = 5 * 60_000;
+const DEFAULT_REFRESH_MS = 5 * 60_000;
 const DEFAULT_MIN_REFRESH_MS = 10_000;
 const DEFAULT_MAX_REFRESH_MS = 60 * 60_000;
 const DEFAULT_RETRY_MS = 5_000;
