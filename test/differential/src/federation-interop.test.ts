@@ -16,12 +16,11 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { devAgentDir, repoRoot } from '@spiffe-node/harness';
+import { devAgentDir, freePort, repoRoot } from '@spiffe-node/harness';
 import { TrustDomain, WorkloadApiClient } from '@spiffe-node/spiffe';
 import { devSkipReason, spireSkipReason } from './agents.js';
 
@@ -33,17 +32,6 @@ interface Result {
   code: number | null;
   stdout: string;
   stderr: string;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 async function until<T>(what: string, probe: () => T | Promise<T>, test: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
