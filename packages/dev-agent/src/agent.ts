@@ -8,6 +8,9 @@ import { SpiffeId, TrustDomain } from '@spiffe-node/spiffe/spiffeid';
 import { AdminServer } from './admin/server.js';
 import { loadPeerCredentialReader } from './attest/peercred.js';
 import { DevAgentError } from './errors.js';
+import { startBundleEndpoint } from './federation/bundle-endpoint.js';
+import { FederationManager } from './federation/manager.js';
+import { FederationStore } from './federation/store.js';
 import { Issuer } from './issuer.js';
 import { resolveOptions, type DevAgentOptions } from './options.js';
 import type { EntryParams, RegistrationEntry } from './state/entries.js';
@@ -43,6 +46,12 @@ export interface DevAgent {
   readonly agentId: SpiffeId;
   /** Whether callers of the public socket are attested by their peer credentials (false: only identity sockets work). */
   readonly attestsPeers: boolean;
+  /**
+   * The agent's own SPIFFE bundle endpoint, when {@link DevAgentOptions.bundleEndpoint} is set: its
+   * URL and the SPIFFE ID it presents (`spiffe://<trust domain>/spire/server`), for a partner's
+   * `federation create -bundleEndpointURL <url> -bundleEndpointProfile https_spiffe -endpointSpiffeID <id>`.
+   */
+  readonly bundleEndpoint: { readonly url: string; readonly spiffeId: string } | undefined;
   /**
    * Creates a registration entry (parent defaults to {@link DevAgent.agentId}; `id` chooses its entry ID, else a UUID);
    * matching workloads receive it at once.
@@ -92,6 +101,7 @@ export async function startDevAgent(options: DevAgentOptions = {}): Promise<DevA
     cleanups.length = 0;
   };
   try {
+    const federation = await FederationStore.open(opts.dataDir);
     const issuer = await Issuer.open({
       dataDir: opts.dataDir,
       trustDomain: opts.trustDomain,
@@ -106,8 +116,14 @@ export async function startDevAgent(options: DevAgentOptions = {}): Promise<DevA
       },
       refreshHint: opts.refreshHint,
       logger,
+      federation,
     });
     cleanups.push(() => issuer.stop());
+    const federationManager = new FederationManager(federation, (td) => issuer.authority(td)?.x509Bundle(), logger);
+    federationManager.start();
+    cleanups.push(() => federationManager.stop());
+    const endpoint = opts.bundleEndpoint === undefined ? undefined : await startBundleEndpoint(issuer, opts.bundleEndpoint, logger);
+    if (endpoint !== undefined) cleanups.push(() => endpoint.stop());
     const loaded = opts.peerCredentials ? loadPeerCredentialReader() : { error: 'peer credentials disabled by the peerCredentials option' };
     if (loaded.reader === undefined) {
       logger.log('warn', 'Workload attestation by peer credentials is unavailable; only identity sockets issue SVIDs', {
@@ -120,6 +136,7 @@ export async function startDevAgent(options: DevAgentOptions = {}): Promise<DevA
       logger,
       peerCredentials: loaded.reader,
       refreshHint: opts.refreshHint,
+      federation: { store: federation, manager: federationManager },
     });
     cleanups.push(() => admin.stop());
     const workload = await WorkloadApiServer.start({
@@ -159,6 +176,7 @@ export async function startDevAgent(options: DevAgentOptions = {}): Promise<DevA
       federatedTrustDomains: opts.federatedTrustDomains,
       agentId: SpiffeId.fromPath(opts.trustDomain, '/host'),
       attestsPeers: loaded.reader !== undefined,
+      bundleEndpoint: endpoint === undefined ? undefined : { url: endpoint.url, spiffeId: endpoint.spiffeId },
       createEntry: (params) => issuer.createEntry(params),
       deleteEntry: (id) => issuer.deleteEntry(id),
       listEntries: () => issuer.entries.list(),

@@ -3,7 +3,8 @@
  *
  * - `spiffe-dev-agent run [flags]`: runs the agent.
  * - `spiffe-dev-agent server <spire-server arguments>`: `entry create|show|delete|count`,
- *   `bundle show|list`, `healthcheck`, `token generate`, with SPIRE's flags and output
+ *   `bundle show|list|set|delete|count`, `federation create|list|show|update|delete|refresh`,
+ *   `healthcheck`, `token generate`, with SPIRE's flags and output
  *   (`bin/spire-server` is a wrapper that runs exactly this).
  * - `spiffe-dev-agent rotate x509|jwt [-socketPath p]`: re-mints X509-SVIDs now, or makes new JWT
  *   keys active now (for trying rotation by hand).
@@ -24,7 +25,8 @@ const USAGE = `Usage: spiffe-dev-agent <command> [<args>]
 Commands:
     run                     Runs the SPIFFE development agent (run -h for its flags)
     server <command> ...    A spire-server compatible CLI: entry create|show|delete|count,
-                            bundle show|list, healthcheck, token generate
+                            bundle show|list|set|delete|count, federation create|list|
+                            show|update|delete|refresh, healthcheck, token generate
     rotate x509|jwt         Re-mints every X509-SVID now, or activates new JWT signing keys now
 `;
 

@@ -17,7 +17,17 @@ export type DevAgentErrorCode =
   /** The data directory or a socket path cannot be used safely (wrong owner, wrong type). */
   | 'ERR_AGENT_STATE'
   /** The admin API of a running agent cannot be reached or answered with an error. */
-  | 'ERR_ADMIN_API';
+  | 'ERR_ADMIN_API'
+  /** A federation relationship or federated bundle that breaks a rule (its own trust domain, a bad URL, profile or bundle). */
+  | 'ERR_FEDERATION_INVALID'
+  /** A federation relationship for that trust domain exists already. */
+  | 'ERR_FEDERATION_EXISTS'
+  /** No federation relationship, or no federated bundle, for that trust domain. */
+  | 'ERR_FEDERATION_NOT_FOUND'
+  /** A federated bundle cannot be deleted while entries federate with its trust domain. */
+  | 'ERR_FEDERATION_IN_USE'
+  /** Fetching a partner's bundle from its bundle endpoint failed. */
+  | 'ERR_FEDERATION_FETCH';
 
 /**
  * An error of the development agent, with a stable {@link DevAgentError.code}.

@@ -10,9 +10,11 @@ import { EventEmitter } from 'node:events';
 import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { SpiffeId, TrustDomain } from '@spiffe-node/spiffe/spiffeid';
+import type { SpiffeBundle } from '@spiffe-node/spiffe/bundle';
 import { TrustDomainAuthority, type AuthorityConfig, type StoredAuthority } from './ca/authority.js';
 import { mintX509Svid } from './ca/x509-ca.js';
 import { DevAgentError } from './errors.js';
+import type { FederationStore } from './federation/store.js';
 import type { Logger } from './log.js';
 import {
   entryMatches,
@@ -47,6 +49,8 @@ export interface IssuerConfig {
   /** The `spiffe_refresh_hint` of SPIFFE bundles, seconds. */
   refreshHint: number;
   logger: Logger;
+  /** Bundles of foreign trust domains (federation relationships, `bundle set`); entries may federate with them. */
+  federation?: FederationStore;
 }
 
 const MAX_TIMER_MS = 60 * 60 * 1000;
@@ -72,6 +76,13 @@ export class Issuer extends EventEmitter {
   #timer: NodeJS.Timeout | undefined;
   #maintaining: Promise<void> | undefined;
   #stopped = false;
+  /** Grows with every change of a foreign bundle: the version of what streams sent. */
+  #foreignRevision = 0;
+  readonly #onForeignBundle = (td: string): void => {
+    this.#foreignRevision += 1;
+    this.config.logger.log('info', 'Federated bundle updated', { trust_domain: td, present: this.config.federation?.bundle(td) !== undefined });
+    this.emit('change');
+  };
 
   private constructor(config: IssuerConfig, entries: EntryStore, authorities: Map<string, TrustDomainAuthority>) {
     super();
@@ -81,6 +92,7 @@ export class Issuer extends EventEmitter {
     this.#authorities = authorities;
     this.#agentIds = new Set([...authorities.keys()].map((td) => `spiffe://${td}/host`));
     this.#cache = new X509SvidCache((entry) => this.#mintX509(entry));
+    config.federation?.on('bundle', this.#onForeignBundle);
   }
 
   /** Loads the state of the data directory, brings every authority up to date, and starts the rotation schedule. */
@@ -122,7 +134,68 @@ export class Issuer extends EventEmitter {
 
   /** The context entries are validated in. */
   entryContext(): EntryContext {
-    return { localTrustDomains: this.trustDomains(), defaultParentId: `spiffe://${this.config.trustDomain.name}/host` };
+    return {
+      localTrustDomains: this.trustDomains(),
+      federatableTrustDomains: [...this.trustDomains(), ...(this.config.federation?.bundleTrustDomains() ?? [])],
+      defaultParentId: `spiffe://${this.config.trustDomain.name}/host`,
+    };
+  }
+
+  /** Whether the agent has a bundle for a trust domain: a CA of its own, or a foreign bundle. */
+  hasBundle(trustDomain: string): boolean {
+    return this.#authorities.has(trustDomain) || this.config.federation?.bundle(trustDomain) !== undefined;
+  }
+
+  /** The X.509 bundle of a trust domain as concatenated DER certificates (the Workload API form). */
+  x509BundleDer(trustDomain: string): Buffer {
+    const authority = this.#authorities.get(trustDomain);
+    if (authority) return authority.bundleDer();
+    return Buffer.concat((this.#foreign(trustDomain)?.x509Authorities() ?? []).map((c) => c.raw));
+  }
+
+  /** The JWT bundle of a trust domain as a JWK Set (JSON). */
+  jwks(trustDomain: string): string {
+    const authority = this.#authorities.get(trustDomain);
+    if (authority) return authority.jwks();
+    return this.#foreign(trustDomain)?.jwtBundle().marshal() ?? '{"keys":[]}';
+  }
+
+  /** A string that changes whenever the bundle of a trust domain changes. */
+  bundleVersion(trustDomain: string): string {
+    const authority = this.#authorities.get(trustDomain);
+    return authority ? `${trustDomain}#${authority.sequence}` : `${trustDomain}@${this.#foreignRevision}`;
+  }
+
+  /** The JWT authorities of a trust domain, by key ID. */
+  #jwtAuthorities(trustDomain: string): Map<string, KeyObject> | undefined {
+    const authority = this.#authorities.get(trustDomain);
+    if (authority) return new Map(authority.jwtKeys().map((k) => [k.id, k.publicKey]));
+    return this.#foreign(trustDomain)?.jwtAuthorities();
+  }
+
+  #foreign(trustDomain: string): SpiffeBundle | undefined {
+    return this.config.federation?.bundle(trustDomain);
+  }
+
+  /**
+   * Deletes the foreign bundle of a trust domain (`spire-server bundle delete`).
+   *
+   * @throws {@link DevAgentError} `ERR_FEDERATION_INVALID` for a trust domain the agent holds a CA
+   *   for, `ERR_FEDERATION_IN_USE` while entries federate with it, `ERR_FEDERATION_NOT_FOUND`.
+   */
+  async deleteForeignBundle(trustDomain: string): Promise<void> {
+    if (trustDomain === this.config.trustDomain.name) {
+      throw new DevAgentError('ERR_FEDERATION_INVALID', 'removing the bundle for the server trust domain is not allowed');
+    }
+    if (this.#authorities.has(trustDomain)) {
+      throw new DevAgentError('ERR_FEDERATION_INVALID', `the agent holds a CA for "${trustDomain}" (-federatedTrustDomain); its bundle cannot be removed`);
+    }
+    const users = this.entries.list().filter((e) => e.federatesWith.includes(trustDomain)).length;
+    if (users > 0) {
+      throw new DevAgentError('ERR_FEDERATION_IN_USE', `failed to delete federated bundle: cannot delete bundle; federated with ${users} registration entries`);
+    }
+    if (this.config.federation === undefined) throw new DevAgentError('ERR_FEDERATION_NOT_FOUND', 'bundle not found');
+    await this.config.federation.deleteBundle(trustDomain);
   }
 
   /** Whether an entry is served: its parent is this agent and its trust domain has a CA here. */
@@ -158,7 +231,7 @@ export class Issuer extends EventEmitter {
     }
     for (const e of entries) {
       for (const td of e.federatesWith) {
-        if (this.#authorities.has(td) && !federated.includes(td)) federated.push(td);
+        if (this.hasBundle(td) && !federated.includes(td)) federated.push(td);
       }
     }
     return { own, federated };
@@ -248,8 +321,8 @@ export class Issuer extends EventEmitter {
   async validateJwtSvid(token: string, audience: string, trustDomains: readonly string[]): Promise<{ spiffeId: string; claims: JWTPayload }> {
     const keys = new Map<string, Map<string, KeyObject>>();
     for (const td of trustDomains) {
-      const authority = this.#authorities.get(td);
-      if (authority) keys.set(td, new Map(authority.jwtKeys().map((k) => [k.id, k.publicKey])));
+      const authorities = this.#jwtAuthorities(td);
+      if (authorities) keys.set(td, authorities);
     }
     return validateJwtSvid(token, audience, keys);
   }
@@ -310,6 +383,7 @@ export class Issuer extends EventEmitter {
   /** Stops the rotation schedule (waits for a rotation under way). */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.config.federation?.off('bundle', this.#onForeignBundle);
     clearTimeout(this.#timer);
     await this.#maintaining;
   }

@@ -102,6 +102,13 @@ export interface DevAgentOptions {
   peerCredentials?: boolean;
   /** `spiffe_refresh_hint` of SPIFFE bundles, seconds. Default 300. */
   refreshHint?: number;
+  /**
+   * Serve the trust domain's bundle as a SPIFFE bundle endpoint (`https_spiffe`, presenting an
+   * X509-SVID for `spiffe://<trust domain>/spire/server`), as SPIRE's
+   * `server { federation { bundle_endpoint { address port } } }`. Off by default; port 0 takes any
+   * free port (see {@link DevAgent.bundleEndpoint}).
+   */
+  bundleEndpoint?: { address?: string; port: number };
   /** Log level of the default logger. Default `info`. */
   logLevel?: LogLevel;
   /** Where to log; default: logfmt lines on stderr at {@link DevAgentOptions.logLevel}. */
@@ -125,6 +132,7 @@ export interface ResolvedOptions {
   attestSha256: boolean;
   peerCredentials: boolean;
   refreshHint: number;
+  bundleEndpoint: { address: string; port: number } | undefined;
   logger: Logger;
 }
 
@@ -203,8 +211,20 @@ export function resolveOptions(options: DevAgentOptions = {}): ResolvedOptions {
     attestSha256: options.attestSha256 ?? false,
     peerCredentials: options.peerCredentials ?? true,
     refreshHint: options.refreshHint ?? 300,
+    bundleEndpoint: resolveBundleEndpoint(options.bundleEndpoint),
     logger: options.logger ?? createLogger(level),
   };
+}
+
+function resolveBundleEndpoint(option: DevAgentOptions['bundleEndpoint']): ResolvedOptions['bundleEndpoint'] {
+  if (option === undefined) return undefined;
+  const port = option.port;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new DevAgentError('ERR_AGENT_CONFIG', `bundleEndpoint: port ${String(port)} is not a TCP port (0 to 65535)`);
+  }
+  const address = option.address ?? '0.0.0.0';
+  if (typeof address !== 'string' || address === '') throw new DevAgentError('ERR_AGENT_CONFIG', 'bundleEndpoint: address must be a host address');
+  return { address, port };
 }
 
 /**

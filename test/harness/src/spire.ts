@@ -16,7 +16,8 @@ export function spireInstalled(root: string): boolean {
   return existsSync(join(root, '.spire', 'bin', 'spire-server')) && existsSync(join(root, '.spire', 'bin', 'spire-agent'));
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that nothing listens on right now (the kernel picks it). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

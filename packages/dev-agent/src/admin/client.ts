@@ -5,6 +5,7 @@
  */
 import { request } from 'node:http';
 import { DevAgentError, type DevAgentErrorCode } from '../errors.js';
+import type { FederationRelationship } from '../federation/relationship.js';
 import type { EntryParams, RegistrationEntry } from '../state/entries.js';
 
 /**
@@ -43,11 +44,66 @@ export class AdminClient {
     return ((await this.#call('DELETE', `/v1/entries/${encodeURIComponent(id)}`)) as { entry: RegistrationEntry }).entry;
   }
 
-  /** The bundle of a trust domain (the agent's own by default) as PEM or SPIFFE bundle JSON. */
-  async bundle(format: 'pem' | 'spiffe' | 'jwks', trustDomain?: string): Promise<string> {
+  /**
+   * The bundle of a trust domain (the agent's own by default) as PEM, a SPIFFE bundle document, a
+   * JWK Set, or (not for the agent's own) the JSON shape of SPIRE's `-output json`.
+   */
+  async bundle(format: 'pem' | 'spiffe' | 'jwks' | 'json', trustDomain?: string): Promise<string> {
     const query = new URLSearchParams({ format });
     if (trustDomain !== undefined) query.set('trustDomain', trustDomain);
     return (await this.#call('GET', `/v1/bundle?${query}`)) as string;
+  }
+
+  /** The trust domains other than the agent's own that it has a bundle for (local CAs and foreign bundles), sorted. */
+  async federatedTrustDomains(): Promise<string[]> {
+    return ((await this.#call('GET', '/v1/federated-bundles')) as { trustDomains: string[] }).trustDomains;
+  }
+
+  /**
+   * Sets the bundle of a foreign trust domain (`spire-server bundle set`).
+   *
+   * @param bundle - A SPIFFE bundle document (parsed JSON).
+   * @throws {@link DevAgentError} `ERR_FEDERATION_INVALID`.
+   */
+  async setBundle(trustDomain: string, bundle: unknown): Promise<Record<string, unknown>> {
+    const path = `/v1/bundle?${new URLSearchParams({ trustDomain })}`;
+    return (JSON.parse((await this.#call('PUT', path, { bundle })) as string) as { bundle: Record<string, unknown> }).bundle;
+  }
+
+  /** Deletes the bundle of a foreign trust domain. @throws {@link DevAgentError} `ERR_FEDERATION_NOT_FOUND`, `ERR_FEDERATION_IN_USE`. */
+  async deleteBundle(trustDomain: string): Promise<void> {
+    await this.#call('DELETE', `/v1/bundle?${new URLSearchParams({ trustDomain })}`);
+  }
+
+  /** The federation relationships, each with the bundle held for its trust domain (SPIRE's JSON shape). */
+  async listFederation(): Promise<Array<FederationRelationship & { bundle?: Record<string, unknown> }>> {
+    return ((await this.#call('GET', '/v1/federation')) as { relationships: Array<FederationRelationship & { bundle?: Record<string, unknown> }> })
+      .relationships;
+  }
+
+  /**
+   * Creates (or with `replace`, updates) a federation relationship, with the partner's bundle when given.
+   *
+   * @throws {@link DevAgentError} `ERR_FEDERATION_INVALID`, `ERR_FEDERATION_EXISTS`, `ERR_FEDERATION_NOT_FOUND`.
+   */
+  async putFederation(
+    relationship: FederationRelationship,
+    replace: boolean,
+    bundle?: unknown,
+  ): Promise<FederationRelationship & { bundle?: Record<string, unknown> }> {
+    return ((await this.#call('POST', '/v1/federation', { relationship, replace, bundle })) as {
+      relationship: FederationRelationship & { bundle?: Record<string, unknown> };
+    }).relationship;
+  }
+
+  /** Deletes a federation relationship. @throws {@link DevAgentError} `ERR_FEDERATION_NOT_FOUND`. */
+  async deleteFederation(trustDomain: string): Promise<void> {
+    await this.#call('DELETE', `/v1/federation/${encodeURIComponent(trustDomain)}`);
+  }
+
+  /** Fetches a partner's bundle now. @throws {@link DevAgentError} `ERR_FEDERATION_NOT_FOUND`, `ERR_FEDERATION_FETCH`. */
+  async refreshFederation(trustDomain: string): Promise<void> {
+    await this.#call('POST', `/v1/federation/${encodeURIComponent(trustDomain)}/refresh`);
   }
 
   /** Re-mints every X509-SVID now. */

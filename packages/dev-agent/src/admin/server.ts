@@ -6,7 +6,11 @@
  *
  * Routes: `GET /v1/health`, `GET /v1/entries`, `POST /v1/entries` (a JSON `EntryParams`; its
  * optional `id` is the entry ID the caller chose), `DELETE /v1/entries/<id>`,
- * `GET /v1/bundle?trustDomain=<td>&format=pem|spiffe`, `POST /v1/rotate/x509`, `POST /v1/rotate/jwt`.
+ * `GET /v1/bundle?trustDomain=<td>&format=pem|spiffe|jwks|json`, `POST /v1/rotate/x509`,
+ * `POST /v1/rotate/jwt`, and the federation routes of `federation-routes.ts`: `PUT|DELETE
+ * /v1/bundle?trustDomain=<td>` (a foreign bundle), `GET /v1/federated-bundles`, `GET|POST
+ * /v1/federation` (`{ relationship, replace, bundle? }`: create or update), `DELETE
+ * /v1/federation/<td>`, `POST /v1/federation/<td>/refresh`.
  *
  * @module
  */
@@ -15,13 +19,15 @@ import type { Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { PeerCredentialReader } from '../attest/peercred.js';
 import { DevAgentError } from '../errors.js';
+import type { FederationManager } from '../federation/manager.js';
+import type { FederationStore } from '../federation/store.js';
 import type { Issuer } from '../issuer.js';
 import type { Logger } from '../log.js';
 import type { EntryParams } from '../state/entries.js';
 import { ensurePrivateDir, removeSocket } from '../state/secure-fs.js';
 import { listenUnixSocket } from '../state/unix-socket.js';
-
-const MAX_BODY = 1 << 20;
+import { federationRoutesOf } from './federation-routes.js';
+import { readJson, send, sendText } from './http.js';
 
 /** The HTTP status of an error code. */
 function httpStatus(err: unknown): number {
@@ -29,37 +35,23 @@ function httpStatus(err: unknown): number {
     switch (err.code) {
       case 'ERR_ENTRY_INVALID':
       case 'ERR_AGENT_CONFIG':
+      case 'ERR_FEDERATION_INVALID':
         return 400;
       case 'ERR_ENTRY_EXISTS':
+      case 'ERR_FEDERATION_EXISTS':
+      case 'ERR_FEDERATION_IN_USE':
         return 409;
       case 'ERR_ENTRY_NOT_FOUND':
+      case 'ERR_FEDERATION_NOT_FOUND':
         return 404;
+      case 'ERR_FEDERATION_FETCH':
+        return 502;
       default:
         return 500;
     }
   }
   if (err instanceof TypeError || err instanceof SyntaxError || err instanceof URIError) return 400;
   return 500;
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new DevAgentError('ERR_ENTRY_INVALID', 'request body too large');
-    chunks.push(chunk as Buffer);
-  }
-  return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as unknown;
-}
-
-function sendText(res: ServerResponse, status: number, text: string, type: string): void {
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  sendText(res, status, `${JSON.stringify(body)}\n`, 'application/json');
 }
 
 /**
@@ -87,8 +79,10 @@ export class AdminServer {
     logger: Logger;
     peerCredentials: PeerCredentialReader | undefined;
     refreshHint: number;
+    federation: { store: FederationStore; manager: FederationManager };
   }): Promise<AdminServer> {
     const { issuer, logger } = options;
+    const federationRoutes = federationRoutesOf({ issuer, logger, refreshHint: options.refreshHint, ...options.federation });
     const ownUid = process.geteuid?.() ?? 0;
     const server = createServer((req, res) => {
       handle(req, res).catch((err: unknown) => {
@@ -126,6 +120,7 @@ export class AdminServer {
         const entry = await issuer.deleteEntry(decodeURIComponent(entryPath[1] as string));
         return send(res, 200, { entry });
       }
+      if (await federationRoutes(req, res, url)) return;
       if (req.method === 'GET' && path === '/v1/bundle') {
         const td = url.searchParams.get('trustDomain') ?? issuer.config.trustDomain.name;
         const authority = issuer.authority(td);

@@ -56,7 +56,16 @@ function socketFd(socket: Socket): number {
  * if (!reader) console.warn(`no workload attestation: ${error}`);
  * ```
  */
-export function loadPeerCredentialReader(): { reader: PeerCredentialReader; error?: undefined } | { reader?: undefined; error: string } {
+export function loadPeerCredentialReader(): LoadedReader {
+  // koffi's named types are process-wide: a second agent in the process shares the first's reader.
+  loaded ??= loadOnce();
+  return loaded;
+}
+
+type LoadedReader = { reader: PeerCredentialReader; error?: undefined } | { reader?: undefined; error: string };
+let loaded: LoadedReader | undefined;
+
+function loadOnce(): LoadedReader {
   if (process.platform !== 'linux') return { error: `SO_PEERCRED is Linux-only (this is ${process.platform})` };
   if (!SUPPORTED_ARCHS.has(process.arch)) return { error: `SO_PEERCRED constants are not known for ${process.arch}` };
   let koffi: typeof import('koffi').default;

@@ -6,6 +6,7 @@
  * @module
  */
 import type { X509Certificate } from 'node:crypto';
+import { X509Bundle } from '@spiffe-node/spiffe/bundle';
 import { TrustDomain } from '@spiffe-node/spiffe/spiffeid';
 import { DevAgentError } from '../errors.js';
 import { loadJwtKey, mintJwtKey, publicJwk, storeJwtKey, type JwtKey, type StoredJwtKey } from './jwt-key.js';
@@ -195,6 +196,11 @@ export class TrustDomainAuthority {
   /** The X.509 bundle as DER certificates concatenated (the Workload API form). */
   bundleDer(): Buffer {
     return Buffer.concat(this.#roots.keys.map((r) => r.der));
+  }
+
+  /** The X.509 bundle. */
+  x509Bundle(): X509Bundle {
+    return X509Bundle.fromAuthorities(this.trustDomain, this.x509Authorities());
   }
 
   /** The X.509 bundle as PEM. */

@@ -28,7 +28,8 @@ export function formatEntry(e: PrintableEntry): string {
     `X509-SVID TTL    : ${e.x509SvidTtl === 0 ? 'default' : e.x509SvidTtl}`,
     `JWT-SVID TTL     : ${e.jwtSvidTtl === 0 ? 'default' : e.jwtSvidTtl}`,
     ...e.selectors.map((s) => `Selector         : ${s.type}:${s.value}`),
-    ...e.federatesWith.map((td) => `FederatesWith    : spiffe://${td}`),
+    // As SPIRE prints them: a stored entry's trust domain names, a failed one's as given.
+    ...e.federatesWith.map((td) => `FederatesWith    : ${td}`),
     ...e.dnsNames.map((d) => `DNS name         : ${d}`),
   ];
   if (e.hint !== '') lines.push(`Hint             : ${e.hint}`);

@@ -33,6 +33,12 @@ export const RUN_FLAGS: readonly FlagSpec[] = [
   { name: 'keyType', kind: 'string', usage: 'Key type of CAs and X509-SVIDs: ec-p256, ec-p384, rsa-2048', default: 'ec-p256' },
   { name: 'identitySocket', kind: 'list', usage: 'spiffe://td/path=/socket/path: a socket whose callers get the entries with that SPIFFE ID (fallback without peer credentials). Can be used more than once' },
   { name: 'attestSha256', kind: 'bool', usage: 'Also derive unix:sha256 selectors (hashes the caller\'s executable)' },
+  { name: 'bundleEndpointAddress', kind: 'string', usage: 'Address of the bundle endpoint (with -bundleEndpointPort)', default: '0.0.0.0' },
+  {
+    name: 'bundleEndpointPort',
+    kind: 'int',
+    usage: "Serve the trust domain's bundle as a SPIFFE bundle endpoint (https_spiffe, SVID spiffe://<trust domain>/spire/server) on this port; off when not set",
+  },
   { name: 'logLevel', kind: 'string', usage: 'Log level: debug, info, warn, error', default: 'info' },
 ];
 
@@ -58,6 +64,7 @@ export async function runAgentCommand(argv: readonly string[], io: CliIo): Promi
     const logLevel = (flags.strings.get('logLevel') ?? 'info').toLowerCase();
     if (!isLogLevel(logLevel)) throw new FlagError(`-logLevel: "${logLevel}" is not one of debug, info, warn, error`);
     const keyType = flags.strings.get('keyType');
+    const bundleEndpointPort = flags.ints.get('bundleEndpointPort');
     options = {
       socketPath: flags.strings.get('socketPath'),
       adminSocketPath: flags.strings.get('adminSocketPath'),
@@ -72,6 +79,7 @@ export async function runAgentCommand(argv: readonly string[], io: CliIo): Promi
       keyType: keyType === undefined ? undefined : parseKeyType(keyType),
       identitySockets: (flags.lists.get('identitySocket') ?? []).map(parseIdentitySocket),
       attestSha256: flags.bools.get('attestSha256') ?? false,
+      bundleEndpoint: bundleEndpointPort === undefined ? undefined : { address: flags.strings.get('bundleEndpointAddress') ?? '0.0.0.0', port: bundleEndpointPort },
       logLevel,
     };
   } catch (err) {
@@ -121,6 +129,7 @@ export async function runAgentCommand(argv: readonly string[], io: CliIo): Promi
       `Workload API socket: ${agent.socketPath}`,
       `Admin socket:        ${agent.adminSocketPath}`,
       `Data directory:      ${agent.dataDir}`,
+      ...(agent.bundleEndpoint ? [`Bundle endpoint:     ${agent.bundleEndpoint.url} (https_spiffe, ${agent.bundleEndpoint.spiffeId})`] : []),
       `Attestation:         ${agent.attestsPeers ? 'unix peer credentials (SO_PEERCRED)' : 'identity sockets only (peer credentials unavailable)'}`,
       `SPIFFE_ENDPOINT_SOCKET=${agent.endpoint}`,
       '',

@@ -82,7 +82,8 @@ describe('spire-server compatible CLI', () => {
         // Sorted by type, then value, as SPIRE prints a created entry.
         'Selector         : unix:uid:1001',
         'Selector         : unix:user:server-workload',
-        'FederatesWith    : spiffe://partner.org',
+        // A trust domain name, as SPIRE prints a stored entry's.
+        'FederatesWith    : partner.org',
         'DNS name         : server.local',
         'Hint             : server',
         '',
@@ -108,7 +109,7 @@ describe('spire-server compatible CLI', () => {
 
     const deleted = await runCommand(spireServer, ['entry', 'delete', '-socketPath', agent.adminSocketPath, '-entryID', id!]);
     assert.equal(deleted.code, 0, deleted.stderr);
-    assert.equal(deleted.stdout, `Deleted entry with ID: ${id}\n`);
+    assert.equal(deleted.stdout, `Deleted entry with ID: ${id}\n\n\nDeleted 1 entries successfully`);
     assert.match((await cli(['entry', 'show'])).stdout, /^Found 1 entry\n/);
     const again = await cli(['entry', 'delete', '-entryID', id!]);
     assert.equal(again.code, 1);
@@ -169,7 +170,7 @@ describe('spire-server compatible CLI', () => {
       assert.equal(dotted.code, 0, dotted.stderr);
       const deleted = await cli(['entry', 'delete', '-entryID', id]);
       assert.equal(deleted.code, 0, deleted.stderr);
-      assert.equal(deleted.stdout, `Deleted entry with ID: ${id}\n`);
+      assert.equal(deleted.stdout, `Deleted entry with ID: ${id}\n\n\nDeleted 1 entries successfully`);
     }
     for (const id of ['custom-1', ENTRY_ID.exec(generated.stdout)![1]!]) assert.equal((await cli(['entry', 'delete', '-entryID', id])).code, 0);
   });

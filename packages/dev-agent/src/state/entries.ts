@@ -90,6 +90,8 @@ export interface EntryParams {
 export interface EntryContext {
   /** Trust domains the agent holds a CA for. */
   localTrustDomains: readonly string[];
+  /** Trust domains entries may federate with (default: the local ones): those the agent has a bundle of. */
+  federatableTrustDomains?: readonly string[];
   /** The parent ID used when none is given. */
   defaultParentId: string;
 }
@@ -237,10 +239,10 @@ export function validateEntryParams(
     if (td === spiffeId.trustDomain.name) {
       throw new DevAgentError('ERR_ENTRY_INVALID', `entry: cannot federate with its own trust domain "${td}"`);
     }
-    if (!ctx.localTrustDomains.includes(td)) {
+    if (!(ctx.federatableTrustDomains ?? ctx.localTrustDomains).includes(td)) {
       throw new DevAgentError(
         'ERR_ENTRY_INVALID',
-        `entry: no bundle for federated trust domain "${td}"; start the agent with -federatedTrustDomain ${td}`,
+        `entry: no bundle for federated trust domain "${td}"; create a federation relationship with it (spire-server federation create), set its bundle (spire-server bundle set), or start the agent with -federatedTrustDomain ${td}`,
       );
     }
     if (!federatesWith.includes(td)) federatesWith.push(td);

@@ -139,7 +139,7 @@ export function createWorkloadHandlers(issuer: Issuer, attest: Attest, logger: L
   }
 
   function bundleVersion(tds: readonly string[]): string {
-    return tds.map((td) => `${td}#${issuer.authority(td)?.sequence ?? -1}`).join(',');
+    return tds.map((td) => issuer.bundleVersion(td)).join(',');
   }
 
   return {
@@ -148,7 +148,7 @@ export function createWorkloadHandlers(issuer: Issuer, attest: Attest, logger: L
         const svids = await Promise.all(entries.map((e) => issuer.x509Svid(e)));
         const { own, federated } = issuer.visibleTrustDomains(entries);
         const federatedBundles: Record<string, Buffer> = {};
-        for (const td of federated) federatedBundles[`spiffe://${td}`] = issuer.authority(td)!.bundleDer();
+        for (const td of federated) federatedBundles[`spiffe://${td}`] = issuer.x509BundleDer(td);
         const message = {
           svids: entries.map((e, i) => ({
             spiffe_id: e.spiffeId,
@@ -170,7 +170,7 @@ export function createWorkloadHandlers(issuer: Issuer, attest: Attest, logger: L
         const { own, federated } = issuer.visibleTrustDomains(entries);
         const tds = [...own, ...federated];
         const bundles: Record<string, Buffer> = {};
-        for (const td of tds) bundles[`spiffe://${td}`] = issuer.authority(td)!.bundleDer();
+        for (const td of tds) bundles[`spiffe://${td}`] = issuer.x509BundleDer(td);
         return { version: bundleVersion(tds), message: { crl: [], bundles } };
       });
     },
@@ -180,7 +180,7 @@ export function createWorkloadHandlers(issuer: Issuer, attest: Attest, logger: L
         const { own, federated } = issuer.visibleTrustDomains(entries);
         const tds = [...own, ...federated];
         const bundles: Record<string, Buffer> = {};
-        for (const td of tds) bundles[`spiffe://${td}`] = Buffer.from(issuer.authority(td)!.jwks());
+        for (const td of tds) bundles[`spiffe://${td}`] = Buffer.from(issuer.jwks(td));
         return { version: bundleVersion(tds), message: { bundles } };
       });
     },
