@@ -23,10 +23,11 @@ import {
   startWorkload,
   type Identity,
   type Workload,
+  freePorts,
+  portEnv,
 } from '@spiffe-node/harness';
 import { JwtSource, SpiffeId, X509Source, authorizeId } from '@spiffe-node/spiffe';
 import { createSpiffeHttpsAgent } from '@spiffe-node/spiffe/tls';
-import { freePorts, portEnv } from './ports.js';
 
 const root = repoRoot();
 const asUsers = isRoot();

@@ -23,8 +23,9 @@ import {
   type AgentHandle,
   type ScenarioContext,
   type ScenarioResult,
+  freePorts,
+  portEnv,
 } from '@spiffe-node/harness';
-import { freePorts, portEnv } from './ports.js';
 
 const root = repoRoot();
 const APPS = ['mtls-echo', 'https-mtls', 'jwt-proxy', 'grpc-greeter'];

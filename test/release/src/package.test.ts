@@ -34,6 +34,17 @@ after(() => {
 });
 
 describe('the packed package', () => {
+  it('holds package.json, README.md, dist and proto, and no tests or test helpers', async () => {
+    const r = await run('tar', ['-tzf', tarball], { cwd: REPO_ROOT });
+    assert.equal(r.code, 0, r.output);
+    const files = r.stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
+    const outside = files.filter((f) => !/^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/.+|proto\/.+)$/.test(f));
+    assert.deepEqual(outside, [], 'files outside package.json, README.md, dist/ and proto/');
+    const tests = files.filter((f) => /\.test\.|\/testing\//.test(f));
+    assert.deepEqual(tests, [], 'tests or test helpers in the tarball');
+    assert.ok(files.includes('dist/index.js') && files.includes('dist/index.d.ts'), files.join('\n'));
+  });
+
   it('passes publint (warnings count as errors)', async () => {
     const r = await run(process.execPath, [bin('publint', 'src/cli.js'), 'run', '--strict', tarball], { cwd: REPO_ROOT });
     assert.equal(r.code, 0, r.output);
