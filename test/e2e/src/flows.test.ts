@@ -16,15 +16,15 @@ import {
   DevAgent,
   SERVER_USER,
   ensureUser,
+  freePorts,
   isRoot,
+  portEnv,
   register,
   repoRoot,
   runnableRootFor,
   startWorkload,
   type Identity,
   type Workload,
-  freePorts,
-  portEnv,
 } from '@spiffe-node/harness';
 import { JwtSource, SpiffeId, X509Source, authorizeId } from '@spiffe-node/spiffe';
 import { createSpiffeHttpsAgent } from '@spiffe-node/spiffe/tls';

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
   DevAgent,
+  describeResult,
   freePorts,
   grpcGreeterSuccess,
   httpsMtlsSuccess,
@@ -24,7 +25,6 @@ import {
   register,
   startWorkload,
   type ScenarioContext,
-  type ScenarioResult,
   type Workload,
 } from '@spiffe-node/harness';
 import { REPO_ROOT, packLibrary, run } from './tools.js';
@@ -97,12 +97,6 @@ async function copyInstallBuild(app: string): Promise<string> {
   await npm('run', 'build');
   register(stage, app, agent);
   return dir;
-}
-
-function describeResult(r: ScenarioResult): string {
-  const checks = r.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.what}`).join('\n');
-  const outputs = r.outputs.map((o) => `  [${o.name}]\n${o.output.replace(/^/gm, '    ')}`).join('\n');
-  return `${r.name}\n${checks}\n${outputs}`;
 }
 
 async function context(): Promise<ScenarioContext> {
