@@ -6,7 +6,6 @@
 // Without the binaries the suite is skipped, unless SPIFFE_REQUIRE_SPIRE is set (CI), where their
 // absence is a failure.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import {
   X509Certificate,
   createPrivateKey,
@@ -18,65 +17,15 @@ import {
 } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { agentBin, assertSpireInstalled, binDir, describeRun, freePort, repoRoot, run, serverBin, skip, type RunResult } from './support.js';
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const deployDir = join(repoRoot, 'deploy', 'spire');
-const binDir = process.env.SPIRE_BIN_DIR ?? join(repoRoot, '.spire', 'bin');
-const serverBin = join(binDir, 'spire-server');
-const agentBin = join(binDir, 'spire-agent');
-const haveSpire = existsSync(serverBin) && existsSync(agentBin);
-const requireSpire = !['', '0', 'false'].includes(process.env.SPIFFE_REQUIRE_SPIRE ?? '');
-const skip =
-  haveSpire || requireSpire
-    ? false
-    : `SPIRE binaries not found in ${binDir}: run deploy/spire/install.sh ` +
-      '(with SPIFFE_REQUIRE_SPIRE=1 their absence fails this suite instead)';
 
 const trustDomain = 'example.org';
 const nodeAlias = `spiffe://${trustDomain}/host`;
-
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a program to completion; never throws for a non-zero exit (the caller asserts on it). */
-function run(file: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 45_000): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== 'number') {
-        reject(new Error(`${file} ${args.join(' ')} did not run: ${error.message}\n${stderr}`));
-        return;
-      }
-      resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
-    });
-  });
-}
-
-function describeRun(what: string, result: RunResult): string {
-  return `${what} exited ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
-}
-
-/** A TCP port nobody listens on right now (the kernel picks it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('no port assigned'));
-      });
-    });
-  });
-}
 
 function pemBlocks(pem: string): string[] {
   return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
@@ -128,11 +77,7 @@ describe('SPIRE on one host (deploy/spire)', { timeout: 120_000 }, () => {
 
   before(async () => {
     if (skip) return;
-    if (!haveSpire) {
-      throw new Error(
-        `SPIFFE_REQUIRE_SPIRE is set but the SPIRE binaries are missing in ${binDir}: run deploy/spire/install.sh`,
-      );
-    }
+    assertSpireInstalled();
     stateDir = await mkdtemp(join(tmpdir(), 'spire-test-'));
     serverSocket = join(stateDir, 'admin', 'server.sock');
     agentSocket = join(stateDir, 'public', 'agent.sock');

@@ -57,7 +57,14 @@ export type SpiffeErrorCode =
   | 'ERR_TLS_NO_PEER_CERTIFICATE'
   | 'ERR_TLS_RENEGOTIATION_REFUSED'
   // Files
-  | 'ERR_FILE_SOURCE';
+  | 'ERR_FILE_SOURCE'
+  // Federation (bundle endpoints)
+  | 'ERR_FEDERATION_FETCH'
+  | 'ERR_FEDERATION_ENDPOINT_REJECTED'
+  | 'ERR_FEDERATION_REDIRECT'
+  | 'ERR_FEDERATION_TIMEOUT'
+  | 'ERR_FEDERATION_TOO_LARGE'
+  | 'ERR_FEDERATION_BAD_BUNDLE';
 
 /**
  * The base class of every error that bad input (rather than misuse) can raise.
@@ -136,9 +143,11 @@ export class X509SvidError extends SpiffeError {
    * The X509-SVID rule the certificate broke, when one did: `leaf-uri-san-missing`,
    * `leaf-uri-san-multiple`, `leaf-uri-san-invalid`, `leaf-id-no-path`, `leaf-ca`,
    * `leaf-key-cert-sign`, `leaf-crl-sign`, `leaf-digital-signature`, `signing-not-ca`,
-   * `signing-key-cert-sign`, `critical-extension`, `unparseable`, `expired`, `not-yet-valid`.
-   * Undefined for failures that are not a rule of one certificate (an untrusted chain, a key
-   * that does not match).
+   * `signing-key-cert-sign`, `critical-extension`, `unparseable`, `expired`, `not-yet-valid`,
+   * `signature-algorithm` (signed with SHA-1, MD5 or another refused algorithm),
+   * `name-constraints` (a CA's name constraints refuse a name below it). Undefined for other
+   * failures that are not a rule of one certificate (an untrusted chain, a key that does not
+   * match).
    */
   readonly rule: string | undefined;
 
@@ -229,5 +238,48 @@ export class TlsPeerError extends SpiffeError {
   constructor(code: SpiffeErrorCode, message: string, reason?: SpiffeError) {
     super(code, message, reason ? { cause: reason } : undefined);
     this.reason = reason;
+  }
+}
+
+/**
+ * A failure fetching a trust domain's bundle from its SPIFFE bundle endpoint. The code says
+ * which cause:
+ *
+ * - `ERR_FEDERATION_FETCH`: the endpoint could not be reached, or answered with an HTTP status
+ *   other than 200.
+ * - `ERR_FEDERATION_ENDPOINT_REJECTED`: the endpoint failed authentication (`https_web`: a
+ *   certificate not issued by a trusted CA or not for the URL's host; `https_spiffe`: an
+ *   X509-SVID that does not verify against its trust domain's bundle, or another SPIFFE ID).
+ * - `ERR_FEDERATION_REDIRECT`: a redirect this library does not follow (to another host or
+ *   port, to a URL that is not a bundle endpoint URL, or too many).
+ * - `ERR_FEDERATION_TIMEOUT`: no complete answer within the time allowed.
+ * - `ERR_FEDERATION_TOO_LARGE`: a body over the size allowed.
+ * - `ERR_FEDERATION_BAD_BUNDLE`: the body is not a SPIFFE bundle document of the expected trust
+ *   domain.
+ *
+ * {@link FederationError.trustDomain} and {@link FederationError.url} say which relationship.
+ *
+ * @example
+ * ```ts
+ * import { fetchBundle } from '@spiffe-node/spiffe/federation';
+ * import { FederationError } from '@spiffe-node/spiffe/errors';
+ * try { await fetchBundle(endpoint); }
+ * catch (err) { if (err instanceof FederationError && err.code === 'ERR_FEDERATION_ENDPOINT_REJECTED') alert(err.message); }
+ * ```
+ */
+export class FederationError extends SpiffeError {
+  /** The trust domain whose bundle was being fetched (its name). */
+  readonly trustDomain: string;
+  /** The bundle endpoint URL that was being fetched. */
+  readonly url: string;
+
+  constructor(
+    code: SpiffeErrorCode,
+    message: string,
+    options: { trustDomain: string; url: string; cause?: unknown },
+  ) {
+    super(code, message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.trustDomain = options.trustDomain;
+    this.url = options.url;
   }
 }

@@ -16,3 +16,4 @@ export * from './authorize/index.js';
 export * from './workloadapi/index.js';
 export * from './tls/index.js';
 export * from './files/index.js';
+export * from './federation/index.js';

@@ -24,6 +24,7 @@ export const GO_PEERS = [
   'jwt-server',
   'jwt-client',
   'spiffe-fetch',
+  'x509-verify',
 ] as const;
 export type GoPeer = (typeof GO_PEERS)[number];
 

@@ -7,7 +7,8 @@
 //   pnpm fuzz -- --minutes 10           stop each property after that long instead
 //
 // It prints the seed first and again at the end, and exits non-zero when a property failed; the
-// failing property's report names the counterexample and the seed to replay it.
+// failing property's report names the counterexample and the seed to replay it. The fixtures
+// (keys, CAs, certificates) are derived from the seed, so a replay runs over the same bytes.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -39,5 +40,7 @@ const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-conc
     ...(values.minutes ? { FUZZ_TIME_LIMIT_MS: String(Math.round(Number(values.minutes) * 60_000)) } : {}),
   },
 });
-console.log(`\nfuzz: seed ${seed} — ${r.status === 0 ? 'no property failed' : `a property failed: replay with \`pnpm fuzz -- --seed ${seed}\``}`);
+// The same seed, runs and files replay the same run: the fixtures are derived from the seed too.
+const replay = [`--seed ${seed}`, values.minutes ? `--minutes ${values.minutes}` : `--factor ${factor}`, ...(values.only ? [`--only ${values.only}`] : [])].join(' ');
+console.log(`\nfuzz: seed ${seed} — ${r.status === 0 ? 'no property failed' : `a property failed: replay with \`pnpm fuzz -- ${replay}\``}`);
 process.exit(r.status ?? 1);

@@ -42,6 +42,22 @@ export function readTlv(bytes: Uint8Array, offset: number, limit: number = bytes
   return { tag, start: offset, contentStart, end };
 }
 
+/** The dotted form of an OBJECT IDENTIFIER element's content (for messages). */
+export function oidText(bytes: Uint8Array, el: Tlv): string {
+  const parts: number[] = [];
+  let v = 0;
+  for (let i = el.contentStart; i < el.end; i++) {
+    const b = bytes[i] as number;
+    v = v * 128 + (b & 0x7f);
+    if ((b & 0x80) === 0) {
+      if (parts.length === 0) parts.push(v < 80 ? Math.floor(v / 40) : 2, v < 80 ? v % 40 : v - 80);
+      else parts.push(v);
+      v = 0;
+    }
+  }
+  return parts.join('.');
+}
+
 /** Reads the children of a constructed element. */
 export function children(bytes: Uint8Array, parent: Tlv): Tlv[] {
   const out: Tlv[] = [];

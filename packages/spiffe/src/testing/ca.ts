@@ -4,7 +4,8 @@
  * relatively from tests (`../testing/ca.js`).
  *
  * Everything is synchronous (keys from `generateKeyPairSync`, certificates built with a tiny
- * DER writer and signed with `crypto.sign`), so tables of test cases can mint inline.
+ * DER writer and signed with `crypto.sign`), so tables of test cases can mint inline. With
+ * `entropy: seededEntropy(seed)` a root (and all it mints) is byte-identical for the same seed.
  * `await createTestCa(...)` exists too and resolves to the same thing.
  *
  * - `TestCa.create({ trustDomain: 'example.org' })`: a self-signed root (EC P-256 unless
@@ -19,7 +20,9 @@
  * cRLSign, drop digitalSignature; `null` omits the extension), `uris: []` / two URIs / a
  * non-spiffe URI, `svid('')` (the trust domain ID, no path), `dnsNames`, `subject: {}` (empty
  * subject), `notBefore` / `notAfter`, `basicConstraints: false`, `pathLen`, `signingKey`
- * (sign with a key other than the issuer's: a bad signature), `extraExtensions`.
+ * (sign with a key other than the issuer's: a bad signature), `weakDigest: 'sha1' | 'md5'`
+ * (a SHA-1 or MD5 signature), `nameConstraints` (permitted / excluded URI, DNS, email and IP
+ * subtrees, critical or not), `emails` / `ipAddresses` (more SANs), `extraExtensions`.
  *
  * @example
  * ```ts
@@ -32,20 +35,15 @@
  *
  * @internal
  */
-import {
-  X509Certificate,
-  createHash,
-  generateKeyPairSync,
-  randomBytes,
-  sign,
-  type KeyObject,
-} from 'node:crypto';
+import { X509Certificate, createHash, type KeyObject } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
 import { TrustDomain } from '../spiffeid/index.js';
 import { X509Bundle } from '../bundle/x509-bundle.js';
 import * as der from './der.js';
+import { randomEntropy, type KeyAlgorithm, type TestEntropy } from './entropy.js';
 
-/** The key types the test CA can mint. */
-export type KeyAlgorithm = 'ec-p256' | 'ec-p384' | 'rsa-2048';
+export type { KeyAlgorithm, TestEntropy } from './entropy.js';
+export { seededEntropy } from './entropy.js';
 
 /** The KeyUsage bits, by name (RFC 5280 §4.2.1.3). */
 export type KeyUsageName =
@@ -93,6 +91,30 @@ export interface ExtraExtension {
   value: Uint8Array;
 }
 
+/** Name constraint subtrees (RFC 5280 §4.2.1.10), one list per name form. */
+export interface SubtreesSpec {
+  /** URI constraints: a host (`example.org`) or a domain with a leading period (`.example.org`). */
+  uris?: string[];
+  dnsNames?: string[];
+  /** A mailbox (`a@example.org`) or a domain. */
+  emails?: string[];
+  /** CIDR ranges, `10.0.0.0/8` or `2001:db8::/32`. */
+  ipRanges?: string[];
+  /** Raw GeneralName bases (complete DER elements), e.g. a directoryName constraint. */
+  raw?: Uint8Array[];
+}
+
+/** A name constraints extension. */
+export interface NameConstraintsSpec {
+  /** Default true, as RFC 5280 requires (Go and this library enforce it either way). */
+  critical?: boolean;
+  permitted?: SubtreesSpec;
+  excluded?: SubtreesSpec;
+}
+
+/** Digests of weak signatures the test CA can make (SHA-1 with EC or RSA keys, MD5 with RSA). */
+export type WeakDigest = 'sha1' | 'md5';
+
 /** Options common to every certificate the test CA mints. */
 export interface CertOptions {
   /** Key type of the new certificate's key pair (default `ec-p256`, or the issuer's for leaves). */
@@ -121,6 +143,14 @@ export interface CertOptions {
   dnsNames?: string[];
   /** Sign with this key instead of the issuer's (the signature will not verify). */
   signingKey?: KeyObject;
+  /** Sign with a weak digest (ecdsa-with-SHA1, sha1WithRSAEncryption, md5WithRSAEncryption). */
+  weakDigest?: WeakDigest;
+  /** A name constraints extension (meaningful on CAs). */
+  nameConstraints?: NameConstraintsSpec;
+  /** rfc822Name SANs. */
+  emails?: string[];
+  /** iPAddress SANs (`127.0.0.1`, `::1`). */
+  ipAddresses?: string[];
   /** Include subjectKeyIdentifier / authorityKeyIdentifier (default true). */
   keyIdentifiers?: boolean;
   /** Further extensions, appended as given. */
@@ -131,6 +161,12 @@ export interface CertOptions {
 export interface CaOptions extends CertOptions {
   /** The trust domain (required for a root; intermediates inherit their parent's). */
   trustDomain?: string | TrustDomain;
+  /**
+   * Where keys, serials, signatures and default validity come from (roots only; everything a CA
+   * mints inherits it). Default: fresh randomness; `seededEntropy(seed)` mints the same bytes
+   * for the same seed.
+   */
+  entropy?: TestEntropy;
 }
 
 /** Options of a leaf certificate. */
@@ -180,24 +216,25 @@ export function toPem(label: string, body: Uint8Array): string {
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
 
-function generateKeyPair(alg: KeyAlgorithm): { privateKey: KeyObject; publicKey: KeyObject } {
-  switch (alg) {
-    case 'ec-p256':
-      return generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    case 'ec-p384':
-      return generateKeyPairSync('ec', { namedCurve: 'P-384' });
-    case 'rsa-2048':
-      return generateKeyPairSync('rsa', { modulusLength: 2048 });
-  }
-}
-
 function keyAlgorithmOf(key: KeyObject): KeyAlgorithm {
   if (key.asymmetricKeyType === 'rsa') return 'rsa-2048';
   return key.asymmetricKeyDetails?.namedCurve === 'secp384r1' ? 'ec-p384' : 'ec-p256';
 }
 
+const WEAK_ALGORITHMS: Record<`${'rsa' | 'ec'}-${WeakDigest}`, Buffer | undefined> = {
+  'rsa-sha1': der.sequence(der.oid('1.2.840.113549.1.1.5'), der.nullValue()),
+  'rsa-md5': der.sequence(der.oid('1.2.840.113549.1.1.4'), der.nullValue()),
+  'ec-sha1': der.sequence(der.oid('1.2.840.10045.4.1')),
+  'ec-md5': undefined,
+};
+
 /** The signature AlgorithmIdentifier and digest for a signing key. */
-function signatureAlgorithm(key: KeyObject): { algId: Buffer; digest: string } {
+function signatureAlgorithm(key: KeyObject, weak?: WeakDigest): { algId: Buffer; digest: string } {
+  if (weak !== undefined) {
+    const algId = WEAK_ALGORITHMS[`${key.asymmetricKeyType === 'rsa' ? 'rsa' : 'ec'}-${weak}`];
+    if (algId === undefined) throw new TypeError(`TestCa: no ${weak} signature for a ${key.asymmetricKeyType} key`);
+    return { algId, digest: weak };
+  }
   if (key.asymmetricKeyType === 'rsa') {
     return { algId: der.sequence(der.oid('1.2.840.113549.1.1.11'), der.nullValue()), digest: 'sha256' };
   }
@@ -227,6 +264,47 @@ function extension(extOid: string, critical: boolean, value: Uint8Array): Buffer
     : der.sequence(der.oid(extOid), der.octetString(value));
 }
 
+/** An IP address (4 or 16 bytes) from its text form. */
+function ipBytes(text: string): Buffer {
+  if (isIPv4(text)) return Buffer.from(text.split('.').map(Number));
+  if (!isIPv6(text)) throw new TypeError(`TestCa: "${text}" is not an IP address`);
+  const [head = '', tail = ''] = text.split('::');
+  const groups = (s: string): number[] => (s === '' ? [] : s.split(':').map((g) => parseInt(g, 16)));
+  const h = groups(head);
+  const t = text.includes('::') ? groups(tail) : [];
+  const all = [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
+  return Buffer.from(all.flatMap((g) => [g >> 8, g & 0xff]));
+}
+
+/** An iPAddress constraint: address then mask, from CIDR notation. */
+function ipRange(cidr: string): Buffer {
+  const [addr = '', bits = ''] = cidr.split('/');
+  const ip = ipBytes(addr);
+  const prefix = Number(bits);
+  const mask = Buffer.alloc(ip.length);
+  for (let i = 0; i < prefix; i++) mask[i >> 3] = (mask[i >> 3] as number) | (0x80 >> (i & 7));
+  return Buffer.concat([ip, mask]);
+}
+
+function subtrees(spec: SubtreesSpec): Buffer[] {
+  const bases = [
+    ...(spec.emails ?? []).map((e) => der.ia5String(0x81, e)),
+    ...(spec.dnsNames ?? []).map((d) => der.ia5String(0x82, d)),
+    ...(spec.uris ?? []).map((u) => der.ia5String(0x86, u)),
+    ...(spec.ipRanges ?? []).map((r) => der.tlv(0x87, ipRange(r))),
+    ...(spec.raw ?? []).map((r) => Buffer.from(r)),
+  ];
+  return bases.map((base) => der.sequence(base));
+}
+
+/** The DER value of a name constraints extension. */
+export function nameConstraintsValue(spec: NameConstraintsSpec): Buffer {
+  const parts: Buffer[] = [];
+  if (spec.permitted !== undefined) parts.push(der.tlv(0xa0, ...subtrees(spec.permitted)));
+  if (spec.excluded !== undefined) parts.push(der.tlv(0xa1, ...subtrees(spec.excluded)));
+  return der.sequence(...parts);
+}
+
 function keyIdentifier(publicKey: KeyObject): Buffer {
   return createHash('sha1').update(publicKey.export({ type: 'spki', format: 'der' })).digest();
 }
@@ -248,14 +326,16 @@ interface BuildInput extends CertOptions {
   defaultKeyAlgorithm: KeyAlgorithm;
   /** Undefined for a self-signed certificate. */
   issuer: Issuer | undefined;
+  entropy: TestEntropy;
 }
 
 function build(input: BuildInput): IssuedCertificate & { subjectDer: Buffer } {
-  const keyPair = input.keyPair ?? generateKeyPair(input.keyAlgorithm ?? input.defaultKeyAlgorithm);
+  const { entropy } = input;
+  const keyPair = input.keyPair ?? entropy.keyPair(input.keyAlgorithm ?? input.defaultKeyAlgorithm);
   const subjectDer = encodeName(input.subject ?? input.defaultSubject);
   const issuer: Issuer = input.issuer ?? { subject: subjectDer, ...keyPair };
   const signingKey = input.signingKey ?? issuer.privateKey;
-  const { algId, digest } = signatureAlgorithm(signingKey);
+  const { algId, digest } = signatureAlgorithm(signingKey, input.weakDigest);
 
   const extensions: Buffer[] = [];
   if (input.basicConstraints !== false) {
@@ -281,31 +361,41 @@ function build(input: BuildInput): IssuedCertificate & { subjectDer: Buffer } {
   }
   const uris = input.uris ?? input.defaultUris;
   const dnsNames = input.dnsNames ?? [];
-  if (uris.length > 0 || dnsNames.length > 0) {
-    const names = [...dnsNames.map((d) => der.ia5String(0x82, d)), ...uris.map((u) => der.ia5String(0x86, u))];
+  const emails = input.emails ?? [];
+  const ips = input.ipAddresses ?? [];
+  if (uris.length > 0 || dnsNames.length > 0 || emails.length > 0 || ips.length > 0) {
+    const names = [
+      ...emails.map((e) => der.ia5String(0x81, e)),
+      ...dnsNames.map((d) => der.ia5String(0x82, d)),
+      ...uris.map((u) => der.ia5String(0x86, u)),
+      ...ips.map((ip) => der.tlv(0x87, ipBytes(ip))),
+    ];
     const emptySubject = subjectDer.length === 2;
     extensions.push(extension('2.5.29.17', emptySubject, der.sequence(...names)));
+  }
+  if (input.nameConstraints !== undefined) {
+    extensions.push(extension('2.5.29.30', input.nameConstraints.critical ?? true, nameConstraintsValue(input.nameConstraints)));
   }
   for (const extra of input.extraExtensions ?? []) {
     extensions.push(extension(extra.oid, extra.critical ?? false, extra.value));
   }
 
   const serial =
-    input.serialNumber !== undefined ? der.integer(input.serialNumber) : der.integerFromBytes(randomBytes(16));
+    input.serialNumber !== undefined ? der.integer(input.serialNumber) : der.integerFromBytes(entropy.serial());
   const tbs = der.sequence(
     der.explicit(0, der.integer(2)),
     serial,
     algId,
     issuer.subject,
     der.sequence(
-      der.time(input.notBefore ?? input.defaultNotBefore),
-      der.time(input.notAfter ?? input.defaultNotAfter),
+      der.time(input.notBefore ?? entropy.validity?.notBefore ?? input.defaultNotBefore),
+      der.time(input.notAfter ?? entropy.validity?.notAfter ?? input.defaultNotAfter),
     ),
     subjectDer,
     keyPair.publicKey.export({ type: 'spki', format: 'der' }),
     ...(extensions.length > 0 ? [der.explicit(3, der.sequence(...extensions))] : []),
   );
-  const signature = sign(digest, tbs, signingKey);
+  const signature = entropy.sign(digest, tbs, signingKey);
   const certDer = der.sequence(tbs, algId, der.bitStringBytes(signature));
   const keyDer = keyPair.privateKey.export({ type: 'pkcs8', format: 'der' });
   return {
@@ -328,6 +418,8 @@ const DAY = 24 * HOUR;
  */
 export class TestCa implements IssuedCertificate {
   readonly trustDomain: TrustDomain;
+  /** Where this CA's (and everything it mints) keys, serials and signatures come from. */
+  readonly entropy: TestEntropy;
   /** The CA that signed this one; undefined for a root. */
   readonly parent: TestCa | undefined;
   readonly certificate: X509Certificate;
@@ -340,8 +432,14 @@ export class TestCa implements IssuedCertificate {
   readonly #subjectDer: Buffer;
   #intermediates = 0;
 
-  private constructor(trustDomain: TrustDomain, parent: TestCa | undefined, issued: IssuedCertificate & { subjectDer: Buffer }) {
+  private constructor(
+    trustDomain: TrustDomain,
+    parent: TestCa | undefined,
+    issued: IssuedCertificate & { subjectDer: Buffer },
+    entropy: TestEntropy,
+  ) {
     this.trustDomain = trustDomain;
+    this.entropy = entropy;
     this.parent = parent;
     this.certificate = issued.certificate;
     this.der = issued.der;
@@ -368,8 +466,9 @@ export class TestCa implements IssuedCertificate {
       defaultNotAfter: new Date(now + 365 * DAY),
       defaultKeyAlgorithm: 'ec-p256',
       issuer: undefined,
+      entropy: options.entropy ?? randomEntropy,
     });
-    return new TestCa(td, undefined, issued);
+    return new TestCa(td, undefined, issued, options.entropy ?? randomEntropy);
   }
 
   /** The root of this CA's hierarchy. */
@@ -411,8 +510,9 @@ export class TestCa implements IssuedCertificate {
       defaultNotAfter: new Date(now + 30 * DAY),
       defaultKeyAlgorithm: keyAlgorithmOf(this.privateKey),
       issuer: this.issuer(),
+      entropy: this.entropy,
     });
-    return new TestCa(td, this, issued);
+    return new TestCa(td, this, issued, this.entropy);
   }
 
   /**
@@ -437,6 +537,7 @@ export class TestCa implements IssuedCertificate {
       defaultNotAfter: new Date(now + HOUR),
       defaultKeyAlgorithm: keyAlgorithmOf(this.privateKey),
       issuer: this.issuer(),
+      entropy: this.entropy,
     });
     return issued;
   }

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { SpiffeError } from '../../../../packages/spiffe/src/errors.js';
+import { seededEntropy, type TestEntropy } from '../../../../packages/spiffe/src/testing/entropy.js';
 
 /** The fixed seed of the CI runs. */
 export const CI_SEED = 20_260_125;
@@ -14,6 +15,16 @@ export const CI_SEED = 20_260_125;
 export const SEED = process.env.FUZZ_SEED === undefined ? CI_SEED : Number(process.env.FUZZ_SEED);
 const FACTOR = Number(process.env.FUZZ_RUNS_FACTOR ?? '1');
 const TIME_LIMIT_MS = process.env.FUZZ_TIME_LIMIT_MS === undefined ? undefined : Number(process.env.FUZZ_TIME_LIMIT_MS);
+
+/**
+ * Where a fuzz file's fixtures (keys, CAs, certificates) come from: derived from the run's seed,
+ * so that replaying a seed mints the very same bytes and fast-check's choices land on the same
+ * input. One entropy per label, so that one test's fixtures do not depend on which others ran.
+ * Fixed dates stand in for "now" (valid 2025 to 2049); expired fixtures use fixed past dates.
+ */
+export function fixtureEntropy(label: string): TestEntropy {
+  return seededEntropy(`${SEED} ${label}`);
+}
 
 /**
  * fast-check parameters: `ciRuns` runs in CI, `ciRuns * FUZZ_RUNS_FACTOR` in a long run (then cut

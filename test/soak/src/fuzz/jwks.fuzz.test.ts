@@ -7,21 +7,23 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { X509Certificate, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
 import fc from 'fast-check';
 import { BundleError } from '../../../../packages/spiffe/src/errors.js';
 import { TrustDomain } from '../../../../packages/spiffe/src/spiffeid/index.js';
 import { JwtBundle, SpiffeBundle } from '../../../../packages/spiffe/src/bundle/index.js';
 import { TestCa } from '../../../../packages/spiffe/src/testing/ca.js';
-import { assertProperty, mutatedBytes, mutatedString, params, typedOutcome } from './config.js';
+import { assertProperty, fixtureEntropy, mutatedBytes, mutatedString, params, typedOutcome } from './config.js';
 
 const TD = TrustDomain.fromString('example.org');
 
-const ec256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const ec384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
-const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const ed = generateKeyPairSync('ed25519');
-const root = TestCa.create({ trustDomain: 'example.org' });
+// Keys and the CA are derived from the seed (see fixtureEntropy): a replayed seed mints the same bytes.
+const entropy = fixtureEntropy('jwks');
+const ec256 = entropy.keyPair('ec-p256');
+const ec384 = entropy.keyPair('ec-p384');
+const rsa = entropy.keyPair('rsa-2048');
+const ed = entropy.keyPair('ed25519');
+const root = TestCa.create({ trustDomain: 'example.org', entropy });
 
 type Jwk = Record<string, unknown>;
 const jwkOf = (k: KeyObject): Jwk => k.export({ format: 'jwk' }) as Jwk;

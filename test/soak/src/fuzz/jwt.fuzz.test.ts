@@ -9,13 +9,13 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { constants, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { constants, sign, type KeyObject } from 'node:crypto';
 import fc from 'fast-check';
 import { BundleError, JwtSvidError } from '../../../../packages/spiffe/src/errors.js';
 import { TrustDomain } from '../../../../packages/spiffe/src/spiffeid/index.js';
 import { JwtBundle } from '../../../../packages/spiffe/src/bundle/index.js';
 import { parseAndValidateJwtSvid, parseInsecureJwtSvid } from '../../../../packages/spiffe/src/svid/jwt/index.js';
-import { assertAsyncProperty, assertProperty, mutatedString, params, typedOutcome, typedOutcomeAsync } from './config.js';
+import { assertAsyncProperty, assertProperty, fixtureEntropy, mutatedString, params, typedOutcome, typedOutcomeAsync } from './config.js';
 
 const TD = TrustDomain.fromString('example.org');
 const AUDIENCE = 'spiffe://example.org/api';
@@ -34,12 +34,17 @@ function key(name: string, kid: string, pair: { privateKey: KeyObject; publicKey
   return { name, kid, ...pair, algs, inBundle };
 }
 
+// Keys are derived from the seed (see fixtureEntropy), and ECDSA signatures are deterministic:
+// a replayed seed signs the same tokens (but for the time claims and the random PSS salt).
+const entropy = fixtureEntropy('jwt');
 const KEYS: SigningKey[] = [
-  key('ec256', 'k-ec256', generateKeyPairSync('ec', { namedCurve: 'P-256' }), ['ES256']),
-  key('ec384', 'k-ec384', generateKeyPairSync('ec', { namedCurve: 'P-384' }), ['ES384']),
-  key('rsa', 'k-rsa', generateKeyPairSync('rsa', { modulusLength: 2048 }), ['RS256', 'RS384', 'PS256', 'PS512']),
-  key('foreign', 'k-foreign', generateKeyPairSync('ec', { namedCurve: 'P-256' }), ['ES256'], false),
+  key('ec256', 'k-ec256', entropy.keyPair('ec-p256'), ['ES256']),
+  key('ec384', 'k-ec384', entropy.keyPair('ec-p384'), ['ES384']),
+  key('rsa', 'k-rsa', entropy.keyPair('rsa-2048'), ['RS256', 'RS384', 'PS256', 'PS512']),
+  key('foreign', 'k-foreign', entropy.keyPair('ec-p256'), ['ES256'], false),
 ];
+/** A key no one knows, for an algorithm no other key makes. */
+const stranger = entropy.keyPair('rsa-2048');
 const bundle = JwtBundle.fromJwtAuthorities(TD, new Map(KEYS.filter((k) => k.inBundle).map((k) => [k.kid, k.publicKey])));
 
 const b64url = (data: string | Buffer): string => Buffer.from(data).toString('base64url');
@@ -47,7 +52,7 @@ const b64url = (data: string | Buffer): string => Buffer.from(data).toString('ba
 function signWith(alg: string, k: SigningKey, input: string): Buffer {
   const data = Buffer.from(input);
   const hash = `sha${alg.slice(2)}`;
-  if (alg.startsWith('ES')) return sign(hash, data, { key: k.privateKey, dsaEncoding: 'ieee-p1363' });
+  if (alg.startsWith('ES')) return entropy.sign(hash, data, k.privateKey, 'ieee-p1363');
   if (alg.startsWith('PS')) return sign(hash, data, { key: k.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
   return sign(hash, data, k.privateKey);
 }
@@ -111,7 +116,7 @@ function build(spec: TokenSpec): { token: string; valid: boolean; why: string } 
   const signAlg = typeof alg === 'string' && spec.signer.algs.includes(alg) ? alg : own;
   const effective =
     spec.signature === 'other-key'
-      ? (KEYS.find((k) => k !== spec.signer && k.algs.includes(signAlg)) ?? key('stranger', 'k-stranger', generateKeyPairSync('rsa', { modulusLength: 2048 }), [signAlg], false))
+      ? (KEYS.find((k) => k !== spec.signer && k.algs.includes(signAlg)) ?? key('stranger', 'k-stranger', stranger, [signAlg], false))
       : spec.signer;
   let signature = signWith(signAlg, effective, input);
   if (spec.signature === 'corrupt') {

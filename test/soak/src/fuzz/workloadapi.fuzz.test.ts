@@ -9,7 +9,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isIPv4, isIPv6 } from 'node:net';
-import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { WorkloadApiError } from '../../../../packages/spiffe/src/errors.js';
 import { SpiffeId, TrustDomain } from '../../../../packages/spiffe/src/spiffeid/index.js';
@@ -25,7 +24,7 @@ import {
 } from '../../../../packages/spiffe/src/workloadapi/responses.js';
 import { jwksBytes, signJwt } from '../../../../packages/spiffe/src/workloadapi/testing/fake-agent.js';
 import { TestCa } from '../../../../packages/spiffe/src/testing/ca.js';
-import { assertProperty, mutatedBytes, params, typedOutcome } from './config.js';
+import { assertProperty, fixtureEntropy, mutatedBytes, params, typedOutcome } from './config.js';
 
 function countingLogger(): { logger: WorkloadApiLogger; lines: string[] } {
   const lines: string[] = [];
@@ -78,13 +77,16 @@ describe('fuzz: Workload API endpoint addresses', () => {
 
 // ------------------------------------------------------------------------- X509SVIDResponse
 
-const example = TestCa.create({ trustDomain: 'example.org' });
+// Every fixture is derived from the seed (see fixtureEntropy): a replayed seed mints the same bytes.
+const entropy = fixtureEntropy('workloadapi');
+const example = TestCa.create({ trustDomain: 'example.org', entropy });
 const exampleMid = example.intermediate();
-const partner = TestCa.create({ trustDomain: 'partner.org' });
+const partner = TestCa.create({ trustDomain: 'partner.org', entropy });
 const web = exampleMid.svid('/web');
 const db = example.svid('/db');
 const partnerApi = partner.svid('/api');
-const expiredSvid = example.svid('/old', { notBefore: new Date(Date.now() - 7200_000), notAfter: new Date(Date.now() - 3600_000) });
+const expiredSvid = example.svid('/old', { notBefore: new Date('2020-01-01T00:00:00Z'), notAfter: new Date('2021-01-01T00:00:00Z') });
+const otherExampleRoot = TestCa.create({ trustDomain: 'example.org', entropy });
 const SOURCES = [web, db, partnerApi, expiredSvid];
 const caOf = (id: string): TestCa => (id.startsWith('spiffe://partner.org') ? partner : example);
 
@@ -97,7 +99,7 @@ const svidMessage: fc.Arbitrary<X509SvidMessage> = fc.constantFrom(...SOURCES).c
     spiffe_id: fc.oneof({ weight: 6, arbitrary: fc.constant(s.id) }, { weight: 1, arbitrary: fc.constantFrom('', 'spiffe://example.org/other', 'not an id', s.id.toUpperCase(), 'spiffe://example.org') }),
     x509_svid: bytesVariant(der(s.certificates), [der(db.certificates), der([example.certificate])]),
     x509_svid_key: bytesVariant(new Uint8Array(s.keyDer), [new Uint8Array(db.keyDer), new Uint8Array(s.keyDer.subarray(0, 30))]),
-    bundle: bytesVariant(der([caOf(s.id).certificate]), [der([partner.certificate, example.certificate]), der([exampleMid.certificate]), der([TestCa.create({ trustDomain: 'example.org' }).certificate])]),
+    bundle: bytesVariant(der([caOf(s.id).certificate]), [der([partner.certificate, example.certificate]), der([exampleMid.certificate]), der([otherExampleRoot.certificate])]),
     hint: fc.oneof(fc.constant(''), fc.string({ maxLength: 8 })),
   }),
 );
@@ -161,7 +163,7 @@ describe('fuzz: Workload API responses', () => {
     );
   });
 
-  const ecKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const ecKey = entropy.keyPair('ec-p256');
   const validJwks = jwksBytes(new Map([['k1', ecKey.publicKey]]));
   it('parseJwtBundlesResponse: WorkloadApiError, or exactly the bundles whose key and JWKS are valid', () => {
     const value = fc.oneof(

@@ -7,31 +7,39 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { X509Certificate, createPrivateKey, generateKeyPairSync, sign, verify } from 'node:crypto';
+import { X509Certificate, createPrivateKey, sign, verify } from 'node:crypto';
 import fc from 'fast-check';
 import { BundleError, X509SvidError } from '../../../../packages/spiffe/src/errors.js';
 import { TrustDomain } from '../../../../packages/spiffe/src/spiffeid/index.js';
 import { X509Bundle, X509BundleSet } from '../../../../packages/spiffe/src/bundle/index.js';
 import { X509Svid, parseAndVerifyX509Svid } from '../../../../packages/spiffe/src/svid/x509/index.js';
 import { TestCa, toPem } from '../../../../packages/spiffe/src/testing/ca.js';
-import { assertProperty, mutatedBytes, mutatedString, params, typedOutcome } from './config.js';
+import { nodeSubjectAltName } from '../../../../packages/spiffe/src/testing/node-san.js';
+import * as derWriter from '../../../../packages/spiffe/src/testing/der.js';
+import { assertProperty, fixtureEntropy, mutatedBytes, mutatedString, params, typedOutcome } from './config.js';
 
 const EXAMPLE = TrustDomain.fromString('example.org');
 
-const root = TestCa.create({ trustDomain: 'example.org' });
+// Every fixture is derived from the seed (see fixtureEntropy): a replayed seed mints the same bytes.
+const entropy = fixtureEntropy('x509');
+const root = TestCa.create({ trustDomain: 'example.org', entropy });
 const mid = root.intermediate();
-const partnerRoot = TestCa.create({ trustDomain: 'partner.org' });
+const partnerRoot = TestCa.create({ trustDomain: 'partner.org', entropy });
 const partnerMid = partnerRoot.intermediate();
 const leaf = mid.svid('/web', { dnsNames: ['web.example.org'] });
-const rsaRoot = TestCa.create({ trustDomain: 'example.org', keyAlgorithm: 'rsa-2048' });
+const rsaRoot = TestCa.create({ trustDomain: 'example.org', keyAlgorithm: 'rsa-2048', entropy });
 const rsaLeaf = rsaRoot.svid('/rsa');
-const p384Leaf = TestCa.create({ trustDomain: 'example.org', keyAlgorithm: 'ec-p384' }).svid('/p384');
+const p384Leaf = TestCa.create({ trustDomain: 'example.org', keyAlgorithm: 'ec-p384', entropy }).svid('/p384');
 const partnerLeaf = partnerMid.svid('/api');
 // A leaf claiming an example.org ID, signed by partner.org's CA: must never verify.
 const crossLeaf = partnerMid.svid('spiffe://example.org/web');
 const caLeaf = mid.svid('/ca', { isCa: true, keyUsage: ['digitalSignature', 'keyCertSign'] });
 const twoUris = mid.svid('/two', { uris: ['spiffe://example.org/a', 'spiffe://example.org/b'] });
-const expired = mid.svid('/old', { notBefore: new Date(Date.now() - 7200_000), notAfter: new Date(Date.now() - 3600_000) });
+const expired = mid.svid('/old', { notBefore: new Date('2020-01-01T00:00:00Z'), notAfter: new Date('2021-01-01T00:00:00Z') });
+// Private keys in every encoding, made before any property runs.
+const ecKey = createPrivateKey(leaf.keyPem);
+const rsaKey = createPrivateKey(rsaLeaf.keyPem);
+const otherKey = entropy.keyPair('ec-p256').privateKey;
 
 const bundles = new X509BundleSet(root.bundle(), partnerRoot.bundle());
 
@@ -49,16 +57,23 @@ const POOL: X509Certificate[] = [
   rsaLeaf.leaf,
 ];
 
-function uriSans(cert: X509Certificate): string[] {
-  return (cert.subjectAltName ?? '').split(', ').filter((s) => s.startsWith('URI:')).map((s) => s.slice(4));
+/**
+ * The URI SANs as Node shows them to an application (`subjectAltName`, as `getPeerCertificate`
+ * does in TLS), or null when Node cannot decode the extension. The library must never accept a
+ * certificate whose SPIFFE ID Node would show differently, or not at all.
+ */
+function nodeUriSans(cert: X509Certificate): string[] | null {
+  const san = nodeSubjectAltName(cert);
+  return san === null ? null : san.split(', ').filter((s) => s.startsWith('URI:')).map((s) => s.slice(4));
 }
 
 /** Checks what every accepted SVID must be. */
 function assertValidSvid(svid: X509Svid): void {
   const leafCert = svid.certificates[0]!;
-  const uris = uriSans(leafCert);
-  assert.equal(uris.length, 1, 'exactly one URI SAN');
-  assert.equal(svid.id.toString(), uris[0]);
+  const uris = nodeUriSans(leafCert);
+  assert.notEqual(uris, null, 'Node can decode the subjectAltName of an accepted leaf');
+  assert.equal(uris!.length, 1, 'exactly one URI SAN, as Node shows it');
+  assert.equal(svid.id.toString(), uris![0]);
   assert.notEqual(svid.id.path, '', 'a workload ID, not a trust domain ID');
   assert.equal(leafCert.ca, false, 'the leaf is not a CA');
   assert.ok(leafCert.checkPrivateKey(svid.privateKey), 'the key is the leaf key');
@@ -184,9 +199,6 @@ describe('fuzz: X509-SVIDs and private keys', () => {
   });
 
   it('X509Svid.parse (PEM chain and key in every encoding): X509SvidError, or a valid SVID', () => {
-    const ecKey = createPrivateKey(leaf.keyPem);
-    const rsaKey = createPrivateKey(rsaLeaf.keyPem);
-    const otherKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
     const keyTexts = [
       leaf.keyPem,
       ecKey.export({ type: 'sec1', format: 'pem' }) as string,
@@ -224,6 +236,54 @@ describe('fuzz: X509-SVIDs and private keys', () => {
   });
 });
 
+describe('fuzz: subjectAltName decoding agrees with Node', () => {
+  // A CA of its own (RSA: native, deterministic signatures) and a fixed serial, so that each run's
+  // leaf depends only on the generated extension.
+  const sanCa = TestCa.create({ trustDomain: 'example.org', keyAlgorithm: 'rsa-2048', entropy: fixtureEntropy('x509 san') });
+  const keyPair = { privateKey: rsaLeaf.privateKey, publicKey: rsaLeaf.leaf.publicKey };
+  const w = derWriter;
+  const name = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(w.ia5String(0x86, 'spiffe://example.org/web'), w.ia5String(0x86, 'spiffe://example.org/other')) },
+    {
+      weight: 3,
+      arbitrary: fc.constantFrom(
+        w.ia5String(0x82, 'web.example.org'),
+        w.ia5String(0x81, 'ops@example.org'),
+        w.tlv(0x87, Buffer.from([127, 0, 0, 1])),
+        w.tlv(0x87, Buffer.alloc(16, 1)),
+        w.tlv(0xa0, w.oid('1.2.3'), w.explicit(0, w.utf8String('x'))),
+        w.tlv(0xa4, w.sequence(w.set(w.sequence(w.oid('2.5.4.10'), w.utf8String('x'))))),
+        w.tlv(0x88, Buffer.from('2a0304', 'hex')),
+      ),
+    },
+    { weight: 3, arbitrary: fc.record({ tag: fc.integer({ min: 0, max: 255 }), content: fc.uint8Array({ maxLength: 6 }) }).map(({ tag, content }) => w.tlv(tag, content)) },
+  );
+  const sanValue = fc
+    .tuple(fc.array(name, { maxLength: 4 }), fc.option(fc.uint8Array({ minLength: 1, maxLength: 3 }), { nil: undefined }))
+    .map(([names, trailing]) => Buffer.concat([w.sequence(...names), trailing ?? Buffer.alloc(0)]));
+
+  it('X509Svid.parseRaw and parseAndVerifyX509Svid accept a subjectAltName only when Node shows the same single URI', () => {
+    let accepted = 0;
+    assertProperty(
+      fc.property(sanValue, (value) => {
+        const cert = sanCa.leaf('/x', { uris: [], keyPair, serialNumber: 1, extraExtensions: [{ oid: '2.5.29.17', value }] });
+        const parsed = typedOutcome(() => X509Svid.parseRaw([cert.der], rsaLeaf.keyDer), 'X509Svid.parseRaw');
+        const verified = typedOutcome(() => parseAndVerifyX509Svid([new Uint8Array(cert.der)], sanCa.bundle()), 'parseAndVerifyX509Svid');
+        assert.equal(parsed.ok, verified.ok, 'parsing and verifying agree on the leaf');
+        if (!parsed.ok) {
+          assert.ok(parsed.error instanceof X509SvidError, String(parsed.error));
+          return;
+        }
+        accepted++;
+        assertValidSvid(parsed.value);
+        assert.deepEqual(nodeUriSans(cert.certificate), [parsed.value.id.toString()]);
+      }),
+      params(200),
+    );
+    assert.ok(accepted > 0, 'some generated extensions were valid and accepted');
+  });
+});
+
 describe('fuzz: X509-SVID chain verification', () => {
   it('parseAndVerifyX509Svid: X509SvidError, or a chain that verifies to the bundle of the leaf\'s own trust domain', () => {
     type Chain = Uint8Array[];
@@ -248,7 +308,7 @@ describe('fuzz: X509-SVID chain verification', () => {
         accepted++;
         const { id, verifiedChains } = outcome.value;
         const leafCert = new X509Certificate(Buffer.from(chain[0]!));
-        assert.deepEqual(uriSans(leafCert), [id.toString()]);
+        assert.deepEqual(nodeUriSans(leafCert), [id.toString()]);
         assert.equal(leafCert.ca, false);
         assert.ok(verifiedChains.length >= 1, 'at least one verified chain');
         const ownBundle = bundles.getX509BundleForTrustDomain(id.trustDomain);

@@ -5,6 +5,8 @@ import { KeyUsage, certInfo, certInfoFromDer, describe as describeCert, isIssued
 import { BoundedCache } from './bounded-cache.js';
 import { DerError } from '../../bundle/der.js';
 import { TestCa, type LeafOptions } from '../../testing/ca.js';
+import { nodeSubjectAltName } from '../../testing/node-san.js';
+import * as der from '../../testing/der.js';
 
 const ca = TestCa.create({ trustDomain: 'example.org' });
 const hex = (h: string): Buffer => Buffer.from(h.replace(/\s/g, ''), 'hex');
@@ -89,13 +91,54 @@ describe('readCertInfo: URI SANs (cross-checked with node:crypto)', () => {
       assert.deepEqual(fromNode, uris);
     });
   }
-  it('skips other GeneralName forms (otherName, IP address)', () => {
+  it('reads past other GeneralName forms (otherName, IP address)', () => {
     // SEQUENCE { [0] otherName { OID 1.2.3, [0] UTF8String "x" }, [7] 127.0.0.1, [6] "spiffe://example.org/o" }
     const uri = Buffer.from('spiffe://example.org/o').toString('hex');
     const names = `a00a06022a03a0040c027878` + `87047f000001` + `86${(22).toString(16)}${uri}`;
     const seq = `30${(names.length / 2).toString(16)}${names}`;
     const cert = withRawExtensions([{ oid: '2.5.29.17', value: seq }]);
     assert.deepEqual(info(cert).uris, ['spiffe://example.org/o']);
+  });
+});
+
+describe('readCertInfo: a subjectAltName must decode as GeneralNames, as OpenSSL (Node) requires', () => {
+  const uri = der.ia5String(0x86, 'spiffe://example.org/web');
+  const name = der.sequence(der.set(der.sequence(der.oid('2.5.4.10'), der.utf8String('x'))));
+  const otherName = der.tlv(0xa0, der.oid('1.2.3'), der.explicit(0, der.utf8String('x')));
+  const hexOf = (...parts: Buffer[]): string => Buffer.concat(parts).toString('hex');
+  // [name, SAN extension value, the URI SANs when valid (undefined: refused)]
+  const table: Array<[string, string, string[] | undefined]> = [
+    ['a URI, an otherName, a directoryName, a registeredID, an email and IPs', hexOf(der.sequence(otherName, der.tlv(0xa4, name), der.tlv(0x88, Buffer.from('2a0304', 'hex')), der.ia5String(0x81, 'a@example.org'), der.tlv(0x87, Buffer.from([127, 0, 0, 1])), der.tlv(0x87, Buffer.alloc(16, 1)), uri)), ['spiffe://example.org/web']],
+    ['an invalid tag (0xF9) before the URI (found by the fuzzer)', hexOf(der.sequence(der.tlv(0xf9, Buffer.alloc(0)), uri)), undefined],
+    ['a universal tag (UTF8String) as a name', hexOf(der.sequence(der.utf8String('spiffe://example.org/x'), uri)), undefined],
+    ['a context tag beyond [8]', hexOf(der.sequence(der.tlv(0x89, Buffer.from('x')), uri)), undefined],
+    ['a constructed URI', hexOf(der.sequence(der.tlv(0xa6, der.ia5String(0x16, 'spiffe://example.org/x')))), undefined],
+    ['a primitive directoryName', hexOf(der.sequence(der.tlv(0x84, Buffer.from('x')), uri)), undefined],
+    ['an otherName without its value', hexOf(der.sequence(der.tlv(0xa0, der.oid('1.2.3')), uri)), undefined],
+    ['an IP address of 5 bytes', hexOf(der.sequence(der.tlv(0x87, Buffer.alloc(5)), uri)), undefined],
+    ['a URI with a byte outside IA5', hexOf(der.sequence(der.tlv(0x86, Buffer.from('spiffe://example.org/\xff', 'latin1')))), undefined],
+    ['no name at all', '3000', undefined],
+    ['bytes after the GeneralNames', hexOf(der.sequence(uri), Buffer.from([0])), undefined],
+    ['a length that runs past the names', hexOf(Buffer.from([0x30, uri.length + 1]), uri), undefined],
+    ['an x400Address', hexOf(der.sequence(der.tlv(0xa3, der.sequence()), uri)), undefined],
+  ];
+  for (const [title, value, uris] of table) {
+    it(`${uris === undefined ? 'refuses' : 'reads'} ${title}`, () => {
+      const cert = withRawExtensions([{ oid: '2.5.29.17', value }]);
+      const node = nodeSubjectAltName(cert);
+      if (uris === undefined) {
+        assert.throws(() => info(cert), DerError);
+        return;
+      }
+      assert.deepEqual(info(cert).uris, uris);
+      assert.notEqual(node, null, 'Node decodes what the library accepts');
+      assert.deepEqual(node!.split(', ').filter((n) => n.startsWith('URI:')).map((n) => n.slice(4)), uris);
+    });
+  }
+  it('refuses what Node cannot decode: the fuzzer\'s certificate shows no SAN in Node', () => {
+    const cert = withRawExtensions([{ oid: '2.5.29.17', value: table[1]![1] }]);
+    assert.equal(nodeSubjectAltName(cert), null);
+    assert.throws(() => info(cert), { message: /subject alternative name entry 1 has tag 0xf9, which is no GeneralName alternative/ });
   });
 });
 

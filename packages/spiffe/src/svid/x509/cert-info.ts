@@ -1,15 +1,19 @@
 /**
- * The facts about a certificate that SPIFFE validation needs (URI SANs, basic constraints, key
- * usage, validity, critical extensions), read once from the DER with a small reader and cached:
+ * The facts about a certificate that SPIFFE validation needs (subject alternative names, basic
+ * constraints, key usage, name constraints, signature algorithm, validity, critical
+ * extensions), read once from the DER with a small reader and cached:
  * per `X509Certificate` object in a WeakMap, and per DER (keyed by its SHA-256) in a bounded
  * cache, so the TLS hot path pays for parsing a peer's certificates only the first time.
  *
  * @internal
  */
 import { X509Certificate } from 'node:crypto';
-import { DerError, children, readTlv, type Tlv } from '../../bundle/der.js';
+import { DerError, children, oidText, readTlv, type Tlv } from '../../bundle/der.js';
 import { certificateKey, derKey } from '../../bundle/certificates.js';
 import { BoundedCache } from './bounded-cache.js';
+import { generalNameTypeName, readSubjectAltNames, type SubjectAltNames } from './general-names.js';
+import { readNameConstraints, uncheckedForms, type NameConstraints } from './name-constraints.js';
+import { readSignatureAlgorithm, type SignatureAlgorithm } from './signature-algorithms.js';
 
 /** KeyUsage bits as a mask: bit n of the ASN.1 named bit list is `1 << n`. */
 export const KeyUsage = {
@@ -25,6 +29,14 @@ export interface CertInfo {
   readonly key: string;
   /** URI SANs, in order. */
   readonly uris: readonly string[];
+  /** Every name of the subjectAltName extension, or undefined when there is none. */
+  readonly sans: SubjectAltNames | undefined;
+  /** Whether the subject DN is empty (an empty SEQUENCE). */
+  readonly subjectEmpty: boolean;
+  /** The name constraints extension, if any. */
+  readonly nameConstraints: NameConstraints | undefined;
+  /** What the certificate is signed with, and why that is refused (if it is). */
+  readonly signatureAlgorithm: SignatureAlgorithm;
   /** Whether the basic constraints extension is present. */
   readonly hasBasicConstraints: boolean;
   /** The basic constraints cA flag (false when the extension is absent). */
@@ -44,11 +56,16 @@ export interface CertInfo {
 const OID_BASIC_CONSTRAINTS = '551d13';
 const OID_KEY_USAGE = '551d0f';
 const OID_SUBJECT_ALT_NAME = '551d11';
-/** Extensions whose criticality does not stop validation: the three above plus these. */
+const OID_NAME_CONSTRAINTS = '551d1e';
+/**
+ * Extensions whose criticality does not stop validation: the four above plus these (a
+ * critical name constraints extension only when every form it holds can be checked).
+ */
 const HANDLED = new Set([
   OID_BASIC_CONSTRAINTS,
   OID_KEY_USAGE,
   OID_SUBJECT_ALT_NAME,
+  OID_NAME_CONSTRAINTS,
   '551d25', // extKeyUsage (not restricted by SPIFFE validation)
   '551d0e', // subjectKeyIdentifier
   '551d23', // authorityKeyIdentifier
@@ -104,21 +121,6 @@ function hex(bytes: Uint8Array, el: Tlv): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset + el.contentStart, el.end - el.contentStart).toString('hex');
 }
 
-function dottedOid(bytes: Uint8Array, el: Tlv): string {
-  const parts: number[] = [];
-  let v = 0;
-  for (let i = el.contentStart; i < el.end; i++) {
-    const b = bytes[i] as number;
-    v = v * 128 + (b & 0x7f);
-    if ((b & 0x80) === 0) {
-      if (parts.length === 0) parts.push(v < 80 ? Math.floor(v / 40) : 2, v < 80 ? v % 40 : v - 80);
-      else parts.push(v);
-      v = 0;
-    }
-  }
-  return parts.join('.');
-}
-
 function readBasicConstraints(bytes: Uint8Array, value: Tlv): { isCa: boolean; pathLen: number | undefined } {
   const seq = expect(bytes, readTlv(bytes, value.contentStart, value.end), 0x30, 'basic constraints');
   let isCa = false;
@@ -156,17 +158,6 @@ function readKeyUsage(bytes: Uint8Array, value: Tlv): number {
   return mask;
 }
 
-function readUris(bytes: Uint8Array, value: Tlv): string[] {
-  const seq = expect(bytes, readTlv(bytes, value.contentStart, value.end), 0x30, 'subject alternative name');
-  const uris: string[] = [];
-  for (const name of children(bytes, seq)) {
-    if (name.tag === 0x86) {
-      uris.push(Buffer.from(bytes.buffer, bytes.byteOffset + name.contentStart, name.end - name.contentStart).toString('latin1'));
-    }
-  }
-  return uris;
-}
-
 /** Reads the facts of a certificate from its DER. Throws {@link DerError} if malformed. */
 export function readCertInfo(cert: X509Certificate, der: Uint8Array, key: string): CertInfo {
   const certificate = readTlv(der, 0);
@@ -178,21 +169,27 @@ export function readCertInfo(cert: X509Certificate, der: Uint8Array, key: string
   } catch (err) {
     throw new DerError(`its public key cannot be decoded (${(err as Error).message})`);
   }
-  const tbs = expect(der, children(der, certificate)[0], 0x30, 'tbsCertificate');
+  const [tbsEl, outerAlgorithm] = children(der, certificate);
+  const tbs = expect(der, tbsEl, 0x30, 'tbsCertificate');
   const fields = children(der, tbs);
   let i = 0;
   if (fields[0]?.tag === 0xa0) i++; // version
-  i += 3; // serialNumber, signature, issuer
+  i += 1; // serialNumber
+  const signatureAlgorithm = readSignatureAlgorithm(der, outerAlgorithm, fields[i++]);
+  i += 1; // issuer
   const validity = children(der, expect(der, fields[i++], 0x30, 'validity'));
   const notBefore = readTime(der, validity[0], 'notBefore');
   const notAfter = readTime(der, validity[1], 'notAfter');
-  i += 2; // subject, subjectPublicKeyInfo
+  const subject = expect(der, fields[i++], 0x30, 'subject');
+  const subjectEmpty = subject.end === subject.contentStart;
+  i += 1; // subjectPublicKeyInfo
 
   let hasBasicConstraints = false;
   let isCa = false;
   let pathLen: number | undefined;
   let keyUsage: number | undefined;
-  let uris: string[] = [];
+  let sans: SubjectAltNames | undefined;
+  let nameConstraints: NameConstraints | undefined;
   let unhandledCritical: string | undefined;
   const extensions = fields.slice(i).find((f) => f.tag === 0xa3);
   if (extensions !== undefined) {
@@ -209,7 +206,7 @@ export function readCertInfo(cert: X509Certificate, der: Uint8Array, key: string
       }
       const value = expect(der, valueEl, 0x04, 'extension value');
       const id = hex(der, oid);
-      if (seen.has(id)) throw new DerError(`extension ${dottedOid(der, oid)} appears more than once`);
+      if (seen.has(id)) throw new DerError(`extension ${oidText(der, oid)} appears more than once`);
       seen.add(id);
       if (id === OID_BASIC_CONSTRAINTS) {
         hasBasicConstraints = true;
@@ -217,14 +214,35 @@ export function readCertInfo(cert: X509Certificate, der: Uint8Array, key: string
       } else if (id === OID_KEY_USAGE) {
         keyUsage = readKeyUsage(der, value);
       } else if (id === OID_SUBJECT_ALT_NAME) {
-        uris = readUris(der, value);
+        sans = readSubjectAltNames(der, value);
+      } else if (id === OID_NAME_CONSTRAINTS) {
+        nameConstraints = readNameConstraints(der, value, critical);
+        const unchecked = uncheckedForms(nameConstraints);
+        if (critical && unhandledCritical === undefined && unchecked.length > 0) {
+          unhandledCritical = `${oidText(der, oid)} (name constraints of a form this library cannot check: ${unchecked.map(generalNameTypeName).join(', ')})`;
+        }
       }
       if (critical && unhandledCritical === undefined && !HANDLED.has(id)) {
-        unhandledCritical = dottedOid(der, oid);
+        unhandledCritical = oidText(der, oid);
       }
     }
   }
-  return { cert, key, uris, hasBasicConstraints, isCa, pathLen, keyUsage, notBefore, notAfter, unhandledCritical };
+  return {
+    cert,
+    key,
+    uris: sans?.uris ?? [],
+    sans,
+    subjectEmpty,
+    nameConstraints,
+    signatureAlgorithm,
+    hasBasicConstraints,
+    isCa,
+    pathLen,
+    keyUsage,
+    notBefore,
+    notAfter,
+    unhandledCritical,
+  };
 }
 
 const byDer = new BoundedCache<string, CertInfo>(2048);

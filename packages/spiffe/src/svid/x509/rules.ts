@@ -128,6 +128,12 @@ export function checkCriticalExtensions(info: CertInfo, index: number): void {
   }
 }
 
+/** Rejects a certificate signed with a refused algorithm (SHA-1, MD5, or one Go does not verify). */
+export function checkSignatureAlgorithm(info: CertInfo, index: number): void {
+  const { problem } = info.signatureAlgorithm;
+  if (problem !== undefined) throw invalid(`${roleName(index)} ${problem}`, undefined, 'signature-algorithm');
+}
+
 /** The validity problem of a certificate at time `t` (ms), or undefined. */
 export function validityProblem(
   info: CertInfo,

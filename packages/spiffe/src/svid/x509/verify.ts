@@ -3,9 +3,11 @@ import { BundleError, X509SvidError, type SpiffeErrorCode } from '../../errors.j
 import type { SpiffeId } from '../../spiffeid/index.js';
 import type { X509BundleSource } from '../../bundle/source.js';
 import { certInfo, describe, isIssuedBy, type CertInfo } from './cert-info.js';
+import { nameConstraintsProblem } from './name-constraints.js';
 import {
   checkCriticalExtensions,
   checkLeaf,
+  checkSignatureAlgorithm,
   checkSigning,
   checkValidity,
   infoFromDer,
@@ -70,6 +72,29 @@ const budgetExceeded = Symbol('budget exceeded');
 interface Failure {
   code: SpiffeErrorCode;
   text: string;
+  rule?: string;
+}
+
+/**
+ * Why a complete chain (leaf first, bundle authority last) breaks the name constraints of one
+ * of its CAs, or undefined. As Go's verifier does: the constraints of each CA apply to the
+ * names of every certificate below it.
+ */
+function chainNameConstraintsProblem(chain: readonly CertInfo[]): string | undefined {
+  for (let i = 1; i < chain.length; i++) {
+    const ca = chain[i] as CertInfo;
+    if (ca.nameConstraints === undefined) continue;
+    for (let j = 0; j < i; j++) {
+      const below = chain[j] as CertInfo;
+      const problem = nameConstraintsProblem(ca.nameConstraints, below);
+      if (problem !== undefined) {
+        const who = i === chain.length - 1 ? 'bundle authority' : 'signing certificate';
+        const whom = j === 0 ? 'leaf certificate' : `signing certificate ${describe(below)}`;
+        return `the name constraints of ${who} ${describe(ca)} refuse the ${whom}: ${problem}`;
+      }
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -80,17 +105,26 @@ interface Failure {
  * Checks: the leaf has exactly one URI SAN, a SPIFFE ID with a path; the leaf is not a CA, has
  * `digitalSignature` and neither `keyCertSign` nor `cRLSign`; every other presented
  * certificate is a CA with `keyCertSign`; no presented certificate has a critical extension
- * this library does not process; every certificate of the chain is valid at `options.time`; a
+ * this library does not process; a subjectAltName extension decodes as valid GeneralNames
+ * (otherwise the certificate is refused, as OpenSSL refuses the extension); no certificate of
+ * the chain, the bundle authority included, is signed with SHA-1, MD5 or an algorithm Go's
+ * verifier does not accept; every certificate of the chain is valid at `options.time`; a
  * chain of signatures, verified natively, leads from the leaf to an authority of the bundle of
  * the leaf's trust domain (any certificate in that bundle is a trust anchor; it too must be a
- * CA with `keyCertSign`, and path length constraints are honoured). Bundles of other trust
- * domains are never consulted. Parsing and signature checks are cached per certificate, so
- * repeated handshakes with the same peer cost little.
+ * CA with `keyCertSign`, and path length constraints are honoured); the name constraints of
+ * every CA of that chain (intermediates and the bundle authority, critical or not, as Go
+ * enforces them) permit the names of each certificate below it: URI constraints the host of
+ * each URI SAN (for the SPIFFE ID, its trust domain), DNS, email and IP constraints the SANs
+ * of those kinds. A constraint of a form that cannot be checked (such as directoryName) fails
+ * closed. Bundles of other trust domains are never consulted. Parsing and signature checks are
+ * cached per certificate, so repeated handshakes with the same peer cost little.
  *
  * @throws {@link X509SvidError} whose message names the rule that broke, with code
- *   `ERR_X509SVID_INVALID` (a rule of the specification), `ERR_X509SVID_UNTRUSTED` (no chain
- *   to the bundle, or no bundle for the trust domain), `ERR_X509SVID_EXPIRED` or
- *   `ERR_X509SVID_NOT_YET_VALID`.
+ *   `ERR_X509SVID_INVALID` (a rule of the specification, a weak signature on a presented
+ *   certificate), `ERR_X509SVID_UNTRUSTED` (no chain to the bundle, no bundle for the trust
+ *   domain, a chain refused by name constraints or by a weak signature on the bundle
+ *   authority), `ERR_X509SVID_EXPIRED` or `ERR_X509SVID_NOT_YET_VALID`; its `rule` is
+ *   `name-constraints` or `signature-algorithm` for those two checks.
  * @throws `TypeError` for arguments of the wrong type.
  * @example
  * ```ts
@@ -126,6 +160,7 @@ export function parseAndVerifyX509Svid(
   checkLeaf(leaf);
   for (let i = 1; i < infos.length; i++) checkSigning(infos[i] as CertInfo, i);
   for (let i = 0; i < infos.length; i++) checkCriticalExtensions(infos[i] as CertInfo, i);
+  for (let i = 0; i < infos.length; i++) checkSignatureAlgorithm(infos[i] as CertInfo, i);
   for (let i = 0; i < infos.length; i++) checkValidity(infos[i] as CertInfo, i, t);
 
   const td = id.trustDomain;
@@ -194,14 +229,22 @@ export function parseAndVerifyX509Svid(
       const signing = signingProblem(anchor);
       const validity = validityProblem(anchor, t);
       const pathLen = pathLenProblem(anchor);
-      if (signing !== undefined || validity !== undefined || pathLen !== undefined) {
+      const algorithm = anchor.signatureAlgorithm.problem;
+      if (signing !== undefined || validity !== undefined || pathLen !== undefined || algorithm !== undefined) {
         failure ??= {
           code: validity?.code ?? 'ERR_X509SVID_UNTRUSTED',
-          text: `bundle authority ${describe(anchor)} of "${td.name}" ${signing ?? validity?.text ?? pathLen}`,
+          text: `bundle authority ${describe(anchor)} of "${td.name}" ${signing ?? validity?.text ?? pathLen ?? algorithm}`,
+          ...(signing === undefined && validity === undefined && pathLen === undefined ? { rule: 'signature-algorithm' } : {}),
         };
         continue;
       }
-      chains.push([...chain, anchor]);
+      const complete = [...chain, anchor];
+      const constraints = chainNameConstraintsProblem(complete);
+      if (constraints !== undefined) {
+        failure ??= { code: 'ERR_X509SVID_UNTRUSTED', text: constraints, rule: 'name-constraints' };
+        continue;
+      }
+      chains.push(complete);
       if (chains.length >= MAX_CHAINS) return;
     }
     if (chain.length + 1 >= MAX_CHAIN_LENGTH) return;
@@ -228,7 +271,8 @@ export function parseAndVerifyX509Svid(
 
   if (chains.length === 0) {
     const text = failure?.text ?? `no trusted authority in the bundle of "${td.name}"`;
-    const rule = failure?.code === 'ERR_X509SVID_EXPIRED' ? 'expired' : failure?.code === 'ERR_X509SVID_NOT_YET_VALID' ? 'not-yet-valid' : undefined;
+    const rule =
+      failure?.rule ?? (failure?.code === 'ERR_X509SVID_EXPIRED' ? 'expired' : failure?.code === 'ERR_X509SVID_NOT_YET_VALID' ? 'not-yet-valid' : undefined);
     throw new X509SvidError(failure?.code ?? 'ERR_X509SVID_UNTRUSTED', `x509svid: could not verify leaf certificate: ${text}`, { rule });
   }
   return { id, verifiedChains: chains.map((c) => c.map((info) => info.cert)) };
