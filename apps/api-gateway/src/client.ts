@@ -4,7 +4,7 @@
 // Prints the status and body; exits 1 unless the status is 2xx.
 import { parseArgs } from 'node:util';
 import { JwtSource, SpiffeId, X509Source, authorizeId } from '@spiffe-node/spiffe';
-import { createSpiffeDispatcher } from '@spiffe-node/spiffe/tls';
+import { createSpiffeDispatcher } from '@spiffe-node/spiffe/undici';
 import { request } from 'undici';
 
 const { values: flags } = parseArgs({

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { X509Source, authorizeId } from '@spiffe-node/spiffe';
-import { createSpiffeDispatcher } from '@spiffe-node/spiffe/tls';
+import { createSpiffeDispatcher } from '@spiffe-node/spiffe/undici';
 import { request, type Agent } from 'undici';
 import { AppProcess, CLIENT_ID, GATEWAY_ID, TestAgent, writeFile } from './helpers.js';
 

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { JwtSource, SpiffeId, X509Source, authorizeId } from '@spiffe-node/spiffe';
-import { grpcChannelCredentials } from '@spiffe-node/spiffe/tls';
+import { grpcChannelCredentials } from '@spiffe-node/spiffe/grpc';
 import { loadGreeter, type GreeterClient, type HelloReply } from './greeter.js';
 
 /** The settings: flags, else environment variables, else the defaults. */

@@ -5,7 +5,8 @@
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { JwtSource, SpiffeId, X509Source, authorizeId, parseAndValidateJwtSvid } from '@spiffe-node/spiffe';
-import { formatTlsHandshakeError, grpcServerCredentials, peerIdFromGrpcCall } from '@spiffe-node/spiffe/tls';
+import { formatTlsHandshakeError } from '@spiffe-node/spiffe/tls';
+import { grpcServerCredentials, peerIdFromGrpcCall } from '@spiffe-node/spiffe/grpc';
 import { loadGreeter, type GreeterHandlers, type HelloReply, type HelloRequest } from './greeter.js';
 
 /** The settings: flags, else environment variables, else the defaults. */

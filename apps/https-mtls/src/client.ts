@@ -2,7 +2,7 @@
 // SVID and accepts only spiffe://example.org/server, then prints the body.
 import { parseArgs } from 'node:util';
 import { SpiffeId, X509Source, authorizeId } from '@spiffe-node/spiffe';
-import { createSpiffeDispatcher } from '@spiffe-node/spiffe/tls';
+import { createSpiffeDispatcher } from '@spiffe-node/spiffe/undici';
 import { fetch } from 'undici';
 
 /** The settings: flags, else environment variables, else the seed's values. */

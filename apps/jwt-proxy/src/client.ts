@@ -3,7 +3,7 @@
 // authenticating the proxy as spiffe://example.org/server.
 import { parseArgs } from 'node:util';
 import { JwtSource, SpiffeId, X509Source, authorizeId } from '@spiffe-node/spiffe';
-import { createSpiffeDispatcher } from '@spiffe-node/spiffe/tls';
+import { createSpiffeDispatcher } from '@spiffe-node/spiffe/undici';
 import { fetch } from 'undici';
 
 /** The settings: flags, else environment variables, else the seed's values. */

@@ -2,7 +2,7 @@
  * Certificate helpers shared by bundles and X509-SVIDs: identity keys for certificates and
  * strict parsing of PEM and DER certificate lists.
  *
- * @internal
+ * Not part of the public API: no entry point exports this module.
  */
 import { X509Certificate, hash } from 'node:crypto';
 import { DerError, splitSequences } from './der.js';

@@ -3,7 +3,7 @@
  * certificate fields and extensions SPIFFE validation needs. Every read is bounds-checked and
  * throws {@link DerError} on malformed input.
  *
- * @internal
+ * Not part of the public API: no entry point exports this module.
  */
 
 /** Malformed DER. Callers turn it into the error type of their area. */

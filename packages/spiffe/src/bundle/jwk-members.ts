@@ -3,7 +3,7 @@
  * Node's JWK import skips characters outside the base64url alphabet without a word, so a bundle
  * would hold, and marshal again, a key its document never named; they are refused first.
  *
- * @internal
+ * Not part of the public API: no entry point exports this module.
  */
 const KEY_MEMBERS = ['x', 'y', 'n', 'e'] as const;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;

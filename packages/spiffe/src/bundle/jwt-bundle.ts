@@ -40,6 +40,33 @@ function assertPublicKey(key: unknown, where: string): asserts key is KeyObject 
   }
 }
 
+let internals: {
+  keysVersion(bundle: JwtBundle): number;
+  entry(bundle: JwtBundle, kid: string): JwtAuthorityEntry | undefined;
+  entriesFor(bundle: JwtBundle, alg: JwtSvidAlgorithm): readonly JwtAuthorityEntry[];
+};
+
+/**
+ * @internal A number that changes whenever a key of `bundle` is added, replaced or removed;
+ * JWT-SVID validation forgets what it derived from the keys when it changes.
+ */
+export function jwtBundleKeysVersion(bundle: JwtBundle): number {
+  return internals.keysVersion(bundle);
+}
+
+/** @internal The precomputed entry of key `kid` of `bundle`, used by JWT-SVID validation. */
+export function jwtAuthorityEntry(bundle: JwtBundle, kid: string): JwtAuthorityEntry | undefined {
+  return internals.entry(bundle, kid);
+}
+
+/**
+ * @internal The precomputed entries of the keys of `bundle` that can verify `alg`, in insertion
+ * order; used by JWT-SVID validation of tokens without `kid`.
+ */
+export function jwtAuthorityEntriesFor(bundle: JwtBundle, alg: JwtSvidAlgorithm): readonly JwtAuthorityEntry[] {
+  return internals.entriesFor(bundle, alg);
+}
+
 /**
  * The JWT bundle of one trust domain: the public keys (JWT authorities) that may sign the
  * JWT-SVIDs of that trust domain, each under its key ID (`kid`).
@@ -310,32 +337,7 @@ export class JwtBundle implements JwtBundleSource {
     this.#keysVersion++;
   }
 
-  /**
-   * A number that changes whenever a key is added, replaced or removed; JWT-SVID validation
-   * forgets what it derived from the keys when it changes.
-   *
-   * @internal
-   */
-  get keysVersion(): number {
-    return this.#keysVersion;
-  }
-
-  /**
-   * The precomputed entry of key `kid`, used by JWT-SVID validation.
-   *
-   * @internal
-   */
-  jwtAuthorityEntry(kid: string): JwtAuthorityEntry | undefined {
-    return this.#entries.get(kid);
-  }
-
-  /**
-   * The precomputed entries of the keys that can verify `alg`, in insertion order; used by
-   * JWT-SVID validation of tokens without `kid`.
-   *
-   * @internal
-   */
-  jwtAuthorityEntriesFor(alg: JwtSvidAlgorithm): readonly JwtAuthorityEntry[] {
+  #entriesFor(alg: JwtSvidAlgorithm): readonly JwtAuthorityEntry[] {
     let byAlg = this.#byAlg;
     if (byAlg === undefined) {
       byAlg = new Map();
@@ -349,6 +351,14 @@ export class JwtBundle implements JwtBundleSource {
       this.#byAlg = byAlg;
     }
     return byAlg.get(alg) ?? [];
+  }
+
+  static {
+    internals = {
+      keysVersion: (bundle) => bundle.#keysVersion,
+      entry: (bundle, kid) => bundle.#entries.get(kid),
+      entriesFor: (bundle, alg) => bundle.#entriesFor(alg),
+    };
   }
 }
 

@@ -2,7 +2,7 @@
  * A strict PEM reader. Text outside of blocks is ignored (as OpenSSL and Go do); every block
  * must be well-formed base64 without headers.
  *
- * @internal
+ * Not part of the public API: no entry point exports this module.
  */
 
 /** Malformed PEM. Callers turn it into the error type of their area. */

@@ -3,7 +3,7 @@
  * `x509-svid` and/or `jwt-svid` keys) or a plain JWK Set of JWT signing keys.
  *
  * @module
- * @internal
+ * Not part of the public API: no entry point exports this module.
  */
 import { BundleError } from '../errors.js';
 import type { TrustDomain } from '../spiffeid/index.js';

@@ -50,6 +50,8 @@ function fileError(text: string, cause?: unknown): SpiffeError {
   return new SpiffeError('ERR_FILE_SOURCE', `files: ${text}`, cause === undefined ? undefined : { cause });
 }
 
+let construct: (options: FileBundleSourceOptions) => FileBundleSource;
+
 /**
  * The bundle of one trust domain from a file: an {@link X509BundleSource} and a
  * {@link JwtBundleSource} (for the parts the file holds) for that trust domain, answering
@@ -80,8 +82,11 @@ export class FileBundleSource extends EventEmitter implements X509BundleSource, 
   #lastIgnored: string | undefined;
   #closed = false;
 
-  /** @internal Use {@link fileBundleSource}. */
-  constructor(options: FileBundleSourceOptions) {
+  static {
+    construct = (options) => new FileBundleSource(options);
+  }
+
+  private constructor(options: FileBundleSourceOptions) {
     super();
     const where = 'fileBundleSource';
     if (typeof options !== 'object' || options === null) {
@@ -248,5 +253,5 @@ export class FileBundleSource extends EventEmitter implements X509BundleSource, 
  * ```
  */
 export function fileBundleSource(options: FileBundleSourceOptions): FileBundleSource {
-  return new FileBundleSource(options);
+  return construct(options);
 }

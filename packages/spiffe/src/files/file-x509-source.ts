@@ -75,6 +75,8 @@ function readFile(path: string, what: string): Buffer {
   }
 }
 
+let construct: (options: FileX509SourceOptions) => FileX509Source;
+
 /**
  * An X509-SVID read from files, with the bundles of its own and federated trust domains: an
  * {@link X509SvidSource} and {@link X509BundleSource} that every TLS helper takes, like the
@@ -119,8 +121,11 @@ export class FileX509Source extends EventEmitter implements X509SvidSource, X509
   #lastIgnored: string | undefined;
   #closed = false;
 
-  /** @internal Use {@link fileX509Source}. */
-  constructor(options: FileX509SourceOptions) {
+  static {
+    construct = (options) => new FileX509Source(options);
+  }
+
+  private constructor(options: FileX509SourceOptions) {
     super();
     const where = 'fileX509Source';
     if (typeof options !== 'object' || options === null) {
@@ -351,5 +356,5 @@ export class FileX509Source extends EventEmitter implements X509SvidSource, X509
  * ```
  */
 export function fileX509Source(options: FileX509SourceOptions): FileX509Source {
-  return new FileX509Source(options);
+  return construct(options);
 }

@@ -4,7 +4,7 @@
  * compares `stat` results, both feeding one debounced callback.
  *
  * @module
- * @internal
+ * Not part of the public API: no entry point exports this module.
  */
 import { statSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, resolve } from 'node:path';

@@ -2,7 +2,7 @@
  * The single-pass scanners behind {@link SpiffeId} and {@link TrustDomain}. Each returns the
  * normalised pieces or throws a {@link SpiffeIdError} naming the rule that the input broke.
  *
- * @internal
+ * Not part of the public API: no entry point exports this module.
  */
 import { SpiffeIdError } from '../errors.js';
 

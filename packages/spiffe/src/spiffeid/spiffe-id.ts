@@ -1,5 +1,15 @@
 import { MAX_ID_LENGTH, scanId, scanPath, scanSegment, spiffeIdError } from './parse.js';
-import { TrustDomain } from './trust-domain.js';
+import { TrustDomain, trustedTrustDomain } from './trust-domain.js';
+
+let construct: (trustDomain: TrustDomain, path: string) => SpiffeId;
+
+/**
+ * @internal A SPIFFE ID from parts this package already checked, without checking them again.
+ * Not exported by the package: callers outside would skip validation.
+ */
+export function trustedSpiffeId(trustDomain: TrustDomain, path: string): SpiffeId {
+  return construct(trustDomain, path);
+}
 
 /**
  * A SPIFFE ID: `spiffe://<trust domain><path>`.
@@ -45,7 +55,7 @@ export class SpiffeId {
       throw new TypeError(`SpiffeId.fromString: expected a string, got ${typeof id}`);
     }
     const { trustDomain, path } = scanId(id);
-    return new SpiffeId(TrustDomain.fromTrustedName(trustDomain), path);
+    return new SpiffeId(trustedTrustDomain(trustDomain), path);
   }
 
   /**
@@ -89,9 +99,8 @@ export class SpiffeId {
     return SpiffeId.checkedLength(new SpiffeId(trustDomain, path));
   }
 
-  /** @internal Builds from parts already checked. */
-  static fromTrustedParts(trustDomain: TrustDomain, path: string): SpiffeId {
-    return new SpiffeId(trustDomain, path);
+  static {
+    construct = (trustDomain, path) => new SpiffeId(trustDomain, path);
   }
 
   private static checkedLength(id: SpiffeId): SpiffeId {

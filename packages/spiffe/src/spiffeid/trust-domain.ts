@@ -1,5 +1,15 @@
 import { scanId, scanTrustDomain } from './parse.js';
-import { SpiffeId } from './spiffe-id.js';
+import { SpiffeId, trustedSpiffeId } from './spiffe-id.js';
+
+let construct: (name: string) => TrustDomain;
+
+/**
+ * @internal A trust domain from a name this package already checked and lowercased, without
+ * checking it again. Not exported by the package: callers outside would skip validation.
+ */
+export function trustedTrustDomain(name: string): TrustDomain {
+  return construct(name);
+}
 
 /**
  * A SPIFFE trust domain: the authority part of a SPIFFE ID, such as `example.org`.
@@ -44,9 +54,8 @@ export class TrustDomain {
     return new TrustDomain(scanTrustDomain(nameOrId, 'name'));
   }
 
-  /** @internal Builds from a name already checked and lowercased. */
-  static fromTrustedName(name: string): TrustDomain {
-    return new TrustDomain(name);
+  static {
+    construct = (name) => new TrustDomain(name);
   }
 
   /**
@@ -58,7 +67,7 @@ export class TrustDomain {
    * ```
    */
   id(): SpiffeId {
-    return SpiffeId.fromTrustedParts(this, '');
+    return trustedSpiffeId(this, '');
   }
 
   /**

@@ -2,7 +2,7 @@
  * The client side of the helpers: connect, authenticate the server, and only then hand the
  * socket over.
  *
- * @internal
+ * Not part of the public API: no entry point exports this module.
  * @module
  */
 import tls, { type ConnectionOptions, type TLSSocket } from 'node:tls';

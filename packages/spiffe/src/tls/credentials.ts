@@ -2,7 +2,7 @@
  * Internal caches of TLS credentials: the PEM form of an X509-SVID, and node:tls secure
  * contexts, built once per SVID (and trust store) rather than once per connection.
  *
- * @internal
+ * Not part of the public API: no entry point exports this module.
  * @module
  */
 import { constants, type X509Certificate } from 'node:crypto';

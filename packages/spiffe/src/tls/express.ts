@@ -50,7 +50,8 @@ type Next = (err?: unknown) => void;
  * @example
  * ```ts
  * import express from 'express';
- * import { createHttpsServer, mtlsServerOptions, spiffeAuth } from '@spiffe-node/spiffe/tls';
+ * import { createHttpsServer, mtlsServerOptions } from '@spiffe-node/spiffe/tls';
+ * import { spiffeAuth } from '@spiffe-node/spiffe/express';
  * const app = express();
  * app.use(spiffeAuth());
  * app.get('/', (req, res) => res.send(`hello ${req.spiffeId}`));

@@ -10,7 +10,7 @@
  * replaced for the length of that synchronous call by a function that only records its
  * receiver, yields the server; the original method is back before the call returns.
  *
- * @internal
+ * Not part of the public API: no entry point exports this module.
  * @module
  */
 import tls, { type SecureContextOptions } from 'node:tls';

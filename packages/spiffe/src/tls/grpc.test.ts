@@ -8,7 +8,8 @@ import { authorizeAny, authorizeId, authorizeOneOf } from '../authorize/index.js
 import { X509BundleSet } from '../bundle/index.js';
 import type { TlsPeerError } from '../errors.js';
 import type { X509Svid } from '../svid/x509/index.js';
-import { dial, grpcChannelCredentials, grpcServerCredentials, peerIdFromGrpcCall } from './index.js';
+import { dial } from './index.js';
+import { grpcChannelCredentials, grpcServerCredentials, peerIdFromGrpcCall } from '../grpc/index.js';
 import { makePki, RotatingSvidSource, SwappableSource, toSvid } from './testing/fixtures.js';
 
 const pki = makePki();

@@ -158,7 +158,7 @@ let classes: ReturnType<typeof grpcClasses> | undefined;
  * @example
  * ```ts
  * import * as grpc from '@grpc/grpc-js';
- * import { grpcChannelCredentials } from '@spiffe-node/spiffe/tls';
+ * import { grpcChannelCredentials } from '@spiffe-node/spiffe/grpc';
  * const credentials = grpcChannelCredentials({
  *   svidSource: source, bundleSource: source,
  *   authorizer: authorizeId('spiffe://example.org/greeter'),
@@ -219,7 +219,8 @@ export interface GrpcServerCredentialsOptions {
  * @example
  * ```ts
  * import * as grpc from '@grpc/grpc-js';
- * import { formatTlsHandshakeError, grpcServerCredentials, peerIdFromGrpcCall } from '@spiffe-node/spiffe/tls';
+ * import { formatTlsHandshakeError } from '@spiffe-node/spiffe/tls';
+ * import { grpcServerCredentials, peerIdFromGrpcCall } from '@spiffe-node/spiffe/grpc';
  * const server = new grpc.Server();
  * server.addService(GreeterService, {
  *   sayHello: (call, callback) => callback(null, { message: `hello ${peerIdFromGrpcCall(call)}` }),

@@ -4,7 +4,8 @@ import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { authorizeId } from '../authorize/index.js';
 import { TlsPeerError } from '../errors.js';
-import { connectHttp2, createHttp2SecureServer, mtlsServerOptions, peerIdFromSocket } from './index.js';
+import { mtlsServerOptions, peerIdFromSocket } from './index.js';
+import { connectHttp2, createHttp2SecureServer } from '../http2/index.js';
 import { closeServer, delay, listenLocal, makePki, trackSockets } from './testing/fixtures.js';
 
 const pki = makePki();

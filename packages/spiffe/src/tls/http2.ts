@@ -23,7 +23,8 @@ import { stateFor } from './server.js';
  * @throws `TypeError` for other options.
  * @example
  * ```ts
- * import { createHttp2SecureServer, mtlsServerOptions, peerIdFromSocket } from '@spiffe-node/spiffe/tls';
+ * import { mtlsServerOptions, peerIdFromSocket } from '@spiffe-node/spiffe/tls';
+ * import { createHttp2SecureServer } from '@spiffe-node/spiffe/http2';
  * const server = createHttp2SecureServer(mtlsServerOptions(source, source, authorizeAny()));
  * server.on('stream', (stream) => {
  *   stream.respond({ ':status': 200 });
@@ -74,7 +75,7 @@ export interface ConnectHttp2Options extends SpiffeClientParams {
  *   {@link TlsPeerError} for a refused server.
  * @example
  * ```ts
- * import { connectHttp2 } from '@spiffe-node/spiffe/tls';
+ * import { connectHttp2 } from '@spiffe-node/spiffe/http2';
  * const session = await connectHttp2('https://localhost:8443', {
  *   svidSource: source, bundleSource: source, authorizer: authorizeId('spiffe://example.org/server'),
  * });

@@ -12,9 +12,9 @@ import {
   createSpiffeHttpsAgent,
   mtlsServerOptions,
   peerIdFromSocket,
-  spiffeAuth,
   tlsServerOptions,
 } from './index.js';
+import { spiffeAuth } from '../express/index.js';
 import { closeServer, delay, listenLocal, makePki, trackSockets } from './testing/fixtures.js';
 
 const pki = makePki();

@@ -25,7 +25,8 @@ import { stateFor } from './server.js';
  * @example
  * ```ts
  * import express from 'express';
- * import { createHttpsServer, mtlsServerOptions, spiffeAuth, formatTlsHandshakeError } from '@spiffe-node/spiffe/tls';
+ * import { createHttpsServer, mtlsServerOptions, formatTlsHandshakeError } from '@spiffe-node/spiffe/tls';
+ * import { spiffeAuth } from '@spiffe-node/spiffe/express';
  * const app = express();
  * app.use(spiffeAuth());
  * app.get('/', (req, res) => { console.log('Request received'); res.send('Success!!!'); });

@@ -1,7 +1,9 @@
 /**
  * SPIFFE mTLS for Node.js: option builders after go-spiffe's `tlsconfig`, server creators
- * that verify peers and rotate SVIDs, `listen`/`dial` after `spiffetls`, and integrations for
- * `https`, `http2`, express, `fetch` (undici), axios and gRPC.
+ * that verify peers and rotate SVIDs, `listen`/`dial` after `spiffetls`, and `https` (an
+ * `https.Agent` that also serves axios). The other runtimes have their own entry points, so
+ * that this one needs no optional package, not even in its types:
+ * `@spiffe-node/spiffe/http2`, `/undici` (`fetch`), `/express` and `/grpc`.
  *
  * Peers are verified the SPIFFE way: no system CAs and no host name check; the peer's chain
  * must verify against the bundle of the peer's own trust domain (federated bundles included),
@@ -27,16 +29,8 @@ export type {
 export { createTlsServer, secureServer } from './server.js';
 export { createHttpsServer, createSpiffeHttpsAgent } from './https.js';
 export type { SpiffeHttpsAgentOptions } from './https.js';
-export { createHttp2SecureServer, connectHttp2 } from './http2.js';
-export type { ConnectHttp2Options } from './http2.js';
 export { listen, dial } from './spiffetls.js';
 export type { ListenOptions, DialOptions } from './spiffetls.js';
 export type { SpiffeClientParams } from './connect.js';
 export { peerIdFromSocket, peerChainFromSocket } from './peer.js';
 export { formatTlsHandshakeError } from './peer-error.js';
-export { spiffeAuth } from './express.js';
-export type { SpiffeAuthOptions } from './express.js';
-export { grpcChannelCredentials, grpcServerCredentials, peerIdFromGrpcCall } from './grpc.js';
-export type { GrpcServerCredentialsOptions } from './grpc.js';
-export { createSpiffeDispatcher } from './undici.js';
-export type { SpiffeDispatcherOptions } from './undici.js';

@@ -3,7 +3,7 @@
  * importing this package never loads, nor requires, a library the program does not use.
  *
  * @module
- * @internal
+ * Not part of the public API: no entry point exports this module.
  */
 import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -8,21 +8,19 @@ import { X509BundleSet, type X509BundleSource } from '../bundle/index.js';
 import { TlsPeerError } from '../errors.js';
 import type { TestSvid } from '../testing/ca.js';
 import {
-  createHttp2SecureServer,
   createHttpsServer,
   createSpiffeHttpsAgent,
   createTlsServer,
-  connectHttp2,
-  grpcChannelCredentials,
-  grpcServerCredentials,
   mtlsClientOptions,
   mtlsServerOptions,
   mtlsWebClientOptions,
   mtlsWebServerOptions,
   tlsClientOptions,
   tlsServerOptions,
-  spiffeAuth,
 } from './index.js';
+import { createHttp2SecureServer, connectHttp2 } from '../http2/index.js';
+import { grpcChannelCredentials, grpcServerCredentials } from '../grpc/index.js';
+import { spiffeAuth } from '../express/index.js';
 import { createSpiffeDispatcher } from './undici.js';
 import { closeServer, collect, delay, listenLocal, makePki, trackSockets } from './testing/fixtures.js';
 

@@ -11,7 +11,6 @@ import { describe, it } from 'node:test';
 import { authorizeId } from '../authorize/index.js';
 import { TlsPeerError } from '../errors.js';
 import {
-  createHttp2SecureServer,
   createHttpsServer,
   createSpiffeHttpsAgent,
   createTlsServer,
@@ -24,6 +23,7 @@ import {
   tlsClientOptions,
   tlsServerOptions,
 } from './index.js';
+import { createHttp2SecureServer } from '../http2/index.js';
 import { hostilePeerUnavailable, renegotiatingClient, renegotiatingServer } from './testing/hostile-peer.js';
 import { closeServer, collect, delay, listenLocal, makePki, trackSockets } from './testing/fixtures.js';
 

@@ -15,7 +15,7 @@
  * `disableRenegotiation()` there): a client socket that completes a second handshake anyway
  * is destroyed with the same error.
  *
- * @internal
+ * Not part of the public API: no entry point exports this module.
  * @module
  */
 import { constants } from 'node:crypto';

@@ -18,7 +18,7 @@
  * becomes the socket's verify error, which Node's check turns into the usual rejection
  * (socket destroyed with the {@link TlsPeerError}, no `'secureConnect'`).
  *
- * @internal
+ * Not part of the public API: no entry point exports this module.
  * @module
  */
 import type { TLSSocket } from 'node:tls';

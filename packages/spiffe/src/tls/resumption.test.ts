@@ -13,7 +13,8 @@ import { AuthorizationError, TlsPeerError } from '../errors.js';
 import { authorizeId, type Authorizer } from '../authorize/index.js';
 import { X509BundleSet } from '../bundle/index.js';
 import type { TestSvid } from '../testing/ca.js';
-import { connectHttp2, createSpiffeHttpsAgent, dial, mtlsClientOptions, peerIdFromSocket, tlsClientOptions } from './index.js';
+import { createSpiffeHttpsAgent, dial, mtlsClientOptions, peerIdFromSocket, tlsClientOptions } from './index.js';
+import { connectHttp2 } from '../http2/index.js';
 import { createSpiffeDispatcher } from './undici.js';
 import { closeServer, listenLocal, makePki, trackSockets } from './testing/fixtures.js';
 

@@ -12,7 +12,7 @@
  * cache needs.
  *
  * @module
- * @internal
+ * Not part of the public API: no entry point exports this module.
  */
 import type { TLSSocket } from 'node:tls';
 import { readTlv } from '../bundle/der.js';

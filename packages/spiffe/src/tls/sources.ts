@@ -2,7 +2,7 @@
  * Internal helpers over the source interfaces: argument checks, listing the X.509 bundles a
  * bundle source holds, and subscribing to a source's `update` events when it has them.
  *
- * @internal
+ * Not part of the public API: no entry point exports this module.
  * @module
  */
 import type { X509Certificate } from 'node:crypto';

@@ -47,7 +47,7 @@ function loadUndici(): UndiciModule {
  * @example
  * ```ts
  * import { fetch } from 'undici';
- * import { createSpiffeDispatcher } from '@spiffe-node/spiffe/tls';
+ * import { createSpiffeDispatcher } from '@spiffe-node/spiffe/undici';
  * const dispatcher = createSpiffeDispatcher({
  *   svidSource: source, bundleSource: source,
  *   authorizer: authorizeId('spiffe://example.org/server'),

@@ -14,7 +14,7 @@
  * presents now. The caller runs the authorizer on every connection.
  *
  * @module
- * @internal
+ * Not part of the public API: no entry point exports this module.
  */
 import type { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';

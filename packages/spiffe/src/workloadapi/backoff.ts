@@ -2,7 +2,7 @@
  * Exponential backoff with jitter for re-opening Workload API streams.
  *
  * @module
- * @internal
+ * Not part of the public API: no entry point exports this module.
  */
 
 /**

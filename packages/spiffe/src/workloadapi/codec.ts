@@ -11,7 +11,7 @@
  * are skipped.
  *
  * @module
- * @internal
+ * Not part of the public API: no entry point exports this module.
  */
 import { WorkloadApiError } from '../errors.js';
 

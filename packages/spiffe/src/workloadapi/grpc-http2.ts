@@ -14,7 +14,7 @@
  * the next call.
  *
  * @module
- * @internal
+ * Not part of the public API: no entry point exports this module.
  */
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import net from 'node:net';

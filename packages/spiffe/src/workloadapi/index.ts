@@ -29,7 +29,7 @@ export {
   type JwtBundlesWatcher,
 } from './client.js';
 export type { X509Context } from './responses.js';
-export { WorkloadApiSource, type WorkloadApiSourceOptions } from './source-base.js';
+export type { WorkloadApiSourceOptions } from './source-base.js';
 export { X509Source, type X509SourceOptions } from './x509-source.js';
 export { JwtSource, type JwtSourceOptions } from './jwt-source.js';
 export { BundleSource, type BundleSourceOptions, type BundleSourceUpdate } from './bundle-source.js';

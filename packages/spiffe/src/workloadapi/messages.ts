@@ -5,7 +5,7 @@
  * {@link workloadServiceDefinition}).
  *
  * @module
- * @internal
+ * Not part of the public API: no entry point exports this module.
  */
 
 /**

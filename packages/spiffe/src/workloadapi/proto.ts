@@ -5,7 +5,7 @@
  * documented source of truth; `codec.test.ts` checks the codec against it).
  *
  * @module
- * @internal
+ * Not part of the public API: no entry point exports this module.
  */
 import { fileURLToPath } from 'node:url';
 import type * as grpc from '@grpc/grpc-js';

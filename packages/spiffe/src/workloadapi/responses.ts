@@ -3,7 +3,7 @@
  * invalid is discarded with one logged reason, and a response with nothing usable is refused.
  *
  * @module
- * @internal
+ * Not part of the public API: no entry point exports this module.
  */
 import { WorkloadApiError } from '../errors.js';
 import { SpiffeId, TrustDomain } from '../spiffeid/index.js';

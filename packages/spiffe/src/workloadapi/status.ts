@@ -2,7 +2,7 @@
  * Turns gRPC call failures into {@link WorkloadApiError}s and classifies them for retrying.
  *
  * @module
- * @internal
+ * Not part of the public API: no entry point exports this module.
  */
 import { WorkloadApiError, type SpiffeErrorCode } from '../errors.js';
 import { GrpcStatus } from './grpc-http2.js';

@@ -14,7 +14,8 @@ import type { TLSSocket } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fetch, type Dispatcher } from 'undici';
 import { SpiffeId, authorizeId, type JwtSource, type X509Source } from '@spiffe-node/spiffe';
-import { createSpiffeDispatcher, createSpiffeHttpsAgent, dial } from '@spiffe-node/spiffe/tls';
+import { createSpiffeHttpsAgent, dial } from '@spiffe-node/spiffe/tls';
+import { createSpiffeDispatcher } from '@spiffe-node/spiffe/undici';
 
 export const REQUEST_TIMEOUT_MS = 5_000;
 

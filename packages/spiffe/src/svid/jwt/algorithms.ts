@@ -5,7 +5,7 @@
  * ready-made `crypto.verify` key arguments) and by the JWT-SVID validator. Not part of the public
  * API.
  *
- * @internal
+ * Not part of the public API: no entry point exports this module.
  * @module
  */
 import { constants, type KeyObject, type VerifyKeyObjectInput, type VerifyPublicKeyInput } from 'node:crypto';

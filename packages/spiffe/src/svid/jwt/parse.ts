@@ -1,7 +1,7 @@
 import { verify as cryptoVerify } from 'node:crypto';
 import { BundleError, JwtSvidError, SpiffeIdError, type SpiffeErrorCode } from '../../errors.js';
 import { SpiffeId } from '../../spiffeid/index.js';
-import { JwtBundle } from '../../bundle/jwt-bundle.js';
+import { JwtBundle, jwtAuthorityEntriesFor, jwtAuthorityEntry, jwtBundleKeysVersion } from '../../bundle/jwt-bundle.js';
 import type { JwtBundleSource } from '../../bundle/source.js';
 import {
   JWT_SVID_ALGORITHMS,
@@ -365,8 +365,8 @@ function lookUpBundle(source: JwtBundleSource, decoded: DecodedJwtSvid): JwtBund
 function verifySignature(source: JwtBundleSource, decoded: DecodedJwtSvid): void {
   const bundle = lookUpBundle(source, decoded);
   let verified = verifiedTokens.get(bundle);
-  if (verified === undefined || verified.keysVersion !== bundle.keysVersion) {
-    verified = { keysVersion: bundle.keysVersion, tokens: new Set() };
+  if (verified === undefined || verified.keysVersion !== jwtBundleKeysVersion(bundle)) {
+    verified = { keysVersion: jwtBundleKeysVersion(bundle), tokens: new Set() };
     verifiedTokens.set(bundle, verified);
   } else if (verified.tokens.has(decoded.token)) {
     return;
@@ -402,7 +402,7 @@ function checkKeyAndSignature(bundle: JwtBundle, decoded: DecodedJwtSvid): void 
   const expectedLength = signatureLengthOf(alg);
   const data = Buffer.from(decoded.signingInput, 'latin1');
   if (kid !== undefined) {
-    const entry = bundle.jwtAuthorityEntry(kid);
+    const entry = jwtAuthorityEntry(bundle, kid);
     if (entry === undefined) {
       throw fail('ERR_JWTSVID_KEY_NOT_FOUND', `no JWT authority ${JSON.stringify(kid)} found for trust domain "${td}"`);
     }
@@ -417,7 +417,7 @@ function checkKeyAndSignature(bundle: JwtBundle, decoded: DecodedJwtSvid): void 
     }
     return;
   }
-  const candidates = bundle.jwtAuthorityEntriesFor(alg);
+  const candidates = jwtAuthorityEntriesFor(bundle, alg);
   if (candidates.length === 0) {
     throw fail(
       'ERR_JWTSVID_KEY_NOT_FOUND',

@@ -1,7 +1,7 @@
 /**
  * A small least-recently-used cache: a `Map` whose oldest entry is dropped when it is full.
  *
- * @internal
+ * Not part of the public API: no entry point exports this module.
  */
 export class BoundedCache<K, V> {
   readonly #max: number;

@@ -5,7 +5,7 @@
  * per `X509Certificate` object in a WeakMap, and per DER (keyed by its SHA-256) in a bounded
  * cache, so the TLS hot path pays for parsing a peer's certificates only the first time.
  *
- * @internal
+ * Not part of the public API: no entry point exports this module.
  */
 import { X509Certificate } from 'node:crypto';
 import { DerError, children, oidText, readTlv, type Tlv } from '../../bundle/der.js';

@@ -2,7 +2,7 @@
  * The X509-SVID rules (SPIFFE X509-SVID specification), one function per certificate role.
  * Each throws an {@link X509SvidError} that names the rule the certificate broke.
  *
- * @internal
+ * Not part of the public API: no entry point exports this module.
  */
 import { SpiffeError, X509SvidError } from '../../errors.js';
 import { SpiffeId } from '../../spiffeid/index.js';
