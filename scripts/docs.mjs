@@ -48,6 +48,8 @@ const app = await Application.bootstrapWithPlugins({
   logLevel: LogLevel.Info,
   excludePrivate: true,
   excludeInternal: true,
+  // The sources' protected members serve their own subclasses; their base class is not exported.
+  excludeProtected: true,
   githubPages: false,
   // The parameter type of the express middleware's `next`: a local alias, not part of the API.
   intentionallyNotExported: ['Next'],

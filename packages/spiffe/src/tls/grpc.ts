@@ -191,7 +191,7 @@ export interface GrpcServerCredentialsOptions {
   /**
    * Called for each client refused (its socket already destroyed), with why: `err.code` is
    * `ERR_TLS_NO_PEER_CERTIFICATE` (no certificate), `ERR_TLS_PEER_REJECTED` (chain or ID
-   * refused), or another code of the `'spiffeRejected'` event of {@link createTlsServer}. The
+   * refused), or another code of the `'spiffeRejected'` event of {@link tls!createTlsServer}. The
    * credentials log nothing themselves; log `formatTlsHandshakeError(err, socket)`, the line
    * go-spiffe servers print.
    */
