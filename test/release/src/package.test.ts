@@ -2,7 +2,9 @@
  * The packed @spiffe-node/spiffe as a user gets it: publint and "are the types wrong" find nothing,
  * and npm installs the tarball into an empty project where it works from ESM (`import`), from
  * CommonJS (`require()`, on every Node.js line installed here) and from TypeScript with
- * `moduleResolution` `node16` and `bundler`, with `skipLibCheck` off.
+ * `moduleResolution` `node16` and `bundler`, with `skipLibCheck` off. In a second project without
+ * the optional peers, every subpath but the integrations of those peers (/grpc, /undici,
+ * /express) imports and type-checks.
  *
  * The package is ESM only. `require()` of it works where Node.js loads ES modules from require
  * (20.19+, 22.12+, 24, 26: `process.features.require_module`); where it does not (older 20 and 22
@@ -20,8 +22,39 @@ import { REPO_ROOT, nodeBinaries, packLibrary, run, specifier, typedSubpaths } f
 const bin = (pkg: string, file: string): string => join(fileURLToPath(new URL('..', import.meta.url)), 'node_modules', pkg, file);
 const TSC = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 
+/** The subpaths that integrate an optional peer, and what a user of each installs. */
+const PEER_SUBPATHS: Record<string, string> = { './grpc': '@grpc/grpc-js', './undici': 'undici', './express': '@types/express' };
+const PEERS = ['@grpc/grpc-js@^1.14.7', 'undici@^7.30.2', '@types/express@^5.0.6', 'express@^5.3.0'];
+
 let tarball: string;
 let project: string;
+
+/** tsc --noEmit over a file importing `subpaths` with `moduleResolution` node16 or bundler, skipLibCheck off. */
+async function typeCheck(dir: string, resolution: 'node16' | 'bundler', subpaths: string[]): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const file = resolution === 'node16' ? 'consumer.mts' : 'consumer.ts';
+  const imports = subpaths.map((s, i) => `import * as m${i} from '${specifier(s)}';`);
+  writeFileSync(
+    join(dir, file),
+    `${imports.join('\n')}\n` +
+      `import { SpiffeId, authorizeId, type Authorizer } from '@spiffe-node/spiffe';\n` +
+      `const id: SpiffeId = SpiffeId.fromString('spiffe://example.org/ts');\n` +
+      `const authorizer: Authorizer = authorizeId(id);\n` +
+      `console.log(id.toString(), typeof authorizer, ${imports.map((_, i) => `m${i}`).join(', ')});\n`,
+  );
+  const compilerOptions = {
+    target: 'ES2022',
+    module: resolution === 'node16' ? 'node16' : 'esnext',
+    moduleResolution: resolution,
+    strict: true,
+    noEmit: true,
+    skipLibCheck: false,
+    types: ['node'],
+  };
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: [file] }, null, 2));
+  const r = await run(process.execPath, [TSC, '-p', join(dir, 'tsconfig.json')], { cwd: dir });
+  assert.equal(r.code, 0, r.output);
+}
 
 before(async () => {
   tarball = await packLibrary();
@@ -29,8 +62,8 @@ before(async () => {
 });
 
 after(() => {
-  rmSync(dirname(tarball), { recursive: true, force: true });
-  rmSync(project, { recursive: true, force: true });
+  if (tarball) rmSync(dirname(tarball), { recursive: true, force: true });
+  if (project) rmSync(project, { recursive: true, force: true });
 });
 
 describe('the packed package', () => {
@@ -70,13 +103,10 @@ describe('the packed package', () => {
 describe('an empty npm project with the tarball installed', () => {
   before(async () => {
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '0.0.0', private: true }, null, 2));
-    // The optional peers too: /tls's typings import them (and the gRPC and undici helpers need
-    // them at run time). @types/node for the TypeScript checks.
-    const r = await run(
-      'npm',
-      ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', tarball, '@types/node@^20.19.0', 'undici@^7.30.2', '@grpc/grpc-js@^1.14.7'],
-      { cwd: project },
-    );
+    // With the optional peers of the integration subpaths; @types/node for the TypeScript checks.
+    const r = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', tarball, '@types/node@^20.19.0', ...PEERS], {
+      cwd: project,
+    });
     assert.equal(r.code, 0, r.output);
     const imports = typedSubpaths().map((s, i) => ({ name: `m${i}`, spec: specifier(s) }));
     writeFileSync(
@@ -123,30 +153,34 @@ describe('an empty npm project with the tarball installed', () => {
 
   for (const resolution of ['node16', 'bundler'] as const) {
     it(`type-checks an import of every subpath with moduleResolution ${resolution} (skipLibCheck off)`, async () => {
-      const dir = join(project, `ts-${resolution}`);
-      mkdirSync(dir, { recursive: true });
-      const file = resolution === 'node16' ? 'consumer.mts' : 'consumer.ts';
-      const imports = typedSubpaths().map((s, i) => `import * as m${i} from '${specifier(s)}';`);
-      writeFileSync(
-        join(dir, file),
-        `${imports.join('\n')}\n` +
-          `import { SpiffeId, type Authorizer } from '@spiffe-node/spiffe';\n` +
-          `const id: SpiffeId = SpiffeId.fromString('spiffe://example.org/ts');\n` +
-          `const authorizer: Authorizer = m0.authorizeId(id);\n` +
-          `console.log(id.toString(), typeof authorizer, ${imports.map((_, i) => `m${i}`).join(', ')});\n`,
-      );
-      const compilerOptions = {
-        target: 'ES2022',
-        module: resolution === 'node16' ? 'node16' : 'esnext',
-        moduleResolution: resolution,
-        strict: true,
-        noEmit: true,
-        skipLibCheck: false,
-        types: ['node'],
-      };
-      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: [file] }, null, 2));
-      const r = await run(process.execPath, [TSC, '-p', join(dir, 'tsconfig.json')], { cwd: project });
-      assert.equal(r.code, 0, r.output);
+      await typeCheck(join(project, `ts-${resolution}`), resolution, typedSubpaths());
     });
   }
+});
+
+describe('an empty npm project with the tarball and none of the optional peers', () => {
+  let bare: string;
+  const withoutPeers = (): string[] => typedSubpaths().filter((s) => !(s in PEER_SUBPATHS));
+
+  before(async () => {
+    bare = mkdtempSync(join(tmpdir(), 'spiffe-node-consumer-bare-'));
+    writeFileSync(join(bare, 'package.json'), JSON.stringify({ name: 'bare-consumer', version: '0.0.0', private: true }, null, 2));
+    const r = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', tarball, '@types/node@^20.19.0'], { cwd: bare });
+    assert.equal(r.code, 0, r.output);
+  });
+
+  after(() => {
+    if (bare) rmSync(bare, { recursive: true, force: true });
+  });
+
+  it(`imports every subpath but ${Object.keys(PEER_SUBPATHS).join(', ')} from ESM`, async () => {
+    const specs = withoutPeers().map(specifier);
+    writeFileSync(join(bare, 'esm.mjs'), `${specs.map((s, i) => `import * as m${i} from '${s}';`).join('\n')}\nconsole.log(${specs.map((_, i) => `Object.keys(m${i}).length`).join(' + ')});\n`);
+    const r = await run(process.execPath, ['esm.mjs'], { cwd: bare });
+    assert.equal(r.code, 0, r.output);
+  });
+
+  it(`type-checks every subpath but ${Object.keys(PEER_SUBPATHS).join(', ')} (skipLibCheck off, node16)`, async () => {
+    await typeCheck(join(bare, 'ts-node16'), 'node16', withoutPeers());
+  });
 });
