@@ -76,8 +76,8 @@ async function copyInstallBuild(app: string): Promise<string> {
   const dir = copyOut(app);
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
   const readme = readFileSync(join(dir, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## Copy this example out'));
   assert.ok(readme.includes('## Copy this example out'), `apps/${app}/README.md has no "Copy this example out" section`);
+  const section = readme.slice(readme.indexOf('## Copy this example out'));
   assert.doesNotMatch(readFileSync(join(dir, 'tsconfig.json'), 'utf8'), /"extends"/, `apps/${app}/tsconfig.json extends a file of the monorepo`);
 
   const npm = async (...args: string[]): Promise<void> => {
