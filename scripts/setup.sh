@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a machine with Node >= 20 and npm: the pinned pnpm, the few
-# system tools the tests call (openssl, curl, shellcheck; apt-get, when root and missing), the
+# system tools the tests call (openssl, curl, shellcheck, python3 with venv; apt-get, when root and
+# missing), the attack tests' Python venv (pyOpenSSL, pinned in scripts/python-requirements.txt), the
 # workspace's dependencies, and a build. With --with-spire it also installs what the whole test
 # suite needs: the pinned SPIRE (built from the Go module in deploy/spire/tools when Go is
 # present) and the official Node.js binaries of the other supported lines (22, 24, 26, from the
@@ -42,18 +43,35 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
 fi
 
-step "pyOpenSSL (the renegotiating attacker of the TLS tests)"
-# A virtualenv in ~/.cache, made once; the tests look for it there (or SPIFFE_NODE_PYTHON).
+# The hostile peers of the attack tests (packages/spiffe's renegotiation tests, test/adversary):
+# pyOpenSSL in one cached venv, made from the system python (a version manager's shim may point
+# at a build without ssl) and reinstalled only when scripts/python-requirements.txt changed. The
+# tests look for it there, or at SPIFFE_NODE_PYTHON.
+step "pyOpenSSL (the hostile peers of the attack tests)"
 PYENV="${HOME}/.cache/spiffe-node/pyenv"
-if [ -x "${PYENV}/bin/python" ] && "${PYENV}/bin/python" -c 'import OpenSSL' 2>/dev/null; then
-  echo "cached: ${PYENV}"
-elif command -v python3 >/dev/null 2>&1 && python3 -m venv "${PYENV}" 2>/dev/null; then
-  "${PYENV}/bin/pip" install --quiet "pyOpenSSL==26.4.0"
+requirements=scripts/python-requirements.txt
+python=/usr/bin/python3
+[ -x "$python" ] || python=$(command -v python3 || true)
+usable() { [ -n "$python" ] && "$python" -c 'import ensurepip, ssl, venv' >/dev/null 2>&1; }
+if ! usable && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv
+  python=/usr/bin/python3
+fi
+if usable; then
+  if cmp -s "$requirements" "${PYENV}/.requirements" && "${PYENV}/bin/python" -c 'import OpenSSL, ssl' >/dev/null 2>&1; then
+    echo "cached: ${PYENV}"
+  else
+    "$python" -m venv --clear "${PYENV}"
+    "${PYENV}/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+    cp "$requirements" "${PYENV}/.requirements"
+  fi
+  "${PYENV}/bin/python" -c 'import OpenSSL; print("pyOpenSSL", OpenSSL.__version__)'
 elif [ -n "${CI:-}" ]; then
-  echo "setup.sh: python3 with venv is missing; CI runs the TLS renegotiation attack tests, which need it" >&2
+  echo "setup.sh: python3 with the venv and ssl modules is missing; CI runs the attack tests, which need it" >&2
   exit 1
 else
-  echo "setup.sh: python3 with venv is missing; the TLS renegotiation attack tests will be skipped" >&2
+  echo "setup.sh: python3 with the venv and ssl modules is missing (install python3-venv); the attack tests that need pyOpenSSL will fail or be skipped" >&2
 fi
 
 step "dependencies"
