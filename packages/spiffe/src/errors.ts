@@ -3,9 +3,28 @@
  *
  * Every error that comes from bad input (an invalid SPIFFE ID, a certificate that is not an
  * X509-SVID, a token that fails validation, an unreachable Workload API, ...) is a
- * {@link SpiffeError} with a stable {@link SpiffeError.code}. Programs branch on `code`, never on
- * the message. Misuse of the API itself (a wrong argument type, an empty audience list) throws a
- * plain `TypeError`.
+ * {@link SpiffeError} with a stable {@link SpiffeError.code}. Each code belongs to exactly one
+ * class, so `err instanceof X509SvidError` and `err.code.startsWith('ERR_X509SVID_')` agree:
+ *
+ * | class | codes |
+ * |---|---|
+ * | {@link SpiffeIdError} | `ERR_SPIFFEID_INVALID`, `ERR_TRUST_DOMAIN_INVALID` |
+ * | {@link BundleError} | `ERR_BUNDLE_INVALID`, `ERR_BUNDLE_NOT_FOUND`, `ERR_AUTHORITY_NOT_FOUND` |
+ * | {@link X509SvidError} | `ERR_X509SVID_*` |
+ * | {@link JwtSvidError} | `ERR_JWTSVID_*` |
+ * | {@link AuthorizationError} | `ERR_UNAUTHORIZED_ID` |
+ * | {@link WorkloadApiError} | `ERR_WORKLOADAPI_*`, `ERR_SVID_NOT_FOUND` |
+ * | {@link SourceClosedError} | `ERR_SOURCE_CLOSED` (every source and the Workload API client) |
+ * | {@link TlsPeerError} | `ERR_TLS_PEER_REJECTED`, `ERR_TLS_NO_PEER_CERTIFICATE`, `ERR_TLS_RENEGOTIATION_REFUSED` |
+ * | {@link TlsConnectionError} | `ERR_TLS_HANDSHAKE_TIMEOUT`, `ERR_TLS_CONNECTION_CLOSED`, `ERR_TLS_ABORTED`, `ERR_HTTP2_NOT_NEGOTIATED` |
+ * | {@link FileSourceError} | `ERR_FILE_SOURCE` |
+ * | {@link OptionalPeerError} | `ERR_OPTIONAL_PEER_MISSING` |
+ * | {@link FederationError} | `ERR_FEDERATION_*` |
+ *
+ * Programs branch on `code` (or the class), never on the message. Misuse of the API itself (a
+ * wrong argument type, an empty audience list) throws a plain `TypeError`. Nothing else leaves
+ * the library, except what the caller's own code threw (an authorizer, a listener, an abort
+ * reason) and the network errors of Node itself (`ECONNREFUSED`, ...).
  *
  * Messages start with the area they come from (`spiffeid: `, `x509svid: `, `jwtsvid: `, ...), say
  * what was wrong and, where it helps, what to do about it.
@@ -13,24 +32,19 @@
  * @module
  */
 
-/**
- * The stable error codes. New codes may be added; existing ones never change meaning.
- */
-export type SpiffeErrorCode =
-  // SPIFFE IDs and trust domains
-  | 'ERR_SPIFFEID_INVALID'
-  | 'ERR_TRUST_DOMAIN_INVALID'
-  // Bundles
-  | 'ERR_BUNDLE_INVALID'
-  | 'ERR_BUNDLE_NOT_FOUND'
-  | 'ERR_AUTHORITY_NOT_FOUND'
-  // X509-SVIDs
+/** The codes of {@link SpiffeIdError}. */
+export type SpiffeIdErrorCode = 'ERR_SPIFFEID_INVALID' | 'ERR_TRUST_DOMAIN_INVALID';
+/** The codes of {@link BundleError}. */
+export type BundleErrorCode = 'ERR_BUNDLE_INVALID' | 'ERR_BUNDLE_NOT_FOUND' | 'ERR_AUTHORITY_NOT_FOUND';
+/** The codes of {@link X509SvidError}. */
+export type X509SvidErrorCode =
   | 'ERR_X509SVID_INVALID'
   | 'ERR_X509SVID_KEY_MISMATCH'
   | 'ERR_X509SVID_UNTRUSTED'
   | 'ERR_X509SVID_EXPIRED'
-  | 'ERR_X509SVID_NOT_YET_VALID'
-  // JWT-SVIDs
+  | 'ERR_X509SVID_NOT_YET_VALID';
+/** The codes of {@link JwtSvidError}. */
+export type JwtSvidErrorCode =
   | 'ERR_JWTSVID_MALFORMED'
   | 'ERR_JWTSVID_UNSUPPORTED_ALG'
   | 'ERR_JWTSVID_INVALID_HEADER'
@@ -39,10 +53,9 @@ export type SpiffeErrorCode =
   | 'ERR_JWTSVID_AUDIENCE'
   | 'ERR_JWTSVID_EXPIRED'
   | 'ERR_JWTSVID_NOT_YET_VALID'
-  | 'ERR_JWTSVID_KEY_NOT_FOUND'
-  // Authorization of a peer
-  | 'ERR_UNAUTHORIZED_ID'
-  // Workload API
+  | 'ERR_JWTSVID_KEY_NOT_FOUND';
+/** The codes of {@link WorkloadApiError}. */
+export type WorkloadApiErrorCode =
   | 'ERR_WORKLOADAPI_ADDRESS'
   | 'ERR_WORKLOADAPI_UNAVAILABLE'
   | 'ERR_WORKLOADAPI_PERMISSION_DENIED'
@@ -50,21 +63,41 @@ export type SpiffeErrorCode =
   | 'ERR_WORKLOADAPI_RESPONSE'
   | 'ERR_WORKLOADAPI_RPC'
   | 'ERR_WORKLOADAPI_TIMEOUT'
-  | 'ERR_SOURCE_CLOSED'
-  | 'ERR_SVID_NOT_FOUND'
-  // TLS
-  | 'ERR_TLS_PEER_REJECTED'
-  | 'ERR_TLS_NO_PEER_CERTIFICATE'
-  | 'ERR_TLS_RENEGOTIATION_REFUSED'
-  // Files
-  | 'ERR_FILE_SOURCE'
-  // Federation (bundle endpoints)
+  | 'ERR_SVID_NOT_FOUND';
+/** The codes of {@link TlsPeerError}. */
+export type TlsPeerErrorCode = 'ERR_TLS_PEER_REJECTED' | 'ERR_TLS_NO_PEER_CERTIFICATE' | 'ERR_TLS_RENEGOTIATION_REFUSED';
+/** The codes of {@link TlsConnectionError}. */
+export type TlsConnectionErrorCode =
+  | 'ERR_TLS_HANDSHAKE_TIMEOUT'
+  | 'ERR_TLS_CONNECTION_CLOSED'
+  | 'ERR_TLS_ABORTED'
+  | 'ERR_HTTP2_NOT_NEGOTIATED';
+
+/** The codes of {@link FederationError}. */
+export type FederationErrorCode =
   | 'ERR_FEDERATION_FETCH'
   | 'ERR_FEDERATION_ENDPOINT_REJECTED'
   | 'ERR_FEDERATION_REDIRECT'
   | 'ERR_FEDERATION_TIMEOUT'
   | 'ERR_FEDERATION_TOO_LARGE'
   | 'ERR_FEDERATION_BAD_BUNDLE';
+
+/**
+ * The stable error codes. New codes may be added; existing ones never change meaning.
+ */
+export type SpiffeErrorCode =
+  | SpiffeIdErrorCode
+  | BundleErrorCode
+  | X509SvidErrorCode
+  | JwtSvidErrorCode
+  | 'ERR_UNAUTHORIZED_ID'
+  | WorkloadApiErrorCode
+  | 'ERR_SOURCE_CLOSED'
+  | TlsPeerErrorCode
+  | TlsConnectionErrorCode
+  | 'ERR_FILE_SOURCE'
+  | 'ERR_OPTIONAL_PEER_MISSING'
+  | FederationErrorCode;
 
 /**
  * The base class of every error that bad input (rather than misuse) can raise.
@@ -83,7 +116,8 @@ export class SpiffeError extends Error {
   /** A stable, machine-readable code. */
   readonly code: SpiffeErrorCode;
 
-  constructor(code: SpiffeErrorCode, message: string, options?: { cause?: unknown }) {
+  /** Only the subclasses construct errors: each code belongs to one of them. */
+  protected constructor(code: SpiffeErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
@@ -105,12 +139,15 @@ export class SpiffeIdError extends SpiffeError {
   /** The rule the input broke, e.g. `path-empty-segment` or `trust-domain-character`. */
   readonly rule: string;
 
+  override readonly code: SpiffeIdErrorCode;
+
   constructor(
-    code: 'ERR_SPIFFEID_INVALID' | 'ERR_TRUST_DOMAIN_INVALID',
+    code: SpiffeIdErrorCode,
     rule: string,
     message: string,
   ) {
     super(code, message);
+    this.code = code;
     this.rule = rule;
   }
 }
@@ -125,7 +162,14 @@ export class SpiffeIdError extends SpiffeError {
  * catch (err) { if (err instanceof BundleError) console.error(err.code); } // ERR_BUNDLE_INVALID
  * ```
  */
-export class BundleError extends SpiffeError {}
+export class BundleError extends SpiffeError {
+  override readonly code: BundleErrorCode;
+
+  constructor(code: BundleErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.code = code;
+  }
+}
 
 /**
  * An X509-SVID that is malformed, breaks a rule of the X509-SVID specification, or does not
@@ -150,9 +194,11 @@ export class X509SvidError extends SpiffeError {
    * match).
    */
   readonly rule: string | undefined;
+  override readonly code: X509SvidErrorCode;
 
-  constructor(code: SpiffeErrorCode, message: string, options?: { cause?: unknown; rule?: string }) {
+  constructor(code: X509SvidErrorCode, message: string, options?: { cause?: unknown; rule?: string }) {
     super(code, message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
     this.rule = options?.rule;
   }
 }
@@ -168,7 +214,14 @@ export class X509SvidError extends SpiffeError {
  * catch (err) { if (err instanceof JwtSvidError) console.error(`Invalid token: ${err.message}`); }
  * ```
  */
-export class JwtSvidError extends SpiffeError {}
+export class JwtSvidError extends SpiffeError {
+  override readonly code: JwtSvidErrorCode;
+
+  constructor(code: JwtSvidErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.code = code;
+  }
+}
 
 /**
  * A peer whose SPIFFE ID an authorizer refused. The message reads
@@ -206,13 +259,15 @@ export class AuthorizationError extends SpiffeError {
 export class WorkloadApiError extends SpiffeError {
   /** The gRPC status code, when the error came from a call. */
   readonly grpcCode: number | undefined;
+  override readonly code: WorkloadApiErrorCode;
 
   constructor(
-    code: SpiffeErrorCode,
+    code: WorkloadApiErrorCode,
     message: string,
     options?: { cause?: unknown; grpcCode?: number },
   ) {
     super(code, message, options);
+    this.code = code;
     this.grpcCode = options?.grpcCode;
   }
 }
@@ -234,10 +289,103 @@ export class WorkloadApiError extends SpiffeError {
 export class TlsPeerError extends SpiffeError {
   /** The error that caused the rejection. */
   readonly reason: SpiffeError | undefined;
+  override readonly code: TlsPeerErrorCode;
 
-  constructor(code: SpiffeErrorCode, message: string, reason?: SpiffeError) {
+  constructor(code: TlsPeerErrorCode, message: string, reason?: SpiffeError) {
     super(code, message, reason ? { cause: reason } : undefined);
+    this.code = code;
     this.reason = reason;
+  }
+}
+
+/**
+ * A TLS connection of a client helper (`dial`, the https agent, the undici dispatcher,
+ * `connectHttp2`, the gRPC channel credentials) that ended before the server was authenticated:
+ * `ERR_TLS_HANDSHAKE_TIMEOUT` (the handshake did not complete in time), `ERR_TLS_CONNECTION_CLOSED`
+ * (the connection closed first), `ERR_TLS_ABORTED` (the caller's signal aborted it without a
+ * reason of its own), or `ERR_HTTP2_NOT_NEGOTIATED` (the server did not agree to HTTP/2).
+ *
+ * @example
+ * ```ts
+ * import { dial } from '@spiffe-node/spiffe/tls';
+ * import { TlsConnectionError } from '@spiffe-node/spiffe/errors';
+ * try { await dial({ ...options, timeoutMs: 2000 }); }
+ * catch (err) { if (err instanceof TlsConnectionError && err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') retryLater(); }
+ * ```
+ */
+export class TlsConnectionError extends SpiffeError {
+  override readonly code: TlsConnectionErrorCode;
+
+  constructor(code: TlsConnectionErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.code = code;
+  }
+}
+
+/**
+ * A source used after `close()`: code `ERR_SOURCE_CLOSED`, from the Workload API sources and
+ * client and from the file sources alike.
+ *
+ * @example
+ * ```ts
+ * import { SourceClosedError } from '@spiffe-node/spiffe/errors';
+ * await source.close();
+ * try { source.getX509Svid(); }
+ * catch (err) { if (err instanceof SourceClosedError) console.error(err.message); }
+ * ```
+ */
+export class SourceClosedError extends SpiffeError {
+  override readonly code: 'ERR_SOURCE_CLOSED';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_SOURCE_CLOSED', message, options);
+    this.code = 'ERR_SOURCE_CLOSED';
+  }
+}
+
+/**
+ * Files a file source cannot use: unreadable, not an X509-SVID with its key, an expired
+ * certificate, or an invalid bundle file. Code `ERR_FILE_SOURCE`; the message names the file.
+ *
+ * @example
+ * ```ts
+ * import { fileX509Source } from '@spiffe-node/spiffe/files';
+ * import { FileSourceError } from '@spiffe-node/spiffe/errors';
+ * try { fileX509Source({ certFile: 'svid.pem', keyFile: 'svid_key.pem' }); }
+ * catch (err) { if (err instanceof FileSourceError) console.error(err.message); }
+ * ```
+ */
+export class FileSourceError extends SpiffeError {
+  override readonly code: 'ERR_FILE_SOURCE';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_FILE_SOURCE', message, options);
+    this.code = 'ERR_FILE_SOURCE';
+  }
+}
+
+/**
+ * An optional peer dependency (`undici`, `@grpc/grpc-js`) that a function needs is not
+ * installed in the application. Code `ERR_OPTIONAL_PEER_MISSING`; the message names the
+ * function and the install command, {@link OptionalPeerError.packageName} the package.
+ *
+ * @example
+ * ```ts
+ * import { createSpiffeDispatcher } from '@spiffe-node/spiffe/undici';
+ * import { OptionalPeerError } from '@spiffe-node/spiffe/errors';
+ * try { createSpiffeDispatcher(options); }
+ * catch (err) { if (err instanceof OptionalPeerError) console.error(`npm install ${err.packageName}`); }
+ * ```
+ */
+export class OptionalPeerError extends SpiffeError {
+  override readonly code: 'ERR_OPTIONAL_PEER_MISSING';
+  /** The package that is missing, e.g. `undici`. */
+  readonly packageName: string;
+
+  constructor(packageName: string, message: string, options?: { cause?: unknown }) {
+    super('ERR_OPTIONAL_PEER_MISSING', message, options);
+    this.code = 'ERR_OPTIONAL_PEER_MISSING';
+    this.packageName = packageName;
   }
 }
 
@@ -272,13 +420,15 @@ export class FederationError extends SpiffeError {
   readonly trustDomain: string;
   /** The bundle endpoint URL that was being fetched. */
   readonly url: string;
+  override readonly code: FederationErrorCode;
 
   constructor(
-    code: SpiffeErrorCode,
+    code: FederationErrorCode,
     message: string,
     options: { trustDomain: string; url: string; cause?: unknown },
   ) {
     super(code, message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
     this.trustDomain = options.trustDomain;
     this.url = options.url;
   }

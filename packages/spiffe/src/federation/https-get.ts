@@ -2,12 +2,12 @@
  * One bounded HTTPS GET of a bundle endpoint: a time limit for the whole exchange, a size limit
  * on the body, and redirects followed only within the endpoint's own origin.
  *
- * @internal
+ * Not part of the public API: no entry point exports this module.
  * @module
  */
 import type { Agent, IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { FederationError, SpiffeError, type SpiffeErrorCode } from '../errors.js';
+import { FederationError, SpiffeError, type FederationErrorCode } from '../errors.js';
 import { checkEndpointUrl, describeUrl } from './endpoint.js';
 
 /** At most this many redirects are followed for one fetch. */
@@ -55,7 +55,7 @@ export interface GetRequest {
  */
 export async function boundedGet(request: GetRequest): Promise<Buffer> {
   const origin = request.url;
-  const fail = (code: SpiffeErrorCode, message: string, cause?: unknown): FederationError =>
+  const fail = (code: FederationErrorCode, message: string, cause?: unknown): FederationError =>
     new FederationError(code, `federation: bundle of "${request.trustDomain}" from ${describeUrl(origin)}: ${message}`, {
       trustDomain: request.trustDomain,
       url: origin.href,
@@ -75,7 +75,7 @@ export async function boundedGet(request: GetRequest): Promise<Buffer> {
   }
 }
 
-type Fail = (code: SpiffeErrorCode, message: string, cause?: unknown) => FederationError;
+type Fail = (code: FederationErrorCode, message: string, cause?: unknown) => FederationError;
 
 /**
  * A redirect is followed only to a bundle endpoint URL on the same host and port as the

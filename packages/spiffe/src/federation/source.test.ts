@@ -4,7 +4,7 @@ import https from 'node:https';
 import { after, describe, it } from 'node:test';
 import { authorizeId } from '../authorize/index.js';
 import { SpiffeBundle, type X509BundleSource } from '../bundle/index.js';
-import { FederationError, WorkloadApiError } from '../errors.js';
+import { FederationError, SourceClosedError } from '../errors.js';
 import { TrustDomain } from '../spiffeid/index.js';
 import { TestCa } from '../testing/ca.js';
 import { createHttpsServer, createSpiffeHttpsAgent, peerIdFromSocket, tlsServerOptions } from '../tls/index.js';
@@ -173,7 +173,7 @@ describe('FederatedBundleSource', () => {
     const closed = once(source, 'close');
     await source.close();
     await closed;
-    assert.throws(() => source.getBundle(), (err: unknown) => err instanceof WorkloadApiError && err.code === 'ERR_SOURCE_CLOSED');
+    assert.throws(() => source.getBundle(), (err: unknown) => err instanceof SourceClosedError && err.code === 'ERR_SOURCE_CLOSED');
     assert.throws(() => source.getX509BundleForTrustDomain(PARTNER), { code: 'ERR_SOURCE_CLOSED' });
     const requests = endpoint.requests;
     await new Promise((resolve) => setTimeout(resolve, 300));

@@ -13,7 +13,7 @@ import {
   type X509Bundle,
   type X509BundleSource,
 } from '../bundle/index.js';
-import { FederationError, SpiffeError, WorkloadApiError } from '../errors.js';
+import { FederationError, SourceClosedError, SpiffeError } from '../errors.js';
 import { TrustDomain } from '../spiffeid/index.js';
 import { Backoff, sleep } from '../workloadapi/backoff.js';
 import { defaultWorkloadApiLogger, safeLog, type WorkloadApiLogger } from '../workloadapi/logger.js';
@@ -220,7 +220,7 @@ export class FederatedBundleSource extends EventEmitter implements X509BundleSou
    * The current bundle (the last good one fetched). Treat it as read-only: it is the one
    * peers are verified with.
    *
-   * @throws {@link WorkloadApiError} `ERR_SOURCE_CLOSED` after close.
+   * @throws {@link SourceClosedError} after close.
    * @example
    * ```ts
    * const { sequenceNumber, refreshHint } = partner.getBundle();
@@ -235,7 +235,7 @@ export class FederatedBundleSource extends EventEmitter implements X509BundleSou
    * The X.509 bundle of `trustDomain`, which must be this source's trust domain.
    *
    * @throws {@link BundleError} `ERR_BUNDLE_NOT_FOUND` for another trust domain;
-   *   {@link WorkloadApiError} `ERR_SOURCE_CLOSED` after close.
+   *   {@link SourceClosedError} after close.
    * @example
    * ```ts
    * parseAndVerifyX509Svid(peerChainDer, partner); // a partner.org SVID
@@ -251,7 +251,7 @@ export class FederatedBundleSource extends EventEmitter implements X509BundleSou
    * The JWT bundle of `trustDomain`, which must be this source's trust domain.
    *
    * @throws {@link BundleError} `ERR_BUNDLE_NOT_FOUND` for another trust domain;
-   *   {@link WorkloadApiError} `ERR_SOURCE_CLOSED` after close.
+   *   {@link SourceClosedError} after close.
    * @example
    * ```ts
    * await parseAndValidateJwtSvid(token, partner, ['spiffe://example.org/api']);
@@ -266,7 +266,7 @@ export class FederatedBundleSource extends EventEmitter implements X509BundleSou
   /**
    * The X.509 bundle as a one-member set, for consumers that list bundles.
    *
-   * @throws {@link WorkloadApiError} `ERR_SOURCE_CLOSED` after close.
+   * @throws {@link SourceClosedError} after close.
    * @example
    * ```ts
    * const all = new X509BundleSet(...local.getX509BundleSet().bundles(), ...partner.getX509BundleSet().bundles());
@@ -280,7 +280,7 @@ export class FederatedBundleSource extends EventEmitter implements X509BundleSou
   /**
    * The JWT bundle as a one-member set.
    *
-   * @throws {@link WorkloadApiError} `ERR_SOURCE_CLOSED` after close.
+   * @throws {@link SourceClosedError} after close.
    * @example
    * ```ts
    * partner.getJwtBundleSet().bundles().length; // 1
@@ -421,7 +421,7 @@ export class FederatedBundleSource extends EventEmitter implements X509BundleSou
   }
 
   #assertOpen(): void {
-    if (this.closed) throw new WorkloadApiError('ERR_SOURCE_CLOSED', `federation: the FederatedBundleSource of "${this.trustDomain.name}" is closed`);
+    if (this.closed) throw new SourceClosedError(`federation: the FederatedBundleSource of "${this.trustDomain.name}" is closed`);
   }
 }
 

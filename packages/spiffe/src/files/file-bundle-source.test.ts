@@ -5,7 +5,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BundleError, SpiffeError } from '../errors.js';
+import { BundleError, FileSourceError } from '../errors.js';
 import { TrustDomain } from '../spiffeid/index.js';
 import { JwtBundle } from '../bundle/jwt-bundle.js';
 import { SpiffeBundle } from '../bundle/spiffe-bundle.js';
@@ -103,7 +103,7 @@ describe('fileBundleSource', () => {
       if (c.contents !== undefined) replace(file, c.contents);
       assert.throws(
         () => open({ file, format: c.format }),
-        (e: unknown) => e instanceof SpiffeError && e.code === 'ERR_FILE_SOURCE' && c.error.test(e.message),
+        (e: unknown) => e instanceof FileSourceError && e.code === 'ERR_FILE_SOURCE' && c.error.test(e.message),
       );
     });
   }

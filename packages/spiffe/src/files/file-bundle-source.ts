@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { BundleError, SpiffeError } from '../errors.js';
+import { BundleError, FileSourceError, SourceClosedError, SpiffeError } from '../errors.js';
 import { TrustDomain } from '../spiffeid/index.js';
 import type { X509Bundle } from '../bundle/x509-bundle.js';
 import type { JwtBundle } from '../bundle/jwt-bundle.js';
@@ -47,7 +47,7 @@ function message(err: unknown): string {
 }
 
 function fileError(text: string, cause?: unknown): SpiffeError {
-  return new SpiffeError('ERR_FILE_SOURCE', `files: ${text}`, cause === undefined ? undefined : { cause });
+  return new FileSourceError(`files: ${text}`, cause === undefined ? undefined : { cause });
 }
 
 let construct: (options: FileBundleSourceOptions) => FileBundleSource;
@@ -232,7 +232,7 @@ export class FileBundleSource extends EventEmitter implements X509BundleSource, 
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new SpiffeError('ERR_SOURCE_CLOSED', 'files: the file source is closed');
+    if (this.#closed) throw new SourceClosedError('files: the file source is closed');
   }
 }
 
@@ -240,7 +240,7 @@ export class FileBundleSource extends EventEmitter implements X509BundleSource, 
  * Creates a {@link FileBundleSource}: reads the bundle of `trustDomain` from `file` now and,
  * with `watch: true`, keeps following it.
  *
- * @throws {@link SpiffeError} `ERR_FILE_SOURCE` when the file cannot be read or is not a
+ * @throws {@link FileSourceError} (`ERR_FILE_SOURCE`) when the file cannot be read or is not a
  *   bundle of the format.
  * @throws `TypeError` for malformed options.
  * @example

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { BundleError, SpiffeError } from '../errors.js';
+import { BundleError, FileSourceError, SourceClosedError, SpiffeError } from '../errors.js';
 import { SpiffeId, TrustDomain } from '../spiffeid/index.js';
 import { authorizeId } from '../authorize/index.js';
 import { TestCa, type TestSvid } from '../testing/ca.js';
@@ -59,7 +59,7 @@ function open(options: Partial<Parameters<typeof fileX509Source>[0]> = {}): File
 
 function fileSourceError(pattern: RegExp) {
   return (err: unknown): boolean => {
-    assert.ok(err instanceof SpiffeError, String(err));
+    assert.ok(err instanceof FileSourceError, String(err));
     assert.equal(err.code, 'ERR_FILE_SOURCE');
     assert.match(err.message, pattern);
     return true;
@@ -186,7 +186,7 @@ describe('fileX509Source: reading', () => {
     writeAll(example.svid('/a'));
     const source = open();
     await source.close();
-    assert.throws(() => source.getX509Svid(), (err: unknown) => err instanceof SpiffeError && err.code === 'ERR_SOURCE_CLOSED');
+    assert.throws(() => source.getX509Svid(), (err: unknown) => err instanceof SourceClosedError && err.code === 'ERR_SOURCE_CLOSED');
     assert.equal(source.reload(), false);
   });
 });

@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { BundleError, SpiffeError } from '../errors.js';
+import { BundleError, FileSourceError, SourceClosedError, SpiffeError } from '../errors.js';
 import { TrustDomain } from '../spiffeid/index.js';
 import type { X509Bundle } from '../bundle/x509-bundle.js';
 import { X509BundleSet } from '../bundle/x509-bundle-set.js';
@@ -57,7 +57,7 @@ function message(err: unknown): string {
 }
 
 function fileError(text: string, cause?: unknown): SpiffeError {
-  return new SpiffeError('ERR_FILE_SOURCE', `files: ${text}`, cause === undefined ? undefined : { cause });
+  return new FileSourceError(`files: ${text}`, cause === undefined ? undefined : { cause });
 }
 
 function readFile(path: string, what: string): Buffer {
@@ -176,7 +176,7 @@ export class FileX509Source extends EventEmitter implements X509SvidSource, X509
   /**
    * The current X509-SVID.
    *
-   * @throws {@link SpiffeError} `ERR_SOURCE_CLOSED` after close, `ERR_FILE_SOURCE` when the SVID
+   * @throws {@link SourceClosedError} after close, {@link FileSourceError} when the SVID
    *   in use has expired and the files hold nothing newer.
    * @example
    * ```ts
@@ -336,7 +336,7 @@ export class FileX509Source extends EventEmitter implements X509SvidSource, X509
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new SpiffeError('ERR_SOURCE_CLOSED', 'files: the file source is closed');
+    if (this.#closed) throw new SourceClosedError('files: the file source is closed');
   }
 }
 
@@ -344,7 +344,7 @@ export class FileX509Source extends EventEmitter implements X509SvidSource, X509
  * Creates a {@link FileX509Source}: reads the SVID (and bundles) from files now, and with
  * `watch: true` keeps following them.
  *
- * @throws {@link SpiffeError} `ERR_FILE_SOURCE` when the files cannot be read, do not hold a
+ * @throws {@link FileSourceError} (`ERR_FILE_SOURCE`) when the files cannot be read, do not hold a
  *   valid X509-SVID with its key, the certificate has expired, or a bundle file is invalid.
  * @throws `TypeError` for malformed options.
  * @example

@@ -7,6 +7,7 @@
  */
 import tls, { type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { isIP } from 'node:net';
+import { TlsConnectionError } from '../errors.js';
 import type { Authorizer } from '../authorize/index.js';
 import type { X509BundleSource } from '../bundle/index.js';
 import type { X509SvidSource } from '../svid/x509/index.js';
@@ -111,12 +112,12 @@ export interface ConnectControl {
 }
 
 function timeoutError(ms: number): Error {
-  return Object.assign(new Error(`tls: the TLS handshake did not complete within ${ms} ms`), { code: 'ETIMEDOUT' });
+  return new TlsConnectionError('ERR_TLS_HANDSHAKE_TIMEOUT', `tls: the TLS handshake did not complete within ${ms} ms`);
 }
 
 function abortError(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason : Object.assign(new Error('tls: the connection attempt was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
+  return reason instanceof Error ? reason : new TlsConnectionError('ERR_TLS_ABORTED', 'tls: the connection attempt was aborted', { cause: reason });
 }
 
 /**
@@ -158,7 +159,7 @@ export function connectVerified(config: ClientConfig, base: ConnectionOptions, c
     };
     const onError = (err: Error): void => fail(err);
     const onClose = (): void =>
-      fail(Object.assign(new Error('tls: the connection closed before the TLS handshake completed'), { code: 'ECONNRESET' }));
+      fail(new TlsConnectionError('ERR_TLS_CONNECTION_CLOSED', 'tls: the connection closed before the TLS handshake completed'));
     const onAbort = (): void => fail(abortError(signal as AbortSignal));
     function onSecure(): void {
       if (config.mode !== 'mtls-web') {

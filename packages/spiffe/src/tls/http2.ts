@@ -5,6 +5,7 @@
  */
 import http2 from 'node:http2';
 import type { ConnectionOptions } from 'node:tls';
+import { TlsConnectionError } from '../errors.js';
 import { clientConfigFrom, connectVerified, type SpiffeClientParams } from './connect.js';
 import type { SpiffeServerOptions } from './options.js';
 import { stateFor } from './server.js';
@@ -97,9 +98,10 @@ export async function connectHttp2(authority: string | URL, options: ConnectHttp
   const socket = await connectVerified(config, base, { signal: options.signal, timeoutMs: options.timeoutMs });
   if (socket.alpnProtocol !== 'h2') {
     socket.destroy();
-    throw Object.assign(new Error(`connectHttp2: the server did not agree to HTTP/2 (ALPN ${String(socket.alpnProtocol)})`), {
-      code: 'ERR_HTTP2_ERROR',
-    });
+    throw new TlsConnectionError(
+      'ERR_HTTP2_NOT_NEGOTIATED',
+      `connectHttp2: the server did not agree to HTTP/2 (ALPN ${String(socket.alpnProtocol)})`,
+    );
   }
   return http2.connect(url, { ...(options.http2Options ?? {}), createConnection: () => socket });
 }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { OptionalPeerError } from '../errors.js';
 import { loadOptionalPeer } from './optional-peer.js';
 
 describe('loadOptionalPeer', () => {
@@ -19,7 +20,9 @@ describe('loadOptionalPeer', () => {
     assert.throws(
       () => loadOptionalPeer('@spiffe-node/no-such-package', '>= 1', 'grpcChannelCredentials'),
       (err: Error & { code?: string }) =>
-        err.code === 'ERR_MODULE_NOT_FOUND' &&
+        err instanceof OptionalPeerError &&
+        err.code === 'ERR_OPTIONAL_PEER_MISSING' &&
+        err.packageName === '@spiffe-node/no-such-package' &&
         err.message ===
           'grpcChannelCredentials: the optional peer dependency "@spiffe-node/no-such-package" (>= 1) is not installed; run `npm install @spiffe-node/no-such-package`',
     );
@@ -76,7 +79,7 @@ describe('loadOptionalPeer', () => {
         plant(shared, 'planted by another user');
         const r = runApp(appScript(app), shared);
         assert.equal(r.status, 0);
-        assert.equal(r.stdout, 'MISSING ERR_MODULE_NOT_FOUND', 'the planted module was not even run');
+        assert.equal(r.stdout, 'MISSING ERR_OPTIONAL_PEER_MISSING', 'the planted module was not even run');
       } finally {
         rmSync(root, { recursive: true, force: true });
       }

@@ -8,6 +8,7 @@
 import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { OptionalPeerError } from '../errors.js';
 
 /**
  * Where a peer is looked for, only in the application that imports this package: beside this
@@ -33,8 +34,8 @@ function bases(): string[] {
 const loaded = new Map<string, unknown>();
 
 /**
- * @internal Requires the CommonJS package `name` once, or throws an `Error` with code
- * `ERR_MODULE_NOT_FOUND` that names the function that needs it and the install command.
+ * @internal Requires the CommonJS package `name` once, or throws an {@link OptionalPeerError}
+ * (`ERR_OPTIONAL_PEER_MISSING`) that names the function that needs it and the install command.
  *
  * @param name - The package, e.g. `'undici'`.
  * @param range - The versions this package supports, for the message (e.g. `'>= 7'`).
@@ -52,8 +53,9 @@ export function loadOptionalPeer<T>(name: string, range: string, where: string):
       lastError = err;
     }
   }
-  throw Object.assign(new Error(`${where}: the optional peer dependency "${name}" (${range}) is not installed; run \`npm install ${name}\``), {
-    code: 'ERR_MODULE_NOT_FOUND',
-    cause: lastError,
-  });
+  throw new OptionalPeerError(
+    name,
+    `${where}: the optional peer dependency "${name}" (${range}) is not installed; run \`npm install ${name}\``,
+    { cause: lastError },
+  );
 }

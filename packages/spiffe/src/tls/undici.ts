@@ -42,8 +42,8 @@ function loadUndici(): UndiciModule {
  * this dispatcher's version; Node's global `fetch` bundles an older undici.
  *
  * @param options - Sources, authorizer and agent options.
- * @throws `TypeError` for a missing bundle source or authorizer; an error with code
- *   `ERR_MODULE_NOT_FOUND` when undici is not installed.
+ * @throws `TypeError` for a missing bundle source or authorizer; an
+ *   {@link OptionalPeerError} (`ERR_OPTIONAL_PEER_MISSING`) when undici is not installed.
  * @example
  * ```ts
  * import { fetch } from 'undici';

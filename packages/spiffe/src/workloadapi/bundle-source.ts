@@ -104,7 +104,7 @@ export class BundleSource extends WorkloadApiSource<BundleSourceUpdate> implemen
    * The X.509 bundle of `trustDomain`.
    *
    * @throws {@link BundleError} `ERR_BUNDLE_NOT_FOUND` when there is none;
-   *   {@link WorkloadApiError} `ERR_SOURCE_CLOSED` after close.
+   *   {@link SourceClosedError} after close.
    * @example
    * ```ts
    * const bundle = source.getX509BundleForTrustDomain(TrustDomain.fromString('example.org'));
@@ -129,7 +129,7 @@ export class BundleSource extends WorkloadApiSource<BundleSourceUpdate> implemen
    * for consumers that need them all at once, such as a TLS trust store.
    *
    * @throws {@link BundleError} `ERR_BUNDLE_NOT_FOUND` when none has been received (or they
-   *   were withdrawn); {@link WorkloadApiError} `ERR_SOURCE_CLOSED` after close.
+   *   were withdrawn); {@link SourceClosedError} after close.
    * @example
    * ```ts
    * for (const bundle of source.getX509BundleSet().bundles()) console.log(bundle.trustDomain.name);
@@ -147,7 +147,7 @@ export class BundleSource extends WorkloadApiSource<BundleSourceUpdate> implemen
    * Every JWT bundle the source holds now.
    *
    * @throws {@link BundleError} `ERR_BUNDLE_NOT_FOUND` when none has been received (or they
-   *   were withdrawn); {@link WorkloadApiError} `ERR_SOURCE_CLOSED` after close.
+   *   were withdrawn); {@link SourceClosedError} after close.
    * @example
    * ```ts
    * const kids = source.getJwtBundleSet().bundles().flatMap((b) => [...b.jwtAuthorities().keys()]);
@@ -165,7 +165,7 @@ export class BundleSource extends WorkloadApiSource<BundleSourceUpdate> implemen
    * The JWT bundle of `trustDomain`.
    *
    * @throws {@link BundleError} `ERR_BUNDLE_NOT_FOUND` when there is none;
-   *   {@link WorkloadApiError} `ERR_SOURCE_CLOSED` after close.
+   *   {@link SourceClosedError} after close.
    * @example
    * ```ts
    * const bundle = source.getJwtBundleForTrustDomain(TrustDomain.fromString('example.org'));

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
-import { WorkloadApiError } from '../errors.js';
+import { SourceClosedError, WorkloadApiError } from '../errors.js';
 import { SpiffeId, TrustDomain } from '../spiffeid/index.js';
 import { parseAndValidateJwtSvid } from '../svid/jwt/index.js';
 import { parseAndVerifyX509Svid } from '../svid/x509/index.js';
@@ -116,7 +116,7 @@ describe('WorkloadApiClient: X.509', () => {
     client.close();
     client.close();
     assert.equal(client.closed, true);
-    await assert.rejects(client.fetchX509Svid(), isWorkloadApiError('ERR_SOURCE_CLOSED'));
+    await assert.rejects(client.fetchX509Svid(), (err: unknown) => err instanceof SourceClosedError && err.code === 'ERR_SOURCE_CLOSED');
   });
 });
 

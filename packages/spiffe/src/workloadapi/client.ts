@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { WorkloadApiError } from '../errors.js';
+import { SourceClosedError, WorkloadApiError } from '../errors.js';
 import { SpiffeId } from '../spiffeid/index.js';
 import type { X509BundleSet } from '../bundle/x509-bundle-set.js';
 import type { JwtBundleSet } from '../bundle/jwt-bundle-set.js';
@@ -477,12 +477,12 @@ export class WorkloadApiClient {
 
   #assertOpen(): void {
     if (this.closed) {
-      throw new WorkloadApiError('ERR_SOURCE_CLOSED', 'workloadapi: the WorkloadApiClient is closed');
+      throw new SourceClosedError('workloadapi: the WorkloadApiClient is closed');
     }
   }
 
-  #closedDuringCall(): WorkloadApiError {
-    return new WorkloadApiError('ERR_SOURCE_CLOSED', 'workloadapi: the WorkloadApiClient was closed during the call');
+  #closedDuringCall(): SourceClosedError {
+    return new SourceClosedError('workloadapi: the WorkloadApiClient was closed during the call');
   }
 
   /**

@@ -132,7 +132,7 @@ export class JwtSource extends WorkloadApiSource<JwtBundleSet> implements JwtSvi
    * is less than half-way through its lifetime.
    *
    * @throws TypeError when `audience` is empty.
-   * @throws {@link WorkloadApiError} when the agent cannot issue one, or `ERR_SOURCE_CLOSED`.
+   * @throws {@link WorkloadApiError} when the agent cannot issue one; {@link SourceClosedError} after close.
    * @example
    * ```ts
    * const svid = await source.fetchJwtSvid({ audience: ['spiffe://example.org/api'] });
@@ -202,7 +202,7 @@ export class JwtSource extends WorkloadApiSource<JwtBundleSet> implements JwtSvi
    * The JWT bundle of `trustDomain`.
    *
    * @throws {@link BundleError} `ERR_BUNDLE_NOT_FOUND` when the source has none for it;
-   *   {@link WorkloadApiError} `ERR_SOURCE_CLOSED` after close.
+   *   {@link SourceClosedError} after close.
    * @example
    * ```ts
    * const bundle = source.getJwtBundleForTrustDomain(TrustDomain.fromString('example.org'));

@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { userInfo } from 'node:os';
-import { WorkloadApiError } from '../errors.js';
+import { SourceClosedError, WorkloadApiError } from '../errors.js';
 import { ENDPOINT_SOCKET_ENV } from './address.js';
 import { WorkloadApiClient } from './client.js';
 import { safeLog, type WorkloadApiLogger } from './logger.js';
@@ -144,7 +144,7 @@ export abstract class WorkloadApiSource<U> extends EventEmitter {
   /** Throws `ERR_SOURCE_CLOSED` once closed. */
   protected assertOpen(): void {
     if (this.closed) {
-      throw new WorkloadApiError('ERR_SOURCE_CLOSED', `workloadapi: the ${this.#name} is closed`);
+      throw new SourceClosedError(`workloadapi: the ${this.#name} is closed`);
     }
   }
 
@@ -264,7 +264,7 @@ export abstract class WorkloadApiSource<U> extends EventEmitter {
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#abort.abort();
-    this.#ready.reject(new WorkloadApiError('ERR_SOURCE_CLOSED', `workloadapi: the ${this.#name} was closed`));
+    this.#ready.reject(new SourceClosedError(`workloadapi: the ${this.#name} was closed`));
     this.#closing = (async () => {
       await Promise.allSettled(this.#watches);
       if (this.#ownsClient) this.client.close();

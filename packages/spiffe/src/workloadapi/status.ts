@@ -4,7 +4,7 @@
  * @module
  * Not part of the public API: no entry point exports this module.
  */
-import { WorkloadApiError, type SpiffeErrorCode } from '../errors.js';
+import { WorkloadApiError, type WorkloadApiErrorCode } from '../errors.js';
 import { GrpcStatus } from './grpc-http2.js';
 
 const STATUS_NAMES: Record<number, string> = {
@@ -55,7 +55,7 @@ export function isTerminalStatus(code: number | undefined): boolean {
   return code === GrpcStatus.INVALID_ARGUMENT || code === GrpcStatus.UNIMPLEMENTED;
 }
 
-function codeFor(status: number): SpiffeErrorCode {
+function codeFor(status: number): WorkloadApiErrorCode {
   switch (status) {
     case GrpcStatus.UNAVAILABLE:
       return 'ERR_WORKLOADAPI_UNAVAILABLE';

@@ -110,7 +110,7 @@ export class X509Source extends WorkloadApiSource<X509Context> implements X509Sv
   /**
    * The current X509-SVID (the default one, or the one `picker` / `hint` chose).
    *
-   * @throws {@link WorkloadApiError} `ERR_SOURCE_CLOSED` after close; `ERR_SVID_NOT_FOUND` when
+   * @throws {@link SourceClosedError} after close; {@link WorkloadApiError} `ERR_SVID_NOT_FOUND` when
    *   the identity was withdrawn (PermissionDenied) or the SVID has expired without renewal.
    * @example
    * ```ts
@@ -140,7 +140,7 @@ export class X509Source extends WorkloadApiSource<X509Context> implements X509Sv
    * The X.509 bundle of `trustDomain` (the workload's own or a federated one).
    *
    * @throws {@link BundleError} `ERR_BUNDLE_NOT_FOUND` when the source has none for it;
-   *   {@link WorkloadApiError} `ERR_SOURCE_CLOSED` after close.
+   *   {@link SourceClosedError} after close.
    * @example
    * ```ts
    * const bundle = source.getX509BundleForTrustDomain(TrustDomain.fromString('partner.org'));
@@ -164,7 +164,7 @@ export class X509Source extends WorkloadApiSource<X509Context> implements X509Sv
   /**
    * The latest accepted X.509 context (every usable SVID and the bundles).
    *
-   * @throws {@link WorkloadApiError} `ERR_SOURCE_CLOSED` after close; `ERR_SVID_NOT_FOUND` when
+   * @throws {@link SourceClosedError} after close; {@link WorkloadApiError} `ERR_SVID_NOT_FOUND` when
    *   withdrawn.
    * @example
    * ```ts

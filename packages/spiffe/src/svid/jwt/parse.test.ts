@@ -111,7 +111,9 @@ async function assertRejects(
   await assert.rejects(
     async () => (typeof promise === 'function' ? promise() : promise),
     (err: unknown) => {
-      assert.ok(err instanceof JwtSvidError, `expected a JwtSvidError, got ${String(err)}`);
+      // A missing bundle is a BundleError (one class per code); every other failure a JwtSvidError.
+      const expected = code === 'ERR_BUNDLE_NOT_FOUND' ? BundleError : JwtSvidError;
+      assert.ok(err instanceof expected, `expected a ${expected.name}, got ${String(err)}`);
       assert.equal(err.code, code, err.message);
       assert.match(err.message, /^jwtsvid: /);
       if (typeof pattern === 'string') assert.equal(err.message, pattern);
@@ -565,9 +567,9 @@ describe('parseAndValidateJwtSvid: bundle sources', () => {
     await assert.rejects(parseAndValidateJwtSvid(mint(), failing, audiences), (err) => err === closed);
   });
 
-  it('keeps the BundleError as the cause of a missing bundle', async () => {
+  it('keeps the BundleError of the source as the cause of a missing bundle', async () => {
     await assert.rejects(parseAndValidateJwtSvid(mint({ claims: { sub: 'spiffe://nowhere.org/x' } }), bundles, audiences), (err: unknown) => {
-      assert.ok(err instanceof JwtSvidError);
+      assert.ok(err instanceof BundleError && err.code === 'ERR_BUNDLE_NOT_FOUND');
       assert.ok(err.cause instanceof BundleError);
       return true;
     });

@@ -1,5 +1,5 @@
 import { verify as cryptoVerify } from 'node:crypto';
-import { BundleError, JwtSvidError, SpiffeIdError, type SpiffeErrorCode } from '../../errors.js';
+import { BundleError, JwtSvidError, SpiffeIdError, type JwtSvidErrorCode } from '../../errors.js';
 import { SpiffeId } from '../../spiffeid/index.js';
 import { JwtBundle, jwtAuthorityEntriesFor, jwtAuthorityEntry, jwtBundleKeysVersion } from '../../bundle/jwt-bundle.js';
 import type { JwtBundleSource } from '../../bundle/source.js';
@@ -48,7 +48,7 @@ const BASE64URL_PART = /^[A-Za-z0-9_-]+$/;
 const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const ALLOWED_ALGS_TEXT = JWT_SVID_ALGORITHMS.join(', ');
 
-function fail(code: SpiffeErrorCode, message: string, cause?: unknown): JwtSvidError {
+function fail(code: JwtSvidErrorCode, message: string, cause?: unknown): JwtSvidError {
   return new JwtSvidError(code, `jwtsvid: ${message}`, cause === undefined ? undefined : { cause });
 }
 
@@ -341,7 +341,7 @@ function lookUpBundle(source: JwtBundleSource, decoded: DecodedJwtSvid): JwtBund
     bundle = source.getJwtBundleForTrustDomain(td);
   } catch (err) {
     if (err instanceof BundleError && err.code === 'ERR_BUNDLE_NOT_FOUND') {
-      throw new JwtSvidError(
+      throw new BundleError(
         'ERR_BUNDLE_NOT_FOUND',
         `jwtsvid: no JWT bundle for trust domain "${td.name}" (the token's subject is ${decoded.id.toString()})`,
         { cause: err },
@@ -353,7 +353,7 @@ function lookUpBundle(source: JwtBundleSource, decoded: DecodedJwtSvid): JwtBund
     throw new TypeError('parseAndValidateJwtSvid: the bundle source returned something that is not a JwtBundle');
   }
   if (!bundle.trustDomain.equals(td)) {
-    throw new JwtSvidError(
+    throw new BundleError(
       'ERR_BUNDLE_NOT_FOUND',
       `jwtsvid: the bundle source returned the bundle of trust domain "${bundle.trustDomain.name}" when asked for "${td.name}"`,
     );

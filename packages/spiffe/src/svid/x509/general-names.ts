@@ -5,7 +5,7 @@
  * and `tls` `getPeerCertificate()`) refuses the whole extension, and what the library
  * authorizes must never differ from what Node shows the application.
  *
- * @internal
+ * Not part of the public API: no entry point exports this module.
  */
 import { DerError, children, readTlv, type Tlv } from '../../bundle/der.js';
 

@@ -11,7 +11,7 @@
  * treats it as an unhandled critical extension); a non-critical one refuses any chain whose
  * certificates below carry a name of that form (for directoryName: a non-empty subject).
  *
- * @internal
+ * Not part of the public API: no entry point exports this module.
  */
 import { isIP } from 'node:net';
 import { DerError, children, type Tlv } from '../../bundle/der.js';

@@ -3,7 +3,7 @@
  * (the verifier go-spiffe uses). SHA-1 and MD5 (and older) are refused, as Go has refused SHA-1
  * since 1.18: collisions make such signatures forgeable. Anything else unknown is refused too.
  *
- * @internal
+ * Not part of the public API: no entry point exports this module.
  */
 import { DerError, children, oidText, type Tlv } from '../../bundle/der.js';
 

@@ -1,5 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
-import { BundleError, X509SvidError, type SpiffeErrorCode } from '../../errors.js';
+import { BundleError, X509SvidError, type X509SvidErrorCode } from '../../errors.js';
 import type { SpiffeId } from '../../spiffeid/index.js';
 import type { X509BundleSource } from '../../bundle/source.js';
 import { certInfo, describe, isIssuedBy, type CertInfo } from './cert-info.js';
@@ -70,7 +70,7 @@ function anchorInfo(cert: X509Certificate, index: number, td: string): CertInfo 
 const budgetExceeded = Symbol('budget exceeded');
 
 interface Failure {
-  code: SpiffeErrorCode;
+  code: X509SvidErrorCode;
   text: string;
   rule?: string;
 }
