@@ -26,7 +26,7 @@ function spiffeAuthorizer(options: ServerOptions, own: TrustDomain): { authorize
 /** TLS options from the file source: its SVID, and every bundle authority as Node's CA list. */
 function spiffeContext(source: FileX509Source): { cert: string; key: string; ca: string[] } {
   const { certificates, privateKey } = source.getX509Svid().marshal();
-  const ca = source.bundles().flatMap((b) => b.authorities().map((c) => c.toString()));
+  const ca = source.x509Bundles().flatMap((b) => b.authorities().map((c) => c.toString()));
   return { cert: certificates, key: privateKey, ca };
 }
 

@@ -24,10 +24,11 @@ import { X509Source } from '@spiffe-node/spiffe/workloadapi';
 import { createHttpsServer, dial, listen, mtlsServerOptions, type SpiffeClientParams } from '@spiffe-node/spiffe/tls';
 import { connectHttp2, createHttp2SecureServer } from '@spiffe-node/spiffe/http2';
 import { FileX509Source } from '@spiffe-node/spiffe/files';
+import { fetchBundle } from '@spiffe-node/spiffe/federation';
 import { SpiffeError } from '@spiffe-node/spiffe/errors';
 
 export const used = [spiffe.SpiffeId, SpiffeId, X509BundleSet, parseAndVerifyX509Svid, parseInsecureJwtSvid, authorizeAny,
-  X509Source, createHttpsServer, dial, listen, mtlsServerOptions, connectHttp2, createHttp2SecureServer, FileX509Source, SpiffeError];
+  X509Source, createHttpsServer, dial, listen, mtlsServerOptions, connectHttp2, createHttp2SecureServer, FileX509Source, fetchBundle, SpiffeError];
 export type Params = SpiffeClientParams;
 // No entry point above augments express's global namespace.
 // @ts-expect-error Express is not declared without @types/express or the /express entry point.

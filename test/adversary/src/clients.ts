@@ -10,17 +10,17 @@ import https from 'node:https';
 import tls, { type TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import {
-  connectHttp2,
-  createSpiffeDispatcher,
   createSpiffeHttpsAgent,
   dial,
-  grpcChannelCredentials,
   mtlsClientOptions,
   tlsClientOptions,
   type SpiffeClientParams,
   type X509BundleSet,
   type X509Svid,
 } from '@spiffe-node/spiffe';
+import { connectHttp2 } from '@spiffe-node/spiffe/http2';
+import { createSpiffeDispatcher } from '@spiffe-node/spiffe/undici';
+import { grpcChannelCredentials } from '@spiffe-node/spiffe/grpc';
 import { request as undiciRequest } from 'undici';
 import type { Fixtures } from './fixtures.js';
 import { GRPC_PWNED_PATH, type ClientProtocol } from './hostile-servers.js';

@@ -9,19 +9,18 @@ import type { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import express from 'express';
 import {
-  createHttp2SecureServer,
   createHttpsServer,
   createTlsServer,
   formatTlsHandshakeError,
-  grpcServerCredentials,
   listen,
   mtlsServerOptions,
-  peerIdFromGrpcCall,
   peerIdFromSocket,
   secureServer,
-  spiffeAuth,
   type TlsPeerError,
 } from '@spiffe-node/spiffe';
+import { createHttp2SecureServer } from '@spiffe-node/spiffe/http2';
+import { grpcServerCredentials, peerIdFromGrpcCall } from '@spiffe-node/spiffe/grpc';
+import { spiffeAuth } from '@spiffe-node/spiffe/express';
 import type tls from 'node:tls';
 import type { Fixtures } from './fixtures.js';
 import { listenOnLoopback } from './listening.js';

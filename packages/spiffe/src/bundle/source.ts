@@ -17,6 +17,21 @@ import type { JwtBundle } from './jwt-bundle.js';
  */
 export interface X509BundleSource {
   getX509BundleForTrustDomain(trustDomain: TrustDomain): X509Bundle;
+  /**
+   * Every X.509 bundle the source holds now, one per trust domain: the one way to list a
+   * source's bundles. Every bundle source of this package has it (`X509Bundle`, `X509BundleSet`,
+   * `SpiffeBundle`, `SpiffeBundleSet`, `X509Source`, `BundleSource`, the file sources). Optional
+   * for your own sources: without it, `dial`, the https agent, the undici dispatcher,
+   * `connectHttp2`, gRPC and the servers still work (they ask for one trust domain at a time),
+   * but the plain client options (`tlsClientOptions`, `mtlsClientOptions`), which hand OpenSSL
+   * every CA up front, refuse the source with a `TypeError`.
+   *
+   * @example
+   * ```ts
+   * for (const bundle of source.x509Bundles?.() ?? []) console.log(bundle.trustDomain.name);
+   * ```
+   */
+  x509Bundles?(): X509Bundle[];
 }
 
 /**

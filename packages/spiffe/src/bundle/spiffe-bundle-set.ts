@@ -106,6 +106,19 @@ export class SpiffeBundleSet implements X509BundleSource, JwtBundleSource {
   }
 
   /**
+   * The X.509 half of every bundle (the live ones), sorted by trust domain name: how every
+   * bundle source lists its X.509 bundles ({@link X509BundleSource.x509Bundles}).
+   *
+   * @example
+   * ```ts
+   * set.x509Bundles().map((b) => b.trustDomain.name);
+   * ```
+   */
+  x509Bundles(): X509Bundle[] {
+    return this.bundles().map((bundle) => bundle.getX509BundleForTrustDomain(bundle.trustDomain));
+  }
+
+  /**
    * The number of bundles (trust domains).
    *
    * @example

@@ -359,6 +359,19 @@ export class SpiffeBundle implements X509BundleSource, JwtBundleSource {
   }
 
   /**
+   * The X.509 half of this bundle (the live one), as the one bundle of this source (see
+   * {@link X509BundleSource.x509Bundles}).
+   *
+   * @example
+   * ```ts
+   * spiffeBundle.x509Bundles()[0]?.authorities();
+   * ```
+   */
+  x509Bundles(): X509Bundle[] {
+    return [this.#x509];
+  }
+
+  /**
    * The X.509 half of this bundle if `trustDomain` is its trust domain. The bundle returned is
    * the live one (no copy is made on this path, which TLS verification takes on every
    * handshake); use {@link SpiffeBundle.x509Bundle} for a copy.

@@ -107,6 +107,19 @@ export class X509BundleSet implements X509BundleSource {
   }
 
   /**
+   * Every bundle, sorted by trust domain name: {@link X509BundleSet.bundles}, under the name
+   * every bundle source lists its X.509 bundles by ({@link X509BundleSource.x509Bundles}).
+   *
+   * @example
+   * ```ts
+   * set.x509Bundles().map((b) => b.trustDomain.name);
+   * ```
+   */
+  x509Bundles(): X509Bundle[] {
+    return this.bundles();
+  }
+
+  /**
    * The number of bundles (trust domains).
    *
    * @example

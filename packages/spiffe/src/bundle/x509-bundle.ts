@@ -217,6 +217,18 @@ export class X509Bundle implements X509BundleSource {
   }
 
   /**
+   * This bundle, as the one bundle of this source (see {@link X509BundleSource.x509Bundles}).
+   *
+   * @example
+   * ```ts
+   * bundle.x509Bundles()[0] === bundle; // true
+   * ```
+   */
+  x509Bundles(): X509Bundle[] {
+    return [this];
+  }
+
+  /**
    * Returns this bundle if `trustDomain` is its trust domain.
    *
    * @throws {@link BundleError} `ERR_BUNDLE_NOT_FOUND` for any other trust domain.

@@ -264,12 +264,27 @@ export class FederatedBundleSource extends EventEmitter implements X509BundleSou
   }
 
   /**
-   * The X.509 bundle as a one-member set, for consumers that list bundles.
+   * The X.509 bundle of the trust domain, as the one bundle of this source (see
+   * {@link X509BundleSource.x509Bundles}): what lets the plain client options trust it.
    *
    * @throws {@link SourceClosedError} after close.
    * @example
    * ```ts
-   * const all = new X509BundleSet(...local.getX509BundleSet().bundles(), ...partner.getX509BundleSet().bundles());
+   * const all = new X509BundleSet(...local.x509Bundles(), ...partner.x509Bundles());
+   * ```
+   */
+  x509Bundles(): X509Bundle[] {
+    this.#assertOpen();
+    return (this.#x509Set as X509BundleSet).bundles();
+  }
+
+  /**
+   * The X.509 bundle as a one-member set.
+   *
+   * @throws {@link SourceClosedError} after close.
+   * @example
+   * ```ts
+   * partner.getX509BundleSet().size; // 1
    * ```
    */
   getX509BundleSet(): X509BundleSet {

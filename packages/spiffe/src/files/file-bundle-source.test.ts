@@ -68,7 +68,7 @@ describe('fileBundleSource', () => {
     assert.equal(parseAndVerifyX509Svid(ca.svid('/web').chainDer, source).id.toString(), 'spiffe://example.org/web');
     assert.throws(() => source.getX509BundleForTrustDomain(OTHER), (e: unknown) => e instanceof BundleError && e.code === 'ERR_BUNDLE_NOT_FOUND' && /only the bundle of "example\.org"/.test(e.message));
     assert.throws(() => source.getJwtBundleForTrustDomain(EXAMPLE), (e: unknown) => e instanceof BundleError && /holds no JWT authorities/.test(e.message));
-    assert.deepEqual(source.bundles().map((b) => b.trustDomain.name), ['example.org']);
+    assert.deepEqual(source.x509Bundles().map((b) => b.trustDomain.name), ['example.org']);
   });
 
   it('reads a SPIFFE bundle (auto-detected JSON): X.509 and JWT authorities', async () => {
@@ -87,7 +87,7 @@ describe('fileBundleSource', () => {
     const source = open({ file, format: 'jwks', trustDomain: EXAMPLE });
     assert.ok(source.getJwtBundleForTrustDomain(EXAMPLE).findJwtAuthority('k1'));
     assert.throws(() => source.getX509BundleForTrustDomain(EXAMPLE), /holds no X\.509 authorities/);
-    assert.deepEqual(source.bundles(), []);
+    assert.deepEqual(source.x509Bundles(), []);
   });
 
   const bad: Array<{ name: string; contents: string | undefined; format?: 'pem' | 'spiffe'; error: RegExp }> = [
@@ -110,8 +110,8 @@ describe('fileBundleSource', () => {
   it('accepts the valid counterparts (PEM as pem, JSON as spiffe)', () => {
     replace(join(dir, 'a'), ca.pem);
     replace(join(dir, 'b'), spiffeBundleJson());
-    assert.equal(open({ file: join(dir, 'a'), format: 'pem' }).bundles().length, 1);
-    assert.equal(open({ file: join(dir, 'b'), format: 'spiffe' }).bundles().length, 1);
+    assert.equal(open({ file: join(dir, 'a'), format: 'pem' }).x509Bundles().length, 1);
+    assert.equal(open({ file: join(dir, 'b'), format: 'spiffe' }).x509Bundles().length, 1);
   });
 
   it('rejects malformed options with TypeError', () => {

@@ -153,10 +153,10 @@ export class FileBundleSource extends EventEmitter implements X509BundleSource, 
    *
    * @example
    * ```ts
-   * source.bundles().map((b) => b.trustDomain.name); // ['example.org']
+   * source.x509Bundles().map((b) => b.trustDomain.name); // ['example.org']
    * ```
    */
-  bundles(): X509Bundle[] {
+  x509Bundles(): X509Bundle[] {
     this.#assertOpen();
     return this.#current.x509 === undefined ? [] : [this.#current.x509];
   }

@@ -85,7 +85,7 @@ describe('fileX509Source: reading', () => {
     assert.equal(source.getX509Svid().certificates[0]?.fingerprint256, svid.leaf.fingerprint256);
     assert.equal(source.getX509BundleForTrustDomain(EXAMPLE).authorities()[0]?.fingerprint256, example.certificate.fingerprint256);
     assert.equal(source.getX509BundleForTrustDomain(PARTNER).authorities()[0]?.fingerprint256, partner.certificate.fingerprint256);
-    assert.deepEqual(source.bundles().map((b) => b.trustDomain.name).sort(), ['example.org', 'partner.org']);
+    assert.deepEqual(source.x509Bundles().map((b) => b.trustDomain.name).sort(), ['example.org', 'partner.org']);
     assert.throws(
       () => source.getX509BundleForTrustDomain(TrustDomain.fromString('other.org')),
       (err: unknown) => err instanceof BundleError && err.code === 'ERR_BUNDLE_NOT_FOUND' && /other\.org/.test(err.message),

@@ -224,10 +224,10 @@ export class FileX509Source extends EventEmitter implements X509SvidSource, X509
    *
    * @example
    * ```ts
-   * for (const b of source.bundles()) console.log(b.trustDomain.name, b.authorities().length);
+   * for (const b of source.x509Bundles()) console.log(b.trustDomain.name, b.authorities().length);
    * ```
    */
-  bundles(): X509Bundle[] {
+  x509Bundles(): X509Bundle[] {
     this.#assertOpen();
     return this.#current.bundles.bundles();
   }

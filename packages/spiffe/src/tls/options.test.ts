@@ -88,6 +88,20 @@ describe('builders refuse missing pieces', () => {
       run: () => tlsClientOptions({ getX509BundleForTrustDomain: (td) => bundles.getX509BundleForTrustDomain(td) } as X509BundleSource, auth),
       message: /cannot list its bundles/,
     },
+    {
+      // The spellings that were guessed at before x509Bundles() are not listings any more.
+      name: 'plain client options over a source that lists only through bundles() or getX509BundleSet()',
+      run: () =>
+        tlsClientOptions(
+          {
+            getX509BundleForTrustDomain: (td) => bundles.getX509BundleForTrustDomain(td),
+            bundles: () => bundles.bundles(),
+            getX509BundleSet: () => bundles,
+          } as X509BundleSource,
+          auth,
+        ),
+      message: /no x509Bundles\(\)/,
+    },
   ];
   for (const c of cases) {
     it(`refuses ${c.name}`, () => {
@@ -99,7 +113,7 @@ describe('builders refuse missing pieces', () => {
   });
   it('accepts the valid counterparts', () => {
     assert.ok(mtlsServerOptions(svids.server, bundles, auth, { resumption: true, tlsOptions: { ALPNProtocols: ['h2'] } }));
-    assert.ok(tlsClientOptions({ getX509BundleForTrustDomain: (td) => bundles.getX509BundleForTrustDomain(td), bundles: () => bundles.bundles() } as X509BundleSource, auth));
+    assert.ok(tlsClientOptions({ getX509BundleForTrustDomain: (td) => bundles.getX509BundleForTrustDomain(td), x509Bundles: () => bundles.bundles() }, auth));
     assert.ok(createSpiffeHttpsAgent({ bundleSource: { getX509BundleForTrustDomain: (td) => bundles.getX509BundleForTrustDomain(td) }, authorizer: auth }));
     assert.ok(spiffeAuth({ authorizer: authorizeAny() }));
   });

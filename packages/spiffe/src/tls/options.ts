@@ -359,7 +359,7 @@ function spiffeClientOptions(
 ): SpiffeClientOptions {
   if (unionOfAuthorities(bundleSource) === undefined) {
     throw new TypeError(
-      `${where}: the bundle source cannot list its bundles, which plain tls.connect options need for OpenSSL's chain check; ` +
+      `${where}: the bundle source cannot list its bundles (it has no x509Bundles()), which plain tls.connect options need for OpenSSL's chain check; ` +
         'pass an X509Bundle, X509BundleSet, SpiffeBundleSet or X509Source, or use dial(), createSpiffeHttpsAgent() or createSpiffeDispatcher(), which take any source',
     );
   }

@@ -9,7 +9,6 @@ import type { X509Certificate } from 'node:crypto';
 import type { Authorizer } from '../authorize/index.js';
 import { X509Bundle } from '../bundle/index.js';
 import type { X509BundleSource } from '../bundle/index.js';
-import { TrustDomain } from '../spiffeid/index.js';
 import type { X509SvidSource } from '../svid/x509/index.js';
 
 /** @internal Throws a TypeError unless `source` can hand out an X509-SVID. */
@@ -46,68 +45,20 @@ export function assertAuthorizer(authorizer: unknown, where: string): asserts au
   }
 }
 
-interface BundleLike {
-  trustDomain?: unknown;
-  getX509BundleForTrustDomain?: unknown;
-  bundles?: unknown;
-  getX509BundleSet?: unknown;
-  getX509Bundles?: unknown;
-  getX509Context?: unknown;
-}
-
-function asX509Bundle(item: unknown): X509Bundle | undefined {
-  if (item instanceof X509Bundle) return item;
-  const like = item as BundleLike | null;
-  if (
-    like !== null &&
-    typeof like === 'object' &&
-    like.trustDomain instanceof TrustDomain &&
-    typeof like.getX509BundleForTrustDomain === 'function'
-  ) {
-    // A SpiffeBundle (or similar): its live X.509 half, without copying.
-    return (like as X509BundleSource).getX509BundleForTrustDomain(like.trustDomain);
-  }
-  return undefined;
-}
-
 /**
- * @internal The X.509 bundles of every trust domain a source holds, or `undefined` when the
- * source cannot list them (a custom source with only `getX509BundleForTrustDomain`).
+ * @internal The X.509 bundles of every trust domain a source holds, from its
+ * {@link X509BundleSource.x509Bundles}, or `undefined` when the source has no such method (a
+ * custom source with only `getX509BundleForTrustDomain`).
  *
- * Understood: an X509Bundle or SpiffeBundle (one trust domain), anything with `bundles()`
- * (X509BundleSet, SpiffeBundleSet, the file sources), anything with `getX509BundleSet()` or
- * `getX509Bundles()` returning one of those, and the Workload API X509Source (through
- * `getX509Context().bundles`).
+ * @throws `TypeError` when `x509Bundles()` returns something other than an array of X509Bundle.
  */
-export function listX509Bundles(source: X509BundleSource, depth = 0): X509Bundle[] | undefined {
-  const like = source as unknown as BundleLike;
-  if (typeof like.bundles === 'function') {
-    const items = (like.bundles as () => unknown)();
-    if (!Array.isArray(items)) return undefined;
-    const out: X509Bundle[] = [];
-    for (const item of items) {
-      const bundle = asX509Bundle(item);
-      if (bundle === undefined) return undefined;
-      out.push(bundle);
-    }
-    return out;
+export function listX509Bundles(source: X509BundleSource): X509Bundle[] | undefined {
+  if (typeof source.x509Bundles !== 'function') return undefined;
+  const bundles: unknown = source.x509Bundles();
+  if (!Array.isArray(bundles) || !bundles.every((bundle) => bundle instanceof X509Bundle)) {
+    throw new TypeError('tls: the bundle source\'s x509Bundles() must return an array of X509Bundle');
   }
-  const single = asX509Bundle(source);
-  if (single !== undefined) return [single];
-  if (depth >= 2) return undefined;
-  for (const accessor of ['getX509BundleSet', 'getX509Bundles'] as const) {
-    if (typeof like[accessor] === 'function') {
-      const inner = (like[accessor] as () => unknown)();
-      if (inner !== null && typeof inner === 'object') return listX509Bundles(inner as X509BundleSource, depth + 1);
-    }
-  }
-  if (typeof like.getX509Context === 'function') {
-    // The Workload API X509Source: its current context carries the bundle set.
-    const context = (like.getX509Context as () => { bundles?: unknown })();
-    const inner = context?.bundles;
-    if (inner !== null && typeof inner === 'object') return listX509Bundles(inner as X509BundleSource, depth + 1);
-  }
-  return undefined;
+  return bundles as X509Bundle[];
 }
 
 /**

@@ -40,8 +40,10 @@ describe('BundleSource', () => {
     sources.push(source);
     assert.deepEqual(source.getX509BundleSet().bundles().map((b) => b.trustDomain.name).sort(), ['example.org', 'partner.org']);
     assert.deepEqual(source.getJwtBundleSet().bundles().map((b) => b.trustDomain.name).sort(), ['example.org', 'partner.org']);
+    assert.deepEqual(source.x509Bundles().map((b) => b.trustDomain.name), ['example.org', 'partner.org']);
     await source.close();
     assert.throws(() => source.getX509BundleSet(), hasCode('ERR_SOURCE_CLOSED'));
+    assert.throws(() => source.x509Bundles(), hasCode('ERR_SOURCE_CLOSED'));
   });
 
   it('waits for both the X.509 and the JWT bundles, then serves them', async () => {

@@ -125,6 +125,21 @@ export class BundleSource extends WorkloadApiSource<BundleSourceUpdate> implemen
   }
 
   /**
+   * Every X.509 bundle the source holds now, sorted by trust domain name; empty when none has
+   * been received (or they were withdrawn).
+   *
+   * @throws {@link SourceClosedError} after close.
+   * @example
+   * ```ts
+   * for (const bundle of source.x509Bundles()) console.log(bundle.trustDomain.name);
+   * ```
+   */
+  x509Bundles(): X509Bundle[] {
+    this.assertOpen();
+    return this.#x509?.bundles() ?? [];
+  }
+
+  /**
    * Every X.509 bundle the source holds now (the caller's trust domain and the federated ones),
    * for consumers that need them all at once, such as a TLS trust store.
    *

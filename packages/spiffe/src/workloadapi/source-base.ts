@@ -1,6 +1,6 @@
 /**
- * What the three Workload API sources share: start-up with a timeout, the update event and
- * iterator, closing.
+ * What the three Workload API sources share: start-up with a timeout, the update event,
+ * closing.
  *
  * @module
  */
@@ -46,8 +46,12 @@ function describeUser(): string {
 
 /**
  * The base of {@link X509Source}, {@link JwtSource} and {@link BundleSource}: the `'update'` and
- * `'close'` events, the {@link WorkloadApiSource.updates} iterator and
- * {@link WorkloadApiSource.close}. Not constructed directly.
+ * `'close'` events and {@link WorkloadApiSource.close}. Not constructed directly.
+ *
+ * Updates come one way, as on every source of this package (the file sources too): the
+ * `'update'` event. To iterate them, use Node's own `on()` from `node:events`, which ends with
+ * the source when given `{ close: ['close'] }`:
+ * `for await (const [update] of on(source, 'update', { close: ['close'] })) ...`.
  *
  * @example
  * ```ts
@@ -132,7 +136,7 @@ export abstract class WorkloadApiSource<U> extends EventEmitter {
     this.#ready.resolve();
   }
 
-  /** Emits an update to listeners and iterators. */
+  /** Emits an update to the listeners. */
   protected emitUpdate(update: U): void {
     try {
       this.emit('update', update);
@@ -205,56 +209,8 @@ export abstract class WorkloadApiSource<U> extends EventEmitter {
   }
 
   /**
-   * An async iterator over the updates that arrive after the call; it ends when the source
-   * closes (or when the loop breaks).
-   *
-   * @example
-   * ```ts
-   * for await (const update of source.updates()) console.log('new state', update);
-   * ```
-   */
-  updates(): AsyncIterableIterator<U> {
-    const queue: U[] = [];
-    let finished = this.closed;
-    let wake: (() => void) | undefined;
-    const onUpdate = (u: U): void => {
-      queue.push(u);
-      wake?.();
-    };
-    const stop = (): void => {
-      finished = true;
-      this.off('update', onUpdate);
-      this.off('close', stop);
-      wake?.();
-    };
-    if (!finished) {
-      this.on('update', onUpdate);
-      this.on('close', stop);
-    }
-    const iterator: AsyncIterableIterator<U> = {
-      [Symbol.asyncIterator]: () => iterator,
-      next: async (): Promise<IteratorResult<U>> => {
-        for (;;) {
-          if (queue.length > 0) return { value: queue.shift() as U, done: false };
-          if (finished) return { value: undefined, done: true };
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-          });
-          wake = undefined;
-        }
-      },
-      return: async (): Promise<IteratorResult<U>> => {
-        stop();
-        queue.length = 0;
-        return { value: undefined, done: true };
-      },
-    };
-    return iterator;
-  }
-
-  /**
-   * Stops watching, closes the source's own client (not one passed in), ends iterators and emits
-   * `'close'`. Afterwards every getter throws `ERR_SOURCE_CLOSED`. Idempotent.
+   * Stops watching, closes the source's own client (not one passed in) and emits `'close'`
+   * (which ends an `on(source, 'update', { close: ['close'] })` loop). Afterwards every getter throws `ERR_SOURCE_CLOSED`. Idempotent.
    *
    * @example
    * ```ts

@@ -1,3 +1,4 @@
+import { on } from 'node:events';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -41,6 +42,7 @@ describe('X509Source', () => {
     assert.equal(source.getX509Svid().id.toString(), 'spiffe://example.org/web');
     assert.ok(source.getX509BundleForTrustDomain(EXAMPLE).hasAuthority(example.ca.certificate));
     assert.ok(source.getX509BundleForTrustDomain(PARTNER).hasAuthority(partner.ca.certificate));
+    assert.deepEqual(source.x509Bundles().map((b) => b.trustDomain.name), ['example.org', 'partner.org']);
     assert.throws(() => source.getX509BundleForTrustDomain(TrustDomain.fromString('nobody.org')), (err: unknown) => {
       assert.ok(err instanceof BundleError);
       assert.equal(err.code, 'ERR_BUNDLE_NOT_FOUND');
@@ -49,14 +51,14 @@ describe('X509Source', () => {
     assert.equal(source.getX509Context().svids.length, 2);
   });
 
-  it('follows rotations: update event and iterator', async () => {
+  it('follows rotations: update event, and node:events on() over it until close', async () => {
     agent.setX509SvidResponse(example.x509Response(['/web']));
     const source = await create();
     const events: string[] = [];
     source.on('update', (ctx: X509Context) => events.push(ctx.svids[0]!.id.toString()));
     const iterated: string[] = [];
     const iterating = (async () => {
-      for await (const ctx of source.updates()) iterated.push(ctx.svids[0]!.id.toString());
+      for await (const [ctx] of on(source, 'update', { close: ['close'] })) iterated.push((ctx as X509Context).svids[0]!.id.toString());
     })();
     agent.setX509SvidResponse(example.x509Response(['/web-2']));
     await until(() => source.getX509Svid().id.path === '/web-2');
@@ -263,8 +265,7 @@ describe('X509Source', () => {
     await until(() => agent.openStreams('FetchX509SVID') === 0);
     // A client passed in is not closed by the source.
     assert.equal(client.closed, false);
-    const done = source.updates();
-    assert.deepEqual(await done.next(), { value: undefined, done: true });
+    assert.equal(source.closed, true);
   });
 
   it('closes the client it made itself', async () => {

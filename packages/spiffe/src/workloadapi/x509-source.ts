@@ -162,6 +162,21 @@ export class X509Source extends WorkloadApiSource<X509Context> implements X509Sv
   }
 
   /**
+   * Every X.509 bundle the source holds now (its own trust domain's and the federated ones),
+   * sorted by trust domain name; empty before the first context or after the agent withdrew it.
+   *
+   * @throws {@link SourceClosedError} after close.
+   * @example
+   * ```ts
+   * for (const bundle of source.x509Bundles()) console.log(bundle.trustDomain.name);
+   * ```
+   */
+  x509Bundles(): X509Bundle[] {
+    this.assertOpen();
+    return this.#context?.bundles.bundles() ?? [];
+  }
+
+  /**
    * The latest accepted X.509 context (every usable SVID and the bundles).
    *
    * @throws {@link SourceClosedError} after close; {@link WorkloadApiError} `ERR_SVID_NOT_FOUND` when
