@@ -16,7 +16,9 @@ import {
   DevAgent,
   SERVER_USER,
   ensureUser,
+  freePorts,
   isRoot,
+  portEnv,
   register,
   repoRoot,
   runnableRootFor,
@@ -26,7 +28,6 @@ import {
 } from '@spiffe-node/harness';
 import { JwtSource, SpiffeId, X509Source, authorizeId } from '@spiffe-node/spiffe';
 import { createSpiffeHttpsAgent } from '@spiffe-node/spiffe/tls';
-import { freePorts, portEnv } from './ports.js';
 
 const root = repoRoot();
 const asUsers = isRoot();

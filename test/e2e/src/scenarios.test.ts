@@ -14,26 +14,21 @@ import {
   DevAgent,
   SERVER_USER,
   SpireAgent,
+  describeResult,
   ensureUser,
+  freePorts,
   isRoot,
+  portEnv,
   register,
   repoRoot,
   runnableRootFor,
   spireInstalled,
   type AgentHandle,
   type ScenarioContext,
-  type ScenarioResult,
 } from '@spiffe-node/harness';
-import { freePorts, portEnv } from './ports.js';
 
 const root = repoRoot();
 const APPS = ['mtls-echo', 'https-mtls', 'jwt-proxy', 'grpc-greeter'];
-
-function describeResult(r: ScenarioResult): string {
-  const checks = r.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.what}`).join('\n');
-  const outputs = r.outputs.map((o) => `  [${o.name}]\n${o.output.replace(/^/gm, '    ')}`).join('\n');
-  return `${r.name}\n${checks}\n${outputs}`;
-}
 
 function wanted(kind: 'dev' | 'spire'): { run: boolean; reason?: string } {
   const list = (process.env.SPIFFE_E2E_AGENTS ?? 'dev,spire').split(',').map((s) => s.trim());

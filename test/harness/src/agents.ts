@@ -54,6 +54,11 @@ export interface DevAgentOptions {
   x509SvidTtl?: number;
   /** A state folder to reuse (restarts keep the CA); a temporary one by default. */
   dir?: string;
+  /**
+   * In `sockets` mode, the identities that get a socket of their own, name to SPIFFE ID: the
+   * seeds' `server` and `client` by default. `identitySocket(name)` is the socket's path.
+   */
+  identities?: Record<string, string>;
   onLine?: (line: string) => void;
 }
 
@@ -83,7 +88,8 @@ export class DevAgent implements AgentHandle {
     this.registration = { command: join(devAgentDir(), 'bin', 'spire-server'), socket: this.adminSocketPath };
   }
 
-  identitySocket(identity: Identity): string {
+  /** The socket of an identity of `sockets` mode (`server`, `client`, or one of `identities`). */
+  identitySocket(identity: string): string {
     return join(this.dir, 'public', `${identity}.sock`);
   }
 
@@ -99,9 +105,8 @@ export class DevAgent implements AgentHandle {
     ];
     if (this.#options.x509SvidTtl !== undefined) args.push('-x509SVIDTTL', `${this.#options.x509SvidTtl}s`);
     if (this.mode === 'sockets') {
-      for (const identity of ['server', 'client'] as const) {
-        args.push('-identitySocket', `spiffe://example.org/${identity}=${this.identitySocket(identity)}`);
-      }
+      const identities = this.#options.identities ?? { server: 'spiffe://example.org/server', client: 'spiffe://example.org/client' };
+      for (const [name, id] of Object.entries(identities)) args.push('-identitySocket', `${id}=${this.identitySocket(name)}`);
     }
     this.#process = startWorkload({
       name: 'dev-agent',

@@ -7,3 +7,4 @@ export * from './process.js';
 export * from './scenarios.js';
 export * from './users.js';
 export * from './spire.js';
+export * from './ports.js';

@@ -49,6 +49,13 @@ function app(ctx: ScenarioContext, appName: string, role: string, identity: Iden
   });
 }
 
+/** A scenario's checks and each process's output, for a failure message. */
+export function describeResult(r: ScenarioResult): string {
+  const checks = r.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.what}`).join('\n');
+  const outputs = r.outputs.map((o) => `  [${o.name}]\n${o.output.replace(/^/gm, '    ')}`).join('\n');
+  return `${r.name}\n${checks}\n${outputs}`;
+}
+
 /**
  * Collects results; a check never throws, so the demo can show every outcome. Also used by the
  * multi-host scenarios (test/multihost).

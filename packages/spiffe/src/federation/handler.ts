@@ -79,7 +79,7 @@ type ServedSource = X509BundleSource & Partial<JwtBundleSource>;
  * ```
  */
 export function bundleEndpointHandler(
-  source: ServedSource,
+  source: X509BundleSource & Partial<JwtBundleSource>,
   trustDomain: TrustDomain | string,
   options: BundleEndpointHandlerOptions = {},
 ): BundleEndpointHandler {

@@ -32,8 +32,8 @@ export interface ClientConfig {
 
 /**
  * The options of the client helpers that authenticate a SPIFFE server
- * ({@link createSpiffeHttpsAgent}, {@link createSpiffeDispatcher}, {@link connectHttp2},
- * {@link grpcChannelCredentials}). With `svidSource` the client presents its SVID (mTLS);
+ * ({@link createSpiffeHttpsAgent}, {@link undici!createSpiffeDispatcher}, {@link connectHttp2},
+ * {@link grpc!grpcChannelCredentials}). With `svidSource` the client presents its SVID (mTLS);
  * without, it presents nothing (TLS).
  *
  * @example

@@ -41,8 +41,8 @@ type Next = (err?: unknown) => void;
 
 /**
  * Express middleware: sets `req.spiffeId` to the SPIFFE ID the client was authenticated as
- * (by a server from {@link createHttpsServer}, {@link createHttp2SecureServer} or
- * {@link secureServer}) and calls `next()`; answers 403 (or closes the connection) when the
+ * (by a server from {@link tls!createHttpsServer}, {@link http2!createHttp2SecureServer} or
+ * {@link tls!secureServer}) and calls `next()`; answers 403 (or closes the connection) when the
  * request did not come over such a verified connection, so a route behind it never runs
  * unauthenticated, even if the server was set up some other way.
  *

@@ -154,7 +154,7 @@ let classes: ReturnType<typeof grpcClasses> | undefined;
  *
  * @param options - Sources and the authorizer for the server's ID.
  * @throws `TypeError` for a missing bundle source or authorizer; an
- *   {@link OptionalPeerError} (`ERR_OPTIONAL_PEER_MISSING`) when `@grpc/grpc-js` is not installed.
+ *   {@link errors!OptionalPeerError} (`ERR_OPTIONAL_PEER_MISSING`) when `@grpc/grpc-js` is not installed.
  * @example
  * ```ts
  * import * as grpc from '@grpc/grpc-js';
@@ -191,7 +191,7 @@ export interface GrpcServerCredentialsOptions {
   /**
    * Called for each client refused (its socket already destroyed), with why: `err.code` is
    * `ERR_TLS_NO_PEER_CERTIFICATE` (no certificate), `ERR_TLS_PEER_REJECTED` (chain or ID
-   * refused), or another code of the `'spiffeRejected'` event of {@link createTlsServer}. The
+   * refused), or another code of the `'spiffeRejected'` event of {@link tls!createTlsServer}. The
    * credentials log nothing themselves; log `formatTlsHandshakeError(err, socket)`, the line
    * go-spiffe servers print.
    */
@@ -215,7 +215,7 @@ export interface GrpcServerCredentialsOptions {
  * @param options - Sources, the authorizer for client IDs, and the hooks to log refusals.
  * @throws `TypeError` for a missing SVID source, a bundle source without authorizer (or the
  *   reverse) or hooks that are not functions; the source's error when it has no SVID yet;
- *   an {@link OptionalPeerError} (`ERR_OPTIONAL_PEER_MISSING`) when `@grpc/grpc-js` is not installed.
+ *   an {@link errors!OptionalPeerError} (`ERR_OPTIONAL_PEER_MISSING`) when `@grpc/grpc-js` is not installed.
  * @example
  * ```ts
  * import * as grpc from '@grpc/grpc-js';

@@ -16,7 +16,7 @@ import { stateFor } from './server.js';
  * Creates an `https.Server` that presents the SVID (or Web PKI certificate) of `options`,
  * authenticates clients as they say, and rotates its SVID; requests only ever come from
  * authenticated clients. Read the client's ID with {@link peerIdFromSocket}`(req.socket)` or
- * the {@link spiffeAuth} middleware. Emits `'spiffeRejected'` and `'spiffeRotationError'` as
+ * the {@link express!spiffeAuth} middleware. Emits `'spiffeRejected'` and `'spiffeRotationError'` as
  * {@link createTlsServer} does.
  *
  * @param options - From {@link mtlsServerOptions}, {@link tlsServerOptions} or {@link mtlsWebServerOptions}.

@@ -137,7 +137,7 @@ export function verifiedPeerOf(socket: unknown): VerifiedPeer | undefined {
  * The SPIFFE ID that a TLS peer was authenticated as by this module: the client of a socket
  * accepted by a server from {@link createTlsServer}, {@link createHttpsServer},
  * {@link createHttp2SecureServer}, {@link secureServer} or {@link listen}, or the server of a
- * socket from {@link dial}, {@link createSpiffeHttpsAgent}, {@link createSpiffeDispatcher} or
+ * socket from {@link dial}, {@link createSpiffeHttpsAgent}, {@link undici!createSpiffeDispatcher} or
  * {@link connectHttp2}. It is recorded when verification succeeds, before the socket reaches
  * any listener.
  *

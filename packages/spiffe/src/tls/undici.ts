@@ -43,7 +43,7 @@ function loadUndici(): UndiciModule {
  *
  * @param options - Sources, authorizer and agent options.
  * @throws `TypeError` for a missing bundle source or authorizer; an
- *   {@link OptionalPeerError} (`ERR_OPTIONAL_PEER_MISSING`) when undici is not installed.
+ *   {@link errors!OptionalPeerError} (`ERR_OPTIONAL_PEER_MISSING`) when undici is not installed.
  * @example
  * ```ts
  * import { fetch } from 'undici';

@@ -97,7 +97,7 @@ export abstract class WorkloadApiSource<U> extends EventEmitter {
     this.#ready = { resolve, reject, promise };
   }
 
-  /** Whether {@link WorkloadApiSource.close} has been called. */
+  /** Whether `close()` has been called. */
   get closed(): boolean {
     return this.#abort.signal.aborted;
   }
