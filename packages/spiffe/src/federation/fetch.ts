@@ -9,6 +9,7 @@ import { authorizeId } from '../authorize/index.js';
 import { SpiffeBundle, type X509BundleSource } from '../bundle/index.js';
 import { BundleError, FederationError } from '../errors.js';
 import { SpiffeId, type TrustDomain } from '../spiffeid/index.js';
+import { certInfo } from '../svid/x509/cert-info.js';
 import { createSpiffeHttpsAgent } from '../tls/index.js';
 import { describeUrl, resolveEndpoint, type BundleEndpoint, type ResolvedEndpoint } from './endpoint.js';
 import { boundedGet } from './https-get.js';
@@ -143,7 +144,12 @@ function parseDocument(endpoint: ResolvedEndpoint, body: Buffer): SpiffeBundle {
     throw err;
   }
   for (const cert of bundle.x509Authorities()) {
-    const named = trustDomainsNamedBy(cert);
+    let named: TrustDomain[];
+    try {
+      named = trustDomainsNamedBy(cert);
+    } catch (err) {
+      throw fail(`an X.509 authority cannot be read: ${err instanceof Error ? err.message : String(err)}`, err);
+    }
     const foreign = named.find((td) => !td.equals(endpoint.trustDomain));
     if (foreign !== undefined) {
       throw fail(
@@ -160,13 +166,13 @@ function parseDocument(endpoint: ResolvedEndpoint, body: Buffer): SpiffeBundle {
  * domain ID in its CAs). A URI SAN that is not a SPIFFE ID names nothing.
  */
 function trustDomainsNamedBy(cert: X509Certificate): TrustDomain[] {
-  const san = cert.subjectAltName;
-  if (!san) return [];
+  // The library's own DER reader: it refuses a SAN that does not decode (Node 20 answers null
+  // for one, Node 22+ throws), rather than read it in part.
   const out: TrustDomain[] = [];
-  for (const entry of san.split(', ')) {
-    if (!entry.toLowerCase().startsWith('uri:spiffe://')) continue;
+  for (const uri of certInfo(cert).uris) {
+    if (!uri.toLowerCase().startsWith('spiffe://')) continue;
     try {
-      out.push(SpiffeId.fromString(entry.slice('URI:'.length)).trustDomain);
+      out.push(SpiffeId.fromString(uri).trustDomain);
     } catch {
       // Not a SPIFFE ID: it names no trust domain.
     }

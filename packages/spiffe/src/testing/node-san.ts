@@ -5,7 +5,9 @@
  * the extension (`X509Certificate.subjectAltName` is then null): the next unrelated call that
  * reports the queue, such as `createPrivateKey` of a valid key, throws that stale error ("no
  * matching choice type"). This reads the value on a fresh object and then clears the queue with
- * an operation that does (`new X509Certificate` of the same, valid DER).
+ * an operation that does (`new X509Certificate` of the same, valid DER). Node 22+ throws
+ * `ERR_CRYPTO_OPERATION_FAILED` ("Failed to format subject alternative name") instead of
+ * answering null: both mean Node shows the application no SAN, and both give null here.
  *
  * @example
  * ```ts
@@ -18,7 +20,13 @@ import { X509Certificate } from 'node:crypto';
 
 export function nodeSubjectAltName(cert: X509Certificate): string | null {
   const fresh = new X509Certificate(cert.raw);
-  const san = fresh.subjectAltName ?? null;
+  let san: string | null;
+  try {
+    san = fresh.subjectAltName ?? null;
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'ERR_CRYPTO_OPERATION_FAILED') throw err;
+    san = null;
+  }
   // Constructing an X509Certificate clears OpenSSL's error queue on return.
   void new X509Certificate(cert.raw);
   return san;
