@@ -51,6 +51,9 @@ const app = await Application.bootstrapWithPlugins({
   // The sources' protected members serve their own subclasses; their base class is not exported.
   excludeProtected: true,
   githubPages: false,
+  // No "defined in" links: they depend on the clone's git remote, which a fresh clone (CI, a
+  // fork, a tarball) may lack or name differently, and TypeDoc warns when it cannot read it.
+  disableSources: true,
   // The parameter type of the express middleware's `next`: a local alias, not part of the API.
   intentionallyNotExported: ['Next'],
   // Comments inherited from @types/node link to Node's own functions: link them to Node's docs.
