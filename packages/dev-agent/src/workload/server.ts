@@ -160,7 +160,8 @@ export class WorkloadApiServer {
       const acceptedAt = bootTicks();
       const cred = reader.read(socket);
       // A PID of 0: the caller is in another PID namespace, only the kernel's uid and gid apply.
-      return { kind: 'peercred', cred, process: cred.pid > 0 ? captureCallerProcess(cred, acceptedAt) : undefined };
+      const caller = cred.pid > 0 ? captureCallerProcess(cred, acceptedAt, () => reader.currentPeerPid(socket)) : undefined;
+      return { kind: 'peercred', cred, process: caller };
     } catch (err) {
       if (err instanceof CallerProcessError) {
         this.#options.logger.log('warn', 'Refused a workload connection whose process cannot be identified', { reason: err.message });
