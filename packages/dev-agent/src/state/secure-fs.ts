@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import { createConnection } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { DevAgentError } from '../errors.js';
 
 const euid = (): number => process.geteuid?.() ?? 0;
@@ -25,6 +25,7 @@ const euid = (): number => process.geteuid?.() ?? 0;
  * ```
  */
 export async function ensurePrivateDir(dir: string, mode: number): Promise<void> {
+  await refuseUntrustedSymlinks(dir);
   const parent = dirname(dir);
   await fs.mkdir(parent, { recursive: true, mode: 0o755 });
   await checkParent(parent, dir);
@@ -54,6 +55,54 @@ export async function ensurePrivateDir(dir: string, mode: number): Promise<void>
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Why the way to `path` is not the agent's to trust, or undefined if it is: a symlink on it owned
+ * by a user other than root and the agent's, followed wherever it leads (a user may plant one
+ * where the agent's directories go, e.g. in /tmp before the agent first starts, and have a root
+ * agent create, chmod and serve in a directory of the user's choosing). The kernel refuses such
+ * links only in sticky directories, and only where `fs.protected_symlinks` is on. Components that
+ * do not exist yet end the walk: the agent creates them.
+ *
+ * @example
+ * ```ts
+ * const reason = await untrustedSymlinkOnPath('/tmp/spiffe-dev-agent/private');
+ * if (reason) throw new Error(reason);
+ * ```
+ */
+export async function untrustedSymlinkOnPath(path: string): Promise<string | undefined> {
+  let resolved = '/';
+  let links = 0;
+  const pending = resolve(path).split('/').filter((part) => part !== '');
+  while (pending.length > 0) {
+    const next = join(resolved, pending.shift()!);
+    let st;
+    try {
+      st = await fs.lstat(next);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    if (!st.isSymbolicLink()) {
+      resolved = next;
+      continue;
+    }
+    if (st.uid !== 0 && st.uid !== euid()) {
+      return `${next} is a symlink owned by uid ${st.uid}, who chooses where it leads; only root's or this agent's (uid ${euid()}) are followed`;
+    }
+    if ((links += 1) > 40) return `${path} has too many levels of symlinks`;
+    // Its target's components are walked as well, from where the link is.
+    pending.unshift(...resolve(resolved, await fs.readlink(next)).split('/').filter((part) => part !== ''));
+    resolved = '/';
+  }
+  return undefined;
+}
+
+/** Throws if the way to `path` goes through another user's symlink ({@link untrustedSymlinkOnPath}). */
+async function refuseUntrustedSymlinks(path: string): Promise<void> {
+  const reason = await untrustedSymlinkOnPath(path);
+  if (reason !== undefined) throw new DevAgentError('ERR_AGENT_STATE', `cannot use ${path}: ${reason}; pick another path`);
 }
 
 async function checkParent(parent: string, child: string): Promise<void> {
