@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AdminClient } from '../admin/client.js';
 import { runCommand, startAgentProcess, tempDir, type AgentProcess } from '../testing/agent-process.js';
-import { RAW_CLIENT_SCRIPT } from '../testing/raw-client.js';
+import { RAW_CLIENT_SCRIPT, type RawClientResult as ClientResult } from '../testing/raw-client.js';
 
 function findPython(): string | undefined {
   try {
@@ -72,13 +72,6 @@ if mode == 'exit':
         os.execv(node, [node, client, '--fd', str(fd)])
     os._exit(0)
 `;
-
-interface ClientResult {
-  ids?: string[];
-  status?: number;
-  message?: string;
-  error?: string;
-}
 
 describe('attestation of a caller that execs after connecting', { skip }, () => {
   const dir = tempDir();

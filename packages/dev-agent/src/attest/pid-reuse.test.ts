@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AdminClient } from '../admin/client.js';
 import { startAgentProcess, tempDir, type AgentProcess } from '../testing/agent-process.js';
-import { RAW_CLIENT_SCRIPT } from '../testing/raw-client.js';
+import { RAW_CLIENT_SCRIPT, type RawClientResult as ClientResult } from '../testing/raw-client.js';
 
 /** The PID namespace: PIDs up to 1000 (from 300 again once they wrap). */
 const NAMESPACE = ['unshare', '--pid', '--mount', '--mount-proc', '--kill-child=SIGTERM', '--'];
@@ -87,13 +87,6 @@ fd = s.fileno()
 os.set_inheritable(fd, True)
 os.execv(node, [node, client, '--fd', str(fd)])
 `;
-
-interface ClientResult {
-  ids?: string[];
-  status?: number;
-  message?: string;
-  error?: string;
-}
 
 describe('attestation of a connection whose process exited and whose PID was taken before the accept', { skip }, () => {
   const dir = tempDir();

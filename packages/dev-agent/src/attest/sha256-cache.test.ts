@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AdminClient } from '../admin/client.js';
 import { startAgentProcess, tempDir, type AgentProcess } from '../testing/agent-process.js';
-import { RAW_CLIENT_SCRIPT } from '../testing/raw-client.js';
+import { RAW_CLIENT_SCRIPT, type RawClientResult as ClientResult } from '../testing/raw-client.js';
 
 const SYSTEM_PYTHON = '/usr/bin/python3';
 /** The access and modification times of the workload's file (2023-11-14), set by its owner. */
@@ -46,13 +46,6 @@ if os.fork() == 0:
     os.execv(node, [node, client, '--fd', str(fd)])
 time.sleep(60)
 `;
-
-interface ClientResult {
-  ids?: string[];
-  status?: number;
-  message?: string;
-  error?: string;
-}
 
 describe('unix:sha256 of a caller whose executable was rewritten in place', { skip }, () => {
   const dir = tempDir();
