@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import { createConnection } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DevAgentError } from '../errors.js';
 
 const euid = (): number => process.geteuid?.() ?? 0;
@@ -72,16 +72,27 @@ export async function ensurePrivateDir(dir: string, mode: number): Promise<void>
  * ```
  */
 export async function untrustedSymlinkOnPath(path: string): Promise<string | undefined> {
+  // Walked as the kernel resolves it: a `..` after a symlink leaves the link's target, so nothing
+  // is normalised before the links are followed.
+  const components = (p: string, base: string): string[] =>
+    (p.startsWith('/') ? p : `${base}/${p}`).split('/').filter((part) => part !== '' && part !== '.');
+  const pending = components(path, process.cwd());
   let resolved = '/';
   let links = 0;
-  const pending = resolve(path).split('/').filter((part) => part !== '');
   while (pending.length > 0) {
-    const next = join(resolved, pending.shift()!);
+    const part = pending.shift()!;
+    if (part === '..') {
+      resolved = dirname(resolved);
+      continue;
+    }
+    const next = join(resolved, part);
     let st;
     try {
       st = await fs.lstat(next);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      const code = (err as NodeJS.ErrnoException).code;
+      // Missing from here on (the agent creates it), or not a directory (the agent says so later).
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
       throw err;
     }
     if (!st.isSymbolicLink()) {
@@ -92,8 +103,8 @@ export async function untrustedSymlinkOnPath(path: string): Promise<string | und
       return `${next} is a symlink owned by uid ${st.uid}, who chooses where it leads; only root's or this agent's (uid ${euid()}) are followed`;
     }
     if ((links += 1) > 40) return `${path} has too many levels of symlinks`;
-    // Its target's components are walked as well, from where the link is.
-    pending.unshift(...resolve(resolved, await fs.readlink(next)).split('/').filter((part) => part !== ''));
+    // Its target is walked as well, from the directory the link is in.
+    pending.unshift(...components(await fs.readlink(next), resolved));
     resolved = '/';
   }
   return undefined;
