@@ -27,8 +27,9 @@ import { AdminClient } from '../admin/client.js';
 import { startAgentProcess, tempDir, type AgentProcess } from '../testing/agent-process.js';
 import { RAW_CLIENT_SCRIPT, type RawClientResult as ClientResult } from '../testing/raw-client.js';
 
-/** The PID namespace: PIDs up to 1000 (from 300 again once they wrap). */
+/** Runs a command in a new PID namespace, with its own /proc; killed with its launcher. */
 const NAMESPACE = ['unshare', '--pid', '--mount', '--mount-proc', '--kill-child=SIGTERM', '--'];
+/** The namespace's `pid_max`: PIDs up to 1000, from 300 again once they wrap. */
 const PID_MAX = 1000;
 
 function skipReason(): string | false {
