@@ -11,6 +11,7 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLIENT_USER, SERVER_USER, startWorkload, type Check, type ScenarioResult, type Workload } from '@spiffe-node/harness';
+import { REFRESH_HINT_SECONDS, rotateJwtAuthorities, rotateX509Authorities } from './ca-rotation.js';
 import { A_CLIENT_ID, A_SERVER_ID, B_CLIENT_ID, type MultihostContext } from './scenarios.js';
 import type { HostName } from './topology.js';
 
@@ -173,6 +174,14 @@ const PHASES: Array<{ name: string; run: (ctx: MultihostContext, p: Phase) => Pr
     },
   },
   {
+    name: `forced X.509 CA rotation on both example.org servers (localauthority x509 prepare / activate / taint / revoke); partner.org follows within the ${REFRESH_HINT_SECONDS} s refresh hint`,
+    run: rotateX509Authorities,
+  },
+  {
+    name: `forced JWT key rotation on both example.org servers (localauthority jwt prepare / activate / taint / revoke); partner.org follows within the ${REFRESH_HINT_SECONDS} s refresh hint`,
+    run: rotateJwtAuthorities,
+  },
+  {
     name: 'HA: spire-server 1 of example.org killed (SIGKILL); agents go on through spire-server 2',
     async run(ctx, p) {
       await ctx.topology.fault('server-kill', 'a-server');
@@ -272,7 +281,12 @@ const PHASES: Array<{ name: string; run: (ctx: MultihostContext, p: Phase) => Pr
 export const FAULT_PHASE_NAMES = PHASES.map((p) => p.name);
 
 /** Starts the servers and the loads, runs every phase, stops them; one result per phase. */
-export async function runFaults(ctx: MultihostContext, onResult?: (r: ScenarioResult) => void, shouldStop = (): boolean => false): Promise<ScenarioResult[]> {
+export async function runFaults(
+  ctx: MultihostContext,
+  onResult?: (r: ScenarioResult) => void,
+  shouldStop = (): boolean => false,
+  only: (name: string) => boolean = () => true,
+): Promise<ScenarioResult[]> {
   const address = ctx.topology.hosts[SERVER_HOST].address;
   const httpsServer = join(ctx.root, 'apps', 'https-mtls', 'dist', 'server.js');
   const loadScript = join(ctx.root, 'test', 'multihost', 'dist', 'load.js');
@@ -295,6 +309,7 @@ export async function runFaults(ctx: MultihostContext, onResult?: (r: ScenarioRe
     await Promise.all(loads.map((l) => l.workload.waitForLine(/^progress requests=[1-9]/, 30_000)));
     for (const phase of PHASES) {
       if (shouldStop()) break;
+      if (!only(phase.name)) continue;
       const p = new Phase(phase.name, loads);
       try {
         await phase.run(ctx, p);
