@@ -4,7 +4,7 @@
 # missing), the attack tests' Python venv (pyOpenSSL, pinned in scripts/python-requirements.txt), the
 # workspace's dependencies, and a build. With --with-spire it also installs what the whole test
 # suite needs: the pinned SPIRE (built from the Go module in deploy/spire/tools when Go is
-# present), PostgreSQL (Debian's postgresql package, for test/multihost) and the official Node.js
+# present), PostgreSQL and nftables (Debian's packages, for test/multihost) and the official Node.js
 # binaries of the other supported lines (22, 24, 26, from the npm registry), SPIRE and Node.js
 # cached in ~/.cache.
 #
@@ -95,6 +95,15 @@ if [ "$with_spire" = true ]; then
   else
     echo "setup.sh: PostgreSQL is missing; install Debian's postgresql package (test/multihost needs it)" >&2
     [ -z "${CI:-}" ] || exit 1
+  fi
+  step "nftables (packet loss on test/multihost's degraded links where the kernel has no sch_netem)"
+  if command -v nft >/dev/null 2>&1; then
+    echo "installed: $(command -v nft)"
+  elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables
+  else
+    echo "setup.sh: nft is missing; install Debian's nftables package (test/multihost's degraded links need it where tc netem is missing)" >&2
   fi
   step "Node.js lines"
   bash scripts/node-lines.sh

@@ -46,6 +46,9 @@
 #   topology.sh netem <run-dir> <host> "<netem args>"|clear             loss/delay on its eth0
 #                                        (needs the kernel's sch_netem)
 #   topology.sh throttle <run-dir> <host> "<tbf args>"|clear            a slow link (tbf)
+#   topology.sh loss <run-dir> <host> <percent>|clear                    drop that share of what
+#                                        the host sends, at random (nftables `numgen random`): the
+#                                        loss of netem, for kernels without sch_netem
 #
 # Environment: SPIRE_BIN_DIR (default <repo>/.spire/bin), MH_PREFIX (default mh<pid>, unique per
 # run), MH_X509_SVID_TTL (seconds, default 3600), MH_TIMEOUT (seconds per wait, default 60),
@@ -489,6 +492,16 @@ cmd_fault() { # fault, host, [netem args]
           die "tc qdisc ${qdisc} is not available on this kernel (Linux $(uname -r))"
       fi
       ;;
+    loss)
+      command -v nft >/dev/null 2>&1 || die "nft is not installed (Debian's nftables package)"
+      if [[ "${3:-}" == clear ]]; then
+        ip netns exec "$(ns_of "${host}")" nft delete table inet mh_loss
+      else
+        [[ "${3:-}" =~ ^[0-9]{1,2}$ ]] || die "loss needs a percentage from 0 to 99: ${3:-}"
+        printf 'table inet mh_loss {\n chain out {\n  type filter hook output priority 0; policy accept;\n  oifname "eth0" numgen random mod 100 < %s drop\n }\n}\n' "$3" |
+          ip netns exec "$(ns_of "${host}")" nft -f - || die "nftables could not drop packets on ${host} (Linux $(uname -r))"
+      fi
+      ;;
   esac
   log "${fault} ${host}${3:+ $3}"
 }
@@ -499,7 +512,7 @@ run_dir=$2
 case "$1" in
   up) cmd_up ;;
   down) cmd_down "${run_dir}" ;;
-  server-stop | server-kill | server-start | agent-stop | agent-kill | agent-start | link-down | link-up | cut-servers | restore-servers | netem | throttle)
+  server-stop | server-kill | server-start | agent-stop | agent-kill | agent-start | link-down | link-up | cut-servers | restore-servers | netem | throttle | loss)
     (($# >= 3)) || usage
     cmd_fault "$1" "$3" "${4:-}"
     ;;

@@ -27,7 +27,8 @@ export type Fault =
   | 'cut-servers'
   | 'restore-servers'
   | 'netem'
-  | 'throttle';
+  | 'throttle'
+  | 'loss';
 
 export interface Host {
   name: HostName;
