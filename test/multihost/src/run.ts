@@ -22,8 +22,8 @@ export function cannotRun(root = repoRoot()): string | undefined {
 }
 
 /**
- * MH_ONLY=<regular expression>: only the scenarios and fault phases whose names match (to work on
- * one of them; the test then reports the others as not run).
+ * MH_ONLY=<regular expression>: only the scenarios and fault phases whose names match, for work on
+ * one of them with `pnpm demo:multihost` (the test expects every one of them, in order).
  */
 function selected(): (name: string) => boolean {
   const only = process.env.MH_ONLY;

@@ -165,11 +165,18 @@ export class Topology {
    */
   async x509Context(host: HostName, user: string): Promise<X509Context> {
     const out = await this.agentApi(host, user, ['fetch', 'x509', '-output', 'json', '-timeout', '10s']);
-    const answer = JSON.parse(out) as Array<{
+    let answer: unknown;
+    try {
+      answer = JSON.parse(out);
+    } catch {
+      // Not the parser's message: it quotes the text, and the answer holds private keys.
+      throw new Error(`spire-agent api fetch x509 -output json as ${user} on ${host} printed something that is not JSON`);
+    }
+    const parsed = answer as Array<{
       svids?: Array<{ spiffe_id: string; x509_svid: string; bundle: string }>;
       federated_bundles?: Record<string, string>;
     }>;
-    const first = Array.isArray(answer) ? answer[0] : answer;
+    const first = Array.isArray(parsed) ? parsed[0] : parsed;
     const svids = (first?.svids ?? []).map((s) => ({ id: s.spiffe_id, chain: splitCertificates(Buffer.from(s.x509_svid, 'base64')), bundle: splitCertificates(Buffer.from(s.bundle, 'base64')) }));
     const federated: Record<string, X509Certificate[]> = {};
     for (const [td, der] of Object.entries(first?.federated_bundles ?? {})) federated[td] = splitCertificates(Buffer.from(der, 'base64'));
