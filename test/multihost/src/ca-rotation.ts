@@ -20,7 +20,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CLIENT_USER, SERVER_USER, type Check, type Workload } from '@spiffe-node/harness';
+import { CLIENT_USER, SERVER_USER, type Workload } from '@spiffe-node/harness';
 import { authorityKeyId, subjectKeyId } from './key-ids.js';
 import type { MultihostContext } from './scenarios.js';
 import type { HostName } from './topology.js';
@@ -44,7 +44,6 @@ const JWT_AUDIENCE = 'spiffe://partner.org/rotation-check';
 /** What a rotation phase gets from the fault runner: its checks and the loads. */
 export interface RotationPhase {
   check(what: string, ok: boolean): void;
-  readonly checks: Check[];
   readonly loads: ReadonlyArray<{ name: string; workload: Workload }>;
 }
 
