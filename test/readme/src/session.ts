@@ -11,7 +11,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { firstMissing } from './match.js';
@@ -78,6 +78,8 @@ export class Session {
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !DROPPED_ENV.test(k)) env[k] = v;
     Object.assign(env, { HOME: '/tmp/home', FORCE_COLOR: '0', NO_COLOR: '1', TERM: 'dumb' });
+    // npm's cache stays the machine's (a reader's npm has one): the copied apps install from it.
+    env.npm_config_cache = process.env.npm_config_cache ?? join(homedir(), '.npm');
     const shell = spawn('nsenter', ['-t', String(holder.pid), '-m', '--', 'bash', '--noprofile', '--norc', '-s'], {
       cwd: root,
       env,
