@@ -6,11 +6,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { markdownFiles, REPO_ROOT, canRead, isRoot, userExists } from './files.js';
+import { markdownFiles, REPO_ROOT, canRead, ensureUser, isRoot } from './files.js';
 import { blocksOf, runBlock, startAgent } from './runner.js';
 import { Session } from './session.js';
 
-const WORKLOAD_USERS = ['server-workload', 'client-workload'];
+/** The users the READMEs run workloads as (the apps' preconditions); made when missing, as pnpm demo makes them. */
+const WORKLOAD_USERS = ['server-workload', 'client-workload', 'gateway-workload', 'upstream-workload'];
 const files = markdownFiles();
 
 describe('every shell block of every README says whether the README test runs it', () => {
@@ -36,8 +37,7 @@ describe('every shell block of every README says whether the README test runs it
 /** Why the run blocks cannot run on this machine, if they cannot. */
 function cannotRun(): string | undefined {
   if (!isRoot()) return 'needs root: a private /tmp (a mount namespace), and the READMEs run workloads as their own users (runuser)';
-  const missing = WORKLOAD_USERS.filter((u) => !userExists(u));
-  if (missing.length > 0) return `needs the workload users ${missing.join(', ')} (pnpm demo creates them)`;
+  for (const user of WORKLOAD_USERS) ensureUser(user);
   const unreadable = WORKLOAD_USERS.filter((u) => !canRead(u, join(REPO_ROOT, 'packages', 'spiffe', 'package.json')));
   if (unreadable.length > 0) return `the workload users (${unreadable.join(', ')}) cannot read this checkout (a folder above it is closed to them, as /root is), so the READMEs' runuser commands cannot run from it`;
   return undefined;

@@ -133,7 +133,8 @@ export class Session {
     const job: Background = {
       pid,
       output: () => this.read(`out-${n}`),
-      exited: () => !alive(pid),
+      // The process itself: its group exists only once setsid has run.
+      exited: () => !alive(pid, false),
     };
     this.#background.set(key, job);
     return job;
@@ -175,9 +176,10 @@ export class Session {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether the process group `pid` (or, with `group` false, the process) still has a process. */
+function alive(pid: number, group = true): boolean {
   try {
-    process.kill(-pid, 0);
+    process.kill(group ? -pid : pid, 0);
     return true;
   } catch {
     return false;
