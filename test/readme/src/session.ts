@@ -160,7 +160,7 @@ export class Session {
   async stop(job: Background): Promise<void> {
     for (const [key, j] of this.#background) if (j === job) this.#background.delete(key);
     signal(job.pid, 'SIGTERM');
-    for (let i = 0; i < 100 && alive(job.pid); i++) await sleep(50);
+    for (let i = 0; i < 100 && (alive(job.pid) || alive(job.pid, false)); i++) await sleep(50);
     signal(job.pid, 'SIGKILL');
   }
 
@@ -186,10 +186,13 @@ function alive(pid: number, group = true): boolean {
   }
 }
 
+/** Signals the process group `pid`, and the process itself (in case it has not made its group yet). */
 function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, sig);
-  } catch {
-    // already gone
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, sig);
+    } catch {
+      // already gone
+    }
   }
 }
