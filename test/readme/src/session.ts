@@ -80,6 +80,9 @@ export class Session {
     Object.assign(env, { HOME: '/tmp/home', FORCE_COLOR: '0', NO_COLOR: '1', TERM: 'dumb' });
     // npm's cache stays the machine's (a reader's npm has one): the copied apps install from it.
     env.npm_config_cache = process.env.npm_config_cache ?? join(homedir(), '.npm');
+    // What the cache already holds is not asked for again, and no audit or funding requests:
+    // the commands stay as shown, only npm's network round trips go (CI time).
+    Object.assign(env, { npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false' });
     const shell = spawn('nsenter', ['-t', String(holder.pid), '-m', '--', 'bash', '--noprofile', '--norc', '-s'], {
       cwd: root,
       env,
