@@ -22,7 +22,8 @@ export interface RunMeta {
   seconds: number;
 }
 
-export function machineInfo(): Pick<RunMeta, 'machine' | 'node' | 'go' | 'commit'> {
+/** The machine, Go and commit of a run; `node`: the Node.js (or lines) that ran the Node processes. */
+export function machineInfo(node: string): Pick<RunMeta, 'machine' | 'node' | 'go' | 'commit'> {
   const cpu = cpus();
   let go = '';
   let commit = '';
@@ -38,7 +39,7 @@ export function machineInfo(): Pick<RunMeta, 'machine' | 'node' | 'go' | 'commit
   }
   return {
     machine: `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${process.platform === 'linux' ? readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim() : process.platform}`,
-    node: process.version,
+    node,
     go,
     commit,
   };
