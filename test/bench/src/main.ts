@@ -134,6 +134,7 @@ const meta: RunMeta = {
   options: {
     only: selected.map((b) => b.id), smoke, rounds: ctx.rounds, roundMs: ctx.roundMs, profile: ctx.profile, clientGroups,
     lines: lines.map((l) => `${l.version} (OpenSSL ${l.openssl})`),
+    lineMajors: lines.map((l) => l.line).join(','),
   },
   seconds: (Date.now() - started) / 1000,
 };
@@ -145,7 +146,9 @@ const missed = figures.filter((f) => f.met === false);
 console.log(`targets: ${met} met, ${missed.length} missed${missed.length ? ` (${missed.map((f) => `${f.item} ${f.bench}/${f.metric}`).join('; ')})` : ''}`);
 console.log(`results: ${join(outDir, 'results.json')} and chart.svg${smoke ? '' : ' (copied to results/latest.*)'}`);
 const wantReadme = !values['skip-readme'] && (values.readme ?? (!smoke && only.length === 0));
-if (wantReadme && failures.length === 0 && updateReadme(figures, meta)) console.log('README.md figures updated');
+// A comparison of lines has its own section; a run of selected benchmarks touches the README only with --readme.
+const section = lines.length > 1 ? 'lines' : 'figures';
+if (wantReadme && failures.length === 0 && updateReadme(figures, meta, section)) console.log(`README.md ${section} section updated`);
 if (failures.length > 0) {
   console.error(`\n${failures.length} benchmark(s) failed: ${failures.map((f) => f.bench).join(', ')}`);
   process.exitCode = 1;

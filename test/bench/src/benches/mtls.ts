@@ -106,7 +106,7 @@ async function profileServer(
     let perf: PerfSummary | undefined;
     let cpuPerHandshakeUs = NaN;
     if (perfAvailable()) {
-      const file = join(ctx.outDir, `perf-${arm}.data`);
+      const file = join(ctx.outDir, `perf-${arm}-node${node.line}.data`);
       const recording = perfRecord(server.pid, seconds, file);
       const cpu0 = await server.cpuMicros();
       const r = await client.send({ cmd: 'handshakes', addr, ms: seconds * 1000, conc: CONCURRENCY, groups });
@@ -219,8 +219,7 @@ export const mtlsBenchmark: Benchmark = {
           figure('1', `server CPU per handshake, ${vs}`, 'cpuPerHandshakeUs', armOf('bare', node), armOf('bare', base), { note }),
         );
       }
-      if (ctx.profile) {
-        const node = lines[lines.length - 1] as NodeBinary;
+      for (const node of ctx.profile ? lines : []) {
         for (const arm of ['ours', 'bare', 'plain'] as const) {
           const { summary, handshakes, path, perf, cpuPerHandshakeUs } = await profileServer(ctx, agent, client, arm, node);
           if (perf) ctx.log(formatPerf(`perf profile of the ${arm} server on Node ${node.version} (${cpuPerHandshakeUs.toFixed(0)} µs CPU per handshake)`, perf, cpuPerHandshakeUs));
