@@ -1,14 +1,17 @@
 /**
- * Items 1 and 8: full mTLS handshakes per second and server CPU per handshake, three echo
+ * Items 1 and 8: full mTLS handshakes per second and server CPU per handshake, four echo
  * servers driven by the same client load (the Go load process, a new TCP connection and a full
  * TLS 1.3 handshake with a client certificate per request):
  *
  * - ours: `createTlsServer(mtlsServerOptions(...))` with an X509Source from the dev agent;
  * - plain: `tls.createServer` with the same certificate, key and CA, Node's defaults;
+ * - bare: `tls.createServer` with ours' TLS settings and no client check (the floor);
  * - go-spiffe: `tlsconfig.MTLSServerConfig` with a workloadapi.X509Source (GOMAXPROCS=1, one
  *   core like Node's main thread).
  *
- * Server CPU is what each server process reports for itself (process.cpuUsage, getrusage).
+ * With `--lines`, the Node servers run once per line, all in the same interleaved rounds.
+ * Server CPU is what each server process reports for itself (process.cpuUsage, getrusage); the
+ * Go client reports what each handshake negotiated (version, cipher suite, group).
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
