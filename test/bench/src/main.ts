@@ -6,6 +6,8 @@
  *   pnpm bench -- --only jwt,mtls    some benchmarks (ids: see --help)
  *   pnpm bench -- --smoke            a short run that only proves every benchmark still runs
  *   pnpm bench -- --rounds 10 --round-ms 3000 --profile
+ *   pnpm bench -- --node-line 24     the Node processes on Node 24 (or --node <path>)
+ *   pnpm bench -- --only mtls,jwt --lines 20,24 [--readme]   two lines side by side
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';

@@ -209,6 +209,9 @@ export const mtlsBenchmark: Benchmark = {
           figure('8', `server CPU per handshake${on}`, 'cpuPerHandshakeUs', ours, armOf('bare', node), {
             note: 'no target: the bare server has the same TLS settings and checks nothing; the difference is the cost of this library (verification, authorizer, gate)',
           }),
+          figure('8', `server CPU per handshake${on}`, 'cpuPerHandshakeUs', armOf('bare', node), 'go-spiffe', {
+            note: 'no target: the floor of any Node server (bare node:tls, no client check) against go-spiffe',
+          }),
         );
       }
       const base = lines[0] as NodeBinary;
