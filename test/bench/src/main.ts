@@ -43,11 +43,12 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     'usage: pnpm bench [-- --only ID[,ID...]] [--smoke] [--rounds N] [--round-ms MS] [--profile] [--out DIR] [--readme | --skip-readme]\n' +
-      '                  [--node PATH | --node-line MAJOR] [--lines MAJOR,MAJOR...] [--client-groups x25519|default]\n\n' +
+      '                  [--node PATH | --node-line MAJOR] [--lines MAJOR,MAJOR...] [--client-groups x25519|default|both]\n\n' +
       '  --node PATH        the Node.js binary that runs the Node processes (servers, workers, apps, the dev agent)\n' +
       '  --node-line MAJOR  the same, for a line installed by scripts/node-lines.sh (or the running Node)\n' +
       `  --lines 20,24      measure these lines side by side, in the same interleaved rounds (${BENCHMARKS.filter((b) => b.lineComparison).map((b) => b.id).join(', ')})\n` +
-      '  --client-groups    key-share groups the Go client offers: x25519 (default) or default (Go\'s, X25519MLKEM768 first)\n',
+      '  --client-groups    key-share groups the Go client offers: x25519 (default), default (Go\'s, X25519MLKEM768 first),\n' +
+      '                     or both (mtls measures each server with each offer in the same rounds)\n',
   );
   for (const b of BENCHMARKS) console.log(`  ${b.id.padEnd(9)} (item ${b.items}) ${b.title}`);
   process.exit(0);
@@ -68,7 +69,9 @@ function fail(message: string): never {
 }
 if (values.node !== undefined && values['node-line'] !== undefined) fail('--node and --node-line name the same thing: pass one');
 const clientGroups = values['client-groups'];
-if (clientGroups !== 'x25519' && clientGroups !== 'default') fail(`--client-groups: expected x25519 or default, got "${clientGroups}"`);
+if (clientGroups !== 'x25519' && clientGroups !== 'default' && clientGroups !== 'both') {
+  fail(`--client-groups: expected x25519, default or both, got "${clientGroups}"`);
+}
 let node: NodeBinary;
 let lines: NodeBinary[];
 try {

@@ -77,9 +77,16 @@ export async function startLoad(ctx: BenchContext, agent: BenchAgent): Promise<C
   return CommandProcess.start('go load client', ctx.go, ['load', '-socket', BenchAgent.address(agent.clientSocket), '-server-id', SERVER_ID]);
 }
 
-async function measure(ctx: BenchContext, client: CommandProcess, server: CommandProcess, ms: number): Promise<Sample> {
+type Offer = 'x25519' | 'default';
+
+/** The offers a run measures, the first one for every figure but the comparison of offers. */
+function offersOf(ctx: BenchContext): Offer[] {
+  return ctx.clientGroups === 'both' ? ['x25519', 'default'] : [ctx.clientGroups];
+}
+
+async function measure(client: CommandProcess, server: CommandProcess, ms: number, groups: Offer): Promise<Sample> {
   const cpu0 = await server.cpuMicros();
-  const r = await client.send({ cmd: 'handshakes', addr: `127.0.0.1:${server.ready.port}`, ms, conc: CONCURRENCY, groups: ctx.clientGroups });
+  const r = await client.send({ cmd: 'handshakes', addr: `127.0.0.1:${server.ready.port}`, ms, conc: CONCURRENCY, groups });
   const cpu1 = await server.cpuMicros();
   if (r.count === 0) throw new Error(`no handshake succeeded: ${r.first_error}`);
   return { rate: r.count / (r.elapsed_ms / 1000), cpuPerHandshakeUs: (cpu1 - cpu0) / r.count, count: r.count, errors: r.errors, negotiated: r.negotiated ?? undefined };
@@ -103,7 +110,7 @@ async function profileServer(
   const server = await startTlsServer(ctx, agent, arm, [], node);
   try {
     const addr = `127.0.0.1:${server.ready.port}`;
-    const groups = ctx.clientGroups;
+    const groups = offersOf(ctx)[0];
     await client.send({ cmd: 'handshakes', addr, ms: 500, conc: CONCURRENCY, groups });
     // perf first (native view, no V8 profiler running), then the V8 profile (JS view).
     let perf: PerfSummary | undefined;
@@ -162,13 +169,19 @@ export const mtlsBenchmark: Benchmark = {
         const node = nodeOf.get(arm);
         servers.set(arm, await startTlsServer(ctx, agent, (arm.split('@')[0] as Arm), [], node ?? ctx.node));
       }
-      for (const arm of arms) await measure(ctx, client, servers.get(arm)!, ctx.smoke ? 100 : 500); // warm-up
-      const results = await interleave(ctx.rounds, arms, (arm) => measure(ctx, client, servers.get(arm)!, ctx.roundMs));
+      // With --client-groups both, each server is measured twice a round: `arm` with X25519
+      // offered and `arm+pq` with Go's default groups.
+      const offers = offersOf(ctx);
+      const measured = arms.flatMap((arm) => offers.map((o, i) => (i === 0 ? arm : `${arm}+pq`)));
+      const offerOf = (m: string): Offer => (m.endsWith('+pq') ? 'default' : (offers[0] as Offer));
+      const serverOf = (m: string): CommandProcess => servers.get(m.replace(/\+pq$/, ''))!;
+      for (const m of measured) await measure(client, serverOf(m), ctx.smoke ? 100 : 500, offerOf(m)); // warm-up
+      const results = await interleave(ctx.rounds, measured, (m) => measure(client, serverOf(m), ctx.roundMs, offerOf(m)));
       const get = (arm: string, k: 'rate' | 'cpuPerHandshakeUs' | 'errors'): number[] => results.get(arm)!.map((s) => s[k]);
       const agreed = (arm: string): Negotiated | undefined => results.get(arm)!.find((s) => s.negotiated)?.negotiated;
-      const errors = sum(arms.flatMap((a) => get(a, 'errors')));
+      const errors = sum(measured.flatMap((a) => get(a, 'errors')));
       const range = (v: number[]): [number, number] => [Math.min(...v), Math.max(...v)];
-      const negotiated = Object.fromEntries(arms.map((a) => [a, agreed(a)]));
+      const negotiated = Object.fromEntries(measured.map((a) => [a, agreed(a)]));
       const detail = {
         rounds: ctx.rounds, roundMs: ctx.roundMs, concurrency: CONCURRENCY, clientGroups: ctx.clientGroups,
         lines: lines.map((l) => ({ version: l.version, openssl: l.openssl })), negotiated,
@@ -177,8 +190,9 @@ export const mtlsBenchmark: Benchmark = {
       const figure = (item: string, metric: string, k: 'rate' | 'cpuPerHandshakeUs', a: string, b: string, extra: Partial<Figure> = {}): Figure => {
         const q = ratios(get(a, k), get(b, k));
         const label = (arm: string): string => {
-          const node = nodeOf.get(arm);
-          return `${LABELS[arm.split('@')[0] as Arm]}${several && node ? ` on Node ${node.line}` : ''}`;
+          const node = nodeOf.get(arm.replace(/\+pq$/, ''));
+          const offered = offers.length > 1 ? (arm.endsWith('+pq') ? ", Go's default groups offered" : ', X25519 offered') : '';
+          return `${LABELS[arm.split(/[@+]/)[0] as Arm]}${several && node ? ` on Node ${node.line}` : ''}${offered}`;
         };
         return {
           bench: 'mtls', item, metric, unit: k === 'rate' ? '/s' : 'µs',
@@ -191,7 +205,7 @@ export const mtlsBenchmark: Benchmark = {
       for (const node of lines) {
         const on = several ? ` (Node ${node.line})` : '';
         const ours = armOf('ours', node);
-        const agreedNote = `client offers ${ctx.clientGroups === 'default' ? "Go's default groups (X25519MLKEM768, X25519, …)" : 'X25519 only'}; ` +
+        const agreedNote = `client offers ${offers[0] === 'default' ? "Go's default groups (X25519MLKEM768, X25519, …)" : 'X25519 only'}; ` +
           `negotiated: ours ${agreedText(agreed(ours))}; plain ${agreedText(agreed(armOf('plain', node)))}; go-spiffe ${agreedText(agreed('go-spiffe'))}` +
           (errors > 0 ? `; ${errors} failed handshakes over the run` : '');
         // The issue's target for Node 24 (OpenSSL 3.5), kept for the newer lines.
@@ -213,6 +227,18 @@ export const mtlsBenchmark: Benchmark = {
             note: 'no target: the floor of any Node server (bare node:tls, no client check) against go-spiffe',
           }),
         );
+      }
+      if (offers.length > 1) {
+        for (const arm of arms) {
+          const node = nodeOf.get(arm);
+          const on = several && node ? ` (Node ${node.line})` : '';
+          const what = arm === 'go-spiffe' ? 'go-spiffe' : arm.split('@')[0];
+          figures.push(
+            figure('8', `${what} server CPU per handshake, Go's default groups vs X25519 offered${on}`, 'cpuPerHandshakeUs', `${arm}+pq`, arm, {
+              note: `no target: negotiated ${agreedText(agreed(`${arm}+pq`))} against ${agreedText(agreed(arm))}`,
+            }),
+          );
+        }
       }
       const base = lines[0] as NodeBinary;
       for (const node of lines.slice(1)) {

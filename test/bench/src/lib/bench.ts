@@ -21,9 +21,11 @@ export interface BenchContext {
   readonly lines: readonly NodeBinary[];
   /**
    * The key-share groups the Go load client offers: `x25519` (X25519 only, what every server
-   * here then negotiates) or `default` (Go's defaults, X25519MLKEM768 first).
+   * here then negotiates), `default` (Go's defaults, X25519MLKEM768 first), or `both` (the
+   * mtls benchmark measures every server with each offer in the same rounds and compares them;
+   * its other figures are those of `x25519`).
    */
-  readonly clientGroups: 'x25519' | 'default';
+  readonly clientGroups: 'x25519' | 'default' | 'both';
   /** The Go baselines' binary. */
   readonly go: string;
   /** Where this run writes its files (results/<stamp>/). */
