@@ -164,7 +164,7 @@ export const serverTargets: ServerTarget[] = [
     (fx, d) =>
       createHttp2SecureServer(options(fx, d, 'h2'), (req, res) => {
         res.writeHead(200, { 'content-type': 'text/plain' }).end(whoami(req.stream.session?.socket as TLSSocket));
-      }) as unknown as tls.Server,
+      }),
     'h2',
   ),
   {

@@ -51,7 +51,7 @@ export function spawnCli(args: readonly string[], options: { env?: Record<string
   if (options.env && 'SPIFFE_ENDPOINT_SOCKET' in options.env && options.env['SPIFFE_ENDPOINT_SOCKET'] === undefined) delete env['SPIFFE_ENDPOINT_SOCKET'];
   const child = spawn(process.execPath, [...CLI_ARGS, ...args], {
     cwd: options.cwd ?? PACKAGE_DIR,
-    env: env as NodeJS.ProcessEnv,
+    env: env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return trackProcess(child, `spiffe ${args.join(' ')}`);

@@ -8,7 +8,7 @@
  */
 // @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata API.
 import 'reflect-metadata';
-import { X509Certificate, randomBytes, webcrypto } from 'node:crypto';
+import { X509Certificate, randomBytes, type webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import {
   exportPrivateKey,

@@ -50,8 +50,8 @@ export async function startAgentProcess(dir: string, extraArgs: readonly string[
   );
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code, signal) => {
       if (signal !== null) err += `\n[test helper] the agent was killed by ${signal}\n`;
@@ -66,7 +66,7 @@ export async function startAgentProcess(dir: string, extraArgs: readonly string[
         resolve();
       }
     };
-    child.stdout!.on('data', check);
+    child.stdout.on('data', check);
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`agent exited with ${code} before starting:\n${out}\n${err}`));

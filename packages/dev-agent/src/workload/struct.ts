@@ -35,6 +35,8 @@ export function toProtoValue(value: unknown): ProtoValue {
   if (typeof value === 'boolean') return { boolValue: value };
   if (Array.isArray(value)) return { listValue: { values: value.map(toProtoValue) } };
   if (typeof value === 'object') return { structValue: toProtoStruct(value as Record<string, unknown>) };
+  // Objects returned above: what is left is a bigint, a symbol or a function.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   return { stringValue: String(value) };
 }
 

@@ -42,6 +42,8 @@ export function renegotiationRefused(peer: 'client' | 'server'): TlsPeerError {
  */
 export function refuseClientRenegotiation(socket: TLSSocket, onRefused: (err: TlsPeerError) => void): void {
   socket.disableRenegotiation();
+  // The socket's own emit, called back with the socket as `this` by the wrapper below.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const emit = socket.emit as (this: TLSSocket, event: string | symbol, ...args: unknown[]) => boolean;
   socket.emit = function emitUnlessRenegotiation(this: TLSSocket, event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'error' && (args[0] as { code?: unknown } | undefined)?.code === 'ERR_TLS_RENEGOTIATION_DISABLED') {

@@ -58,7 +58,7 @@ export function listX509Bundles(source: X509BundleSource): X509Bundle[] | undefi
   if (!Array.isArray(bundles) || !bundles.every((bundle) => bundle instanceof X509Bundle)) {
     throw new TypeError('tls: the bundle source\'s x509Bundles() must return an array of X509Bundle');
   }
-  return bundles as X509Bundle[];
+  return bundles;
 }
 
 /**

@@ -139,7 +139,7 @@ export function signInput(key: JwtKey, input: string, alg: SigningAlg = key.alg)
  * signToken(key, { kid: null }, claims); // no kid
  * ```
  */
-export function signToken(key: JwtKey, header: Record<string, unknown | null>, claims: Record<string, unknown>): string {
+export function signToken(key: JwtKey, header: Record<string, unknown>, claims: Record<string, unknown>): string {
   const merged: Record<string, unknown> = { alg: key.alg, kid: key.kid, typ: 'JWT' };
   for (const [name, value] of Object.entries(header)) {
     if (value === null) delete merged[name];

@@ -239,7 +239,7 @@ function decode(token: string): DecodedJwtSvid {
   if (typeof aud === 'string') {
     audience = [aud];
   } else if (Array.isArray(aud) && aud.length > 0 && aud.every((a) => typeof a === 'string')) {
-    audience = aud as string[];
+    audience = aud;
   } else {
     throw fail(
       'ERR_JWTSVID_INVALID_CLAIMS',
