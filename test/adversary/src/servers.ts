@@ -28,7 +28,7 @@ import { SwitchableAuthorizer, SwitchableBundles } from './switchable.js';
 
 /** The ID every defending server accepts; the forged client chains all claim it. */
 export const CLIENT_ID = 'spiffe://example.org/client';
-export const GRPC_WHOAMI_PATH = '/adversary.Whoami/Whoami';
+const GRPC_WHOAMI_PATH = '/adversary.Whoami/Whoami';
 
 /** A defending server, running. */
 export interface DefendingServer {

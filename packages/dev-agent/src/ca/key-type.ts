@@ -22,7 +22,7 @@ type Algorithm = webcrypto.Algorithm;
 export type KeyType = 'ec-p256' | 'ec-p384' | 'rsa-2048';
 
 /** All supported key types. */
-export const KEY_TYPES: readonly KeyType[] = ['ec-p256', 'ec-p384', 'rsa-2048'];
+const KEY_TYPES: readonly KeyType[] = ['ec-p256', 'ec-p384', 'rsa-2048'];
 
 interface KeyAlgorithms {
   generate: webcrypto.EcKeyGenParams | webcrypto.RsaHashedKeyGenParams;

@@ -131,7 +131,7 @@ export function entryMatches(entry: RegistrationEntry, callerSelectors: Readonly
 }
 
 /** The longest entry ID SPIRE accepts. */
-export const MAX_ENTRY_ID_LENGTH = 255;
+const MAX_ENTRY_ID_LENGTH = 255;
 
 const ENTRY_ID_CHARS = /^[A-Za-z0-9._-]*$/;
 

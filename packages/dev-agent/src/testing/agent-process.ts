@@ -131,12 +131,6 @@ export function securityHeader(present = true): grpc.Metadata {
   return md;
 }
 
-/** A gRPC error as the tests compare it. */
-export interface GrpcFailure {
-  code: number;
-  details: string;
-}
-
 /** Calls a unary method; resolves with the response or rejects with the gRPC error. */
 export function unary<T>(client: RawWorkloadClient, method: string, request: unknown, md = securityHeader()): Promise<T> {
   return new Promise((resolve, reject) => {

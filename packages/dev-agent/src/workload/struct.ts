@@ -28,7 +28,7 @@ export interface ProtoStruct {
  * toProtoValue(['a', 1]); // { listValue: { values: [{ stringValue: 'a' }, { numberValue: 1 }] } }
  * ```
  */
-export function toProtoValue(value: unknown): ProtoValue {
+function toProtoValue(value: unknown): ProtoValue {
   if (value === null || value === undefined) return { nullValue: 0 };
   if (typeof value === 'number') return { numberValue: value };
   if (typeof value === 'string') return { stringValue: value };

@@ -26,7 +26,7 @@ import { TlsPeerError } from '../errors.js';
 export const NO_RENEGOTIATION: number = constants.SSL_OP_NO_RENEGOTIATION;
 
 /** @internal The error for a peer that tried to renegotiate an established connection. */
-export function renegotiationRefused(peer: 'client' | 'server'): TlsPeerError {
+function renegotiationRefused(peer: 'client' | 'server'): TlsPeerError {
   return new TlsPeerError(
     'ERR_TLS_RENEGOTIATION_REFUSED',
     `tls: the ${peer} of an established TLS 1.2 connection tried to renegotiate, which could swap its certificate after it was verified; ` +

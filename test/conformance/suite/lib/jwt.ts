@@ -58,7 +58,7 @@ export function newJwtKey(alg: SigningAlg, kid = `k${++kidCounter}-${randomBytes
  * jwk(newJwtKey('ES256')); // { kty: 'EC', crv: 'P-256', x, y, kid, use: 'jwt-svid' }
  * ```
  */
-export function jwk(key: JwtKey): Record<string, unknown> {
+function jwk(key: JwtKey): Record<string, unknown> {
   const out: Record<string, unknown> = { ...key.publicKey.export({ format: 'jwk' }), kid: key.kid };
   if (key.use !== null) out['use'] = key.use;
   return out;
