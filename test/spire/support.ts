@@ -10,8 +10,8 @@ export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..'
 export const binDir = process.env.SPIRE_BIN_DIR ?? join(repoRoot, '.spire', 'bin');
 export const serverBin = join(binDir, 'spire-server');
 export const agentBin = join(binDir, 'spire-agent');
-export const haveSpire = existsSync(serverBin) && existsSync(agentBin);
-export const requireSpire = !['', '0', 'false'].includes(process.env.SPIFFE_REQUIRE_SPIRE ?? '');
+const haveSpire = existsSync(serverBin) && existsSync(agentBin);
+const requireSpire = !['', '0', 'false'].includes(process.env.SPIFFE_REQUIRE_SPIRE ?? '');
 /** `false` when the suite runs; otherwise the reason it is skipped. */
 export const skip: false | string =
   haveSpire || requireSpire

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { SpiffeId, TrustDomain } from '@spiffe-node/spiffe';
+import { SpiffeId, type TrustDomain } from '@spiffe-node/spiffe';
 import { GatewayConfigError } from './config-error.js';
 import { Fields, describe, parseYaml } from './fields.js';
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { X509Certificate, createHash } from 'node:crypto';
+import { type X509Certificate, createHash } from 'node:crypto';
 
 /** At most this many certificates are read from one header or file. */
 const MAX_CERTIFICATES = 16;

@@ -45,6 +45,8 @@ export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
+  // Objects returned above: what is left is a scalar, a symbol or a function.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

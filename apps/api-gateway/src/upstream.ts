@@ -2,9 +2,10 @@
 // SPIFFE mTLS (any X509-SVID of its own trust domain may connect). It believes
 // x-forwarded-client-cert only when the TLS peer is the gateway's SPIFFE ID; from any other peer
 // the header is ignored and logged.
+import type { TLSSocket } from 'node:tls';
 import { parseArgs } from 'node:util';
 import express from 'express';
-import { SpiffeId, X509Source, authorizeMemberOf } from '@spiffe-node/spiffe';
+import { SpiffeId, X509Source, authorizeMemberOf, type TlsPeerError } from '@spiffe-node/spiffe';
 import { createHttpsServer, formatTlsHandshakeError, mtlsServerOptions, peerIdFromSocket } from '@spiffe-node/spiffe/tls';
 import { parseXfcc } from './xfcc.js';
 
@@ -90,7 +91,7 @@ async function run(): Promise<void> {
 
   const trustDomain = source.getX509Svid().id.trustDomain;
   const server = createHttpsServer(mtlsServerOptions(source, source, authorizeMemberOf(trustDomain)), app);
-  server.on('spiffeRejected', (err, socket) => console.log(formatTlsHandshakeError(err, socket)));
+  server.on('spiffeRejected', (err: TlsPeerError, socket: TLSSocket) => console.log(formatTlsHandshakeError(err, socket)));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(PORT, HOST, resolve);

@@ -55,7 +55,11 @@ function jwtSvidCallCredentials(source: JwtSource, audience: string): grpc.CallC
 
 function sayHello(client: GreeterClient, name: string): Promise<HelloReply> {
   return new Promise((resolve, reject) => {
-    client.sayHello({ name }, { deadline: Date.now() + CALL_TIMEOUT_MS }, (err, reply) => (err || !reply ? reject(err) : resolve(reply)));
+    client.sayHello({ name }, { deadline: Date.now() + CALL_TIMEOUT_MS }, (err, reply) => {
+      if (err) reject(err);
+      else if (reply) resolve(reply);
+      else reject(new Error('SayHello: the call ended with neither a reply nor an error'));
+    });
   });
 }
 
@@ -93,8 +97,8 @@ async function run(): Promise<void> {
     throw new Error(`${method} failed: ${describeError(err)}`);
   } finally {
     client.close();
-    x509Source.close();
-    jwtSource?.close();
+    void x509Source.close();
+    void jwtSource?.close();
   }
 }
 

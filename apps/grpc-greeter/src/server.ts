@@ -148,8 +148,8 @@ async function run(): Promise<void> {
 
   const stop = (): void => {
     server.forceShutdown();
-    x509Source.close();
-    jwtSource.close();
+    void x509Source.close();
+    void jwtSource.close();
     process.exit(0);
   };
   process.once('SIGTERM', stop);

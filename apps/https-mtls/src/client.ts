@@ -41,7 +41,7 @@ async function run(): Promise<void> {
     throw new Error(`Error connecting to "${URL}": ${cause}`);
   } finally {
     await dispatcher.close();
-    source.close();
+    void source.close();
   }
 }
 

@@ -48,8 +48,8 @@ async function run(): Promise<void> {
     throw new Error(`Error connecting to "${URL}": ${cause}`);
   } finally {
     await dispatcher.close();
-    x509Source.close();
-    jwtSource.close();
+    void x509Source.close();
+    void jwtSource.close();
   }
 }
 

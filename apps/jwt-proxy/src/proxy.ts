@@ -1,7 +1,7 @@
 // TLS reverse proxy (go-spiffe's spiffe-jwt-using-proxy example): serves TLS with its X509-SVID,
 // logs each request, and forwards `/` only to the server over TLS, authenticating the server as
 // spiffe://example.org/server.
-import { createServer as createHttpServer } from 'node:http';
+import { type createServer as createHttpServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import httpProxy from 'http-proxy';
 import { SpiffeId, X509Source, authorizeId } from '@spiffe-node/spiffe';
@@ -61,7 +61,7 @@ async function run(): Promise<void> {
   const stop = (): void => {
     server.close();
     agent.destroy();
-    source.close();
+    void source.close();
     process.exit(0);
   };
   process.once('SIGTERM', stop);

@@ -52,7 +52,7 @@ async function run(): Promise<void> {
   } catch (err) {
     throw new Error(`Unable to read server response: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
-    source.close();
+    void source.close();
   }
 }
 

@@ -47,7 +47,7 @@ async function run(): Promise<void> {
       console.log(`Client says: ${message.trim()}`);
       conn.end('Hello client\n');
     });
-    conn.on('error', (err) => console.log(`Error reading incoming data: ${err.message}`));
+    conn.on('error', (err: Error) => console.log(`Error reading incoming data: ${err.message}`));
   });
   // A client that fails SPIFFE authentication never reaches the handler above.
   server.on('spiffeRejected', (err: TlsPeerError) => {
@@ -62,7 +62,7 @@ async function run(): Promise<void> {
 
   const stop = (): void => {
     server.close();
-    source.close();
+    void source.close();
     process.exit(0);
   };
   process.once('SIGTERM', stop);

@@ -163,7 +163,7 @@ export function parseRequestArgs(argv: string[]): RequestOptions {
     throw new UsageError('--socket, --server-id and --server-td go with --spiffe');
   }
   return {
-    url: values.url as string,
+    url: values.url,
     key: values.key,
     cert: values.cert,
     rootCas: values['root-ca'] ?? [],

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { SpiffeId, TrustDomain, authorizeMatch, authorizeMemberOf, authorizeOneOf, type Authorizer } from '@spiffe-node/spiffe';
+import { SpiffeId, TrustDomain, authorizeMatch, authorizeMemberOf, authorizeOneOf, type Authorizer, type X509Svid } from '@spiffe-node/spiffe';
 import { fileX509Source, type FileX509Source } from '@spiffe-node/spiffe/files';
 import { formatVerdict, rootCaVerdict, spiffeVerdict, type AuthorizerKind, type Verdict } from './diagnose.js';
 import { SERVER_USAGE, UsageError, parseServerArgs, type ServerOptions } from './options.js';
@@ -41,7 +41,7 @@ function startServer(options: ServerOptions): https.Server {
     const { authorizer, kind, text } = spiffeAuthorizer(options, source.trustDomain);
     verdict = (socket) => spiffeVerdict(socket, source, authorizer, kind);
     tls = spiffeContext(source);
-    source.on('update', (svid) => {
+    source.on('update', (svid: X509Svid) => {
       server.setSecureContext({ ...spiffeContext(source), minVersion: 'TLSv1.2' });
       console.log(`SVID files changed: now serving ${svid.id} (valid until ${svid.expiresAt.toISOString()})`);
     });

@@ -25,7 +25,7 @@ export const DEFAULT_SOCKET_PATH = '/tmp/spire-agent/public/api.sock';
  * process.env[ENDPOINT_ENV] = 'unix:///run/spire/agent.sock';
  * ```
  */
-export const ENDPOINT_ENV = 'SPIFFE_ENDPOINT_SOCKET';
+const ENDPOINT_ENV = 'SPIFFE_ENDPOINT_SOCKET';
 
 /**
  * A resolved endpoint: the address the client dials, and where it came from.

@@ -29,7 +29,7 @@ export class CommandError extends Error {
  * throw new TimeoutError(1000);
  * ```
  */
-export class TimeoutError extends Error {
+class TimeoutError extends Error {
   override name = 'TimeoutError';
   readonly timeoutMs: number;
   constructor(timeoutMs: number) {

@@ -9,7 +9,7 @@
 import { EventEmitter } from 'node:events';
 import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
-import { SpiffeId, TrustDomain } from '@spiffe-node/spiffe/spiffeid';
+import { SpiffeId, type TrustDomain } from '@spiffe-node/spiffe/spiffeid';
 import type { SpiffeBundle } from '@spiffe-node/spiffe/bundle';
 import { TrustDomainAuthority, type AuthorityConfig, type StoredAuthority } from './ca/authority.js';
 import { mintX509Svid } from './ca/x509-ca.js';

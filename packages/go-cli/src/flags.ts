@@ -121,11 +121,13 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[]):
     }
     if (value === undefined) {
       if (i >= argv.length) throw new FlagError(`flag needs an argument: -${name}`);
+      // Needed: the receiver is `string | undefined`, but `store` below takes the narrowed string.
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
       value = argv[i] as string;
       i += 1;
     }
     store(out, spec, value);
   }
-  out.args = argv.slice(i) as string[];
+  out.args = argv.slice(i);
   return out;
 }

@@ -27,7 +27,7 @@ import { GRPC_PWNED_PATH, type ClientProtocol } from './hostile-servers.js';
 import { SwitchableAuthorizer, SwitchableBundles } from './switchable.js';
 
 /** The ID every defending client accepts; the forged server chains all claim it. */
-export const SERVER_ID = 'spiffe://example.org/server';
+const SERVER_ID = 'spiffe://example.org/server';
 
 export interface DefendingClient {
   /** One call to 127.0.0.1:`port`; resolves with what the server sent. */

@@ -48,7 +48,7 @@ export async function startHostileServer(protocol: ClientProtocol, identity: Pem
         res.writeHead(200, { 'content-type': 'text/plain' }).end(`${PWNED}\n`);
       });
       server.on('tlsClientError', () => {});
-      return listenOnLoopback(server as unknown as tls.Server);
+      return listenOnLoopback(server);
     }
     case 'grpc': {
       // gRPC over node:http2 by hand (grpc-js cannot lower its security level for the SHA-1 chain).
@@ -72,7 +72,7 @@ export async function startHostileServer(protocol: ClientProtocol, identity: Pem
         stream.end(frame);
       });
       server.on('tlsClientError', () => {});
-      return listenOnLoopback(server as unknown as tls.Server);
+      return listenOnLoopback(server);
     }
   }
 }

@@ -28,7 +28,7 @@ import { SwitchableAuthorizer, SwitchableBundles } from './switchable.js';
 
 /** The ID every defending server accepts; the forged client chains all claim it. */
 export const CLIENT_ID = 'spiffe://example.org/client';
-export const GRPC_WHOAMI_PATH = '/adversary.Whoami/Whoami';
+const GRPC_WHOAMI_PATH = '/adversary.Whoami/Whoami';
 
 /** A defending server, running. */
 export interface DefendingServer {
@@ -164,7 +164,7 @@ export const serverTargets: ServerTarget[] = [
     (fx, d) =>
       createHttp2SecureServer(options(fx, d, 'h2'), (req, res) => {
         res.writeHead(200, { 'content-type': 'text/plain' }).end(whoami(req.stream.session?.socket as TLSSocket));
-      }) as unknown as tls.Server,
+      }),
     'h2',
   ),
   {

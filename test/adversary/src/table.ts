@@ -19,7 +19,7 @@ export function clientAttackApplies(attack: ClientAttack, target: ClientTarget):
   return attack.resumeAfter === undefined || target.resumes;
 }
 
-export function serverPeer(attack: ServerAttack): string {
+function serverPeer(attack: ServerAttack): string {
   if (attack.renegotiateTo) return 'pyOpenSSL client (renegotiate)';
   if (attack.resumeAfter) return 'pyOpenSSL client (set_session)';
   return 'pyOpenSSL client';
@@ -58,7 +58,7 @@ export function helperRow(attack: HelperAttack): AttackRow {
   };
 }
 
-export function attackTable(): AttackRow[] {
+function attackTable(): AttackRow[] {
   const rows: AttackRow[] = [];
   for (const target of [...serverTargets, ...appServerTargets]) {
     for (const attack of serverAttacks) if (serverAttackApplies(attack, target)) rows.push(serverRow(attack, target));

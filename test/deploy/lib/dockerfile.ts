@@ -112,7 +112,7 @@ export function execForm(args: string): string[] | undefined {
   if (!args.startsWith('[')) return undefined;
   const parsed: unknown = JSON.parse(args);
   if (!Array.isArray(parsed) || !parsed.every((a) => typeof a === 'string')) throw new Error(`not a JSON string array: ${args}`);
-  return parsed as string[];
+  return parsed;
 }
 
 export interface CopyInstruction {

@@ -140,28 +140,28 @@ const labelValue = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const labelName = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const ianaSvcName = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
-export function isDns1123Label(s: string): boolean {
+function isDns1123Label(s: string): boolean {
   return s.length <= 63 && dns1123Label.test(s);
 }
-export function isDns1035Label(s: string): boolean {
+function isDns1035Label(s: string): boolean {
   return s.length <= 63 && dns1035Label.test(s);
 }
-export function isDns1123Subdomain(s: string): boolean {
+function isDns1123Subdomain(s: string): boolean {
   return s.length <= 253 && dns1123Subdomain.test(s);
 }
 /** A label or annotation key: optional DNS-subdomain prefix and '/', then a name of ≤ 63 characters. */
-export function isQualifiedName(key: string): boolean {
+function isQualifiedName(key: string): boolean {
   const parts = key.split('/');
   if (parts.length > 2) return false;
   const name = parts.at(-1) ?? '';
   if (parts.length === 2 && !isDns1123Subdomain(parts[0] ?? '')) return false;
   return name.length <= 63 && labelName.test(name);
 }
-export function isLabelValue(value: string): boolean {
+function isLabelValue(value: string): boolean {
   return value.length <= 63 && labelValue.test(value);
 }
 /** A container or service port name (IANA service name): ≤ 15 characters, at least one letter. */
-export function isPortName(name: string): boolean {
+function isPortName(name: string): boolean {
   return name.length <= 15 && ianaSvcName.test(name) && /[a-z]/.test(name) && !name.includes('--');
 }
 

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { envFlag, rel, run, which } from './repo.js';
 
-export const shellcheckBin = which('shellcheck');
+const shellcheckBin = which('shellcheck');
 
 /** false (run) or the reason to skip: without shellcheck, unless CI is set (then it fails). */
 export const shellcheckSkip: false | string =

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { envFlag, read, repoRoot, run } from './repo.js';
 
-export const spireBinDir = process.env.SPIRE_BIN_DIR ?? join(repoRoot, '.spire', 'bin');
+const spireBinDir = process.env.SPIRE_BIN_DIR ?? join(repoRoot, '.spire', 'bin');
 export const spireServerBin = join(spireBinDir, 'spire-server');
 export const spireAgentBin = join(spireBinDir, 'spire-agent');
 const haveSpire = existsSync(spireServerBin) && existsSync(spireAgentBin);

@@ -689,7 +689,7 @@ check("each app's register.sh runs against the agent's spire-server and prints t
   const [first, ...again] = s.registerOutputs;
   const created = parseEntries(first!);
   assert.deepEqual(created.map((e) => e.spiffeId), ['spiffe://example.org/server', 'spiffe://example.org/client']);
-  for (const out of again) assert.match(out!, /^Entry for spiffe:\/\/example\.org\/server \(unix:user:server-workload\) already exists$/m);
+  for (const out of again) assert.match(out, /^Entry for spiffe:\/\/example\.org\/server \(unix:user:server-workload\) already exists$/m);
   return s.registerOutputs.map(withoutEntryIds);
 });
 

@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { serverCli, type DiffAgent } from './agents.js';
 
 /** Trust domains only these checks use. */
-export const FED_WEB = 'fed-web.test';
-export const FED_SPIFFE = 'fed-spiffe.test';
-export const FED_SET = 'fed-set.test';
+const FED_WEB = 'fed-web.test';
+const FED_SPIFFE = 'fed-spiffe.test';
+const FED_SET = 'fed-set.test';
 
 /** One command of a transcript and what it printed. */
 export interface Step {
@@ -93,7 +93,7 @@ function ecMembers(pemPath: string): { crv: string; x: string; y: string } {
 }
 
 /** Runs `spire-server <args>` against an agent and records it. */
-export function step(agent: DiffAgent, args: string[]): Step {
+function step(agent: DiffAgent, args: string[]): Step {
   const [group, sub, ...rest] = args;
   const r = serverCli(agent, [group!, sub!], rest);
   const raw = r.stdout + r.stderr;

@@ -155,7 +155,7 @@ describe('SVID rotation in the middle of requests through the proxy', () => {
     const address = asUsers ? `unix://${agent.socketPath}` : `unix://${agent.identitySocket('client')}`;
     const x509 = await X509Source.create({ address, timeoutMs: 10_000 });
     const jwt = await JwtSource.create({ address, timeoutMs: 10_000 });
-    closers.push(() => x509.close(), () => jwt.close());
+    closers.push(() => void x509.close(), () => void jwt.close());
     // A new connection for every request, so that every request is a fresh handshake.
     const agentHttps = createSpiffeHttpsAgent({
       bundleSource: x509,

@@ -29,7 +29,7 @@ export const GO_PEERS = [
 export type GoPeer = (typeof GO_PEERS)[number];
 
 /** The Go module folder (test/interop). */
-export const MODULE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
+const MODULE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Whether a `go` command runs here; the version line when it does. */
 export function goVersion(): string | undefined {

@@ -14,7 +14,7 @@
  * (or spire) runs one half only.
  */
 import assert from 'node:assert/strict';
-import { X509Certificate, createHash } from 'node:crypto';
+import { type X509Certificate, createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';

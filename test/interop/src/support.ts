@@ -29,9 +29,9 @@ import { buildGoPeers, goVersion, prerequisitesRequired, type GoPeer, type GoPee
 export const SERVER_ID = 'spiffe://example.org/server';
 export const CLIENT_ID = 'spiffe://example.org/client';
 /** The identity registered for this test process (its uid), so it can read the agent's bundles. */
-export const TEST_PROCESS_ID = 'spiffe://example.org/interop-test';
+const TEST_PROCESS_ID = 'spiffe://example.org/interop-test';
 /** A Unix user with no registration entry. */
-export const UNREGISTERED_USER = 'nobody';
+const UNREGISTERED_USER = 'nobody';
 
 export type AgentKind = 'dev' | 'spire';
 /** The seeds' identities, or a caller the agent does not know. */
@@ -74,7 +74,7 @@ export async function freePorts(n: number): Promise<number[]> {
 }
 
 /** Creates a registration entry with the agent's `spire-server` CLI (SPIRE's or ours). */
-export function createEntry(agent: AgentHandle, spiffeId: string, selectors: string[], extra: string[] = []): string {
+function createEntry(agent: AgentHandle, spiffeId: string, selectors: string[], extra: string[] = []): string {
   const args = [
     'entry', 'create',
     '-socketPath', agent.registration.socket,
@@ -92,7 +92,7 @@ export function createEntry(agent: AgentHandle, spiffeId: string, selectors: str
  * Waits until the agent serves `expectedId` to this process. SPIRE's agent learns new entries at
  * its next sync (about 5 s); until then it answers PermissionDenied.
  */
-export async function waitForOwnIdentity(socketPath: string, expectedId: string, timeoutMs = 30_000): Promise<void> {
+async function waitForOwnIdentity(socketPath: string, expectedId: string, timeoutMs = 30_000): Promise<void> {
   const client = new WorkloadApiClient({ address: `unix://${socketPath}`, logger: quietLogger });
   const deadline = Date.now() + timeoutMs;
   let last = '';

@@ -73,7 +73,7 @@ async function run(): Promise<void> {
   clearInterval(progress);
   console.log(`done requests=${requests} failed=${failed}`);
   await dispatcher.close();
-  source.close();
+  void source.close();
 }
 
 run().catch((err: unknown) => {

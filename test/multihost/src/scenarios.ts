@@ -10,9 +10,9 @@ import type { HostName, Topology } from './topology.js';
 
 export const A_SERVER_ID = 'spiffe://example.org/server';
 export const A_CLIENT_ID = 'spiffe://example.org/client';
-export const A_OTHER_ID = 'spiffe://example.org/other';
+const A_OTHER_ID = 'spiffe://example.org/other';
 export const B_CLIENT_ID = 'spiffe://partner.org/client';
-export const B_OTHER_ID = 'spiffe://partner.org/other';
+const B_OTHER_ID = 'spiffe://partner.org/other';
 const OTHER_AUDIENCE = 'spiffe://example.org/some-other-server';
 
 /** Where the servers run. */

@@ -41,7 +41,7 @@ export interface Host {
 }
 
 /** topology.sh, next to src/ and dist/. */
-export const TOPOLOGY_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', 'topology.sh');
+const TOPOLOGY_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', 'topology.sh');
 
 /** Runs topology.sh; resolves with its stdout, rejects with its output on a non-zero exit. */
 function runScript(

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 /** The repository's folder (this file is test/release/src/tools.ts). */
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** The library's folder. */
-export const LIBRARY_DIR = join(REPO_ROOT, 'packages', 'spiffe');
+const LIBRARY_DIR = join(REPO_ROOT, 'packages', 'spiffe');
 
 export interface RunResult {
   code: number | null;

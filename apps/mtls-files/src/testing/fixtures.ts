@@ -20,7 +20,7 @@ export type Running = RunningProcess;
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The app's directory. */
-export const APP_DIR = join(here, '..', '..');
+const APP_DIR = join(here, '..', '..');
 const TSX = import.meta.resolve('tsx');
 
 /** Writes `files` (name → contents) into `dir`, creating it; keys get mode 0600. */

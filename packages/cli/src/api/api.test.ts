@@ -225,7 +225,7 @@ describe('spiffe api fetch jwt / validate jwt', () => {
     const token = fetched.stdout.split('\n')[1]?.trim() ?? '';
     const ok = await runCli(['api', 'validate', 'jwt', '-socketPath', agent.socketPath, '-audience', 'spiffe://example.org/db', '-svid', token]);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.match(ok.stdout, /^SVID is valid\.\nSPIFFE ID : spiffe:\/\/example\.org\/web\nClaims    : \{"aud":\["spiffe:\/\/example\.org\/db"\],"exp":\d+,"iat":\d+,"sub":"spiffe:\/\/example\.org\/web"\}\n$/);
+    assert.match(ok.stdout, /^SVID is valid\.\nSPIFFE ID : spiffe:\/\/example\.org\/web\nClaims {4}: \{"aud":\["spiffe:\/\/example\.org\/db"\],"exp":\d+,"iat":\d+,"sub":"spiffe:\/\/example\.org\/web"\}\n$/);
     const bad = await runCli(['api', 'validate', 'jwt', '-socketPath', agent.socketPath, '-audience', 'spiffe://example.org/other', '-svid', token]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /^SVID is not valid: expected audience in \["spiffe:\/\/example\.org\/db"\]\n$/);

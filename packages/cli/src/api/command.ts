@@ -11,7 +11,7 @@ import { VALIDATE_JWT_FLAGS, validateJwtCommand } from './validate-jwt.js';
 import { WATCH_FLAGS, watchCommand } from './watch.js';
 
 /** The usage of `spiffe api`. */
-export const API_USAGE = `Usage: spiffe api <command> [<args>]
+const API_USAGE = `Usage: spiffe api <command> [<args>]
 
 Commands:
     fetch x509      Fetches X509 SVIDs from the Workload API (-write DIR writes them as files)

@@ -25,7 +25,7 @@ export const FETCH_JWT_FLAGS: readonly FlagSpec[] = [
  * audiencesOf(parseFlags(['-audience', 'a,b'], FETCH_JWT_FLAGS)); // ['a', 'b']
  * ```
  */
-export function audiencesOf(flags: ParsedFlags): string[] {
+function audiencesOf(flags: ParsedFlags): string[] {
   return (flags.lists.get('audience') ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
 }
 

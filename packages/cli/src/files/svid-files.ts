@@ -12,9 +12,9 @@ import type { X509Context } from '@spiffe-node/spiffe/workloadapi';
 import { writeFileAtomic } from './atomic.js';
 
 /** Mode of certificate and bundle files (SPIRE's "publicly readable"). */
-export const CERT_FILE_MODE = 0o644;
+const CERT_FILE_MODE = 0o644;
 /** Mode of private key files. */
-export const KEY_FILE_MODE = 0o600;
+const KEY_FILE_MODE = 0o600;
 
 /**
  * PEM of certificates, one block each, in order.

@@ -11,7 +11,7 @@ import { SpiffeHelper } from './helper.js';
 import { helperLog } from './log.js';
 
 /** The flags of `spiffe helper` (spiffe-helper's). */
-export const HELPER_FLAGS: readonly FlagSpec[] = [
+const HELPER_FLAGS: readonly FlagSpec[] = [
   { name: 'config', kind: 'string', usage: 'Path to the configuration file (HCL)', default: 'helper.conf' },
   { name: 'daemon-mode', kind: 'bool', usage: 'Keep the files current (true, the default) or write them once and exit (false); overrides daemon_mode' },
   { name: 'exitWhenReady', kind: 'bool', usage: 'Exit once every file is written; overrides exit_when_ready' },

@@ -21,7 +21,7 @@ import type { HelperConfig } from './config.js';
  * const svid = pickSvid(ctx, config.hint);
  * ```
  */
-export function pickSvid(ctx: X509Context, hint: string): X509Svid {
+function pickSvid(ctx: X509Context, hint: string): X509Svid {
   if (hint === '') return ctx.svids[0] as X509Svid;
   const svid = ctx.svids.find((s) => s.hint === hint);
   if (svid === undefined) {

@@ -6,21 +6,20 @@
  * @internal
  */
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir, trackProcess, type RunResult, type RunningProcess } from '../../../spiffe/src/testing/process.js';
 
-export { FakeAgent, x509SvidMessage, concatDer, jwksBytes, signJwt } from '../../../spiffe/src/workloadapi/testing/fake-agent.js';
+export { FakeAgent, x509SvidMessage, jwksBytes } from '../../../spiffe/src/workloadapi/testing/fake-agent.js';
 export { TestCa, type TestSvid } from '../../../spiffe/src/testing/ca.js';
 export { tempDir, type RunResult, type RunningProcess } from '../../../spiffe/src/testing/process.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The package directory (packages/cli). */
-export const PACKAGE_DIR = join(here, '..', '..');
+const PACKAGE_DIR = join(here, '..', '..');
 /** The CLI's entry, run through tsx so tests see the current source. */
-export const CLI_MAIN = join(here, '..', 'main.ts');
+const CLI_MAIN = join(here, '..', 'main.ts');
 /** tsx's loader, by absolute URL, so that the CLI runs from any working directory. */
 const TSX = import.meta.resolve('tsx');
 const CLI_DIST = join(PACKAGE_DIR, 'dist', 'main.js');
@@ -51,7 +50,7 @@ export function spawnCli(args: readonly string[], options: { env?: Record<string
   if (options.env && 'SPIFFE_ENDPOINT_SOCKET' in options.env && options.env['SPIFFE_ENDPOINT_SOCKET'] === undefined) delete env['SPIFFE_ENDPOINT_SOCKET'];
   const child = spawn(process.execPath, [...CLI_ARGS, ...args], {
     cwd: options.cwd ?? PACKAGE_DIR,
-    env: env as NodeJS.ProcessEnv,
+    env: env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return trackProcess(child, `spiffe ${args.join(' ')}`);
@@ -100,7 +99,7 @@ export interface DevAgentProcess {
 }
 
 /** Whether the development agent is built (its CLI needs dist/). */
-export function devAgentBuilt(): boolean {
+function devAgentBuilt(): boolean {
   return existsSync(join(PACKAGE_DIR, '..', 'dev-agent', 'dist', 'cli.js'));
 }
 
@@ -162,6 +161,3 @@ export async function until(condition: () => boolean | Promise<boolean>, timeout
 export function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
-
-/** Waits for `emitter` to emit `event`. */
-export { once };

@@ -83,7 +83,7 @@ export function bootTicks(): bigint {
 }
 
 /** The executable `/proc/<pid>/exe` names now, or undefined if it cannot be read. */
-export function executableOf(pid: number): ExecutableId | undefined {
+function executableOf(pid: number): ExecutableId | undefined {
   try {
     const st = statSync(`/proc/${pid}/exe`, { bigint: true });
     let path: string | undefined;

@@ -7,7 +7,7 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import { X509Bundle } from '@spiffe-node/spiffe/bundle';
-import { TrustDomain } from '@spiffe-node/spiffe/spiffeid';
+import { type TrustDomain } from '@spiffe-node/spiffe/spiffeid';
 import { DevAgentError } from '../errors.js';
 import { loadJwtKey, mintJwtKey, publicJwk, storeJwtKey, type JwtKey, type StoredJwtKey } from './jwt-key.js';
 import type { KeyType } from './key-type.js';

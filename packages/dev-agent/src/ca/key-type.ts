@@ -22,7 +22,7 @@ type Algorithm = webcrypto.Algorithm;
 export type KeyType = 'ec-p256' | 'ec-p384' | 'rsa-2048';
 
 /** All supported key types. */
-export const KEY_TYPES: readonly KeyType[] = ['ec-p256', 'ec-p384', 'rsa-2048'];
+const KEY_TYPES: readonly KeyType[] = ['ec-p256', 'ec-p384', 'rsa-2048'];
 
 interface KeyAlgorithms {
   generate: webcrypto.EcKeyGenParams | webcrypto.RsaHashedKeyGenParams;
@@ -34,12 +34,12 @@ const ALGORITHMS: Record<KeyType, KeyAlgorithms> = {
   'ec-p256': {
     generate: { name: 'ECDSA', namedCurve: 'P-256' },
     import: { name: 'ECDSA', namedCurve: 'P-256' },
-    sign: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams,
+    sign: { name: 'ECDSA', hash: 'SHA-256' },
   },
   'ec-p384': {
     generate: { name: 'ECDSA', namedCurve: 'P-384' },
     import: { name: 'ECDSA', namedCurve: 'P-384' },
-    sign: { name: 'ECDSA', hash: 'SHA-384' } as EcdsaParams,
+    sign: { name: 'ECDSA', hash: 'SHA-384' },
   },
   'rsa-2048': {
     generate: {
@@ -74,7 +74,7 @@ export function signingAlgorithm(type: KeyType): EcdsaParams | Algorithm {
 
 /** Generates an extractable key pair of the given type. */
 export async function generateKeyPair(type: KeyType): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(ALGORITHMS[type].generate, true, ['sign', 'verify'])) as CryptoKeyPair;
+  return (await webcrypto.subtle.generateKey(ALGORITHMS[type].generate, true, ['sign', 'verify']));
 }
 
 /** Imports a PKCS#8 DER private key of the given type, for signing. */

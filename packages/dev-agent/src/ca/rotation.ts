@@ -16,9 +16,9 @@ export interface Rotatable {
 }
 
 /** Fraction of its life at which a successor of the active key is minted and published. */
-export const PREPARE_AT = 0.5;
+const PREPARE_AT = 0.5;
 /** Fraction of its life at which the active key hands over to its successor. */
-export const ACTIVATE_AT = 0.75;
+const ACTIVATE_AT = 0.75;
 
 /** The instant at `fraction` of the life of `key`, in ms since the epoch. */
 export function lifePoint(key: Rotatable, fraction: number): number {

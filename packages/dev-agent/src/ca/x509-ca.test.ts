@@ -1,7 +1,7 @@
 // @peculiar/x509 needs the Reflect metadata API before it loads.
 import 'reflect-metadata';
 import { strict as assert } from 'node:assert';
-import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
 import * as x509 from '@peculiar/x509';
 import type { KeyType } from './key-type.js';

@@ -8,7 +8,7 @@
  */
 // @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata API.
 import 'reflect-metadata';
-import { X509Certificate, randomBytes, webcrypto } from 'node:crypto';
+import { X509Certificate, randomBytes, type webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import {
   exportPrivateKey,
@@ -22,7 +22,7 @@ type CryptoKey = webcrypto.CryptoKey;
 
 
 /** Certificates start this long before they are minted, for clock skew. */
-export const BACKDATE_MS = 10_000;
+const BACKDATE_MS = 10_000;
 
 /** A CA certificate with its private key, able to sign. */
 export interface SigningCert {
@@ -268,7 +268,7 @@ export async function loadSigningCert(stored: StoredSigningCert): Promise<Signin
 }
 
 /** DER → PEM with the given label. */
-export function derToPem(der: Uint8Array, label: string): string {
+function derToPem(der: Uint8Array, label: string): string {
   const b64 = Buffer.from(der).toString('base64').replace(/.{1,64}/g, '$&\n');
   return `-----BEGIN ${label}-----\n${b64}-----END ${label}-----\n`;
 }

@@ -19,7 +19,7 @@ import { FlagError, parseFlags, usage, type FlagSpec } from './flags.js';
 import type { CliIo } from './io.js';
 
 /** The flags of `run`. */
-export const RUN_FLAGS: readonly FlagSpec[] = [
+const RUN_FLAGS: readonly FlagSpec[] = [
   { name: 'socketPath', kind: 'string', usage: 'Path of the public Workload API socket', default: DEFAULT_SOCKET_PATH },
   { name: 'adminSocketPath', kind: 'string', usage: 'Path of the private admin socket (used by the CLI)', default: DEFAULT_ADMIN_SOCKET_PATH },
   { name: 'dataDir', kind: 'string', usage: 'Directory for CA keys and registration entries (0700)', default: DEFAULT_DATA_DIR },

@@ -107,11 +107,11 @@ describe('spire-server compatible CLI', () => {
     const parsed = JSON.parse(json.stdout) as { entries: Array<{ id: string; spiffe_id: { trust_domain: string; path: string } }> };
     assert.deepEqual(parsed.entries.map((e) => [e.id, e.spiffe_id.path]), [[id, '/server']]);
 
-    const deleted = await runCommand(spireServer, ['entry', 'delete', '-socketPath', agent.adminSocketPath, '-entryID', id!]);
+    const deleted = await runCommand(spireServer, ['entry', 'delete', '-socketPath', agent.adminSocketPath, '-entryID', id]);
     assert.equal(deleted.code, 0, deleted.stderr);
     assert.equal(deleted.stdout, `Deleted entry with ID: ${id}\n\n\nDeleted 1 entries successfully`);
     assert.match((await cli(['entry', 'show'])).stdout, /^Found 1 entry\n/);
-    const again = await cli(['entry', 'delete', '-entryID', id!]);
+    const again = await cli(['entry', 'delete', '-entryID', id]);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /entry not found/);
   });

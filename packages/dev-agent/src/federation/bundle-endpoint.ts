@@ -20,7 +20,7 @@ import type { Issuer } from '../issuer.js';
 import type { Logger } from '../log.js';
 
 /** The path of the endpoint SVID's SPIFFE ID, as SPIRE's server uses. */
-export const ENDPOINT_SVID_PATH = '/spire/server';
+const ENDPOINT_SVID_PATH = '/spire/server';
 
 /** Where the endpoint listens. */
 export interface BundleEndpointAddress {

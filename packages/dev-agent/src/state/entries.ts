@@ -131,7 +131,7 @@ export function entryMatches(entry: RegistrationEntry, callerSelectors: Readonly
 }
 
 /** The longest entry ID SPIRE accepts. */
-export const MAX_ENTRY_ID_LENGTH = 255;
+const MAX_ENTRY_ID_LENGTH = 255;
 
 const ENTRY_ID_CHARS = /^[A-Za-z0-9._-]*$/;
 
@@ -219,7 +219,8 @@ export function validateEntryParams(
     );
   }
   const parentId = parseId(params.parentId ?? ctx.defaultParentId, 'parent ID').toString();
-  if (!Array.isArray(params.selectors) || params.selectors.length === 0) {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- as `unknown`, so that Array.isArray does not narrow the declared array type to any[]
+  if (!Array.isArray(params.selectors as unknown) || params.selectors.length === 0) {
     throw new DevAgentError('ERR_ENTRY_INVALID', 'entry: at least one selector is required');
   }
   const selectors: Selector[] = [];

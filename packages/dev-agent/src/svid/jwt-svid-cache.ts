@@ -26,7 +26,7 @@ export interface JwtSvidOwner {
 }
 
 /** How many tokens the cache holds at most (SPIRE's default SVID cache size); the least recently used goes first. */
-export const DEFAULT_JWT_SVID_CACHE_SIZE = 1000;
+const DEFAULT_JWT_SVID_CACHE_SIZE = 1000;
 
 interface Slot {
   readonly entryId: string;

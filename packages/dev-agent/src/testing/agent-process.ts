@@ -57,8 +57,8 @@ export async function startAgentProcess(
   const child = spawn(command!, args, { cwd: PACKAGE_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code, signal) => {
       if (signal !== null) err += `\n[test helper] the agent was killed by ${signal}\n`;
@@ -73,7 +73,7 @@ export async function startAgentProcess(
         resolve();
       }
     };
-    child.stdout!.on('data', check);
+    child.stdout.on('data', check);
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`agent exited with ${code} before starting:\n${out}\n${err}`));
@@ -136,12 +136,6 @@ export function securityHeader(present = true): grpc.Metadata {
   const md = new grpc.Metadata();
   if (present) md.set('workload.spiffe.io', 'true');
   return md;
-}
-
-/** A gRPC error as the tests compare it. */
-export interface GrpcFailure {
-  code: number;
-  details: string;
 }
 
 /** Calls a unary method; resolves with the response or rejects with the gRPC error. */

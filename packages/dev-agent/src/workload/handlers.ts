@@ -241,7 +241,7 @@ export function createWorkloadHandlers(issuer: Issuer, attest: Attest, logger: L
         try {
           const { spiffeId, claims } = await issuer.validateJwtSvid(token, audience, trustDomains);
           logger.log('info', 'Validated JWT-SVID', { spiffe_id: spiffeId, audience });
-          return callback(null, { spiffe_id: spiffeId, claims: toProtoStruct(claims as Record<string, unknown>) });
+          return callback(null, { spiffe_id: spiffeId, claims: toProtoStruct(claims) });
         } catch (err) {
           if (err instanceof JwtSvidValidationError) {
             logger.log('info', 'Rejected JWT-SVID', { audience, reason: err.message });

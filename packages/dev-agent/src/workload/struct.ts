@@ -28,13 +28,15 @@ export interface ProtoStruct {
  * toProtoValue(['a', 1]); // { listValue: { values: [{ stringValue: 'a' }, { numberValue: 1 }] } }
  * ```
  */
-export function toProtoValue(value: unknown): ProtoValue {
+function toProtoValue(value: unknown): ProtoValue {
   if (value === null || value === undefined) return { nullValue: 0 };
   if (typeof value === 'number') return { numberValue: value };
   if (typeof value === 'string') return { stringValue: value };
   if (typeof value === 'boolean') return { boolValue: value };
   if (Array.isArray(value)) return { listValue: { values: value.map(toProtoValue) } };
   if (typeof value === 'object') return { structValue: toProtoStruct(value as Record<string, unknown>) };
+  // Objects returned above: what is left is a bigint, a symbol or a function.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   return { stringValue: String(value) };
 }
 

@@ -229,7 +229,7 @@ describe('Workload API served by the agent process', () => {
     const keyFor = (set: JSONWebKeySet, kid: string | undefined) => {
       const jwk = set.keys.find((k) => k.kid === kid);
       assert.ok(jwk, `no key ${kid} in the bundle`);
-      return createPublicKey({ key: jwk as JWK, format: 'jwk' });
+      return createPublicKey({ key: jwk, format: 'jwk' });
     };
     for (const svid of res.svids) {
       tokens.push(svid.svid);

@@ -399,7 +399,7 @@ function parseJwk(jwk: unknown, index: number): ParsedJwk | undefined {
       );
     }
   }
-  const malformed = malformedKeyMember(jwk as Record<string, unknown>);
+  const malformed = malformedKeyMember(jwk);
   if (malformed !== undefined) {
     throw bundleError(`key "${kid}" (key ${index} of JWKS): "${malformed}" is not unpadded base64url`);
   }

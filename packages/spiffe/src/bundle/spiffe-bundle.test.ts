@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { SpiffeBundle } from './spiffe-bundle.js';
 import { SpiffeBundleSet } from './spiffe-bundle-set.js';
-import { X509Bundle } from './x509-bundle.js';
+import { type X509Bundle } from './x509-bundle.js';
 import { JwtBundle } from './jwt-bundle.js';
 import { BundleError } from '../errors.js';
 import { TrustDomain } from '../spiffeid/index.js';

@@ -1,4 +1,4 @@
-import { X509Certificate, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { type X509Certificate, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { malformedKeyMember } from './jwk-members.js';
 import { BundleError } from '../errors.js';
 import type { TrustDomain } from '../spiffeid/index.js';
@@ -84,7 +84,7 @@ export class SpiffeBundle implements X509BundleSource, JwtBundleSource {
     assertTrustDomain(trustDomain, 'new SpiffeBundle');
     this.trustDomain = trustDomain;
     this.#x509 = X509Bundle.fromAuthorities(trustDomain, init.x509Authorities ?? []);
-    this.#jwt = JwtBundle.fromJwtAuthorities(trustDomain, init.jwtAuthorities ?? new Map());
+    this.#jwt = JwtBundle.fromJwtAuthorities(trustDomain, init.jwtAuthorities ?? new Map<string, KeyObject>());
     this.refreshHint = init.refreshHint;
     this.sequenceNumber = init.sequenceNumber;
   }
@@ -470,7 +470,7 @@ function parseX509Key(
   for (const member of PRIVATE_MEMBERS) {
     if (member in key) throw fail(`x509-svid key ${index} contains private key material ("${member}")`);
   }
-  const b64 = x5c[0];
+  const b64: unknown = x5c[0];
   if (typeof b64 !== 'string' || b64.length === 0 || b64.length % 4 !== 0 || !BASE64.test(b64)) {
     throw fail(`x509-svid key ${index}: "x5c" must hold a standard base64 DER certificate`);
   }

@@ -318,7 +318,10 @@ export class FederatedBundleSource extends EventEmitter implements X509BundleSou
   override on(event: 'update', listener: (bundle: SpiffeBundle) => void): this;
   override on(event: 'error', listener: (error: FederationError) => void): this;
   override on(event: 'close', listener: () => void): this;
+  // EventEmitter's own signature, which an override must keep.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override on(event: string | symbol, listener: (...args: any[]) => void): this;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override on(event: string | symbol, listener: (...args: any[]) => void): this {
     return super.on(event, listener);
   }

@@ -15,7 +15,7 @@ import { TestCa } from '../testing/ca.js';
 import { signJwt } from '../workloadapi/testing/fake-agent.js';
 import { recordingLogger, until } from '../workloadapi/testing/fixtures.js';
 import { FileChangeWatcher } from './watch.js';
-import { FileBundleSource, fileBundleSource } from './file-bundle-source.js';
+import { type FileBundleSource, fileBundleSource } from './file-bundle-source.js';
 
 const EXAMPLE = TrustDomain.fromString('example.org');
 const OTHER = TrustDomain.fromString('other.org');

@@ -5,13 +5,13 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { BundleError, FileSourceError, SourceClosedError, SpiffeError } from '../errors.js';
+import { BundleError, FileSourceError, SourceClosedError, type SpiffeError } from '../errors.js';
 import { SpiffeId, TrustDomain } from '../spiffeid/index.js';
 import { authorizeId } from '../authorize/index.js';
 import { TestCa, type TestSvid } from '../testing/ca.js';
 import { recordingLogger, until } from '../workloadapi/testing/fixtures.js';
 import { dial, listen, peerIdFromSocket } from '../tls/index.js';
-import { FileX509Source, fileX509Source } from './file-x509-source.js';
+import { type FileX509Source, fileX509Source } from './file-x509-source.js';
 
 const example = TestCa.create({ trustDomain: 'example.org' });
 const partner = TestCa.create({ trustDomain: 'partner.org' });

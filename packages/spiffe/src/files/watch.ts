@@ -10,9 +10,9 @@ import { statSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 /** Default interval of the polling fallback, in ms. */
-export const DEFAULT_POLL_INTERVAL_MS = 1000;
+const DEFAULT_POLL_INTERVAL_MS = 1000;
 /** Quiet time after the last directory event before reloading, in ms. */
-export const DEFAULT_DEBOUNCE_MS = 40;
+const DEFAULT_DEBOUNCE_MS = 40;
 
 /** What identifies a file's current contents well enough to notice a change. */
 function signature(path: string): string {

@@ -207,4 +207,4 @@ export function scanId(id: string): { trustDomain: string; path: string } {
   return { trustDomain, path: after };
 }
 
-export { idError as spiffeIdError, tdError as trustDomainError };
+export { idError as spiffeIdError };

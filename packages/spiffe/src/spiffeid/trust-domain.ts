@@ -1,5 +1,5 @@
 import { scanId, scanTrustDomain } from './parse.js';
-import { SpiffeId, trustedSpiffeId } from './spiffe-id.js';
+import { type SpiffeId, trustedSpiffeId } from './spiffe-id.js';
 
 let construct: (name: string) => TrustDomain;
 

@@ -298,7 +298,7 @@ function subtrees(spec: SubtreesSpec): Buffer[] {
 }
 
 /** The DER value of a name constraints extension. */
-export function nameConstraintsValue(spec: NameConstraintsSpec): Buffer {
+function nameConstraintsValue(spec: NameConstraintsSpec): Buffer {
   const parts: Buffer[] = [];
   if (spec.permitted !== undefined) parts.push(der.tlv(0xa0, ...subtrees(spec.permitted)));
   if (spec.excluded !== undefined) parts.push(der.tlv(0xa1, ...subtrees(spec.excluded)));

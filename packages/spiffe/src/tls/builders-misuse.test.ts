@@ -44,7 +44,7 @@ describe('builders refuse missing pieces', () => {
     },
     {
       name: 'plain client options over a source that cannot list its bundles',
-      run: () => tlsClientOptions({ getX509BundleForTrustDomain: (td) => bundles.getX509BundleForTrustDomain(td) } as X509BundleSource, auth),
+      run: () => tlsClientOptions({ getX509BundleForTrustDomain: (td) => bundles.getX509BundleForTrustDomain(td) }, auth),
       message: /cannot list its bundles/,
     },
     {

@@ -79,7 +79,7 @@ const CONTROLLED = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'secureContext', '
  * @internal Fresh `tls.connect` options for one connection: the SVID current now, and (except
  * for `'mtls-web'`) no OpenSSL verdict: the server is verified in {@link connectVerified}.
  */
-export function connectionOptions(config: ClientConfig, base: ConnectionOptions): ConnectionOptions {
+function connectionOptions(config: ClientConfig, base: ConnectionOptions): ConnectionOptions {
   const options: ConnectionOptions = { ...base };
   for (const key of CONTROLLED) delete (options as Record<string, unknown>)[key];
   if (options.servername === undefined && typeof options.host === 'string' && options.host !== '' && isIP(options.host) === 0) {

@@ -27,13 +27,15 @@ const verifiedCertificates = new WeakMap<object, SpiffeId>();
 export function markVerifiedGrpcConnection(socket: TLSSocket): void {
   const id = verifiedPeerOf(socket)?.id;
   if (id === undefined) return;
+  // The socket's own method, called back with the socket as `this` by the wrapper below.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const read = socket.getPeerCertificate;
   Object.defineProperty(socket, 'getPeerCertificate', {
     configurable: true,
     enumerable: false,
     writable: false,
     value: function getPeerCertificate(this: TLSSocket, detailed?: boolean): PeerCertificate {
-      const cert = read.call(this, detailed as true) as PeerCertificate;
+      const cert: PeerCertificate = read.call(this, detailed as true);
       if (cert !== null && typeof cert === 'object') verifiedCertificates.set(cert, id);
       return cert;
     },

@@ -31,6 +31,8 @@ export function serverOfWatcher(watcher: ContextWatcher): tls.Server | undefined
   Object.defineProperty(prototype, 'setSecureContext', {
     ...original,
     value: function recordServer(this: tls.Server): void {
+      // The point of the hook: remember which server grpc-js called it on.
+      // eslint-disable-next-line @typescript-eslint/no-this-alias
       found ??= this;
     },
   });

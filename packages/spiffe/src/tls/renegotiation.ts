@@ -26,7 +26,7 @@ import { TlsPeerError } from '../errors.js';
 export const NO_RENEGOTIATION: number = constants.SSL_OP_NO_RENEGOTIATION;
 
 /** @internal The error for a peer that tried to renegotiate an established connection. */
-export function renegotiationRefused(peer: 'client' | 'server'): TlsPeerError {
+function renegotiationRefused(peer: 'client' | 'server'): TlsPeerError {
   return new TlsPeerError(
     'ERR_TLS_RENEGOTIATION_REFUSED',
     `tls: the ${peer} of an established TLS 1.2 connection tried to renegotiate, which could swap its certificate after it was verified; ` +
@@ -42,6 +42,8 @@ export function renegotiationRefused(peer: 'client' | 'server'): TlsPeerError {
  */
 export function refuseClientRenegotiation(socket: TLSSocket, onRefused: (err: TlsPeerError) => void): void {
   socket.disableRenegotiation();
+  // The socket's own emit, called back with the socket as `this` by the wrapper below.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const emit = socket.emit as (this: TLSSocket, event: string | symbol, ...args: unknown[]) => boolean;
   socket.emit = function emitUnlessRenegotiation(this: TLSSocket, event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'error' && (args[0] as { code?: unknown } | undefined)?.code === 'ERR_TLS_RENEGOTIATION_DISABLED') {

@@ -67,7 +67,7 @@ export interface SpiffeServerTuning {
 }
 
 /** @internal Where the server configuration hides inside {@link SpiffeServerOptions}. */
-export const SERVER_CONFIG: unique symbol = Symbol('spiffe.serverConfig');
+const SERVER_CONFIG: unique symbol = Symbol('spiffe.serverConfig');
 
 /** @internal What a server builder decided. */
 export interface ServerConfig {

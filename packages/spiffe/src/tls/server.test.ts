@@ -172,7 +172,7 @@ function rawConnect(port: number, svid: TestSvid, options: tls.ConnectionOptions
       reused = socket.isSessionReused();
       socket.write('hi');
     });
-    collect(socket).then(({ data }) => resolve({ data, reused, session }));
+    void collect(socket).then(({ data }) => resolve({ data, reused, session }));
   });
 }
 

@@ -98,8 +98,12 @@ export class ServerState {
     }
     Object.defineProperty(server, STATE, { value: this, enumerable: false });
     this.#server = server;
+    // The server's own emit, called back with the server as `this` by the wrapper below.
+    // eslint-disable-next-line @typescript-eslint/unbound-method
     const original = server.emit as (event: string | symbol, ...args: unknown[]) => boolean;
     this.#emit = original;
+    // The wrapper's `this` is the server; the gate's state is this object.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const state = this;
     server.emit = function gatedEmit(this: tls.Server, event: string | symbol, ...args: unknown[]): boolean {
       if (event === 'connection') {

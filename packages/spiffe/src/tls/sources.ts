@@ -52,13 +52,13 @@ export function assertAuthorizer(authorizer: unknown, where: string): asserts au
  *
  * @throws `TypeError` when `x509Bundles()` returns something other than an array of X509Bundle.
  */
-export function listX509Bundles(source: X509BundleSource): X509Bundle[] | undefined {
+function listX509Bundles(source: X509BundleSource): X509Bundle[] | undefined {
   if (typeof source.x509Bundles !== 'function') return undefined;
   const bundles: unknown = source.x509Bundles();
   if (!Array.isArray(bundles) || !bundles.every((bundle) => bundle instanceof X509Bundle)) {
     throw new TypeError('tls: the bundle source\'s x509Bundles() must return an array of X509Bundle');
   }
-  return bundles as X509Bundle[];
+  return bundles;
 }
 
 /**

@@ -311,7 +311,7 @@ export class GrpcHttp2Channel {
         handlers.message(message);
       }
     });
-    stream.on('trailers', (trailers) => {
+    stream.on('trailers', (trailers: IncomingHttpHeaders) => {
       status = statusFromHeaders(trailers) ?? { code: GrpcStatus.UNKNOWN, details: 'the response trailers carry no grpc-status' };
     });
     // Every error is followed by 'close', which reports it (the connection's error first).

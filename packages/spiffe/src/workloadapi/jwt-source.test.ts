@@ -66,7 +66,7 @@ describe('JwtSource', () => {
       source.fetchJwtSvid({ audience: 'q' }),
       source.fetchJwtSvid({ audience: 'p' }),
     ]);
-    assert.equal(mixed[0]!.token, mixed[2]!.token);
+    assert.equal(mixed[0].token, mixed[2].token);
     assert.equal(agent.callsTo('FetchJWTSVID').length, 3);
   });
 

@@ -61,7 +61,7 @@ function invalidResponse(method: string, text: string): WorkloadApiError {
  * ```
  * @internal
  */
-export function trustDomainFromKey(key: string): TrustDomain {
+function trustDomainFromKey(key: string): TrustDomain {
   if (key.includes(':/')) {
     const id = SpiffeId.fromString(key);
     if (id.path !== '') {

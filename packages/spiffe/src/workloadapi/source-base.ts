@@ -203,7 +203,10 @@ export abstract class WorkloadApiSource<U> extends EventEmitter {
    */
   override on(event: 'update', listener: (update: U) => void): this;
   override on(event: 'close', listener: () => void): this;
+  // EventEmitter's own signature, which an override must keep.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override on(event: string | symbol, listener: (...args: any[]) => void): this;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override on(event: string | symbol, listener: (...args: any[]) => void): this {
     return super.on(event, listener);
   }

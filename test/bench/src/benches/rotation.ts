@@ -9,9 +9,9 @@
  * presented the new certificate; the same from just before the call (minting included) is kept
  * in the details. Failed requests: every handshake or echo that failed during the run.
  */
-import { BenchAgent } from '../lib/agent.js';
+import { type BenchAgent } from '../lib/agent.js';
 import type { Benchmark } from '../lib/bench.js';
-import { CommandProcess, nowNs, sleep } from '../lib/proc.js';
+import { type CommandProcess, nowNs, sleep } from '../lib/proc.js';
 import { percentile } from '../lib/stats.js';
 import { startLoad, startTlsServer } from './mtls.js';
 

@@ -51,8 +51,8 @@ export class AppProcess {
   static async start(name: string, script: string, args: string[], port: number, node = process.execPath, timeoutMs = 30_000): Promise<AppProcess> {
     const child = spawn(node, [script, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     const app = new AppProcess(child);
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (chunk: string) => {
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
       app.#tail.push(chunk);
       if (app.#tail.length > 50) app.#tail.splice(0, app.#tail.length - 50);
     });

@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_DIR } from './proc.js';
 
-export const GO_DIR = join(BENCH_DIR, 'go');
+const GO_DIR = join(BENCH_DIR, 'go');
 
 function sourceHash(): string {
   const hash = createHash('sha256');

@@ -13,7 +13,6 @@ export const SRC_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
 /** test/bench */
 export const BENCH_DIR = dirname(SRC_DIR);
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Reply = Record<string, any>;
 
 type Pending = Array<{ resolve: (r: Reply) => void; reject: (e: Error) => void }>;
@@ -72,13 +71,13 @@ export class CommandProcess {
         child.kill('SIGKILL');
         reject(new Error(`${name} was not ready within ${options.readyTimeoutMs ?? 60_000} ms: ${stderr.join('\n').slice(-2000)}`));
       }, options.readyTimeoutMs ?? 60_000);
-      child.stderr!.setEncoding('utf8');
-      child.stderr!.on('data', (chunk: string) => {
+      child.stderr.setEncoding('utf8');
+      child.stderr.on('data', (chunk: string) => {
         stderr.push(chunk);
         if (stderr.length > 200) stderr.splice(0, stderr.length - 200);
       });
-      child.stdout!.setEncoding('utf8');
-      child.stdout!.on('data', (chunk: string) => {
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (chunk: string) => {
         buffer += chunk;
         let nl: number;
         while ((nl = buffer.indexOf('\n')) >= 0) {

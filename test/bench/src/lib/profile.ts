@@ -29,7 +29,7 @@ export interface ProfileSummary {
 }
 
 /** Which group a frame's self time belongs to. */
-export function groupOf(url: string, functionName: string): string {
+function groupOf(url: string, functionName: string): string {
   if (functionName === '(garbage collector)') return 'GC';
   if (functionName === '(program)') return 'native, no JS on the stack (OpenSSL handshake, libuv, V8)';
   if (functionName === '(idle)') return 'idle';

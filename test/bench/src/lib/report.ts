@@ -86,7 +86,7 @@ export function textTable(figures: readonly Figure[]): string {
 }
 
 /** The table as Markdown. */
-export function markdownTable(figures: readonly Figure[]): string {
+function markdownTable(figures: readonly Figure[]): string {
   const esc = (s: string): string => s.replace(/\|/g, '\\|');
   const lines = [`| ${HEADERS.join(' | ')} |`, `|${HEADERS.map(() => '---').join('|')}|`];
   for (const r of rows(figures)) lines.push(`| ${r.map(esc).join(' | ')} |`);
@@ -98,7 +98,7 @@ function xml(s: string): string {
 }
 
 /** One row per figure with a target: the checked quantity as a bar, the target as a line. */
-export function svgChart(figures: readonly Figure[], meta: RunMeta): string {
+function svgChart(figures: readonly Figure[], meta: RunMeta): string {
   const charted = figures.filter((f) => f.target !== undefined);
   const rowH = 30;
   const left = 440;

@@ -1,6 +1,6 @@
 /** Small statistics over benchmark samples. */
 
-export function sorted(values: readonly number[]): number[] {
+function sorted(values: readonly number[]): number[] {
   return [...values].filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
 }
 
@@ -20,8 +20,4 @@ export function median(values: readonly number[]): number {
 
 export function sum(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0);
-}
-
-export function mean(values: readonly number[]): number {
-  return values.length === 0 ? NaN : sum(values) / values.length;
 }

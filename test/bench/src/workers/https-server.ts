@@ -9,7 +9,6 @@
  *   `rejectUnauthorized`, Node's defaults otherwise.
  */
 import https from 'node:https';
-import type { TLSSocket } from 'node:tls';
 import express from 'express';
 import { SpiffeId, TrustDomain, X509Source, authorizeId } from '@spiffe-node/spiffe';
 import { createHttpsServer, mtlsServerOptions, peerIdFromSocket } from '@spiffe-node/spiffe/tls';
@@ -21,7 +20,7 @@ let peers = 0;
 
 const app = express();
 app.get('/', (req, res) => {
-  if (kind === 'spiffe' && peerIdFromSocket(req.socket as TLSSocket) !== undefined) peers++;
+  if (kind === 'spiffe' && peerIdFromSocket(req.socket) !== undefined) peers++;
   res.type('text/plain').send('Success!!!');
 });
 

@@ -19,7 +19,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 export type Outcome = 'ok' | 'rejected' | 'error' | 'unsupported';
 
 /** The HTTP status of each {@link Outcome}. */
-export const HTTP_STATUS: Readonly<Record<Outcome, number>> = Object.freeze({
+const HTTP_STATUS: Readonly<Record<Outcome, number>> = Object.freeze({
   ok: 200,
   rejected: 422,
   error: 500,

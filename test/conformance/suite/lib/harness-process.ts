@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The harness start script. */
-export const HARNESS_RUN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'harness', 'run');
+const HARNESS_RUN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'harness', 'run');
 
 /** Lines of stderr kept for failure messages. */
 const STDERR_TAIL_LINES = 40;

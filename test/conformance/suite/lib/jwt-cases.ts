@@ -46,7 +46,7 @@ export async function expectJwtRejected(env: ConformanceEnv, token: string, what
 }
 
 /** The SPIFFE ID of a case's positive-control token. */
-export function controlId(caseId: string): string {
+function controlId(caseId: string): string {
   return `${TD_ID}/control/${caseId.toLowerCase().replace(/\//g, '-')}`;
 }
 

@@ -58,7 +58,7 @@ export function newJwtKey(alg: SigningAlg, kid = `k${++kidCounter}-${randomBytes
  * jwk(newJwtKey('ES256')); // { kty: 'EC', crv: 'P-256', x, y, kid, use: 'jwt-svid' }
  * ```
  */
-export function jwk(key: JwtKey): Record<string, unknown> {
+function jwk(key: JwtKey): Record<string, unknown> {
   const out: Record<string, unknown> = { ...key.publicKey.export({ format: 'jwk' }), kid: key.kid };
   if (key.use !== null) out['use'] = key.use;
   return out;
@@ -139,7 +139,7 @@ export function signInput(key: JwtKey, input: string, alg: SigningAlg = key.alg)
  * signToken(key, { kid: null }, claims); // no kid
  * ```
  */
-export function signToken(key: JwtKey, header: Record<string, unknown | null>, claims: Record<string, unknown>): string {
+export function signToken(key: JwtKey, header: Record<string, unknown>, claims: Record<string, unknown>): string {
   const merged: Record<string, unknown> = { alg: key.alg, kid: key.kid, typ: 'JWT' };
   for (const [name, value] of Object.entries(header)) {
     if (value === null) delete merged[name];

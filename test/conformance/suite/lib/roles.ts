@@ -49,7 +49,7 @@ export const SERVER_ROLE: Role = {
 };
 
 /** The SDK as TLS client. */
-export const CLIENT_ROLE: Role = {
+const CLIENT_ROLE: Role = {
   name: 'client',
   async verdict(env, peer) {
     const v = await env.dialFromSdk(peer);

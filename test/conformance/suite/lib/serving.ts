@@ -20,7 +20,7 @@ import type { ProbeResult } from './probe.js';
  * await env.observeX509(1000, servingCheck('an expired SVID', bad.leaf, [a.id]));
  * ```
  */
-export function servingCheck(what: string, forbidden: X509Certificate | undefined, allowed: readonly string[]) {
+function servingCheck(what: string, forbidden: X509Certificate | undefined, allowed: readonly string[]) {
   return (res: ProbeResult | undefined, err: Error | undefined): void => {
     if (err !== undefined || res === undefined) {
       throw new Error(`the SDK stopped serving a valid SVID after ${what} (it presented the bad material or dropped its SVID): ${err?.message ?? 'no result'}`);

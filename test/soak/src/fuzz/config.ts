@@ -10,9 +10,9 @@ import { SpiffeError } from '../../../../packages/spiffe/src/errors.js';
 import { seededEntropy, type TestEntropy } from '../../../../packages/spiffe/src/testing/entropy.js';
 
 /** The fixed seed of the CI runs. */
-export const CI_SEED = 20_260_125;
+const CI_SEED = 20_260_125;
 
-export const SEED = process.env.FUZZ_SEED === undefined ? CI_SEED : Number(process.env.FUZZ_SEED);
+const SEED = process.env.FUZZ_SEED === undefined ? CI_SEED : Number(process.env.FUZZ_SEED);
 const FACTOR = Number(process.env.FUZZ_RUNS_FACTOR ?? '1');
 const TIME_LIMIT_MS = process.env.FUZZ_TIME_LIMIT_MS === undefined ? undefined : Number(process.env.FUZZ_TIME_LIMIT_MS);
 
@@ -69,7 +69,7 @@ function withCause(err: unknown): Error {
 }
 
 /** A parse that takes longer than this on inputs of a few kilobytes counts as a hang (generous: CI is shared). */
-export const SLOW_CALL_MS = 2_000;
+const SLOW_CALL_MS = 2_000;
 
 /** What a parser call ended with: a value, or the error it threw. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
@@ -109,7 +109,7 @@ export async function typedOutcomeAsync<T>(fn: () => Promise<T>, what: string, t
 }
 
 /** Asserts that `error` is a library error (or a TypeError where misuse is possible). */
-export function assertTyped(error: unknown, what: string, typeErrorAllowed = false): void {
+function assertTyped(error: unknown, what: string, typeErrorAllowed = false): void {
   if (error instanceof SpiffeError) {
     assert.match(error.message, /^[a-z0-9]+: /, `${what}: a SpiffeError message starts with its area: ${error.message}`);
     return;

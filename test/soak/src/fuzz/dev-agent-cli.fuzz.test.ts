@@ -118,7 +118,7 @@ async function checkOutcome(top: 'server' | 'rotate', args: string[], input: str
   try {
     result = await runCli(top, args, input);
   } catch (e) {
-    assert.fail(`\`spiffe-dev-agent ${top} ${args.join(' ')}\` threw instead of answering with an error: ${(e as Error)?.stack ?? e}\nstdin: ${input}`);
+    assert.fail(`\`spiffe-dev-agent ${top} ${args.join(' ')}\` threw instead of answering with an error: ${(e as Error)?.stack ?? String(e)}\nstdin: ${input}`);
   }
   assert.ok(result.code === 0 || result.code === 1, `exit code ${result.code}`);
   if (result.code === 1) {

@@ -26,7 +26,7 @@ const ed = entropy.keyPair('ed25519');
 const root = TestCa.create({ trustDomain: 'example.org', entropy });
 
 type Jwk = Record<string, unknown>;
-const jwkOf = (k: KeyObject): Jwk => k.export({ format: 'jwk' }) as Jwk;
+const jwkOf = (k: KeyObject): Jwk => k.export({ format: 'jwk' });
 const PUBLIC_JWKS: Jwk[] = [jwkOf(ec256.publicKey), jwkOf(ec384.publicKey), jwkOf(rsa.publicKey), jwkOf(ed.publicKey)];
 const PRIVATE_JWKS: Jwk[] = [jwkOf(ec256.privateKey), jwkOf(rsa.privateKey)];
 
@@ -187,7 +187,7 @@ describe('fuzz: SPIFFE bundles', () => {
           if (doc[member] === undefined) assert.equal(value, undefined, `${member} absent`);
           else {
             assert.equal(value, doc[member], `${member} as given`);
-            assert.ok(Number.isSafeInteger(value) && (value as number) >= 0, `${member} is a non-negative integer`);
+            assert.ok(Number.isSafeInteger(value) && (value) >= 0, `${member} is a non-negative integer`);
           }
         }
         for (const cert of bundle.x509Bundle().authorities()) {
@@ -196,7 +196,7 @@ describe('fuzz: SPIFFE bundles', () => {
             (k) => k && k['use'] === 'x509-svid' && Array.isArray(k['x5c']) && k['x5c'][0] === cert.raw.toString('base64'),
           );
           assert.ok(owner, 'each X.509 authority comes from an x509-svid key');
-          assert.ok(publicJwkEquals(cert.publicKey, owner!), "the certificate's key is the JWK's key");
+          assert.ok(publicJwkEquals(cert.publicKey, owner), "the certificate's key is the JWK's key");
         }
         checkJwtAuthorities(bundle.jwtBundle(), input);
         const again = SpiffeBundle.parse(TD, bundle.marshal());

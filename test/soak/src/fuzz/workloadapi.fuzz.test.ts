@@ -225,11 +225,11 @@ describe('fuzz: Workload API responses', () => {
         for (const svid of outcome.value) {
           const from = svids.find((m) => m.svid === svid.token);
           assert.ok(from, 'the token is one of the response');
-          assert.equal(svid.id.toString(), from!.spiffe_id, 'it names its spiffe_id');
+          assert.equal(svid.id.toString(), from.spiffe_id, 'it names its spiffe_id');
           if (wanted) assert.ok(svid.id.equals(wanted), 'the subject asked for');
           assert.ok(svid.audience.includes(audience[0]!), 'for the audience');
           assert.ok(svid.expiry.getTime() > Date.now(), 'unexpired');
-          assert.equal(svid.hint, from!.hint ?? '');
+          assert.equal(svid.hint, from.hint ?? '');
         }
       }),
       params(300),

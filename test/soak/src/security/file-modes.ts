@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 
-export const STRACE = ['/usr/bin/strace', '/bin/strace'].find((p) => existsSync(p));
+const STRACE = ['/usr/bin/strace', '/bin/strace'].find((p) => existsSync(p));
 
 /** One file-system operation on a path below the watched folder, with the mode it set. */
 export interface ModeEvent {
@@ -85,7 +85,7 @@ function unquote(s: string): string {
 }
 
 /** The creations (O_CREAT, with their mode) and chmods below `watched` in an strace log. */
-export function parseStrace(text: string, watched: string): ModeEvent[] {
+function parseStrace(text: string, watched: string): ModeEvent[] {
   const out: ModeEvent[] = [];
   const under = (p: string): boolean => p === watched || p.startsWith(`${watched}/`);
   for (const line of text.split('\n')) {
@@ -124,7 +124,7 @@ export function modesBelow(dir: string): Array<{ path: string; mode: number; isD
 
 let straceChecked: boolean | undefined;
 /** Whether strace can trace here (it needs ptrace, which some containers forbid). */
-export function straceWorks(): boolean {
+function straceWorks(): boolean {
   if (!STRACE) return false;
   straceChecked ??= spawnSync(STRACE, ['-qq', '-o', '/dev/null', 'true']).status === 0;
   return straceChecked;

@@ -20,10 +20,10 @@ import {
 } from '@spiffe-node/harness';
 import { findDescendant } from './proc.js';
 
-export const TRUST_DOMAIN = 'example.org';
+const TRUST_DOMAIN = 'example.org';
 export const FEDERATED_TRUST_DOMAIN = 'partner.org';
 export const SERVER_ID = 'spiffe://example.org/server';
-export const CLIENT_ID = 'spiffe://example.org/client';
+const CLIENT_ID = 'spiffe://example.org/client';
 const AGENT_ID = 'spiffe://example.org/host';
 
 /** How to start a workload process with the server identity. */

@@ -17,7 +17,7 @@ import { SpiffeId, authorizeId, type JwtSource, type X509Source } from '@spiffe-
 import { createSpiffeHttpsAgent, dial } from '@spiffe-node/spiffe/tls';
 import { createSpiffeDispatcher } from '@spiffe-node/spiffe/undici';
 
-export const REQUEST_TIMEOUT_MS = 5_000;
+const REQUEST_TIMEOUT_MS = 5_000;
 
 export interface DriverContext {
   x509: X509Source;

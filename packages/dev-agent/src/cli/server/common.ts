@@ -49,7 +49,7 @@ export function outputFormat(flags: ParsedFlags): 'pretty' | 'json' {
 
 
 /** A SPIFFE ID in SPIRE's JSON shape. */
-export function idJson(id: string): { trust_domain: string; path: string } {
+function idJson(id: string): { trust_domain: string; path: string } {
   const rest = id.slice('spiffe://'.length);
   const slash = rest.indexOf('/');
   return slash === -1 ? { trust_domain: rest, path: '' } : { trust_domain: rest.slice(0, slash), path: rest.slice(slash) };

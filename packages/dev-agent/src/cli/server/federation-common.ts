@@ -6,7 +6,7 @@
  */
 import type { AdminClient } from '../../admin/client.js';
 import { DevAgentError } from '../../errors.js';
-import type { EndpointProfile, FederationRelationship } from '../../federation/relationship.js';
+import type { FederationRelationship } from '../../federation/relationship.js';
 import { FlagError, type FlagSpec, type ParsedFlags } from '../flags.js';
 import type { CliIo } from '../io.js';
 import { parseBundleData, readBundleFile } from './bundle-file.js';
@@ -94,7 +94,7 @@ function requestOf(
   const relationship: FederationRelationship = {
     trustDomain,
     bundleEndpointUrl: fields.url,
-    profile: fields.profile as EndpointProfile,
+    profile: fields.profile,
     ...(fields.profile === 'https_spiffe' ? { endpointSpiffeId: fields.endpointId } : {}),
   };
   return { relationship, bundle };
@@ -112,7 +112,7 @@ function requestsFromData(text: string): PutRequest[] {
   if (!Array.isArray(list)) throw new FlagError('the federation JSON has no "federationRelationships" array');
   return list.map((item: unknown) => {
     const r = (item ?? {}) as Record<string, unknown>;
-    const str = (name: string): string => (typeof r[name] === 'string' ? (r[name] as string) : '');
+    const str = (name: string): string => (typeof r[name] === 'string' ? (r[name]) : '');
     return requestOf({
       trustDomain: str('trustDomain'),
       url: str('bundleEndpointURL'),

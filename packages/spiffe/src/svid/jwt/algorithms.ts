@@ -36,7 +36,7 @@ export const JWT_SVID_ALGORITHMS: readonly JwtSvidAlgorithm[] = Object.freeze([
 ]);
 
 /** The smallest RSA modulus, in bits, that may verify a JWT-SVID. */
-export const MIN_RSA_MODULUS_BITS = 2048;
+const MIN_RSA_MODULUS_BITS = 2048;
 
 interface AlgorithmSpec {
   /** The digest name for `crypto.verify`. */
@@ -103,7 +103,7 @@ const CURVE_NAMES: Readonly<Record<string, string>> = {
 };
 
 /** Describes a public key for messages: `EC P-256`, `RSA 2048-bit`, `Ed25519`. */
-export function describeKey(key: KeyObject): string {
+function describeKey(key: KeyObject): string {
   const type = key.asymmetricKeyType;
   const details = key.asymmetricKeyDetails ?? {};
   switch (type) {

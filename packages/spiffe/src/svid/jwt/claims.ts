@@ -38,7 +38,7 @@ export function subjectClaim(claims: Record<string, unknown>): SpiffeId {
 export function audienceClaim(claims: Record<string, unknown>): string[] {
   const aud = claims['aud'];
   if (typeof aud === 'string') return [aud];
-  if (Array.isArray(aud) && aud.length > 0 && aud.every((a) => typeof a === 'string')) return aud as string[];
+  if (Array.isArray(aud) && aud.length > 0 && aud.every((a) => typeof a === 'string')) return aud;
   throw jwtSvidError(
     'ERR_JWTSVID_INVALID_CLAIMS',
     aud === undefined

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
+import { type X509Certificate } from 'node:crypto';
 import { KeyUsage, certInfo, certInfoFromDer, describe as describeCert, isIssuedBy, readCertInfo } from './cert-info.js';
 import { BoundedCache } from './bounded-cache.js';
 import { DerError } from '../../bundle/der.js';

@@ -134,7 +134,7 @@ function checkGeneralName(bytes: Uint8Array, el: Tlv, what: string): number {
  * Reads a GeneralNames SEQUENCE that fills `[start, end)` exactly, checking every name.
  * Throws {@link DerError} on anything that is not valid DER GeneralNames.
  */
-export function readGeneralNames(bytes: Uint8Array, start: number, end: number, what: string): GeneralName[] {
+function readGeneralNames(bytes: Uint8Array, start: number, end: number, what: string): GeneralName[] {
   const seq = single(bytes, start, end, what);
   if (seq.tag !== 0x30) throw new DerError(`${what} is not a SEQUENCE (tag ${hexTag(seq.tag)})`);
   const names = children(bytes, seq).map((el, i) => ({ type: checkGeneralName(bytes, el, `${what} entry ${i + 1}`), el }));

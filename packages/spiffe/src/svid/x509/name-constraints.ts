@@ -51,7 +51,7 @@ function emptySubtrees(): Subtrees {
  * Go's check of a DNS-like name (RFC 1034 letters are not enforced, as in Go): printable ASCII,
  * no empty label, no trailing period; a constraint may start with a period and may be empty.
  */
-export function domainNameValid(s: string, constraint: boolean): boolean {
+function domainNameValid(s: string, constraint: boolean): boolean {
   if (s.length === 0) return constraint;
   if (s.endsWith('.')) return false;
   const body = constraint && s.startsWith('.') ? s.slice(1) : s;
@@ -208,7 +208,7 @@ function ipText(ip: Uint8Array): string {
 }
 
 /** The host of a URI that URI constraints are matched against, or why there is none. */
-export function uriHost(uri: string): { host: string } | { problem: string } {
+function uriHost(uri: string): { host: string } | { problem: string } {
   const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/.exec(uri);
   let host = m?.[1] ?? '';
   host = host.slice(host.lastIndexOf('@') + 1);

@@ -15,7 +15,7 @@ export function invalid(message: string, cause?: unknown, rule?: string): X509Sv
 }
 
 /** The name of the certificate at `index` of a presented chain, for messages. */
-export function roleName(index: number): string {
+function roleName(index: number): string {
   return index === 0 ? 'leaf certificate' : `signing certificate ${index + 1}`;
 }
 

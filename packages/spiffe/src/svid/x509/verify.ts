@@ -139,7 +139,8 @@ export function parseAndVerifyX509Svid(
   bundleSource: X509BundleSource,
   options: VerifyX509SvidOptions = {},
 ): VerifiedX509Svid {
-  if (!Array.isArray(rawCerts)) {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- as `unknown`, so that Array.isArray does not narrow the declared array type to any[]
+  if (!Array.isArray(rawCerts as unknown)) {
     throw new TypeError('parseAndVerifyX509Svid: expected the certificates as an array of DER Uint8Arrays');
   }
   if (bundleSource === null || typeof bundleSource !== 'object' || typeof bundleSource.getX509BundleForTrustDomain !== 'function') {
@@ -210,6 +211,8 @@ export function parseAndVerifyX509Svid(
         code: 'ERR_X509SVID_UNTRUSTED',
         text: `building the chain took more than ${MAX_CANDIDATE_CHECKS} issuer checks; present only the leaf and its intermediates`,
       };
+      // A private sentinel, caught below to stop the search; it never leaves this function.
+      // eslint-disable-next-line @typescript-eslint/only-throw-error
       throw budgetExceeded;
     }
     return isIssuedBy(child, parent);

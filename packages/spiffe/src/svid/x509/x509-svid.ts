@@ -116,7 +116,8 @@ export class X509Svid implements X509SvidSource {
    * ```
    */
   static fromCertificates(certificates: readonly X509Certificate[], privateKey: KeyObject, hint = ''): X509Svid {
-    if (!Array.isArray(certificates) || certificates.some((c) => !(c instanceof X509Certificate))) {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- as `unknown`, so that Array.isArray does not narrow the declared array type to any[]
+    if (!Array.isArray(certificates as unknown) || certificates.some((c) => !(c instanceof X509Certificate))) {
       throw new TypeError('X509Svid.fromCertificates: expected an array of node:crypto X509Certificate');
     }
     if (!(privateKey instanceof KeyObject) || privateKey.type !== 'private') {

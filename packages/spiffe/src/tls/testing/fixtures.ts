@@ -71,8 +71,6 @@ export function makePki() {
   };
 }
 
-export type Pki = ReturnType<typeof makePki>;
-
 /** An SVID source whose SVID can be replaced; emits `update` like the Workload API source. */
 export class RotatingSvidSource extends EventEmitter {
   #svid: X509Svid;

@@ -70,7 +70,7 @@ const HASHES: Record<string, string> = { '256': 'sha256', '384': 'sha384', '512'
  * private key `key`. Any other `alg` (such as `none` or HS*) gives an empty signature; craft
  * those by hand.
  */
-export function signJws(alg: string, signingInput: string, key: KeyObject): Buffer {
+function signJws(alg: string, signingInput: string, key: KeyObject): Buffer {
   const data = Buffer.from(signingInput, 'latin1');
   const family = alg.slice(0, 2);
   const hash = HASHES[alg.slice(2)];
