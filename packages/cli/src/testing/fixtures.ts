@@ -10,11 +10,16 @@ import { once } from 'node:events';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tempDir, trackProcess, type RunResult, type RunningProcess } from '../../../spiffe/src/testing/process.js';
+import { createRequire } from 'node:module';
+import { tempDir, trackProcess, type RunResult, type RunningProcess } from '@spiffe-node/test-kit';
+import { FakeAgent as KitFakeAgent, workloadApiService } from '@spiffe-node/test-kit/fake-agent';
 
-export { FakeAgent, x509SvidMessage, concatDer, jwksBytes, signJwt } from '../../../spiffe/src/workloadapi/testing/fake-agent.js';
-export { TestCa, type TestSvid } from '../../../spiffe/src/testing/ca.js';
-export { tempDir, type RunResult, type RunningProcess } from '../../../spiffe/src/testing/process.js';
+export { x509SvidMessage, concatDer, jwksBytes, signJwt } from '@spiffe-node/test-kit/fake-agent';
+export { TestCa, delay, tempDir, until, type RunResult, type RunningProcess, type TestSvid } from '@spiffe-node/test-kit';
+
+/** The kit's fake agent, serving the Workload API as the library's `workload.proto` defines it. */
+export const FakeAgent = KitFakeAgent.serving(workloadApiService(createRequire(import.meta.url).resolve('@spiffe-node/spiffe/proto/workload.proto')));
+export type FakeAgent = KitFakeAgent;
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The package directory (packages/cli). */
@@ -147,20 +152,6 @@ export async function startDevAgentProcess(options: { x509SvidTtl?: string; jwtS
       dir.remove();
     },
   };
-}
-
-/** Polls `condition` every 10 ms until it holds; rejects after `timeoutMs`. */
-export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** Resolves after `ms`. */
-export function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Waits for `emitter` to emit `event`. */
