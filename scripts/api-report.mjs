@@ -5,7 +5,8 @@
 //
 //   node scripts/api-report.mjs           (`pnpm api`) rewrites the reports from the sources
 //   node scripts/api-report.mjs --check   fails, listing the entry points, when the API the
-//                                         sources declare differs from the committed reports
+//                                         sources declare differs from the committed reports,
+//                                         and says what to do: `pnpm api`, then `pnpm changeset`
 //
 // The declarations are emitted into packages/spiffe/.api-report (git-ignored, so a stale
 // dist/ never decides), where the optional peers' types resolve as they do for the build.
@@ -101,7 +102,8 @@ const changed = entryPoints().filter((entry) => report(entry));
 if (check && changed.length > 0) {
   console.error(
     `api-report: the public API differs from the committed report for ${changed.map((e) => e.subpath).join(', ')}.\n` +
-      `If the change is deliberate, run \`pnpm api\`, commit packages/spiffe/api/*.api.md and note it in packages/spiffe/CHANGELOG.md.`,
+      'If the change is deliberate: run `pnpm api` to rewrite packages/spiffe/api/*.api.md and commit them, and add a changeset\n' +
+      'that says what changed for users (`pnpm changeset`: @spiffe-node/spiffe, minor before 1.0). If it is not, undo the change.',
   );
   process.exit(1);
 }

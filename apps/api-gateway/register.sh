@@ -3,7 +3,7 @@
 # agent's ID spiffe://example.org/host:
 #   spiffe://example.org/api-gateway       unix:user:gateway-workload   (DNS names localhost, api-gateway)
 #   spiffe://example.org/employee-service  unix:user:upstream-workload
-#   spiffe://example.org/client            unix:user:client-workload    (the seeds' client user)
+#   spiffe://example.org/client            unix:user:client-workload    (as in the other examples)
 # The gateway's DNS names let curl check its certificate against the trust bundle by host name.
 #   ./register.sh                                     against SPIRE (spire-server on PATH)
 #   SPIRE_SERVER=/path/to/spire-server ./register.sh  a given binary, or the dev agent's CLI

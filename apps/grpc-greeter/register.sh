@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Creates the SPIRE registration entries of this example, as the seed does: one per workload user,
-# both under the agent's ID spiffe://example.org/host. The JWT-SVIDs need no entry of their own:
-# the same entries give each workload its JWT-SVIDs.
+# Creates the SPIRE registration entries of this example, as the upstream examples do: one per
+# workload user, both under the agent's ID spiffe://example.org/host. The JWT-SVIDs need no entry of
+# their own: the same entries give each workload its JWT-SVIDs.
 #   ./register.sh                                     against SPIRE (spire-server on PATH)
 #   SPIRE_SERVER=/path/to/spire-server ./register.sh  a given binary, or the dev agent's CLI
 # Optional: SPIRE_SERVER_SOCKET (its -socketPath), X509_SVID_TTL / JWT_SVID_TTL (seconds).

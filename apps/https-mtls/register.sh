@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Creates the SPIRE registration entries of this example, as the seed does: one per workload user,
-# both under the agent's ID spiffe://example.org/host.
+# Creates the SPIRE registration entries of this example, as the upstream examples do: one per
+# workload user, both under the agent's ID spiffe://example.org/host.
 #   ./register.sh                                     against SPIRE (spire-server on PATH)
 #   SPIRE_SERVER=/path/to/spire-server ./register.sh  a given binary, or the dev agent's CLI
 # Optional: SPIRE_SERVER_SOCKET (its -socketPath), X509_SVID_TTL / JWT_SVID_TTL (seconds).

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Creates the SPIRE registration entries of this example, as the seed does: one per workload user,
-# both under the agent's ID spiffe://example.org/host.
+# Creates the SPIRE registration entries of this example, as the upstream examples do: one per
+# workload user, both under the agent's ID spiffe://example.org/host.
 #   ./register.sh                                     against SPIRE (spire-server on PATH)
 #   SPIRE_SERVER=/path/to/spire-server ./register.sh  a given binary, or the dev agent's CLI
 # Optional: SPIRE_SERVER_SOCKET (its -socketPath), X509_SVID_TTL / JWT_SVID_TTL (seconds).
 # An entry that already exists is left alone, so the script can run again.
-# The proxy runs as server-workload too, so it gets the server's ID (as in the seed).
+# The proxy runs as server-workload too, so it gets the server's ID (as in go-spiffe's
+# spiffe-jwt-using-proxy example).
 set -euo pipefail
 
 read -r -a server_cmd <<< "${SPIRE_SERVER:-spire-server}"

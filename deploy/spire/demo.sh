@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# `pnpm demo:spire`: the seed scenarios on a real SPIRE server and agent. Installs the pinned SPIRE
-# when missing (deploy/spire/install.sh), starts it (start.sh), creates the workload users, registers
-# every app through its own register.sh with the real spire-server, runs every scenario and failure
-# case as those users, prints the same verdict as `pnpm demo`, and stops SPIRE again. Needs root.
+# `pnpm demo:spire`: the example scenarios on a real SPIRE server and agent. Installs the pinned
+# SPIRE when missing (deploy/spire/install.sh), starts it (start.sh), creates the workload users,
+# registers every app through its own register.sh with the real spire-server, runs every scenario
+# and failure case as those users, prints the same verdict as `pnpm demo`, and stops SPIRE again.
+# Needs root.
 set -euo pipefail
 repo=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
 if [ "$(id -u)" != 0 ]; then

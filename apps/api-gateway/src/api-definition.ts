@@ -1,6 +1,6 @@
 /**
- * API definitions in the apk-conf shape of WSO2 APK (seed 004): what the gateway serves, where it
- * forwards, and who may call. Parsing and validation only; certificates are read by
+ * API definitions in the apk-conf shape of WSO2 APK (its mTLS guide): what the gateway serves,
+ * where it forwards, and who may call. Parsing and validation only; certificates are read by
  * {@link loadGatewayConfig}.
  *
  * @module
@@ -262,7 +262,7 @@ function parseEndpoint(top: Fields): { endpoint: URL; upstreamId: SpiffeId | und
  * Parses and validates one API definition (YAML in the apk-conf shape). Fields this gateway does
  * not implement are refused rather than ignored, so that no policy is silently dropped.
  *
- * Besides the seed's fields: `endpointConfigurations.production.spiffeId` (the upstream's
+ * Besides the guide's fields: `endpointConfigurations.production.spiffeId` (the upstream's
  * SPIFFE ID; required for `https://` endpoints, which are then reached over SPIFFE mTLS), and
  * for `mTLS` entries `spiffeIds` and `trustDomains` (clients accepted by X509-SVID) next to
  * `certificates` and `certificatesInline`; `JWT` entries take `audience`.

@@ -1,6 +1,6 @@
 /**
  * Per-API authentication: the mTLS and JWT entries of an API applied to what a request
- * presented, with the seed's `mandatory` / `optional` semantics.
+ * presented, with the `mandatory` / `optional` semantics of WSO2 APK's guide.
  *
  * @module
  */

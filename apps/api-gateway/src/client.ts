@@ -1,7 +1,7 @@
-// Gateway client (seed 004): calls an API through the gateway over TLS, authenticating the
-// gateway by its SPIFFE ID (--server-id), presenting its own X509-SVID (unless --anonymous) and,
-// with --jwt-audience, a JWT-SVID for that audience as a bearer token; --header adds headers.
-// Prints the status and body; exits 1 unless the status is 2xx.
+// Gateway client (after WSO2 APK's mTLS guide): calls an API through the gateway over TLS,
+// authenticating the gateway by its SPIFFE ID (--server-id), presenting its own X509-SVID (unless
+// --anonymous) and, with --jwt-audience, a JWT-SVID for that audience as a bearer token; --header
+// adds headers. Prints the status and body; exits 1 unless the status is 2xx.
 import { parseArgs } from 'node:util';
 import { JwtSource, SpiffeId, X509Source, authorizeId } from '@spiffe-node/spiffe';
 import { createSpiffeDispatcher } from '@spiffe-node/spiffe/undici';

@@ -1,8 +1,8 @@
-// API gateway (seed 004): serves TLS with its X509-SVID on 9095, asks for a client certificate
-// without requiring one, routes /<basePath>/<version>/<target> to the API definitions of its
-// configuration, applies each API's mTLS / JWT rules, and forwards to the API's endpoint with
-// the client identity in x-forwarded-client-cert. SIGHUP reloads the configuration (an invalid
-// one is refused and the running one kept). `--check` only validates the configuration.
+// API gateway (after WSO2 APK's mTLS guide): serves TLS with its X509-SVID on 9095, asks for a
+// client certificate without requiring one, routes /<basePath>/<version>/<target> to the API
+// definitions of its configuration, applies each API's mTLS / JWT rules, and forwards to the API's
+// endpoint with the client identity in x-forwarded-client-cert. SIGHUP reloads the configuration
+// (an invalid one is refused and the running one kept). `--check` only validates the configuration.
 import { parseArgs } from 'node:util';
 import { JwtSource, X509Source } from '@spiffe-node/spiffe';
 import { ApiGateway, describeApi } from './api-gateway.js';

@@ -1,6 +1,7 @@
-// employee-service (seed 004's upstream): serves GET and POST /employee over SPIFFE mTLS (any
-// X509-SVID of its own trust domain may connect). It believes x-forwarded-client-cert only when
-// the TLS peer is the gateway's SPIFFE ID; from any other peer the header is ignored and logged.
+// employee-service (the upstream of WSO2 APK's mTLS guide): serves GET and POST /employee over
+// SPIFFE mTLS (any X509-SVID of its own trust domain may connect). It believes
+// x-forwarded-client-cert only when the TLS peer is the gateway's SPIFFE ID; from any other peer
+// the header is ignored and logged.
 import { parseArgs } from 'node:util';
 import express from 'express';
 import { SpiffeId, X509Source, authorizeMemberOf } from '@spiffe-node/spiffe';

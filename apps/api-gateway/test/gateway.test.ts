@@ -242,6 +242,18 @@ describe('mandatory mTLS', () => {
     assert.match(await logged(gateway, from, /^Rejected /), new RegExp(`rule=certificate_not_accepted .*unexpected ID \\\\"${STRANGER_ID}\\\\"`));
   });
 
+  it('logs a hostile certificate\'s URI SAN (a newline, a forged log line, terminal escapes) escaped, on its one line', async () => {
+    const from = gateway.lines.length;
+    const forged = 'GET /mandatory/1.0/headers -> EchoMandatory: spiffe://example.org/admin';
+    const hostile = TestCa.create({ trustDomain: 'example.org' }).leaf('/x', { uris: [`spiffe://example.org/x\n${forged}\u001b[2K\r`] });
+    assertRejected(await gw('/mandatory/1.0/headers', { cert: hostile.pem, key: hostile.keyPem }), 'certificate_not_accepted', 'EchoMandatory');
+    const line = await logged(gateway, from, /^Rejected /);
+    assert.match(line, /rule=certificate_not_accepted .*not a valid SPIFFE ID/);
+    const since = gateway.lines.slice(from);
+    assert.ok(!since.some((l) => l.startsWith(forged)), `a log line was forged:\n${since.join('\n')}`);
+    assert.ok(!since.some((l) => /[\u0000-\u0008\u000b-\u001f\u007f]/.test(l)), `a control character reached the log:\n${JSON.stringify(since)}`);
+  });
+
   it('forwards to an https:// endpoint over SPIFFE mTLS, and the employee service sees the client through the gateway', async () => {
     const client = svid('client');
     const reply = await gw('/employee/3.14/employee', { cert: client.cert, key: client.key });

@@ -1,11 +1,11 @@
-// HTTPS over SPIFFE mTLS (seed 001): fetch with a SPIFFE dispatcher that presents this workload's
-// SVID and accepts only spiffe://example.org/server, then prints the body.
+// HTTPS over SPIFFE mTLS (go-spiffe's spiffe-http example): fetch with a SPIFFE dispatcher that
+// presents this workload's SVID and accepts only spiffe://example.org/server, then prints the body.
 import { parseArgs } from 'node:util';
 import { SpiffeId, X509Source, authorizeId } from '@spiffe-node/spiffe';
 import { createSpiffeDispatcher } from '@spiffe-node/spiffe/undici';
 import { fetch } from 'undici';
 
-/** The settings: flags, else environment variables, else the seed's values. */
+/** The settings: flags, else environment variables, else the upstream example's values. */
 function settings() {
   const { values: flags } = parseArgs({
     options: {

@@ -1,4 +1,4 @@
-// HTTPS over SPIFFE mTLS (seed 001): an express server that accepts only
+// HTTPS over SPIFFE mTLS (go-spiffe's spiffe-http example): an express server that accepts only
 // spiffe://example.org/client, logs "Request received" and answers "Success!!!".
 import { parseArgs } from 'node:util';
 import express from 'express';
@@ -6,7 +6,7 @@ import { SpiffeId, X509Source, authorizeId, type TlsPeerError } from '@spiffe-no
 import type { TLSSocket } from 'node:tls';
 import { createHttpsServer, mtlsServerOptions, peerIdFromSocket } from '@spiffe-node/spiffe/tls';
 
-/** The settings: flags, else environment variables, else the seed's values. */
+/** The settings: flags, else environment variables, else the upstream example's values. */
 function settings() {
   const { values: flags } = parseArgs({
     options: {

@@ -1,12 +1,12 @@
-// JWT-SVID client (seed 002): fetches a JWT-SVID for the audience given as the first argument
-// (default spiffe://example.org/server) and calls the proxy over TLS with it as a bearer token,
-// authenticating the proxy as spiffe://example.org/server.
+// JWT-SVID client (go-spiffe's spiffe-jwt-using-proxy example): fetches a JWT-SVID for the audience
+// given as the first argument (default spiffe://example.org/server) and calls the proxy over TLS
+// with it as a bearer token, authenticating the proxy as spiffe://example.org/server.
 import { parseArgs } from 'node:util';
 import { JwtSource, SpiffeId, X509Source, authorizeId } from '@spiffe-node/spiffe';
 import { createSpiffeDispatcher } from '@spiffe-node/spiffe/undici';
 import { fetch } from 'undici';
 
-/** The settings: flags, else environment variables, else the seed's values. */
+/** The settings: flags, else environment variables, else the upstream example's values. */
 function settings() {
   const { values: flags, positionals } = parseArgs({
     allowPositionals: true,

@@ -1,12 +1,13 @@
-// TLS reverse proxy (seed 002): serves TLS with its X509-SVID, logs each request, and forwards
-// `/` only to the server over TLS, authenticating the server as spiffe://example.org/server.
+// TLS reverse proxy (go-spiffe's spiffe-jwt-using-proxy example): serves TLS with its X509-SVID,
+// logs each request, and forwards `/` only to the server over TLS, authenticating the server as
+// spiffe://example.org/server.
 import { createServer as createHttpServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import httpProxy from 'http-proxy';
 import { SpiffeId, X509Source, authorizeId } from '@spiffe-node/spiffe';
 import { createHttpsServer, createSpiffeHttpsAgent, tlsServerOptions } from '@spiffe-node/spiffe/tls';
 
-/** The settings: flags, else environment variables, else the seed's values. */
+/** The settings: flags, else environment variables, else the upstream example's values. */
 function settings() {
   const { values: flags } = parseArgs({
     options: {

@@ -1,11 +1,12 @@
-// JWT-SVID server (seed 002): serves TLS with its X509-SVID (no client certificate) and accepts a
-// request only with a JWT-SVID for audience spiffe://example.org/server in `Authorization: Bearer`.
+// JWT-SVID server (go-spiffe's spiffe-jwt-using-proxy example): serves TLS with its X509-SVID (no
+// client certificate) and accepts a request only with a JWT-SVID for audience
+// spiffe://example.org/server in `Authorization: Bearer`.
 import { parseArgs } from 'node:util';
 import express from 'express';
 import { JwtSource, X509Source, parseAndValidateJwtSvid } from '@spiffe-node/spiffe';
 import { createHttpsServer, tlsServerOptions } from '@spiffe-node/spiffe/tls';
 
-/** The settings: flags, else environment variables, else the seed's values. */
+/** The settings: flags, else environment variables, else the upstream example's values. */
 function settings() {
   const { values: flags } = parseArgs({
     options: {

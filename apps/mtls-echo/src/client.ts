@@ -1,10 +1,10 @@
-// mTLS echo client (seed 000): dials the server over SPIFFE mTLS, authorizing only
-// spiffe://example.org/server, says "Hello server" and prints the answer.
+// mTLS echo client (go-spiffe's spiffe-tls example): dials the server over SPIFFE mTLS, authorizing
+// only spiffe://example.org/server, says "Hello server" and prints the answer.
 import { parseArgs } from 'node:util';
 import { SpiffeId, X509Source, authorizeId } from '@spiffe-node/spiffe';
 import { dial } from '@spiffe-node/spiffe/tls';
 
-/** The settings: flags, else environment variables, else the seed's values. */
+/** The settings: flags, else environment variables, else the upstream example's values. */
 function settings() {
   const { values: flags } = parseArgs({
     options: {

@@ -1,11 +1,11 @@
-// mTLS echo server (seed 000): accepts SPIFFE mTLS connections from spiffe://example.org/client,
-// reads the client's message, logs it and answers "Hello client".
+// mTLS echo server (go-spiffe's spiffe-tls example): accepts SPIFFE mTLS connections from
+// spiffe://example.org/client, reads the client's message, logs it and answers "Hello client".
 import type { TLSSocket } from 'node:tls';
 import { parseArgs } from 'node:util';
 import { SpiffeId, X509Source, authorizeId, type TlsPeerError } from '@spiffe-node/spiffe';
 import { listen } from '@spiffe-node/spiffe/tls';
 
-/** The settings: flags, else environment variables, else the seed's values. */
+/** The settings: flags, else environment variables, else the upstream example's values. */
 function settings() {
   const { values: flags } = parseArgs({
     options: {

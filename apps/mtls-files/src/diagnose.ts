@@ -58,7 +58,7 @@ export const SPIFFE_REASONS = [
 export type AuthorizerKind = 'id' | 'trust-domain';
 
 /**
- * Serialises a verdict as the seed's server does: `{"mTLSValid": false, "reason": "..."}`
+ * Serialises a verdict as the tutorial's server does: `{"mTLSValid": false, "reason": "..."}`
  * (a space after each colon and comma).
  *
  * @example
@@ -175,8 +175,8 @@ export function spiffeReason(err: unknown, authorizer: AuthorizerKind, chainAcce
 }
 
 /**
- * The verdict of the seed's server (`--root-ca` mode): Node's chain validation against the
- * server's CAs, nothing more.
+ * The verdict of the tutorial's server (plain mode, `--root-ca`): Node's chain validation against
+ * the server's CAs, nothing more.
  *
  * @example
  * ```ts
@@ -197,7 +197,7 @@ export function rootCaVerdict(socket: TLSSocket): Verdict {
  * The verdict of SPIFFE mTLS: the client's X509-SVID must verify against the bundle of its own
  * trust domain and pass the authorizer. When it does not, the reason is Node's code if Node's
  * own chain validation (against every authority the server has) failed too with a code Node
- * names (the seed's reasons), and otherwise the SPIFFE cause with the library's message: also
+ * names (the tutorial's reasons), and otherwise the SPIFFE cause with the library's message: also
  * when Node's code is `UNSPECIFIED`, which says only that OpenSSL refused the chain.
  *
  * @example

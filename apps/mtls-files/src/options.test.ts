@@ -4,7 +4,7 @@ import { formatVerdict } from './diagnose.js';
 import { UsageError, parseRequestArgs, parseServerArgs } from './options.js';
 
 describe('parseServerArgs', () => {
-  it("reads the seed's mode and the SPIFFE modes", () => {
+  it('reads the plain mode and the SPIFFE modes', () => {
     assert.deepEqual(parseServerArgs(['--cert', 'c.pem', '--key', 'k.pem', '--root-ca', 'a.pem', '--root-ca', 'b.pem'], {}), {
       mode: 'root-ca', cert: 'c.pem', key: 'k.pem', rootCas: ['a.pem', 'b.pem'], svidDir: undefined, bundle: undefined,
       authorizeIds: [], authorizeTds: [], port: 9443, host: undefined,
@@ -20,7 +20,7 @@ describe('parseServerArgs', () => {
     [[], /give --svid-dir, or both --cert and --key/],
     [['--cert', 'c'], /give --svid-dir, or both --cert and --key/],
     [['--svid-dir', 'd', '--cert', 'c'], /either --svid-dir or --cert/],
-    [['--svid-dir', 'd', '--root-ca', 'r'], /--root-ca is for the seed mode/],
+    [['--svid-dir', 'd', '--root-ca', 'r'], /--root-ca is for the plain mode/],
     [['--cert', 'c', '--key', 'k', '--authorize-id', 'spiffe://x/y'], /need SPIFFE mode/],
     [['--svid-dir', 'd', '--authorize-id', 'spiffe://x/y', '--authorize-td', 'x'], /not both/],
     [['--svid-dir', 'd', '--port', 'http'], /is not a port number/],
@@ -50,7 +50,7 @@ describe('parseRequestArgs', () => {
 });
 
 describe('formatVerdict', () => {
-  it("writes the seed's JSON shape", () => {
+  it("writes the tutorial's JSON shape", () => {
     assert.equal(formatVerdict({ mTLSValid: true }), '{"mTLSValid": true}');
     assert.equal(
       formatVerdict({ mTLSValid: false, reason: 'UNEXPECTED_ID', detail: 'unexpected ID "spiffe://example.org/x"' }),

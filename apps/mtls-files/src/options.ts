@@ -30,7 +30,7 @@ export const SERVER_USAGE = `Usage: server (--svid-dir DIR | --cert FILE --key F
                         svid.0.key, bundle.0.pem, federated_bundle.0.N.pem) or of spiffe helper
   --cert, --key FILE    the server's certificate chain and key
   --bundle FILE         SPIFFE mode with --cert/--key: the bundle of the server's trust domain
-  --root-ca FILE        the seed's mode: a CA to trust client certificates with (repeatable)
+  --root-ca FILE        plain mode: a CA to trust client certificates with (repeatable)
   --authorize-id ID     SPIFFE mode: accept only this client SPIFFE ID (repeatable)
   --authorize-td TD     SPIFFE mode: accept the members of this trust domain (repeatable;
                         default: the server's own trust domain)
@@ -81,7 +81,7 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
     throw new UsageError('--svid-dir names the certificate, key and bundle files itself: give either --svid-dir or --cert/--key/--bundle');
   }
   if (svidDir === undefined && (values.cert === undefined || values.key === undefined)) throw new UsageError('give --svid-dir, or both --cert and --key');
-  if (spiffe && rootCas.length > 0) throw new UsageError('--root-ca is for the seed mode; in SPIFFE mode the client is checked against the bundle of its trust domain');
+  if (spiffe && rootCas.length > 0) throw new UsageError('--root-ca is for the plain mode (--cert/--key without --bundle); in SPIFFE mode the client is checked against the bundle of its trust domain');
   const authorizeIds = values['authorize-id'] ?? [];
   const authorizeTds = values['authorize-td'] ?? [];
   if (!spiffe && (authorizeIds.length > 0 || authorizeTds.length > 0)) throw new UsageError('--authorize-id and --authorize-td need SPIFFE mode (--svid-dir or --bundle)');

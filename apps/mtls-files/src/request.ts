@@ -1,6 +1,7 @@
-// The client of seed 003: an axios request with a client certificate, printing the server's
-// answer. With --spiffe, the client's SVID and the trust bundles come from the Workload API,
-// through the library's https agent, which checks the server's SVID the SPIFFE way.
+// The client of a Node.js mTLS tutorial (its request-mtls.js): an axios request with a client
+// certificate, printing the server's answer. With --spiffe, the client's SVID and the trust bundles
+// come from the Workload API, through the library's https agent, which checks the server's SVID the
+// SPIFFE way.
 //
 //   node dist/request.js --key client.key --cert client.pem --root-ca server-ca.pem [--url URL]
 //   node dist/request.js --spiffe [--server-id spiffe://example.org/server] [--url URL]

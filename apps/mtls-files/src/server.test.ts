@@ -1,8 +1,8 @@
 // The diagnostics server as a real process, and every reason it gives produced by a real client
-// (curl): no certificate, a certificate from another CA, an expired one, one that is not an SVID,
-// a CA certificate, a leaf without digitalSignature, a wrong ID, a wrong trust domain, a leaf
-// outside its intermediate's name constraints, a leaf signed with SHA-1. Then the
-// seed's own mode (--root-ca) and the axios client, with files and with the Workload API.
+// (curl): no certificate, a certificate from another CA, an expired one, one that is not an SVID, a
+// CA certificate, a leaf without digitalSignature, a wrong ID, a wrong trust domain, a leaf outside
+// its intermediate's name constraints, a leaf signed with SHA-1. Then the tutorial's own mode
+// (plain mode, --root-ca) and the axios client, with files and with the Workload API.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -222,16 +222,16 @@ describe('server --authorize-td', () => {
   it('refuses combinations that make no sense', async () => {
     const result = await startApp('server', ['--svid-dir', dir.path, '--root-ca', 'x.pem']).exited;
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /--root-ca is for the seed mode/);
+    assert.match(result.stderr, /--root-ca is for the plain mode/);
   });
 });
 
-describe("server --cert --key [--root-ca] (the seed's mode)", () => {
-  // The seed's two CAs: the server's certificates from one, the client's from the other.
+describe('server --cert --key [--root-ca] (plain mode, the tutorial\'s)', () => {
+  // The tutorial's two CAs: the server's certificates from one, the client's from the other.
   const serverCa = TestCa.create({ trustDomain: 'server.test' });
   const clientCa = TestCa.create({ trustDomain: 'client.test' });
   const web = serverCa.leaf('/unused', { uris: [], dnsNames: ['localhost'] });
-  // The seed's client presents a chain: its certificate and the client CA's intermediate.
+  // The tutorial's client presents a chain: its certificate and the client CA's intermediate.
   const clientMid = clientCa.intermediate();
   const client = clientMid.leaf('/unused', { uris: [], dnsNames: ['localhost'] });
   let files: { serverCert: string; serverKey: string; serverCa: string; clientCa: string; client: { cert: string; key: string } };

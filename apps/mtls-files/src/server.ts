@@ -1,8 +1,9 @@
-// The mTLS diagnostics server of seed 003: it asks every client for a certificate, lets every
-// handshake through, and answers each request with whether the client certificate is valid and,
-// when it is not, why: {"mTLSValid": false, "reason": "<CODE>", "detail": "..."}.
+// The mTLS diagnostics server of a Node.js mTLS tutorial (its server-mtls.js): it asks every client
+// for a certificate, lets every handshake through, and answers each request with whether the client
+// certificate is valid and, when it is not, why: {"mTLSValid": false, "reason": "<CODE>", "detail":
+// "..."}.
 //
-//   node dist/server.js --cert server.pem --key server.key [--root-ca client-ca.pem]   (the seed's)
+//   node dist/server.js --cert server.pem --key server.key [--root-ca client-ca.pem]   (plain mode)
 //   node dist/server.js --svid-dir /tmp/server-svids [--authorize-id spiffe://example.org/client]
 import { readFileSync } from 'node:fs';
 import https from 'node:https';

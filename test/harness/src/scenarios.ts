@@ -102,7 +102,9 @@ export async function runClient(r: Recorder, client: Workload, expectSuccess: bo
   );
 }
 
-/** mtls-echo (seed 000): "Hello server" / "Hello client" over SPIFFE mTLS. */
+/**
+ * mtls-echo (go-spiffe's `spiffe-tls` example): "Hello server" / "Hello client" over SPIFFE mTLS.
+ */
 export async function mtlsEchoSuccess(ctx: ScenarioContext): Promise<ScenarioResult> {
   const r = new Recorder();
   const server = r.track(app(ctx, 'mtls-echo', 'server', 'server'));
@@ -129,7 +131,7 @@ export async function mtlsEchoWrongId(ctx: ScenarioContext): Promise<ScenarioRes
   return r.finish('mtls-echo: a client with the wrong identity is rejected');
 }
 
-/** https-mtls (seed 001): "Request received" / "Success!!!". */
+/** https-mtls (go-spiffe's `spiffe-http` example): "Request received" / "Success!!!". */
 export async function httpsMtlsSuccess(ctx: ScenarioContext): Promise<ScenarioResult> {
   const r = new Recorder();
   const server = r.track(app(ctx, 'https-mtls', 'server', 'server'));
@@ -168,7 +170,10 @@ async function startJwtBackend(r: Recorder, ctx: ScenarioContext): Promise<{ ser
   return up ? { server, proxy } : undefined;
 }
 
-/** jwt-proxy (seed 002): client → proxy → server with a JWT-SVID. */
+/**
+ * jwt-proxy (go-spiffe's `spiffe-jwt-using-proxy` example): client → proxy → server with a
+ * JWT-SVID.
+ */
 export async function jwtProxySuccess(ctx: ScenarioContext): Promise<ScenarioResult> {
   const r = new Recorder();
   const backend = await startJwtBackend(r, ctx);

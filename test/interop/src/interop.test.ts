@@ -73,7 +73,7 @@ for (const kind of ['dev', 'spire'] as const) {
       return { server, port: port! };
     }
 
-    // ------------------------------------------------------------------ seed 000: mTLS echo
+    // --------------------------------------------------- go-spiffe's spiffe-tls example: mTLS echo
 
     describe('mtls-echo: go-spiffe client → our server', () => {
       let s: Started;
@@ -140,7 +140,7 @@ for (const kind of ['dev', 'spire'] as const) {
       });
     });
 
-    // -------------------------------------------------------------- seed 001: HTTPS over mTLS
+    // -------------------------------------------- go-spiffe's spiffe-http example: HTTPS over mTLS
 
     describe('https-mtls: go-spiffe client → our server', () => {
       let s: Started;
@@ -212,7 +212,7 @@ for (const kind of ['dev', 'spire'] as const) {
       });
     });
 
-    // ---------------------------------------------------------------- seed 002: JWT-SVID bearer
+    // --------------------------------- go-spiffe's spiffe-jwt-using-proxy example: JWT-SVID bearer
 
     describe('jwt: go-spiffe client → our JWT server', () => {
       let s: Started;

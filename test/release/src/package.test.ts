@@ -67,15 +67,16 @@ after(() => {
 });
 
 describe('the packed package', () => {
-  it('holds package.json, README.md, dist and proto, and no tests or test helpers', async () => {
+  it('holds package.json, README.md, LICENSE, dist and proto, and no tests or test helpers', async () => {
     const r = await run('tar', ['-tzf', tarball], { cwd: REPO_ROOT });
     assert.equal(r.code, 0, r.output);
     const files = r.stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
     const outside = files.filter((f) => !/^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/.+|proto\/.+)$/.test(f));
-    assert.deepEqual(outside, [], 'files outside package.json, README.md, dist/ and proto/');
+    assert.deepEqual(outside, [], 'files outside package.json, README.md, LICENSE, CHANGELOG.md, dist/ and proto/');
     const tests = files.filter((f) => /\.test\.|\/testing\//.test(f));
     assert.deepEqual(tests, [], 'tests or test helpers in the tarball');
     assert.ok(files.includes('dist/index.js') && files.includes('dist/index.d.ts'), files.join('\n'));
+    assert.ok(files.includes('LICENSE'), `no LICENSE in the tarball (package.json declares "license": "Apache-2.0"):\n${files.join('\n')}`);
   });
 
   it('passes publint (warnings count as errors)', async () => {

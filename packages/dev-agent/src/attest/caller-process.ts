@@ -6,7 +6,11 @@
  * child holds the socket) and be attested as that binary.
  *
  * What the kernel records at connect time is only the PID, uid and gid (`SO_PEERCRED`); the
- * rest is read from `/proc/<pid>` in the accept callback, the earliest user space can.
+ * rest is read from `/proc/<pid>` in the accept callback, the earliest user space can. The PID
+ * alone does not say whose `/proc/<pid>` that is: the caller may have exited and its PID been
+ * given to another process before the agent accepted. Where the kernel has `SO_PEERPIDFD`
+ * (Linux 6.5+), every read of `/proc/<pid>` is followed by asking the kernel whether the process
+ * that connected still has that PID.
  *
  * @module
  */
@@ -38,6 +42,11 @@ export interface CallerProcess {
    * read (another user's process while the agent is not root): no path or hash selectors then.
    */
   readonly exe: ExecutableId | undefined;
+  /**
+   * Asks the kernel which PID the process that connected has now (-1 once it has exited);
+   * undefined where the kernel cannot say, and then only the start time guards against reuse.
+   */
+  readonly currentPid: (() => number | undefined) | undefined;
 }
 
 /**
@@ -102,18 +111,26 @@ export class CallerProcessError extends Error {
 /**
  * Records the caller's process when its connection is accepted: start time and executable. The
  * process must have started no later than `acceptedAt` (else its PID was reused by a process
- * that cannot be the one that connected).
+ * that cannot be the one that connected) and, where `currentPid` can tell, still be the process
+ * that connected once they are read.
  *
  * @param acceptedAt - {@link bootTicks} taken when the connection was accepted, before reading
  *   the peer credentials.
- * @throws CallerProcessError if the process is gone or started after `acceptedAt`.
+ * @param currentPid - the PID the process that connected has now, from the kernel
+ *   (`PeerCredentialReader.currentPeerPid` on the connection), or undefined where it cannot say.
+ * @throws CallerProcessError if the process is gone, started after `acceptedAt`, or is not the
+ *   process that connected.
  * @example
  * ```ts
  * const acceptedAt = bootTicks();
- * const caller = captureCallerProcess(reader.read(socket), acceptedAt);
+ * const caller = captureCallerProcess(reader.read(socket), acceptedAt, () => reader.currentPeerPid(socket));
  * ```
  */
-export function captureCallerProcess(cred: PeerCredentials, acceptedAt: bigint): CallerProcess {
+export function captureCallerProcess(
+  cred: PeerCredentials,
+  acceptedAt: bigint,
+  currentPid?: () => number | undefined,
+): CallerProcess {
   const startTime = processStartTime(cred.pid);
   if (startTime === undefined) throw new CallerProcessError(`process ${cred.pid} exited before its connection could be attested`);
   if (BigInt(startTime) > acceptedAt) {
@@ -121,7 +138,30 @@ export function captureCallerProcess(cred: PeerCredentials, acceptedAt: bigint):
       `pid ${cred.pid} was reused: the process now using it started at tick ${startTime}, after the connection was accepted at tick ${acceptedAt}`,
     );
   }
-  return { cred, startTime, exe: executableOf(cred.pid) };
+  const caller: CallerProcess = { cred, startTime, exe: executableOf(cred.pid), currentPid };
+  // After the reads: what they saw was the process that connected only if it still has the PID.
+  const moved = connectedProcessMoved(caller);
+  if (moved !== undefined) throw new CallerProcessError(moved);
+  return caller;
+}
+
+/**
+ * Why the PID recorded at connect time no longer names the process that connected, or undefined
+ * if it still does (or the kernel cannot say). A process keeps its PID until it has exited and
+ * been reaped, so whatever was read from `/proc/<pid>` before a check that passes was read from
+ * the process that connected.
+ */
+function connectedProcessMoved(caller: CallerProcess): string | undefined {
+  const { pid } = caller.cred;
+  let now: number | undefined;
+  try {
+    now = caller.currentPid?.();
+  } catch (err) {
+    return `the kernel cannot say whether process ${pid} is the one that connected: ${(err as Error).message}`;
+  }
+  if (now === undefined || now === pid) return undefined;
+  if (now === -1) return `the process that connected (pid ${pid}) has exited; its connection is held by another process`;
+  return `the process that connected is pid ${now} here, not ${pid}`;
 }
 
 /** The effective id on a `Uid:` or `Gid:` line of `/proc/<pid>/status` (real, effective, saved, fs). */
@@ -133,8 +173,10 @@ function effectiveId(status: string, key: 'Uid' | 'Gid'): number | undefined {
 
 /**
  * What changed in the caller's process since its connection was accepted, or undefined if it is
- * still the same process (same PID and start time), running the same executable (same device
- * and inode) with the uid and gid the kernel recorded at connect time.
+ * still the same process (same PID and start time, and where the kernel can say, the process
+ * that connected), running the same executable (same device and inode) with the uid and gid the
+ * kernel recorded at connect time. The kernel is asked last, so a caller that passes was the
+ * process that connected while everything read before was read.
  *
  * @example
  * ```ts
@@ -164,5 +206,5 @@ export function callerProcessChange(caller: CallerProcess): string | undefined {
       return `executable changed from ${caller.exe.path ?? 'unknown'} to ${now.path ?? 'unknown'}`;
     }
   }
-  return undefined;
+  return connectedProcessMoved(caller);
 }

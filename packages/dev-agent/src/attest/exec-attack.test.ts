@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AdminClient } from '../admin/client.js';
 import { runCommand, startAgentProcess, tempDir, type AgentProcess } from '../testing/agent-process.js';
-import { RAW_CLIENT_SCRIPT } from '../testing/raw-client.js';
+import { RAW_CLIENT_SCRIPT, type RawClientResult as ClientResult } from '../testing/raw-client.js';
 
 function findPython(): string | undefined {
   try {
@@ -35,6 +35,8 @@ const skip =
  * (so the agent has accepted the connection and recorded the caller), peeking so the bytes stay
  * for the next image, then runs the attack its first argument names:
  * - exec: execs node (the trusted binary) running the client on the descriptor;
+ * - thread-exec: the same from a second thread (the kernel makes that thread the leader, with the
+ *   process's PID and start time);
  * - fork-exec: a child keeps the descriptor and runs the client once this process has exec'd node
  *   (which just sleeps): the caller the kernel recorded now looks like node;
  * - exit: a child inherits the descriptor, this process exits, the child execs node and runs the client.
@@ -49,6 +51,11 @@ fd = s.fileno()
 os.set_inheritable(fd, True)
 if mode == 'exec':
     os.execv(node, [node, client, '--fd', str(fd)])
+if mode == 'thread-exec':
+    import threading
+    thread = threading.Thread(target=os.execv, args=(node, [node, client, '--fd', str(fd)]))
+    thread.start()
+    thread.join()
 parent = os.getpid()
 pid = os.fork()
 if mode == 'fork-exec':
@@ -65,13 +72,6 @@ if mode == 'exit':
         os.execv(node, [node, client, '--fd', str(fd)])
     os._exit(0)
 `;
-
-interface ClientResult {
-  ids?: string[];
-  status?: number;
-  message?: string;
-  error?: string;
-}
 
 describe('attestation of a caller that execs after connecting', { skip }, () => {
   const dir = tempDir();
@@ -134,6 +134,12 @@ describe('attestation of a caller that execs after connecting', { skip }, () => 
 
   it('refuses a caller that connected as another binary and then exec\'d the trusted one', async () => {
     const { result, pid } = await attack('exec');
+    assert.deepEqual(result, { status: 7, message: 'no identity issued' });
+    assert.match(refusal(pid) ?? '', /change="executable changed from \S*python\S* to \S*node"/);
+  });
+
+  it('refuses a caller whose second thread exec\'d the trusted binary after connecting', async () => {
+    const { result, pid } = await attack('thread-exec');
     assert.deepEqual(result, { status: 7, message: 'no identity issued' });
     assert.match(refusal(pid) ?? '', /change="executable changed from \S*python\S* to \S*node"/);
   });

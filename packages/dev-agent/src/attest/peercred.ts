@@ -4,8 +4,14 @@
  * kernel records the credentials when the caller connects, so they cannot be forged by the
  * caller. User and group names come from `getpwuid_r`/`getgrgid_r` (NSS, like `id`).
  *
+ * `SO_PEERCRED`'s PID is a number, kept after the caller exits: by the time the agent reads
+ * `/proc/<pid>` the number may name another process. `SO_PEERPIDFD` (Linux 6.5+) answers with a
+ * pidfd for the process that connected itself, which says whether that process still has the PID
+ * (its `/proc/self/fdinfo` line `Pid:` is -1 once it has exited).
+ *
  * @module
  */
+import { closeSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 
@@ -28,6 +34,14 @@ export interface PeerCredentials {
 export interface PeerCredentialReader {
   /** The credentials of the peer of an accepted Unix socket. */
   read(socket: Socket): PeerCredentials;
+  /**
+   * The PID that the process which connected has now, in this process's PID namespace: -1 once
+   * it has exited (its PID may then name another process), 0 if it is not visible from here;
+   * undefined where the kernel cannot say (no `SO_PEERPIDFD` before Linux 6.5).
+   *
+   * @throws Error if the socket has no descriptor or the kernel refuses for another reason.
+   */
+  currentPeerPid(socket: Socket): number | undefined;
   /** The name of a user, or undefined if it has none. */
   userName(uid: number): string | undefined;
   /** The name of a group, or undefined if it has none. */
@@ -36,8 +50,19 @@ export interface PeerCredentialReader {
 
 const SOL_SOCKET = 1;
 const SO_PEERCRED = 17;
+const SO_PEERPIDFD = 77;
+const ENOPROTOOPT = 92;
+const ESRCH = 3;
+const EINVAL = 22;
 const SUPPORTED_ARCHS = new Set(['x64', 'arm64', 'ia32', 'arm', 'riscv64', 's390x']);
 const LIBC_NAMES = ['libc.so.6', `libc.musl-${process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : process.arch}.so.1`];
+
+/** The PID a pidfd's process has now (-1 once it has exited), from `/proc/self/fdinfo/<pidfd>`. */
+function pidOfPidfd(pidfd: number): number {
+  const match = /^Pid:\s*(-?\d+)$/m.exec(readFileSync(`/proc/self/fdinfo/${pidfd}`, 'utf8'));
+  if (match === null) throw new Error(`/proc/self/fdinfo/${pidfd} has no Pid line: not a pidfd`);
+  return Number(match[1]);
+}
 
 /** The socket's file descriptor (a Unix socket's libuv handle exposes it). */
 function socketFd(socket: Socket): number {
@@ -104,6 +129,8 @@ function loadOnce(): LoadedReader {
       gr_mem: 'void *',
     });
     const getsockopt = lib.func('int getsockopt(int, int, int, _Out_ spiffe_dev_agent_ucred *, _Inout_ uint32_t *)');
+    // The same function, with an int as the option's value (koffi binds one prototype per wrapper).
+    const getsockoptInt = lib.func('int getsockopt(int, int, int, _Out_ int *, _Inout_ uint32_t *)');
     const getpwuid = lib.func(
       'int getpwuid_r(uint32_t, _Out_ spiffe_dev_agent_passwd *, uint8_t *, size_t, _Out_ void **)',
     );
@@ -130,6 +157,23 @@ function loadOnce(): LoadedReader {
         if (rc !== 0) throw new Error(`getsockopt(SO_PEERCRED) failed with errno ${koffi.errno()}`);
         const { pid, uid, gid } = out as { pid: number; uid: number; gid: number };
         return { pid, uid, gid };
+      },
+      currentPeerPid(socket) {
+        const out: [number] = [-1];
+        const rc = getsockoptInt(socketFd(socket), SOL_SOCKET, SO_PEERPIDFD, out, [4]) as number;
+        if (rc !== 0) {
+          const errno = koffi.errno();
+          if (errno === ENOPROTOOPT) return undefined;
+          // Kernels before 6.16 give no pidfd for a peer that has been reaped.
+          if (errno === ESRCH || errno === EINVAL) return -1;
+          throw new Error(`getsockopt(SO_PEERPIDFD) failed with errno ${errno}`);
+        }
+        const pidfd = out[0];
+        try {
+          return pidOfPidfd(pidfd);
+        } finally {
+          closeSync(pidfd);
+        }
       },
       userName: (uid) => lookup(getpwuid, uid, 'pw_name'),
       groupName: (gid) => lookup(getgrgid, gid, 'gr_name'),

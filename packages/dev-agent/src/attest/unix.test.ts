@@ -45,6 +45,34 @@ describe('unix attestation', () => {
     }
   });
 
+  it('asks the kernel which PID the process that connected has now: its own, then -1 once it has exited', { skip: loaded.reader ? false : loaded.error }, async (t) => {
+    const reader = loaded.reader!;
+    const live = await acceptOne(join(dir.path, 'b.sock'));
+    try {
+      const now = reader.currentPeerPid(live.server);
+      if (now === undefined) return t.skip('this kernel has no SO_PEERPIDFD (Linux 6.5+): only start times guard against PID reuse');
+      assert.equal(now, process.pid);
+    } finally {
+      live.close();
+    }
+    // A peer that connected, exited and was reaped: SO_PEERCRED still names its PID, the kernel says it is gone.
+    const path = join(dir.path, 'c.sock');
+    // Not read from, so the peer's exit does not close it.
+    const srv = createServer({ pauseOnConnect: true });
+    await new Promise<void>((resolve) => srv.listen(path, resolve));
+    try {
+      const accepted = new Promise<Socket>((resolve) => srv.once('connection', resolve));
+      const child = spawn(process.execPath, ['-e', `require('node:net').connect(${JSON.stringify(path)}, () => process.exit(0))`], { stdio: 'ignore' });
+      const server = await accepted;
+      await new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve)));
+      assert.equal(reader.read(server).pid, child.pid);
+      assert.equal(reader.currentPeerPid(server), -1);
+      server.destroy();
+    } finally {
+      srv.close();
+    }
+  });
+
   it('derives SPIRE\'s unix selectors, and refuses a caller whose PID names another process', { skip: loaded.reader ? false : loaded.error }, async () => {
     const reader = loaded.reader!;
     const cred = { pid: process.pid, uid: process.getuid!(), gid: process.getgid!() };

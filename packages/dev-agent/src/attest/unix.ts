@@ -58,7 +58,10 @@ async function executableSha256(caller: CallerProcess): Promise<string | undefin
   try {
     const st = await handle.stat({ bigint: true });
     if (!sameExecutable(st, caller.exe)) return undefined;
-    const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
+    // Keyed by the change time too: the file's owner can rewrite it (while nothing runs it) and
+    // put back any size and modification time, but the kernel sets the change time on every
+    // write and on `utimensat` itself, and nobody can set it back.
+    const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
     const cached = hashCache.get(key);
     if (cached) return cached;
     const hash = createHash('sha256');

@@ -25,6 +25,7 @@ const euid = (): number => process.geteuid?.() ?? 0;
  * ```
  */
 export async function ensurePrivateDir(dir: string, mode: number): Promise<void> {
+  await refuseUntrustedSymlinks(dir);
   const parent = dirname(dir);
   await fs.mkdir(parent, { recursive: true, mode: 0o755 });
   await checkParent(parent, dir);
@@ -54,6 +55,65 @@ export async function ensurePrivateDir(dir: string, mode: number): Promise<void>
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Why the way to `path` is not the agent's to trust, or undefined if it is: a symlink on it owned
+ * by a user other than root and the agent's, followed wherever it leads (a user may plant one
+ * where the agent's directories go, e.g. in /tmp before the agent first starts, and have a root
+ * agent create, chmod and serve in a directory of the user's choosing). The kernel refuses such
+ * links only in sticky directories, and only where `fs.protected_symlinks` is on. Components that
+ * do not exist yet end the walk: the agent creates them.
+ *
+ * @example
+ * ```ts
+ * const reason = await untrustedSymlinkOnPath('/tmp/spiffe-dev-agent/private');
+ * if (reason) throw new Error(reason);
+ * ```
+ */
+export async function untrustedSymlinkOnPath(path: string): Promise<string | undefined> {
+  // Walked as the kernel resolves it: a `..` after a symlink leaves the link's target, so nothing
+  // is normalised before the links are followed.
+  const components = (p: string, base: string): string[] =>
+    (p.startsWith('/') ? p : `${base}/${p}`).split('/').filter((part) => part !== '' && part !== '.');
+  const pending = components(path, process.cwd());
+  let resolved = '/';
+  let links = 0;
+  while (pending.length > 0) {
+    const part = pending.shift()!;
+    if (part === '..') {
+      resolved = dirname(resolved);
+      continue;
+    }
+    const next = join(resolved, part);
+    let st;
+    try {
+      st = await fs.lstat(next);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // Missing from here on (the agent creates it), or not a directory (the agent says so later).
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw err;
+    }
+    if (!st.isSymbolicLink()) {
+      resolved = next;
+      continue;
+    }
+    if (st.uid !== 0 && st.uid !== euid()) {
+      return `${next} is a symlink owned by uid ${st.uid}, who chooses where it leads; only root's or this agent's (uid ${euid()}) are followed`;
+    }
+    if ((links += 1) > 40) return `${path} has too many levels of symlinks`;
+    // Its target is walked as well, from the directory the link is in.
+    pending.unshift(...components(await fs.readlink(next), resolved));
+    resolved = '/';
+  }
+  return undefined;
+}
+
+/** Throws if the way to `path` goes through another user's symlink ({@link untrustedSymlinkOnPath}). */
+async function refuseUntrustedSymlinks(path: string): Promise<void> {
+  const reason = await untrustedSymlinkOnPath(path);
+  if (reason !== undefined) throw new DevAgentError('ERR_AGENT_STATE', `cannot use ${path}: ${reason}; pick another path`);
 }
 
 async function checkParent(parent: string, child: string): Promise<void> {

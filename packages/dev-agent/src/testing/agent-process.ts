@@ -31,17 +31,24 @@ export interface AgentProcess {
 
 /**
  * Starts `spiffe-dev-agent run` in a child process with sockets and data under `dir`, and waits
- * until it prints its `SPIFFE_ENDPOINT_SOCKET=` line.
+ * until it prints its `SPIFFE_ENDPOINT_SOCKET=` line. A `launcher` (a command and its arguments,
+ * e.g. `unshare ...`) runs the agent's node command line as its own arguments; the child is then
+ * the launcher.
  */
-export async function startAgentProcess(dir: string, extraArgs: readonly string[] = []): Promise<AgentProcess> {
+export async function startAgentProcess(
+  dir: string,
+  extraArgs: readonly string[] = [],
+  launcher: readonly string[] = [],
+): Promise<AgentProcess> {
   const socketPath = join(dir, 'public', 'api.sock');
   const adminSocketPath = join(dir, 'private', 'admin.sock');
   const dataDir = join(dir, 'data');
-  const child = spawn(
+  const [command, ...args] = [
+    ...launcher,
     process.execPath,
-    ['--import', 'tsx', CLI, 'run', '-socketPath', socketPath, '-adminSocketPath', adminSocketPath, '-dataDir', dataDir, ...extraArgs],
-    { cwd: PACKAGE_DIR, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+    ...['--import', 'tsx', CLI, 'run', '-socketPath', socketPath, '-adminSocketPath', adminSocketPath, '-dataDir', dataDir, ...extraArgs],
+  ];
+  const child = spawn(command!, args, { cwd: PACKAGE_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

@@ -68,3 +68,11 @@ req.on('response', (h) => {
   }
 });
 `;
+
+/** What {@link RAW_CLIENT_SCRIPT} prints: the SPIFFE IDs it was issued, a gRPC error, or another failure. */
+export interface RawClientResult {
+  ids?: string[];
+  status?: number;
+  message?: string;
+  error?: string;
+}

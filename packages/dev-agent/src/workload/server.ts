@@ -17,7 +17,7 @@ import { attestUnix } from '../attest/unix.js';
 import type { Issuer } from '../issuer.js';
 import type { Logger } from '../log.js';
 import { DevAgentError } from '../errors.js';
-import { ensurePrivateDir, removeSocket } from '../state/secure-fs.js';
+import { ensurePrivateDir, removeSocket, untrustedSymlinkOnPath } from '../state/secure-fs.js';
 import { ensureSocketDirectory, listenUnixSocket, unsafeSocketDirectory } from '../state/unix-socket.js';
 import { ConnectionRegistry, type ConnectionOrigin } from './connections.js';
 import { createWorkloadHandlers, type Attest } from './handlers.js';
@@ -109,6 +109,11 @@ export class WorkloadApiServer {
         // missing (only this agent's user and root get in), otherwise left as the operator made
         // it (e.g. 0700, owned by the workload's user), unless others could replace the socket.
         const dir = dirname(id.socketPath);
+        const planted = await untrustedSymlinkOnPath(dir);
+        if (planted !== undefined) {
+          options.logger.log('error', 'Refused an unsafe socket directory', { socket_path: id.socketPath, directory: dir, reason: planted });
+          throw new DevAgentError('ERR_AGENT_STATE', `cannot serve the identity socket ${id.socketPath}: ${planted}`);
+        }
         if (await ensureSocketDirectory(dir)) {
           options.logger.log('info', 'Created the identity socket directory, reachable only by this agent\'s user', {
             directory: dir,
@@ -160,7 +165,8 @@ export class WorkloadApiServer {
       const acceptedAt = bootTicks();
       const cred = reader.read(socket);
       // A PID of 0: the caller is in another PID namespace, only the kernel's uid and gid apply.
-      return { kind: 'peercred', cred, process: cred.pid > 0 ? captureCallerProcess(cred, acceptedAt) : undefined };
+      const caller = cred.pid > 0 ? captureCallerProcess(cred, acceptedAt, () => reader.currentPeerPid(socket)) : undefined;
+      return { kind: 'peercred', cred, process: caller };
     } catch (err) {
       if (err instanceof CallerProcessError) {
         this.#options.logger.log('warn', 'Refused a workload connection whose process cannot be identified', { reason: err.message });

@@ -7,7 +7,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, lstatSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -166,5 +166,35 @@ describe('an identity socket directory owned by a hostile workload user', { skip
     } finally {
       attacker.kill('SIGKILL');
     }
+  });
+
+  it('refuses to follow a symlink another user planted where its directories go (the defaults are in /tmp)', async () => {
+    // Like /tmp: root's, sticky, everyone may create entries in it.
+    const sharedTmp = join(dir.path, 'tmp');
+    mkdirSync(sharedTmp);
+    chmodSync(sharedTmp, 0o1777);
+    // A root-owned directory the attacker cannot write to, holding a directory the agent would chmod.
+    const victim = join(dir.path, 'victim-etc');
+    mkdirSync(join(victim, 'private'), { recursive: true, mode: 0o755 });
+    chmodSync(join(victim, 'private'), 0o750);
+    // Before the agent first starts, the attacker claims the name of its state directory.
+    const planted = join(sharedTmp, 'spiffe-dev-agent');
+    execFileSync('ln', ['-s', victim, planted], { uid, gid });
+    for (const [name, extra] of [
+      ['data directory', { dataDir: join(planted, 'data') }],
+      ['admin socket', { adminSocketPath: join(planted, 'private', 'admin.sock') }],
+      ['public socket', { socketPath: join(planted, 'public', 'api.sock') }],
+      ['identity socket', { identitySockets: [{ spiffeId: 'spiffe://example.org/w', socketPath: join(planted, 'ids', 'w.sock') }] }],
+    ] as const) {
+      const outcome = await startDevAgent(agentOptions(join(dir.path, 'own'), [], extra)).catch((err: unknown) => err);
+      if (!(outcome instanceof Error)) {
+        await (outcome as { stop(): Promise<void> }).stop();
+        assert.fail(`${name}: the agent started through the planted symlink`);
+      }
+      assert.ok(outcome instanceof DevAgentError && outcome.code === 'ERR_AGENT_STATE', `${name}: ${String(outcome)}`);
+      assert.match(outcome.message, new RegExp(`${planted} is a symlink owned by uid ${uid}`), name);
+    }
+    assert.equal(mode(join(victim, 'private')), 0o750, 'the agent changed the mode of a directory the symlink leads to');
+    assert.deepEqual(readdirSync(victim), ['private'], 'the agent created something where the symlink leads');
   });
 });

@@ -37,7 +37,7 @@ import { clientConfigFrom, connectVerified, type ClientConfig, type SpiffeClient
 import { markVerifiedGrpcConnection } from './grpc-peer.js';
 import { serverOfWatcher } from './grpc-server-hook.js';
 import { loadOptionalPeer } from './optional-peer.js';
-import { mtlsServerOptions, tlsServerOptions, type SpiffeServerOptions } from './options.js';
+import { mtlsServerOptions, tlsServerOptions, type SpiffeServerOptions } from './server-options.js';
 import { secureServer } from './server.js';
 import { assertAuthorizer, assertBundleSource, assertSvidSource } from './sources.js';
 

@@ -7,7 +7,7 @@ import http2 from 'node:http2';
 import type { ConnectionOptions } from 'node:tls';
 import { TlsConnectionError } from '../errors.js';
 import { clientConfigFrom, connectVerified, type SpiffeClientParams } from './connect.js';
-import type { SpiffeServerOptions } from './options.js';
+import type { SpiffeServerOptions } from './server-options.js';
 import { stateFor } from './server.js';
 
 /**

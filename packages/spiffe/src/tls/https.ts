@@ -9,7 +9,7 @@ import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import { clientConfigFrom, connectVerified, type ClientConfig, type SpiffeClientParams } from './connect.js';
-import type { SpiffeServerOptions } from './options.js';
+import type { SpiffeServerOptions } from './server-options.js';
 import { stateFor } from './server.js';
 
 /**

@@ -11,21 +11,11 @@
  *
  * @module
  */
-export {
-  tlsServerOptions,
-  mtlsServerOptions,
-  mtlsWebServerOptions,
-  tlsClientOptions,
-  mtlsClientOptions,
-  mtlsWebClientOptions,
-} from './options.js';
-export type {
-  SpiffeTlsMode,
-  WebIdentity,
-  SpiffeServerTuning,
-  SpiffeServerOptions,
-  SpiffeClientOptions,
-} from './options.js';
+export { tlsServerOptions, mtlsServerOptions, mtlsWebServerOptions } from './server-options.js';
+export { tlsClientOptions, mtlsClientOptions, mtlsWebClientOptions } from './client-options.js';
+export type { SpiffeTlsMode } from './mode.js';
+export type { WebIdentity, SpiffeServerTuning, SpiffeServerOptions } from './server-options.js';
+export type { SpiffeClientOptions } from './client-options.js';
 export { createTlsServer, secureServer } from './server.js';
 export { createHttpsServer, createSpiffeHttpsAgent } from './https.js';
 export type { SpiffeHttpsAgentOptions } from './https.js';

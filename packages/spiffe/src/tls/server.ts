@@ -32,7 +32,8 @@ import tls, { type SecureContextOptions, type TLSSocket, type TlsOptions } from 
 import type { TlsPeerError } from '../errors.js';
 import type { X509Svid } from '../svid/x509/index.js';
 import { MIN_TLS_VERSION, svidPem } from './credentials.js';
-import { serverCipherOptions, serverConfigOf, serverSecureOptions, type ServerConfig, type SpiffeServerOptions } from './options.js';
+import { serverCipherOptions, serverSecureOptions } from './server-context-options.js';
+import { serverConfigOf, type ServerConfig, type SpiffeServerOptions } from './server-options.js';
 import { authorizePeer, recordVerifiedPeer } from './peer.js';
 import { toTlsPeerError } from './peer-error.js';
 import { refuseClientRenegotiation } from './renegotiation.js';

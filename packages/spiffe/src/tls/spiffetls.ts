@@ -10,14 +10,14 @@ import type { Authorizer } from '../authorize/index.js';
 import type { X509BundleSource } from '../bundle/index.js';
 import type { X509SvidSource } from '../svid/x509/index.js';
 import { connectVerified, type ClientConfig } from './connect.js';
+import type { SpiffeTlsMode } from './mode.js';
 import {
   mtlsServerOptions,
   mtlsWebServerOptions,
   tlsServerOptions,
   type SpiffeServerOptions,
-  type SpiffeTlsMode,
   type WebIdentity,
-} from './options.js';
+} from './server-options.js';
 import { createTlsServer } from './server.js';
 import { assertAuthorizer, assertBundleSource, assertSvidSource } from './sources.js';
 

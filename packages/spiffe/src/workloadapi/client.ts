@@ -21,7 +21,8 @@ import type {
   X509BundlesResponseMessage,
   X509SvidResponseMessage,
 } from './messages.js';
-import { decodeMessage, encodeMessage, MESSAGES, type MessageName } from './codec.js';
+import { decodeMessage, encodeMessage } from './protobuf-codec.js';
+import { MESSAGES, type MessageName } from './schema.js';
 import { GrpcCallError, GrpcHttp2Channel, GrpcStatus, type GrpcCall, type GrpcCallStatus } from './grpc-http2.js';
 import {
   parseJwtBundlesResponse,

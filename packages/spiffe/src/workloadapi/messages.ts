@@ -1,7 +1,7 @@
 /**
- * The Workload API messages as the codec of `codec.ts` decodes them (the shape proto-loader
- * gives with `keepCase`): snake_case field names, `bytes` as `Buffer`/`Uint8Array`, maps as
- * plain objects. Shared by the client and by the test fake agent (a grpc-js server fed by
+ * The Workload API messages as the codec of `protobuf-codec.ts` decodes them (the shape
+ * proto-loader gives with `keepCase`): snake_case field names, `bytes` as `Buffer`/`Uint8Array`,
+ * maps as plain objects. Shared by the client and by the test fake agent (a grpc-js server fed by
  * {@link workloadServiceDefinition}).
  *
  * @module

@@ -1,15 +1,17 @@
 /**
  * The Workload API service definition for `@grpc/grpc-js` servers (the test fake agent, the dev
  * agent; the client speaks gRPC itself, see `grpc-http2.ts`), built from the hand-written codec of
- * `codec.ts` rather than by loading `proto/workload.proto` at run time (the .proto stays the
- * documented source of truth; `codec.test.ts` checks the codec against it).
+ * `protobuf-codec.ts` and the message types of `schema.ts` rather than by loading
+ * `proto/workload.proto` at run time (the .proto stays the documented source of truth;
+ * `protobuf-codec.test.ts` checks the codec and the schema against it).
  *
  * @module
  * Not part of the public API: no entry point exports this module.
  */
 import { fileURLToPath } from 'node:url';
 import type * as grpc from '@grpc/grpc-js';
-import { decodeMessage, encodeMessage, MESSAGES, type MessageName } from './codec.js';
+import { decodeMessage, encodeMessage } from './protobuf-codec.js';
+import { MESSAGES, type MessageName } from './schema.js';
 
 /**
  * The path of `workload.proto`. This module lives at `src/workloadapi/` (run through tsx) or

@@ -1,17 +1,18 @@
-import { verify as cryptoVerify } from 'node:crypto';
-import { BundleError, JwtSvidError, SpiffeIdError, type JwtSvidErrorCode } from '../../errors.js';
-import { SpiffeId } from '../../spiffeid/index.js';
-import { JwtBundle, jwtAuthorityEntriesFor, jwtAuthorityEntry, jwtBundleKeysVersion } from '../../bundle/jwt-bundle.js';
+/**
+ * The two ways to read a JWT-SVID: {@link parseAndValidateJwtSvid} (decode, find the bundle of
+ * the subject's trust domain, verify the signature, check the clock and the audience) and
+ * {@link parseInsecureJwtSvid} (everything but the bundle and the signature). This module checks
+ * their arguments and runs the steps, each in its own module: `decode.ts`, `claims.ts`,
+ * `bundle-lookup.ts`, `signature.ts` and `verified-tokens.ts`.
+ *
+ * @module
+ */
 import type { JwtBundleSource } from '../../bundle/source.js';
-import {
-  JWT_SVID_ALGORITHMS,
-  hashOf,
-  isJwtSvidAlgorithm,
-  signatureLengthOf,
-  type JwtAuthorityEntry,
-  type JwtSvidAlgorithm,
-} from './algorithms.js';
+import { lookUpBundle } from './bundle-lookup.js';
+import { checkTimeAndAudience, type Clock } from './claims.js';
+import { decodeJwtSvid, type DecodedJwtSvid } from './decode.js';
 import { JwtSvid } from './jwt-svid.js';
+import { verifySignature } from './verified-tokens.js';
 
 /**
  * Options of {@link parseAndValidateJwtSvid} and {@link parseInsecureJwtSvid}.
@@ -44,80 +45,6 @@ export interface JwtSvidParseOptions extends JwtSvidValidationOptions {
   hint?: string;
 }
 
-const BASE64URL_PART = /^[A-Za-z0-9_-]+$/;
-const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const ALLOWED_ALGS_TEXT = JWT_SVID_ALGORITHMS.join(', ');
-
-function fail(code: JwtSvidErrorCode, message: string, cause?: unknown): JwtSvidError {
-  return new JwtSvidError(code, `jwtsvid: ${message}`, cause === undefined ? undefined : { cause });
-}
-
-/** A token split, decoded and checked for shape, but not verified. */
-interface DecodedJwtSvid {
-  token: string;
-  /** `header.payload`, the bytes the signature covers. */
-  signingInput: string;
-  signaturePart: string;
-  alg: JwtSvidAlgorithm;
-  kid: string | undefined;
-  claims: Record<string, unknown>;
-  id: SpiffeId;
-  audience: string[];
-  exp: number;
-  nbf: number | undefined;
-  iat: number | undefined;
-}
-
-/**
- * Checks that `part` is canonical unpadded base64url: only the alphabet, a length that is not
- * 1 mod 4, and no stray bits in the last character (so each token has exactly one spelling).
- */
-function isCanonicalBase64url(part: string): boolean {
-  if (!BASE64URL_PART.test(part)) return false;
-  const rem = part.length & 3;
-  if (rem === 0) return true;
-  if (rem === 1) return false;
-  const last = BASE64URL_ALPHABET.indexOf(part[part.length - 1] as string);
-  return (last & (rem === 2 ? 0x0f : 0x03)) === 0;
-}
-
-function checkPart(part: string, name: 'header' | 'payload' | 'signature'): void {
-  if (!isCanonicalBase64url(part)) {
-    throw fail(
-      'ERR_JWTSVID_MALFORMED',
-      part === '' ? `token ${name} is empty` : `token ${name} is not canonical unpadded base64url`,
-    );
-  }
-}
-
-function decodeJsonObject(part: string, what: 'header' | 'payload'): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-  } catch (err) {
-    throw fail('ERR_JWTSVID_MALFORMED', `token ${what} is not valid JSON: ${(err as Error).message}`, err);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw fail('ERR_JWTSVID_MALFORMED', `token ${what} is not a JSON object`);
-  }
-  return value as Record<string, unknown>;
-}
-
-function describeValue(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  try {
-    const text = JSON.stringify(value);
-    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-  } catch {
-    return typeof value;
-  }
-}
-
-function formatTime(seconds: number): string {
-  const ms = seconds * 1000;
-  return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : `${seconds} s since the epoch`;
-}
-
 function checkAudiences(audiences: unknown, where: string): asserts audiences is readonly string[] {
   if (!Array.isArray(audiences)) {
     throw new TypeError(`${where}: expected the audiences as an array of strings`);
@@ -132,11 +59,6 @@ function checkAudiences(audiences: unknown, where: string): asserts audiences is
       throw new TypeError(`${where}: every expected audience must be a non-empty string`);
     }
   }
-}
-
-interface Clock {
-  nowSeconds: number;
-  skew: number;
 }
 
 function checkOptions(options: unknown, where: string): Clock {
@@ -163,155 +85,6 @@ function checkOptions(options: unknown, where: string): Clock {
   return { nowSeconds: nowMs / 1000, skew };
 }
 
-/** Splits, decodes and checks the header and the shape of the claims. Verifies nothing. */
-function decode(token: string): DecodedJwtSvid {
-  const c0 = token.charCodeAt(0);
-  if ((c0 === 0x7b || c0 <= 0x20) && token.trimStart().startsWith('{')) {
-    throw fail(
-      'ERR_JWTSVID_MALFORMED',
-      'token uses the JWS JSON serialization; a JWT-SVID must use the compact serialization (header.payload.signature)',
-    );
-  }
-  const first = token.indexOf('.');
-  const second = first < 0 ? -1 : token.indexOf('.', first + 1);
-  if (second < 0 || token.indexOf('.', second + 1) >= 0) {
-    const parts = token === '' ? 0 : token.split('.').length;
-    throw fail(
-      'ERR_JWTSVID_MALFORMED',
-      `token is not a compact JWS: expected 3 dot-separated parts (header.payload.signature), found ${parts}`,
-    );
-  }
-  const headerPart = token.slice(0, first);
-  const payloadPart = token.slice(first + 1, second);
-  const signaturePart = token.slice(second + 1);
-  checkPart(headerPart, 'header');
-  const header = decodeJsonObject(headerPart, 'header');
-  const alg = header['alg'];
-  if (!isJwtSvidAlgorithm(alg)) {
-    throw fail(
-      'ERR_JWTSVID_UNSUPPORTED_ALG',
-      `unsupported token signature algorithm ${describeValue(alg)}; a JWT-SVID must be signed with one of ${ALLOWED_ALGS_TEXT}`,
-    );
-  }
-  const typ = header['typ'];
-  if (typ !== undefined && typ !== 'JWT' && typ !== 'JOSE') {
-    throw fail(
-      'ERR_JWTSVID_INVALID_HEADER',
-      `token header has an unsupported type ${describeValue(typ)}; "typ" must be "JWT" or "JOSE" when present`,
-    );
-  }
-  if (Object.hasOwn(header, 'crit')) {
-    throw fail(
-      'ERR_JWTSVID_INVALID_HEADER',
-      `token header lists critical extensions this validator does not understand ("crit": ${describeValue(header['crit'])})`,
-    );
-  }
-  if (Object.hasOwn(header, 'b64')) {
-    throw fail(
-      'ERR_JWTSVID_INVALID_HEADER',
-      'token header has the "b64" parameter (RFC 7797 unencoded payload), which JWT-SVIDs do not use',
-    );
-  }
-  const kid = header['kid'];
-  if (kid !== undefined && (typeof kid !== 'string' || kid === '')) {
-    throw fail('ERR_JWTSVID_INVALID_HEADER', `token header "kid" must be a non-empty string, got ${describeValue(kid)}`);
-  }
-
-  checkPart(payloadPart, 'payload');
-  checkPart(signaturePart, 'signature');
-  const claims = decodeJsonObject(payloadPart, 'payload');
-  const sub = claims['sub'];
-  if (typeof sub !== 'string') {
-    throw fail(
-      'ERR_JWTSVID_INVALID_CLAIMS',
-      sub === undefined ? 'token has no "sub" claim; a JWT-SVID names its SPIFFE ID in "sub"' : `token "sub" claim must be a string, got ${describeValue(sub)}`,
-    );
-  }
-  let id: SpiffeId;
-  try {
-    id = SpiffeId.fromString(sub);
-  } catch (err) {
-    if (!(err instanceof SpiffeIdError)) throw err;
-    throw fail('ERR_JWTSVID_INVALID_CLAIMS', `token "sub" claim ${describeValue(sub)} is not a valid SPIFFE ID: ${err.message}`, err);
-  }
-  const aud = claims['aud'];
-  let audience: string[];
-  if (typeof aud === 'string') {
-    audience = [aud];
-  } else if (Array.isArray(aud) && aud.length > 0 && aud.every((a) => typeof a === 'string')) {
-    audience = aud as string[];
-  } else {
-    throw fail(
-      'ERR_JWTSVID_INVALID_CLAIMS',
-      aud === undefined
-        ? 'token has no "aud" claim; a JWT-SVID names its audience'
-        : `token "aud" claim must be a string or a non-empty array of strings, got ${describeValue(aud)}`,
-    );
-  }
-  const exp = claims['exp'];
-  if (typeof exp !== 'number' || !Number.isFinite(exp)) {
-    throw fail(
-      'ERR_JWTSVID_INVALID_CLAIMS',
-      exp === undefined ? 'token has no "exp" claim; a JWT-SVID must expire' : `token "exp" claim must be a number (seconds since the epoch), got ${describeValue(exp)}`,
-    );
-  }
-  const nbf = numericClaim(claims, 'nbf');
-  const iat = numericClaim(claims, 'iat');
-  return {
-    token,
-    signingInput: token.slice(0, second),
-    signaturePart,
-    alg,
-    kid,
-    claims,
-    id,
-    audience,
-    exp,
-    nbf,
-    iat,
-  };
-}
-
-function numericClaim(claims: Record<string, unknown>, name: 'nbf' | 'iat'): number | undefined {
-  const value = claims[name];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw fail('ERR_JWTSVID_INVALID_CLAIMS', `token "${name}" claim must be a number (seconds since the epoch), got ${describeValue(value)}`);
-  }
-  return value;
-}
-
-/** Checks `exp`, `nbf`, `iat` against the clock, then the audience. */
-function checkTimeAndAudience(decoded: DecodedJwtSvid, audiences: readonly string[], clock: Clock): void {
-  const { nowSeconds, skew } = clock;
-  if (nowSeconds >= decoded.exp + skew) {
-    throw fail(
-      'ERR_JWTSVID_EXPIRED',
-      `token has expired (exp ${formatTime(decoded.exp)}, now ${formatTime(nowSeconds)})`,
-    );
-  }
-  if (decoded.nbf !== undefined && nowSeconds + skew < decoded.nbf) {
-    throw fail(
-      'ERR_JWTSVID_NOT_YET_VALID',
-      `token is not valid yet (nbf ${formatTime(decoded.nbf)}, now ${formatTime(nowSeconds)})`,
-    );
-  }
-  if (decoded.iat !== undefined && nowSeconds + skew < decoded.iat) {
-    throw fail(
-      'ERR_JWTSVID_NOT_YET_VALID',
-      `token was issued in the future (iat ${formatTime(decoded.iat)}, now ${formatTime(nowSeconds)})`,
-    );
-  }
-  const audience = decoded.audience;
-  for (const expected of audiences) {
-    if (audience.includes(expected)) return;
-  }
-  throw fail(
-    'ERR_JWTSVID_AUDIENCE',
-    `expected audience in ${JSON.stringify(audiences)} (audience=${JSON.stringify(audience)})`,
-  );
-}
-
 function toSvid(decoded: DecodedJwtSvid, hint: string | undefined): JwtSvid {
   return new JwtSvid({
     id: decoded.id,
@@ -322,117 +95,6 @@ function toSvid(decoded: DecodedJwtSvid, hint: string | undefined): JwtSvid {
     token: decoded.token,
     hint,
   });
-}
-
-function verifyWith(entry: JwtAuthorityEntry, decoded: DecodedJwtSvid, data: Buffer, signature: Buffer): boolean {
-  const verifyKey = entry.verifiers.get(decoded.alg);
-  if (verifyKey === undefined) return false;
-  try {
-    return cryptoVerify(hashOf(decoded.alg), data, verifyKey, signature);
-  } catch {
-    return false;
-  }
-}
-
-function lookUpBundle(source: JwtBundleSource, decoded: DecodedJwtSvid): JwtBundle {
-  const td = decoded.id.trustDomain;
-  let bundle: unknown;
-  try {
-    bundle = source.getJwtBundleForTrustDomain(td);
-  } catch (err) {
-    if (err instanceof BundleError && err.code === 'ERR_BUNDLE_NOT_FOUND') {
-      throw new BundleError(
-        'ERR_BUNDLE_NOT_FOUND',
-        `jwtsvid: no JWT bundle for trust domain "${td.name}" (the token's subject is ${decoded.id.toString()})`,
-        { cause: err },
-      );
-    }
-    throw err;
-  }
-  if (!(bundle instanceof JwtBundle)) {
-    throw new TypeError('parseAndValidateJwtSvid: the bundle source returned something that is not a JwtBundle');
-  }
-  if (!bundle.trustDomain.equals(td)) {
-    throw new BundleError(
-      'ERR_BUNDLE_NOT_FOUND',
-      `jwtsvid: the bundle source returned the bundle of trust domain "${bundle.trustDomain.name}" when asked for "${td.name}"`,
-    );
-  }
-  return bundle;
-}
-
-/** Finds the key(s) of the subject's own trust domain and checks the signature. */
-function verifySignature(source: JwtBundleSource, decoded: DecodedJwtSvid): void {
-  const bundle = lookUpBundle(source, decoded);
-  let verified = verifiedTokens.get(bundle);
-  if (verified === undefined || verified.keysVersion !== jwtBundleKeysVersion(bundle)) {
-    verified = { keysVersion: jwtBundleKeysVersion(bundle), tokens: new Set() };
-    verifiedTokens.set(bundle, verified);
-  } else if (verified.tokens.has(decoded.token)) {
-    return;
-  }
-  checkKeyAndSignature(bundle, decoded);
-  remember(verified.tokens, decoded.token);
-}
-
-/** How many verified tokens are remembered per bundle (the oldest is forgotten first). */
-const VERIFIED_TOKENS_MAX = 1024;
-/** Tokens longer than this are never remembered. */
-const VERIFIED_TOKEN_MAX_LENGTH = 16 * 1024;
-
-/**
- * Per bundle, the exact token strings whose signature verified with the bundle's keys as they
- * were at `keysVersion`. Module-private: nothing outside this module can mark a token verified.
- */
-const verifiedTokens = new WeakMap<JwtBundle, { keysVersion: number; tokens: Set<string> }>();
-
-function remember(tokens: Set<string>, token: string): void {
-  if (token.length > VERIFIED_TOKEN_MAX_LENGTH) return;
-  if (tokens.size >= VERIFIED_TOKENS_MAX) {
-    const oldest = tokens.values().next().value;
-    if (oldest !== undefined) tokens.delete(oldest);
-  }
-  tokens.add(token);
-}
-
-function checkKeyAndSignature(bundle: JwtBundle, decoded: DecodedJwtSvid): void {
-  const td = bundle.trustDomain.name;
-  const { alg, kid } = decoded;
-  const signature = Buffer.from(decoded.signaturePart, 'base64url');
-  const expectedLength = signatureLengthOf(alg);
-  const data = Buffer.from(decoded.signingInput, 'latin1');
-  if (kid !== undefined) {
-    const entry = jwtAuthorityEntry(bundle, kid);
-    if (entry === undefined) {
-      throw fail('ERR_JWTSVID_KEY_NOT_FOUND', `no JWT authority ${JSON.stringify(kid)} found for trust domain "${td}"`);
-    }
-    if (!entry.verifiers.has(alg)) {
-      throw fail(
-        'ERR_JWTSVID_UNSUPPORTED_ALG',
-        `token algorithm ${alg} does not fit JWT authority ${JSON.stringify(kid)} of trust domain "${td}" (${entry.description}${entry.jwkAlg === undefined ? '' : `, published for ${entry.jwkAlg}`})`,
-      );
-    }
-    if ((expectedLength !== undefined && signature.length !== expectedLength) || !verifyWith(entry, decoded, data, signature)) {
-      throw fail('ERR_JWTSVID_SIGNATURE', `token signature does not verify with JWT authority ${JSON.stringify(kid)} of trust domain "${td}"`);
-    }
-    return;
-  }
-  const candidates = jwtAuthorityEntriesFor(bundle, alg);
-  if (candidates.length === 0) {
-    throw fail(
-      'ERR_JWTSVID_KEY_NOT_FOUND',
-      `token has no "kid" and no JWT authority of trust domain "${td}" fits algorithm ${alg}`,
-    );
-  }
-  if (expectedLength === undefined || signature.length === expectedLength) {
-    for (const entry of candidates) {
-      if (verifyWith(entry, decoded, data, signature)) return;
-    }
-  }
-  throw fail(
-    'ERR_JWTSVID_SIGNATURE',
-    `token has no "kid" and its signature verifies with none of the ${candidates.length} ${alg} JWT authorities of trust domain "${td}"`,
-  );
 }
 
 /**
@@ -494,8 +156,8 @@ export async function parseAndValidateJwtSvid(
   }
   checkAudiences(audiences, where);
   const clock = checkOptions(options, where);
-  const decoded = decode(token);
-  verifySignature(jwtBundleSource, decoded);
+  const decoded = decodeJwtSvid(token);
+  verifySignature(lookUpBundle(jwtBundleSource, decoded), decoded);
   checkTimeAndAudience(decoded, audiences, clock);
   return toSvid(decoded, undefined);
 }
@@ -536,7 +198,7 @@ export function parseInsecureJwtSvid(
   if (hint !== undefined && typeof hint !== 'string') {
     throw new TypeError(`${where}: options.hint must be a string`);
   }
-  const decoded = decode(token);
+  const decoded = decodeJwtSvid(token);
   checkTimeAndAudience(decoded, audiences, clock);
   return toSvid(decoded, hint);
 }

@@ -1,6 +1,6 @@
-// https-mtls-client is seed 001's client written with go-spiffe: an HTTPS GET over SPIFFE mTLS
-// (tlsconfig.MTLSClientConfig) accepting one server ID only; it prints the body. It prints the
-// same lines as the Node app apps/https-mtls.
+// https-mtls-client is the client of go-spiffe's spiffe-http example, written with go-spiffe: an
+// HTTPS GET over SPIFFE mTLS (tlsconfig.MTLSClientConfig) accepting one server ID only; it prints
+// the body. It prints the same lines as the Node app apps/https-mtls.
 package main
 
 import (

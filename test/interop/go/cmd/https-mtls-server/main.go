@@ -1,7 +1,8 @@
-// https-mtls-server is seed 001's server written with go-spiffe: HTTPS over SPIFFE mTLS
-// (tlsconfig.MTLSServerConfig) accepting one client ID only, answering "Success!!!". It prints the
-// same lines as the Node app apps/https-mtls ("Request received from <id>"; a rejected client is
-// logged by net/http as "http: TLS handshake error from <addr>: <reason>").
+// https-mtls-server is the server of go-spiffe's spiffe-http example, written with go-spiffe: HTTPS
+// over SPIFFE mTLS (tlsconfig.MTLSServerConfig) accepting one client ID only, answering
+// "Success!!!". It prints the same lines as the Node app apps/https-mtls ("Request received from
+// <id>"; a rejected client is logged by net/http as "http: TLS handshake error from <addr>:
+// <reason>").
 package main
 
 import (

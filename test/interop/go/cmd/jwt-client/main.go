@@ -1,8 +1,8 @@
-// jwt-client is seed 002's client written with go-spiffe: it fetches a JWT-SVID for the audience
-// given as its argument (default spiffe://example.org/server) from a workloadapi.JWTSource and
-// sends it as a bearer token over TLS, authenticating the server by its X509-SVID
-// (tlsconfig.TLSClientConfig with tlsconfig.AuthorizeID). It prints the same lines as the Node app
-// apps/jwt-proxy's client.
+// jwt-client is the client of go-spiffe's spiffe-jwt-using-proxy example, written with go-spiffe:
+// it fetches a JWT-SVID for the audience given as its argument (default
+// spiffe://example.org/server) from a workloadapi.JWTSource and sends it as a bearer token over
+// TLS, authenticating the server by its X509-SVID (tlsconfig.TLSClientConfig with
+// tlsconfig.AuthorizeID). It prints the same lines as the Node app apps/jwt-proxy's client.
 package main
 
 import (

@@ -1,8 +1,9 @@
-// jwt-server is seed 002's server written with go-spiffe: HTTPS with its X509-SVID
-// (tlsconfig.TLSServerConfig, no client certificate); a request is served only with a JWT-SVID
-// for its audience in "Authorization: Bearer", validated by jwtsvid.ParseAndValidate against
-// the JWT bundles of a workloadapi.JWTSource. With -client-id, the token's subject must also be
-// that ID. It prints the same lines as the Node app apps/jwt-proxy's server.
+// jwt-server is the server of go-spiffe's spiffe-jwt-using-proxy example, written with go-spiffe:
+// HTTPS with its X509-SVID (tlsconfig.TLSServerConfig, no client certificate); a request is served
+// only with a JWT-SVID for its audience in "Authorization: Bearer", validated by
+// jwtsvid.ParseAndValidate against the JWT bundles of a workloadapi.JWTSource. With -client-id, the
+// token's subject must also be that ID. It prints the same lines as the Node app apps/jwt-proxy's
+// server.
 package main
 
 import (

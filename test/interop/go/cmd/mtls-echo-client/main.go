@@ -1,6 +1,7 @@
-// mtls-echo-client is seed 000's client written with go-spiffe: it dials the server over SPIFFE
-// mTLS (spiffetls.DialWithMode), accepting only one server ID (tlsconfig.AuthorizeID), sends
-// "Hello server" and prints the answer. It prints the same lines as the Node app apps/mtls-echo.
+// mtls-echo-client is the client of go-spiffe's spiffe-tls example, written with go-spiffe: it
+// dials the server over SPIFFE mTLS (spiffetls.DialWithMode), accepting only one server ID
+// (tlsconfig.AuthorizeID), sends "Hello server" and prints the answer. It prints the same lines as
+// the Node app apps/mtls-echo.
 package main
 
 import (

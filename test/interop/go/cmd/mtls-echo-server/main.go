@@ -1,6 +1,7 @@
-// mtls-echo-server is seed 000's server written with go-spiffe: it accepts SPIFFE mTLS connections
-// (spiffetls.ListenWithMode) from one client ID only (tlsconfig.AuthorizeID), reads a line, prints
-// it and answers "Hello client". It prints the same lines as the Node app apps/mtls-echo.
+// mtls-echo-server is the server of go-spiffe's spiffe-tls example, written with go-spiffe: it
+// accepts SPIFFE mTLS connections (spiffetls.ListenWithMode) from one client ID only
+// (tlsconfig.AuthorizeID), reads a line, prints it and answers "Hello client". It prints the same
+// lines as the Node app apps/mtls-echo.
 package main
 
 import (

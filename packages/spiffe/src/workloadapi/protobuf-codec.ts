@@ -1,7 +1,8 @@
 /**
- * A small protobuf codec for the Workload API messages of `proto/workload.proto` (and the
- * `google.protobuf.Struct` family it imports), so the client does not load a .proto parser at run
- * time.
+ * A protobuf codec driven by message descriptions ({@link MessageSpec}): it decodes and
+ * encodes any message whose fields are of the scalar types below, nested messages, repeated
+ * fields, `map<string, V>` and oneofs, on top of the wire reader and writer of
+ * `protobuf-wire.ts`. The message types themselves are described in `schema.ts`.
  *
  * Decoded objects have the shape `@grpc/proto-loader` gives with `{ keepCase: true, longs: String,
  * enums: String, defaults: true, oneofs: true }`: the .proto field names, `bytes` as `Buffer`,
@@ -13,9 +14,9 @@
  * @module
  * Not part of the public API: no entry point exports this module.
  */
-import { WorkloadApiError } from '../errors.js';
+import { WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireReader, WireWriter } from './protobuf-wire.js';
 
-/** The scalar types the Workload API messages use. */
+/** The scalar types the codec handles (those the Workload API messages use). */
 type ScalarType = 'string' | 'bytes' | 'double' | 'bool' | 'enum';
 
 /** One field of a message. */
@@ -52,216 +53,19 @@ export interface MessageSpec {
   readonly byNumber: ReadonlyMap<number, FieldSpec>;
 }
 
-function message(name: string, fields: FieldSpec[]): MessageSpec {
+/** A message type named `name` with `fields`, indexed by field number. */
+export function message(name: string, fields: FieldSpec[]): MessageSpec {
   return { name, fields, byNumber: new Map(fields.map((f) => [f.no, f])) };
 }
 
-const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
-const WIRE_LEN = 2;
-const WIRE_FIXED32 = 5;
 /** Deeper nesting than this (Struct in Struct in ...) is refused, as protobuf runtimes do. */
 const MAX_DEPTH = 100;
-const MAX_FIELD_NUMBER = 2 ** 29 - 1;
 
 /** The wire type of a value of `type` (a map field's entries are always length-delimited). */
 function wireTypeOf(type: FieldSpec['type']): number {
   if (type === 'double') return WIRE_FIXED64;
   if (type === 'bool' || type === 'enum') return WIRE_VARINT;
   return WIRE_LEN;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The message types.
-
-const NULL_VALUE_NAMES = ['NULL_VALUE'] as const;
-
-const VALUE: MessageSpec = message('google.protobuf.Value', [
-  { name: 'nullValue', no: 1, type: 'enum', oneof: 'kind', alias: 'null_value', enumValues: NULL_VALUE_NAMES },
-  { name: 'numberValue', no: 2, type: 'double', oneof: 'kind', alias: 'number_value' },
-  { name: 'stringValue', no: 3, type: 'string', oneof: 'kind', alias: 'string_value' },
-  { name: 'boolValue', no: 4, type: 'bool', oneof: 'kind', alias: 'bool_value' },
-  { name: 'structValue', no: 5, type: 'message', message: () => STRUCT, oneof: 'kind', alias: 'struct_value' },
-  { name: 'listValue', no: 6, type: 'message', message: () => LIST_VALUE, oneof: 'kind', alias: 'list_value' },
-]);
-
-const STRUCT: MessageSpec = message('google.protobuf.Struct', [
-  { name: 'fields', no: 1, type: 'message', map: true, message: () => VALUE },
-]);
-
-const LIST_VALUE: MessageSpec = message('google.protobuf.ListValue', [
-  { name: 'values', no: 1, type: 'message', repeated: true, message: () => VALUE },
-]);
-
-const EMPTY_REQUEST = (name: string): MessageSpec => message(name, []);
-
-const X509_SVID: MessageSpec = message('X509SVID', [
-  { name: 'spiffe_id', no: 1, type: 'string' },
-  { name: 'x509_svid', no: 2, type: 'bytes' },
-  { name: 'x509_svid_key', no: 3, type: 'bytes' },
-  { name: 'bundle', no: 4, type: 'bytes' },
-  { name: 'hint', no: 5, type: 'string' },
-]);
-
-const JWT_SVID: MessageSpec = message('JWTSVID', [
-  { name: 'spiffe_id', no: 1, type: 'string' },
-  { name: 'svid', no: 2, type: 'string' },
-  { name: 'hint', no: 3, type: 'string' },
-]);
-
-/**
- * The Workload API message types, by their .proto name.
- *
- * @example
- * ```ts
- * const bytes = encodeMessage(MESSAGES.JWTSVIDRequest, { audience: ['spiffe://example.org/db'] });
- * ```
- * @internal
- */
-export const MESSAGES = {
-  X509SVIDRequest: EMPTY_REQUEST('X509SVIDRequest'),
-  X509SVIDResponse: message('X509SVIDResponse', [
-    { name: 'svids', no: 1, type: 'message', repeated: true, message: () => X509_SVID },
-    { name: 'crl', no: 2, type: 'bytes', repeated: true },
-    { name: 'federated_bundles', no: 3, type: 'bytes', map: true },
-  ]),
-  X509SVID: X509_SVID,
-  X509BundlesRequest: EMPTY_REQUEST('X509BundlesRequest'),
-  X509BundlesResponse: message('X509BundlesResponse', [
-    { name: 'crl', no: 1, type: 'bytes', repeated: true },
-    { name: 'bundles', no: 2, type: 'bytes', map: true },
-  ]),
-  JWTSVIDRequest: message('JWTSVIDRequest', [
-    { name: 'audience', no: 1, type: 'string', repeated: true },
-    { name: 'spiffe_id', no: 2, type: 'string' },
-  ]),
-  JWTSVIDResponse: message('JWTSVIDResponse', [
-    { name: 'svids', no: 1, type: 'message', repeated: true, message: () => JWT_SVID },
-  ]),
-  JWTSVID: JWT_SVID,
-  JWTBundlesRequest: EMPTY_REQUEST('JWTBundlesRequest'),
-  JWTBundlesResponse: message('JWTBundlesResponse', [{ name: 'bundles', no: 1, type: 'bytes', map: true }]),
-  ValidateJWTSVIDRequest: message('ValidateJWTSVIDRequest', [
-    { name: 'audience', no: 1, type: 'string' },
-    { name: 'svid', no: 2, type: 'string' },
-  ]),
-  ValidateJWTSVIDResponse: message('ValidateJWTSVIDResponse', [
-    { name: 'spiffe_id', no: 1, type: 'string' },
-    { name: 'claims', no: 2, type: 'message', message: () => STRUCT },
-  ]),
-  'google.protobuf.Struct': STRUCT,
-  'google.protobuf.Value': VALUE,
-  'google.protobuf.ListValue': LIST_VALUE,
-} as const satisfies Record<string, MessageSpec>;
-
-/**
- * The name of a message type of {@link MESSAGES}.
- *
- * @example
- * ```ts
- * const name: MessageName = 'X509SVIDResponse';
- * ```
- * @internal
- */
-export type MessageName = keyof typeof MESSAGES;
-
-// ---------------------------------------------------------------------------------------------
-// Decoding.
-
-class Reader {
-  pos: number;
-
-  constructor(
-    readonly buf: Buffer,
-    start: number,
-    readonly end: number,
-    readonly type: string,
-  ) {
-    this.pos = start;
-  }
-
-  fail(what: string): never {
-    throw new WorkloadApiError(
-      'ERR_WORKLOADAPI_RESPONSE',
-      `workloadapi: malformed ${this.type} message: ${what} at byte ${this.pos}; the peer is not speaking the Workload API protocol`,
-    );
-  }
-
-  /** An unsigned varint of at most 10 bytes, exact up to 2^53. */
-  varint(): number {
-    let value = 0;
-    let multiplier = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) this.fail('truncated varint');
-      const byte = this.buf[this.pos++]!;
-      if (i === 9 && byte > 1) this.fail('varint overflows 64 bits');
-      value += (byte & 0x7f) * multiplier;
-      if (byte < 0x80) return value;
-      multiplier *= 128;
-    }
-    return this.fail('varint longer than 10 bytes');
-  }
-
-  /** A varint read as int32 (the low 32 bits, two's complement), as enums are. */
-  int32(): number {
-    const start = this.pos;
-    this.varint();
-    let low = 0;
-    for (let i = 0; i < 5 && start + i < this.pos; i++) low |= (this.buf[start + i]! & 0x7f) << (7 * i);
-    return low | 0;
-  }
-
-  /** The bounds of a length-delimited payload, checked against the buffer. */
-  length(): number {
-    const length = this.varint();
-    if (length > this.end - this.pos) this.fail(`length ${length} runs past the end`);
-    return length;
-  }
-
-  bytes(): Buffer {
-    const length = this.length();
-    const start = this.pos;
-    this.pos += length;
-    return this.buf.subarray(start, this.pos);
-  }
-
-  double(): number {
-    if (this.end - this.pos < 8) this.fail('truncated double');
-    const value = this.buf.readDoubleLE(this.pos);
-    this.pos += 8;
-    return value;
-  }
-
-  skipField(wireType: number): void {
-    switch (wireType) {
-      case WIRE_VARINT:
-        this.varint();
-        return;
-      case WIRE_FIXED64:
-        if (this.end - this.pos < 8) this.fail('truncated fixed64');
-        this.pos += 8;
-        return;
-      case WIRE_LEN: {
-        const length = this.length();
-        this.pos += length;
-        return;
-      }
-      case WIRE_FIXED32:
-        if (this.end - this.pos < 4) this.fail('truncated fixed32');
-        this.pos += 4;
-        return;
-      default:
-        this.fail(`unsupported wire type ${wireType}`);
-    }
-  }
-
-  /** The next tag as [field number, wire type]. */
-  tag(): [number, number] {
-    const tag = this.varint();
-    const fieldNumber = Math.floor(tag / 8);
-    if (fieldNumber === 0 || fieldNumber > MAX_FIELD_NUMBER) this.fail(`invalid field number ${fieldNumber}`);
-    return [fieldNumber, tag % 8];
-  }
 }
 
 function setProperty(target: Record<string, unknown>, key: string, value: unknown): void {
@@ -286,7 +90,7 @@ function scalarDefault(field: FieldSpec): unknown {
   }
 }
 
-function readScalar(reader: Reader, field: FieldSpec, depth: number): unknown {
+function readScalar(reader: WireReader, field: FieldSpec, depth: number): unknown {
   switch (field.type) {
     case 'string':
       return reader.bytes().toString('utf8');
@@ -309,9 +113,9 @@ function readScalar(reader: Reader, field: FieldSpec, depth: number): unknown {
   }
 }
 
-function readMapEntry(reader: Reader, field: FieldSpec, depth: number): [string, unknown] {
+function readMapEntry(reader: WireReader, field: FieldSpec, depth: number): [string, unknown] {
   const length = reader.length();
-  const entry = new Reader(reader.buf, reader.pos, reader.pos + length, `${reader.type}.${field.name} entry`);
+  const entry = new WireReader(reader.buf, reader.pos, reader.pos + length, `${reader.type}.${field.name} entry`);
   reader.pos += length;
   let key = '';
   let value: unknown;
@@ -329,7 +133,7 @@ function readMapEntry(reader: Reader, field: FieldSpec, depth: number): [string,
 }
 
 function decodeRange(spec: MessageSpec, buf: Buffer, start: number, end: number, depth: number): Record<string, unknown> {
-  const reader = new Reader(buf, start, end, spec.name);
+  const reader = new WireReader(buf, start, end, spec.name);
   if (depth > MAX_DEPTH) reader.fail(`nested more than ${MAX_DEPTH} levels deep`);
   const result: Record<string, unknown> = {};
   for (const field of spec.fields) {
@@ -378,56 +182,6 @@ export function decodeMessage(spec: MessageSpec, bytes: Uint8Array): Record<stri
   return decodeRange(spec, buf, 0, buf.length, 0);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Encoding.
-
-class Writer {
-  readonly chunks: Buffer[] = [];
-  length = 0;
-
-  push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.length += chunk.length;
-  }
-
-  varint(value: number): void {
-    const bytes: number[] = [];
-    let v = value;
-    while (v >= 0x80) {
-      bytes.push((v % 128) | 0x80);
-      v = Math.floor(v / 128);
-    }
-    bytes.push(v);
-    this.push(Buffer.from(bytes));
-  }
-
-  /** A negative int32, sign-extended to 64 bits: 10 bytes on the wire. */
-  negativeVarint(value: number): void {
-    let v = BigInt.asUintN(64, BigInt(value));
-    const bytes: number[] = [];
-    while (v >= 0x80n) {
-      bytes.push(Number(v & 0x7fn) | 0x80);
-      v >>= 7n;
-    }
-    bytes.push(Number(v));
-    this.push(Buffer.from(bytes));
-  }
-
-  tag(no: number, wireType: number): void {
-    this.varint(no * 8 + wireType);
-  }
-
-  lengthDelimited(no: number, payload: Buffer): void {
-    this.tag(no, WIRE_LEN);
-    this.varint(payload.length);
-    this.push(payload);
-  }
-
-  finish(): Buffer {
-    return Buffer.concat(this.chunks, this.length);
-  }
-}
-
 function encodeFailure(spec: MessageSpec, field: FieldSpec, what: string): TypeError {
   return new TypeError(`workloadapi: cannot encode ${spec.name}.${field.name}: ${what}`);
 }
@@ -447,7 +201,7 @@ function toEnumNumber(spec: MessageSpec, field: FieldSpec, value: unknown): numb
 }
 
 /** Writes one value; `always` writes proto3 default values too (oneof members, map entries). */
-function writeValue(writer: Writer, spec: MessageSpec, field: FieldSpec, no: number, value: unknown, always: boolean, depth: number): void {
+function writeValue(writer: WireWriter, spec: MessageSpec, field: FieldSpec, no: number, value: unknown, always: boolean, depth: number): void {
   switch (field.type) {
     case 'string': {
       const text = typeof value === 'string' ? value : String(value);
@@ -504,7 +258,7 @@ function encodeObject(spec: MessageSpec, value: unknown, depth: number): Buffer 
   }
   if (depth > MAX_DEPTH) throw new TypeError(`workloadapi: cannot encode ${spec.name}: nested more than ${MAX_DEPTH} levels deep`);
   const object = value as Record<string, unknown>;
-  const writer = new Writer();
+  const writer = new WireWriter();
   // Of the members of a oneof, only the last one set (in field order) goes on the wire: that
   // is the one a decoder keeps.
   const oneofChoice = new Map<string, FieldSpec>();
@@ -517,7 +271,7 @@ function encodeObject(spec: MessageSpec, value: unknown, depth: number): Buffer 
     if (field.map) {
       if (typeof v !== 'object' || Array.isArray(v)) throw encodeFailure(spec, field, 'expected an object');
       for (const [key, entryValue] of Object.entries(v as Record<string, unknown>)) {
-        const entry = new Writer();
+        const entry = new WireWriter();
         entry.lengthDelimited(1, Buffer.from(key, 'utf8'));
         writeValue(entry, spec, field, 2, field.type === 'message' ? (entryValue ?? {}) : entryValue, true, depth);
         writer.lengthDelimited(field.no, entry.finish());

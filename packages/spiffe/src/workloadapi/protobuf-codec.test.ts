@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { WorkloadApiError } from '../errors.js';
-import { decodeMessage, encodeMessage, MESSAGES } from './codec.js';
+import { encodeMessage } from './protobuf-codec.js';
+import { MESSAGES } from './schema.js';
 import { WORKLOAD_PROTO_PATH, workloadServiceDefinition } from './proto.js';
 
 const reference = protoLoader.loadSync(WORKLOAD_PROTO_PATH, {
