@@ -8,7 +8,7 @@
  * {@link FakeAgent.serviceDefinition} (or {@link FakeAgent.serving} makes one). Tests outside the
  * library bind the definition {@link workloadApiService} loads from the library's public
  * `workload.proto`; the library's own tests bind its own codec (`packages/spiffe/src/workloadapi/testing/fake-agent.ts`). The
- * two decode alike: the library's `codec.test.ts` checks its codec against proto-loader with
+ * two decode alike: the library's `protobuf-codec.test.ts` checks its codec against proto-loader with
  * the options used here.
  *
  * Behaviour, like a SPIRE agent unless scripted otherwise:
