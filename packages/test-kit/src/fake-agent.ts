@@ -7,9 +7,9 @@
  * no workspace package) does not have: a subclass binds one by overriding
  * {@link FakeAgent.serviceDefinition} (or {@link FakeAgent.serving} makes one). Tests outside the
  * library bind the definition {@link workloadApiService} loads from the library's public
- * `workload.proto`; the library's own tests bind its own codec (`packages/spiffe/src/workloadapi/testing/fake-agent.ts`). The
- * two decode alike: the library's `protobuf-codec.test.ts` checks its codec against proto-loader with
- * the options used here.
+ * `workload.proto`; the library's own tests bind its own codec
+ * (`packages/spiffe/src/workloadapi/testing/fake-agent.ts`). The two decode alike: the library's
+ * `protobuf-codec.test.ts` checks its codec against proto-loader with the options used here.
  *
  * Behaviour, like a SPIRE agent unless scripted otherwise:
  * - A request without the `workload.spiffe.io: true` metadata is answered `InvalidArgument`

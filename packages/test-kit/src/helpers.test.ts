@@ -83,3 +83,10 @@ describe('replaceFileAtomic', () => {
     assert.deepEqual(readdirSync(dir.path), ['bundle.pem']);
   });
 });
+
+describe('FakeAgent', () => {
+  it('refuses to start without a Workload API service definition, and says how to bind one', async () => {
+    const { FakeAgent } = await import('./fake-agent.js');
+    await assert.rejects(FakeAgent.start(), (err: unknown) => err instanceof TypeError && /workloadApiService\(/.test(err.message));
+  });
+});
