@@ -118,6 +118,14 @@ export function typedOutcomes(libraryError: Function & { readonly prototype: Err
     );
   }
 
+  /** Asserts that an outcome came within {@link SLOW_CALL_MS} of `started` and, if an error, a typed one. */
+  function checked<T>(outcome: Outcome<T>, started: number, what: string, typeErrorAllowed: boolean): Outcome<T> {
+    const took = performance.now() - started;
+    assert.ok(took < SLOW_CALL_MS, `${what} took ${took.toFixed(0)} ms`);
+    if (!outcome.ok) assertTyped(outcome.error, what, typeErrorAllowed);
+    return outcome;
+  }
+
   function typedOutcome<T>(fn: () => T, what: string, typeErrorAllowed = false): Outcome<T> {
     const started = performance.now();
     let outcome: Outcome<T>;
@@ -126,10 +134,7 @@ export function typedOutcomes(libraryError: Function & { readonly prototype: Err
     } catch (error) {
       outcome = { ok: false, error };
     }
-    const took = performance.now() - started;
-    assert.ok(took < SLOW_CALL_MS, `${what} took ${took.toFixed(0)} ms`);
-    if (!outcome.ok) assertTyped(outcome.error, what, typeErrorAllowed);
-    return outcome;
+    return checked(outcome, started, what, typeErrorAllowed);
   }
 
   async function typedOutcomeAsync<T>(fn: () => Promise<T>, what: string, typeErrorAllowed = false): Promise<Outcome<T>> {
@@ -140,10 +145,7 @@ export function typedOutcomes(libraryError: Function & { readonly prototype: Err
     } catch (error) {
       outcome = { ok: false, error };
     }
-    const took = performance.now() - started;
-    assert.ok(took < SLOW_CALL_MS, `${what} took ${took.toFixed(0)} ms`);
-    if (!outcome.ok) assertTyped(outcome.error, what, typeErrorAllowed);
-    return outcome;
+    return checked(outcome, started, what, typeErrorAllowed);
   }
 
   return { typedOutcome, typedOutcomeAsync, assertTyped };

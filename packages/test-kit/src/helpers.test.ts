@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { typedOutcomes } from './fuzz.js';
 import { freePorts, poll, replaceFileAtomic, tempDir, until } from './index.js';
 
 describe('until', () => {
@@ -88,5 +89,26 @@ describe('FakeAgent', () => {
   it('refuses to start without a Workload API service definition, and says how to bind one', async () => {
     const { FakeAgent } = await import('./fake-agent.js');
     await assert.rejects(FakeAgent.start(), (err: unknown) => err instanceof TypeError && /workloadApiService\(/.test(err.message));
+  });
+});
+
+describe('typedOutcomes', () => {
+  class LibraryError extends Error {}
+  const { typedOutcome, typedOutcomeAsync } = typedOutcomes(LibraryError);
+
+  it('passes values and the library’s errors (message starting with its area) through', async () => {
+    assert.deepEqual(typedOutcome(() => 1, 'one'), { ok: true, value: 1 });
+    const thrown = new LibraryError('x509svid: no URI SAN');
+    assert.deepEqual(typedOutcome(() => { throw thrown; }, 'parse'), { ok: false, error: thrown });
+    assert.deepEqual(await typedOutcomeAsync(async () => { throw thrown; }, 'parse'), { ok: false, error: thrown });
+    const misuse = new TypeError('expected a string');
+    assert.deepEqual(typedOutcome(() => { throw misuse; }, 'parse', true), { ok: false, error: misuse });
+  });
+
+  it('fails on any other error, a TypeError where misuse is impossible, or a message without its area', async () => {
+    assert.throws(() => typedOutcome(() => { throw new Error('boom'); }, 'parse'), /parse threw Error, not a LibraryError: boom/);
+    assert.throws(() => typedOutcome(() => { throw new TypeError('t'); }, 'parse'), /not a LibraryError/);
+    assert.throws(() => typedOutcome(() => { throw new LibraryError('No area'); }, 'parse'), /message starts with its area/);
+    await assert.rejects(typedOutcomeAsync(async () => { throw new RangeError('r'); }, 'parse'), /parse threw RangeError/);
   });
 });
