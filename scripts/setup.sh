@@ -4,7 +4,7 @@
 # missing), the attack tests' Python venv (pyOpenSSL, pinned in scripts/python-requirements.txt), the
 # workspace's dependencies, and a build. With --with-spire it also installs what the whole test
 # suite needs: the pinned SPIRE (built from the Go module in deploy/spire/tools when Go is
-# present), PostgreSQL (Debian's postgresql package, for test/multihost) and the official Node.js
+# present), PostgreSQL and nftables (Debian's packages, for test/multihost) and the official Node.js
 # binaries of the other supported lines (22, 24, 26, from the npm registry), SPIRE and Node.js
 # cached in ~/.cache.
 #
@@ -85,17 +85,25 @@ fi
 if [ "$with_spire" = true ]; then
   step "SPIRE"
   bash deploy/spire/install.sh
+  # Installs Debian package $1 for $2 unless $3 (a path, globs allowed) exists; $4: required in CI.
+  debian_package() {
+    local found
+    found=$(compgen -G "$3" | sort -V | tail -n 1 || true)
+    if [ -n "$found" ]; then
+      echo "installed: $found"
+    elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1"
+    else
+      echo "setup.sh: $3 is missing; install Debian's $1 package ($2 needs it)" >&2
+      [ "$4" != required ] || [ -z "${CI:-}" ] || exit 1
+    fi
+  }
   step "PostgreSQL (the shared datastore of the two SPIRE servers of test/multihost)"
   # Only the binaries are used: test/multihost/topology.sh runs its own server in a namespace.
-  if compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null; then
-    echo "installed: $(compgen -G '/usr/lib/postgresql/*/bin/postgres' | sort -V | tail -n 1)"
-  elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
-  else
-    echo "setup.sh: PostgreSQL is missing; install Debian's postgresql package (test/multihost needs it)" >&2
-    [ -z "${CI:-}" ] || exit 1
-  fi
+  debian_package postgresql test/multihost '/usr/lib/postgresql/*/bin/postgres' required
+  step "nftables (packet loss on test/multihost's degraded links where the kernel has no sch_netem)"
+  debian_package nftables "test/multihost's degraded links, where tc netem is missing" /usr/sbin/nft optional
   step "Node.js lines"
   bash scripts/node-lines.sh
 fi

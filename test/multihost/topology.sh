@@ -21,7 +21,8 @@
 # file per namespace, /etc/netns/<namespace>/hosts, which `ip netns exec` mounts over /etc/hosts).
 #
 # example.org and partner.org federate through their bundle endpoints (port 8443, profile
-# https_spiffe), bootstrapped with `bundle show -format spiffe` / `bundle set -format spiffe`.
+# https_spiffe, refresh hint 1m), bootstrapped with `bundle show -format spiffe` / `bundle set
+# -format spiffe`.
 # Workload entries (unix:user selectors, each under the agent of its host, -federatesWith the
 # other trust domain):
 #   a-host1 server-workload  spiffe://example.org/server
@@ -37,14 +38,17 @@
 #
 # Faults, on a topology that is up (for the fault tests, and by hand):
 #   topology.sh server-stop|server-kill|server-start <run-dir> <host>   a SPIRE server (TERM / KILL)
-#   topology.sh agent-stop|agent-start <run-dir> <host>                 a SPIRE agent (restarts
-#                                                                        with its cached SVID)
+#   topology.sh agent-stop|agent-kill|agent-start <run-dir> <host>      a SPIRE agent (TERM / KILL;
+#                                                                        restarts with its cached SVID)
 #   topology.sh link-down|link-up <run-dir> <host>                      the host's cable
 #   topology.sh cut-servers|restore-servers <run-dir> <host>            drop everything the host
 #                                        sends to example.org's servers (blackhole routes), and back
 #   topology.sh netem <run-dir> <host> "<netem args>"|clear             loss/delay on its eth0
 #                                        (needs the kernel's sch_netem)
 #   topology.sh throttle <run-dir> <host> "<tbf args>"|clear            a slow link (tbf)
+#   topology.sh loss <run-dir> <host> <percent>|clear                    drop that share of what
+#                                        the host sends, at random (nftables `numgen random`): the
+#                                        loss of netem, for kernels without sch_netem
 #
 # Environment: SPIRE_BIN_DIR (default <repo>/.spire/bin), MH_PREFIX (default mh<pid>, unique per
 # run), MH_X509_SVID_TTL (seconds, default 3600), MH_TIMEOUT (seconds per wait, default 60),
@@ -61,6 +65,8 @@ readonly HOSTS=(a-server a-server2 a-db a-host1 a-host2 b-host)
 declare -A ADDR=([a-server]=10.231.0.10 [a-server2]=10.231.0.14 [a-db]=10.231.0.13 [a-host1]=10.231.0.11
   [a-host2]=10.231.0.12 [b-host]=10.231.0.20)
 readonly SPIRE_PORT=8081 BUNDLE_PORT=8443 PG_PORT=5432
+# The refresh hint of both bundle endpoints (src/ca-rotation.ts knows it as REFRESH_HINT_SECONDS).
+readonly REFRESH_HINT=1m
 # The one name of example.org's servers.
 readonly A_SERVERS_NAME=spire-a.internal
 
@@ -187,6 +193,9 @@ server {
             address = "${ADDR[${host}]}"
             port = ${BUNDLE_PORT}
             profile "https_spiffe" {}
+            # How often partners refetch this bundle: SPIRE refetches at a quarter of it, and
+            # never keeps a hint below 1m. The CA rotation phase measures pickups against it.
+            refresh_hint = "${REFRESH_HINT}"
         }
         federates_with "${partner}" {
             bundle_endpoint_url = "${partner_url}"
@@ -458,6 +467,7 @@ cmd_fault() { # fault, host, [netem args]
       wait_for "spire-server on ${host} did not become healthy" server_healthy "${host}"
       ;;
     agent-stop) stop_pid_file "${run_dir}/${host}/agent/pid" TERM ;;
+    agent-kill) stop_pid_file "${run_dir}/${host}/agent/pid" KILL ;;
     agent-start)
       # No join token: the agent comes back with the SVID it keeps in its data dir.
       launch "${host}" "${run_dir}/${host}/agent/agent.log" "${run_dir}/${host}/agent/pid" \
@@ -482,6 +492,16 @@ cmd_fault() { # fault, host, [netem args]
           die "tc qdisc ${qdisc} is not available on this kernel (Linux $(uname -r))"
       fi
       ;;
+    loss)
+      command -v nft >/dev/null 2>&1 || die "nft is not installed (Debian's nftables package)"
+      if [[ "${3:-}" == clear ]]; then
+        ip netns exec "$(ns_of "${host}")" nft delete table inet mh_loss
+      else
+        [[ "${3:-}" =~ ^[0-9]{1,2}$ ]] || die "loss needs a percentage from 0 to 99: ${3:-}"
+        printf 'table inet mh_loss {\n chain out {\n  type filter hook output priority 0; policy accept;\n  oifname "eth0" numgen random mod 100 < %s drop\n }\n}\n' "$3" |
+          ip netns exec "$(ns_of "${host}")" nft -f - || die "nftables could not drop packets on ${host} (Linux $(uname -r))"
+      fi
+      ;;
   esac
   log "${fault} ${host}${3:+ $3}"
 }
@@ -492,7 +512,7 @@ run_dir=$2
 case "$1" in
   up) cmd_up ;;
   down) cmd_down "${run_dir}" ;;
-  server-stop | server-kill | server-start | agent-stop | agent-start | link-down | link-up | cut-servers | restore-servers | netem | throttle)
+  server-stop | server-kill | server-start | agent-stop | agent-kill | agent-start | link-down | link-up | cut-servers | restore-servers | netem | throttle | loss)
     (($# >= 3)) || usage
     cmd_fault "$1" "$3" "${4:-}"
     ;;

@@ -7,6 +7,7 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { SpiffeId } from '@spiffe-node/spiffe';
 
 /**
  * The files of one SVID and its bundles.
@@ -24,16 +25,44 @@ export interface SvidFiles {
   federatedBundleFiles: Record<string, string>;
 }
 
-/** The trust domain a federated bundle file is for: the `spiffe://<td>` URI SAN of its CA. */
+/**
+ * The `URI:` names of a certificate's subjectAltName, as Node prints them. Node cannot print every
+ * SAN it is given: for one it cannot decode, Node 20 answers null and leaves the error in
+ * OpenSSL's queue (where a later, unrelated call reports it), Node 22+ throws. Both mean "no name
+ * Node can show"; the queue is cleared by parsing the certificate again.
+ */
+function uriNames(der: Buffer): string[] {
+  let san: string | undefined;
+  try {
+    san = new X509Certificate(der).subjectAltName;
+  } catch {
+    san = undefined;
+  } finally {
+    void new X509Certificate(der);
+  }
+  return [...(san ?? '').matchAll(/(?:^|, )URI:([^,]*)/g)].map((m) => m[1]!);
+}
+
+/**
+ * The trust domain a federated bundle file is for: that of the `spiffe://<td>` URI SAN of its first
+ * CA (SPIRE writes one per trust domain), read with the library's SPIFFE ID rules.
+ */
 function trustDomainOf(file: string): string {
   const pem = readFileSync(file, 'utf8');
   const first = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem)?.[0];
   if (first === undefined) throw new Error(`${file} holds no certificate`);
-  const uri = /URI:spiffe:\/\/([^/,\s]+)/.exec(new X509Certificate(first).subjectAltName ?? '')?.[1];
+  const der = new X509Certificate(first).raw;
+  const uri = uriNames(der).find((u) => u.toLowerCase().startsWith('spiffe://'));
   if (uri === undefined) {
-    throw new Error(`cannot tell which trust domain ${file} is for (its CA has no spiffe://<trust domain> URI SAN); give the files with --cert, --key and --bundle instead`);
+    throw new Error(
+      `cannot tell which trust domain ${file} is for (its first CA has no spiffe://<trust domain> URI SAN that can be read); give the files with --cert, --key and --bundle instead`,
+    );
   }
-  return uri;
+  try {
+    return SpiffeId.fromString(uri).trustDomain.name;
+  } catch (err) {
+    throw new Error(`cannot tell which trust domain ${file} is for: the URI SAN of its first CA is not a SPIFFE ID (${(err as Error).message}); give the files with --cert, --key and --bundle instead`);
+  }
 }
 
 /**

@@ -148,25 +148,9 @@ export interface AttackRow {
   readonly peer: string;
   readonly outcome: 'refused';
   readonly reportedBy: string;
-  /** Set while the attack still succeeds on main: why, and which branch closes it. */
-  readonly openOnMain: string | undefined;
 }
 
 /** The name of a generated test: the table row as a sentence. */
 export function testName(row: Pick<AttackRow, 'attack' | 'peer' | 'outcome' | 'reportedBy'>): string {
   return `${row.attack} by ${row.peer}: ${row.outcome} (${row.reportedBy})`;
-}
-
-/**
- * The attacks that still succeed on `main` (issue 19), each with the branch that closes it.
- * Their tests run and report as `todo` (they do not fail CI) until the fix is merged and the
- * entry is deleted here; a `todo` test that passes is a reminder to delete its entry. None is
- * open today: each entry is `[side, attack id, target ids, why and which branch closes it]`.
- */
-const openEntries: Array<[Side, string, string[], string]> = [];
-
-/** Why `attack` on `target` is still open on main, or undefined when it must be refused today. */
-export function openOnMain(side: Side, attack: string, target: string): string | undefined {
-  for (const [s, a, targets, why] of openEntries) if (s === side && a === attack && targets.includes(target)) return why;
-  return undefined;
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { lstatSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { helperAttacks, openOnMain, testName, type HelperAttack } from './attacks.js';
+import { helperAttacks, testName, type HelperAttack } from './attacks.js';
 import { Fixtures } from './fixtures.js';
 import { HELPER_TARGET, HelperRun, honestIdentity } from './helper.js';
 import { helperRow } from './table.js';
@@ -59,7 +59,7 @@ const procedures: Record<string, (run: HelperRun, attack: HelperAttack) => Promi
 
 describe(`helper ${HELPER_TARGET}`, () => {
   for (const attack of helperAttacks) {
-    test(testName(helperRow(attack)), { todo: openOnMain('helper', attack.id, HELPER_TARGET) }, async () => {
+    test(testName(helperRow(attack)), async () => {
       const procedure = procedures[attack.id];
       assert.ok(procedure, `no procedure for the attack ${attack.id}`);
       const run = new HelperRun();

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { clientAttacks, openOnMain, serverAttacks, testName, type ClientAttack, type ServerAttack } from './attacks.js';
+import { clientAttacks, serverAttacks, testName, type ClientAttack, type ServerAttack } from './attacks.js';
 import type { ClientTarget, DefendingClient } from './clients.js';
 import { Fixtures } from './fixtures.js';
 import { PWNED, startHostileServer, startRenegotiatingServer } from './hostile-servers.js';
@@ -88,7 +88,7 @@ export function serverSuite(targets: ServerTarget[]): void {
           await server.stop();
         }
       };
-      test('control: the legitimate client (spiffe://example.org/client) is served', { todo: openOnMain('server', 'control', target.id) }, () =>
+      test('control: the legitimate client (spiffe://example.org/client) is served', () =>
         withServer(async (server) => {
           const [result] = await runHostileClient({
             port: server.port,
@@ -102,7 +102,7 @@ export function serverSuite(targets: ServerTarget[]): void {
       );
       for (const a of serverAttacks) {
         if (!serverAttackApplies(a, target)) continue;
-        test(testName(serverRow(a, target)), { todo: openOnMain('server', a.id, target.id) }, () =>
+        test(testName(serverRow(a, target)), () =>
           withServer((server) => attackServer(fixtures(), target, a, server)),
         );
       }
@@ -165,7 +165,7 @@ export function clientSuite(targets: ClientTarget[]): void {
       });
       for (const a of clientAttacks) {
         if (!clientAttackApplies(a, target)) continue;
-        test(testName(clientRow(a, target)), { todo: openOnMain('client', a.id, target.id) }, () => attackClient(fixtures(), target, a));
+        test(testName(clientRow(a, target)), () => attackClient(fixtures(), target, a));
       }
     });
   }

@@ -1,7 +1,7 @@
 /**
  * The attack table, attack x target, as rows, and as the Markdown the README shows.
  */
-import { clientAttacks, helperAttacks, openOnMain, serverAttacks, type HelperAttack, type AttackRow, type ClientAttack, type ServerAttack } from './attacks.js';
+import { clientAttacks, helperAttacks, serverAttacks, type HelperAttack, type AttackRow, type ClientAttack, type ServerAttack } from './attacks.js';
 import { clientTargets, type ClientTarget } from './clients.js';
 import { PEER_OF_PROTOCOL } from './hostile-servers.js';
 import { serverTargets, type ServerTarget } from './servers.js';
@@ -33,7 +33,6 @@ export function serverRow(attack: ServerAttack, target: ServerTarget): AttackRow
     peer: serverPeer(attack),
     outcome: 'refused',
     reportedBy: target.logsTo,
-    openOnMain: openOnMain('server', attack.id, target.id),
   };
 }
 
@@ -45,7 +44,6 @@ export function clientRow(attack: ClientAttack, target: ClientTarget): AttackRow
     peer: attack.renegotiateTo ? 'pyOpenSSL server (renegotiate)' : PEER_OF_PROTOCOL[target.protocol],
     outcome: 'refused',
     reportedBy: target.reportsTo ?? 'the error the helper throws',
-    openOnMain: openOnMain('client', attack.id, target.id),
   };
 }
 
@@ -57,7 +55,6 @@ export function helperRow(attack: HelperAttack): AttackRow {
     peer: attack.peer,
     outcome: 'refused',
     reportedBy: attack.reason ? 'its exit status and log' : 'the file system (what the test checks)',
-    openOnMain: openOnMain('helper', attack.id, HELPER_TARGET),
   };
 }
 
@@ -94,12 +91,11 @@ export function markdownTable(rows: AttackRow[] = attackTable()): string {
   const lines = [
     ...attackLegend(),
     '',
-    '| target | side | attack | hostile peer | expected outcome | reported by | on main today |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| target | side | attack | hostile peer | expected outcome | reported by |',
+    '| --- | --- | --- | --- | --- | --- |',
   ];
   for (const r of rows) {
-    const today = r.openOnMain === undefined ? 'refused' : `**attack succeeds** (${r.openOnMain.replace(/^open on main: /, '')})`;
-    lines.push(`| ${escape(r.target)} | ${r.side} | ${r.attack} | ${escape(r.peer)} | ${r.outcome} | ${escape(r.reportedBy)} | ${escape(today)} |`);
+    lines.push(`| ${escape(r.target)} | ${r.side} | ${r.attack} | ${escape(r.peer)} | ${r.outcome} | ${escape(r.reportedBy)} |`);
   }
   return lines.join('\n');
 }

@@ -1,6 +1,6 @@
 module github.com/spiffe-node/spiffe-node/test/bench/go
 
-go 1.24.0
+go 1.25.0
 
 require github.com/spiffe/go-spiffe/v2 v2.9.0
 

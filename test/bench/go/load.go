@@ -56,6 +56,13 @@ func load(args []string) error {
 	return serveCommands(func(cmd command) (any, error) {
 		switch cmd.str("cmd") {
 		case "handshakes":
+			if cmd.str("groups") == "default" {
+				// Go's own default key-share groups (X25519MLKEM768 first), to see what a server
+				// with OpenSSL 3.5 negotiates with an unconstrained client.
+				config := mtls.Clone()
+				config.CurvePreferences = nil
+				return handshakes(cmd, config, false), nil
+			}
 			return handshakes(cmd, mtls, false), nil
 		case "probe":
 			return handshakes(cmd, mtls, true), nil
@@ -76,32 +83,40 @@ func load(args []string) error {
 	})
 }
 
+// negotiated is what a handshake agreed on: the TLS version, cipher suite and key exchange group.
+type negotiated struct {
+	Version string `json:"version"`
+	Cipher  string `json:"cipher"`
+	Group   string `json:"group"`
+}
+
 // oneHandshake dials a new TCP connection, runs a full TLS handshake, says "Hello server" and
-// reads the answer. It returns the server's leaf serial number.
-func oneHandshake(addr string, config *tls.Config) (string, error) {
+// reads the answer. It returns the server's leaf serial number and what the handshake agreed on.
+func oneHandshake(addr string, config *tls.Config) (string, negotiated, error) {
 	dialer := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: config}
 	conn, err := dialer.Dial("tcp", addr)
 	if err != nil {
-		return "", err
+		return "", negotiated{}, err
 	}
 	defer conn.Close()
 	tconn := conn.(*tls.Conn)
 	_ = tconn.SetDeadline(time.Now().Add(5 * time.Second))
 	state := tconn.ConnectionState()
+	agreed := negotiated{tls.VersionName(state.Version), tls.CipherSuiteName(state.CipherSuite), state.CurveID.String()}
 	if state.DidResume {
-		return "", fmt.Errorf("the session was resumed; every request must be a full handshake")
+		return "", agreed, fmt.Errorf("the session was resumed; every request must be a full handshake")
 	}
 	if _, err := tconn.Write([]byte("Hello server\n")); err != nil {
-		return "", err
+		return "", agreed, err
 	}
 	line, err := bufio.NewReader(tconn).ReadString('\n')
 	if err != nil {
-		return "", fmt.Errorf("no answer after the handshake (rejected?): %w", err)
+		return "", agreed, fmt.Errorf("no answer after the handshake (rejected?): %w", err)
 	}
 	if line != "Hello client\n" {
-		return "", fmt.Errorf("unexpected answer %q", line)
+		return "", agreed, fmt.Errorf("unexpected answer %q", line)
 	}
-	return state.PeerCertificates[0].SerialNumber.Text(16), nil
+	return state.PeerCertificates[0].SerialNumber.Text(16), agreed, nil
 }
 
 // handshakes runs `conc` loops of oneHandshake for `ms`. With probe, it also reports when each
@@ -115,6 +130,7 @@ func handshakes(cmd command, config *tls.Config, probe bool) map[string]any {
 	firstSeen := map[string]int64{}
 	var errorTimes []int64
 	firstError := ""
+	var agreed *negotiated
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i := 0; i < conc; i++ {
@@ -122,7 +138,7 @@ func handshakes(cmd command, config *tls.Config, probe bool) map[string]any {
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(deadline) {
-				serial, err := oneHandshake(addr, config)
+				serial, got, err := oneHandshake(addr, config)
 				now := time.Now().UnixNano()
 				if err != nil {
 					errs.Add(1)
@@ -137,6 +153,11 @@ func handshakes(cmd command, config *tls.Config, probe bool) map[string]any {
 					continue
 				}
 				count.Add(1)
+				mu.Lock()
+				if agreed == nil {
+					agreed = &got
+				}
+				mu.Unlock()
 				if probe {
 					mu.Lock()
 					if _, ok := firstSeen[serial]; !ok {
@@ -153,6 +174,7 @@ func handshakes(cmd command, config *tls.Config, probe bool) map[string]any {
 		"errors":      errs.Load(),
 		"elapsed_ms":  float64(time.Since(start).Microseconds()) / 1000,
 		"first_error": firstError,
+		"negotiated":  agreed,
 	}
 	if probe {
 		type seen struct {

@@ -18,7 +18,7 @@ import { X509Certificate, createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { devAgentDir, type DevAgent, type Workload } from '@spiffe-node/harness';
+import { CLIENT_USER, devAgentDir, type AgentHandle, type DevAgent, type Workload } from '@spiffe-node/harness';
 import { WorkloadApiClient, parseAndValidateJwtSvid } from '@spiffe-node/spiffe';
 import { freePorts } from '@spiffe-node/test-kit';
 import {
@@ -345,33 +345,63 @@ for (const kind of ['dev', 'spire'] as const) {
         assert.match(out.error, /no identity issued/);
       });
 
-      it(
-        'receives an X509-SVID rotation on its watch stream',
-        {
-          skip:
-            kind === 'spire'
-              ? 'SPIRE rotates an X509-SVID at half its TTL (1 h here) and has no command to force it; the dev agent has `rotate x509`'
-              : false,
-        },
-        async () => {
-          const watch = env.go('spiffe-fetch', 'client', ['-watch-x509', '2']);
-          const first = JSON.parse(await watch.waitForLine(/"update":1/, 20_000)) as WatchLine;
-          const dev = env.agent as DevAgent;
-          const rotate = spawnSync(process.execPath, [join(devAgentDir(), 'bin', 'spiffe-dev-agent.js'), 'rotate', 'x509', '-socketPath', dev.adminSocketPath], {
-            encoding: 'utf8',
-          });
-          assert.equal(rotate.status, 0, rotate.stdout + rotate.stderr);
-          const second = JSON.parse(await watch.waitForLine(/"update":2/, 20_000)) as WatchLine;
+      it('receives an X509-SVID rotation on its watch stream', async () => {
+        const watch = env.go('spiffe-fetch', 'client', ['-watch-x509', '2']);
+        const first = JSON.parse(await watch.waitForLine(/"update":1/, 20_000)) as WatchLine;
+        // The dev agent rotates on command; SPIRE has no such command, so the client's entry gets
+        // a short X509-SVID TTL: SPIRE's agent issues a new SVID for a changed entry at its next
+        // sync (about 5 s), and then renews it at half that TTL.
+        const rotation = kind === 'dev' ? rotateOnDevAgent(env.agent as DevAgent) : await setClientTtl(env.agent, SPIRE_ROTATION_TTL_SECONDS);
+        try {
+          const second = JSON.parse(await watch.waitForLine(/"update":2/, kind === 'dev' ? 20_000 : 40_000)) as WatchLine;
           const r = await finish(watch, 10_000);
           assert.equal(r.code, 0, r.output);
           assert.equal(first.id, CLIENT_ID);
           assert.equal(second.id, CLIENT_ID);
           assert.notEqual(second.serial, first.serial, 'the rotated SVID is a new certificate');
           assert.deepEqual(second.bundle, first.bundle);
-        },
-      );
+        } finally {
+          // Back to the default TTL, so that no later test depends on SPIRE's renewal timing.
+          await rotation.undo();
+        }
+      });
     });
   });
+}
+
+/** The X509-SVID TTL the rotation test gives the client's entry on SPIRE. */
+const SPIRE_ROTATION_TTL_SECONDS = 30;
+
+/** `rotate x509` on the dev agent: every SVID is re-minted at once. Nothing to undo. */
+function rotateOnDevAgent(dev: DevAgent): { undo: () => Promise<void> } {
+  const rotate = spawnSync(process.execPath, [join(devAgentDir(), 'bin', 'spiffe-dev-agent.js'), 'rotate', 'x509', '-socketPath', dev.adminSocketPath], {
+    encoding: 'utf8',
+  });
+  assert.equal(rotate.status, 0, rotate.stdout + rotate.stderr);
+  return { undo: async () => {} };
+}
+
+/**
+ * `spire-server entry update` of the client's entry (the one apps/mtls-echo/register.sh creates)
+ * with an X509-SVID TTL of `ttlSeconds`; `undo` puts the entry back without a TTL of its own.
+ */
+async function setClientTtl(agent: AgentHandle, ttlSeconds: number): Promise<{ undo: () => Promise<void> }> {
+  const selector = `unix:user:${CLIENT_USER}`;
+  const shown = spawnSync(agent.registration.command, ['entry', 'show', '-socketPath', agent.registration.socket, '-spiffeID', CLIENT_ID, '-selector', selector], {
+    encoding: 'utf8',
+  });
+  const entryId = /^Entry ID\s*:\s*(\S+)/m.exec(shown.stdout)?.[1];
+  assert.ok(shown.status === 0 && entryId, `no entry for ${CLIENT_ID} (${selector}):\n${shown.stdout}${shown.stderr}`);
+  const update = (ttl: number): void => {
+    const r = spawnSync(
+      agent.registration.command,
+      ['entry', 'update', '-socketPath', agent.registration.socket, '-entryID', entryId, '-parentID', 'spiffe://example.org/host', '-spiffeID', CLIENT_ID, '-selector', selector, '-x509SVIDTTL', String(ttl)],
+      { encoding: 'utf8' },
+    );
+    assert.equal(r.status, 0, `entry update ${entryId} -x509SVIDTTL ${ttl} failed:\n${r.stdout}${r.stderr}`);
+  };
+  update(ttlSeconds);
+  return { undo: async () => update(0) };
 }
 
 /** Why the unregistered-caller test cannot run here (it needs another Unix user). */

@@ -4,7 +4,7 @@
  * pause, a new TLS handshake for every request (so every request checks the SVIDs in force at
  * that moment), `--concurrency` callers at once, until SIGTERM. It prints `progress requests=N
  * failed=M` every 500 ms, one `failed: <reason>` line per failed request, `svid <id> serial <hex>
- * expires <iso>` for its first SVID and each renewal, and on SIGTERM `done requests=N failed=M`. A request fails when it throws or does not answer 200 "Success!!!".
+ * expires <iso> authority <key id of the signing CA>` for its first SVID and each renewal, and on SIGTERM `done requests=N failed=M`. A request fails when it throws or does not answer 200 "Success!!!".
  *
  *   node load.js --url https://10.231.0.11:8443/ --server-id spiffe://example.org/server
  */
@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { SpiffeId, X509Source, authorizeId } from '@spiffe-node/spiffe';
 import { createSpiffeDispatcher } from '@spiffe-node/spiffe/undici';
 import { request } from 'undici';
+import { authorityKeyId } from './key-ids.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -57,7 +58,7 @@ async function run(): Promise<void> {
   const dispatcher = createSpiffeDispatcher({ svidSource: source, bundleSource: source, authorizer: authorizeId(serverId) });
   // Each SVID the source takes in (the first, then every renewal), for the rotation checks.
   const report = (svid = source.getX509Svid()): void =>
-    console.log(`svid ${svid.id} serial ${svid.certificates[0]!.serialNumber} expires ${svid.expiresAt.toISOString()}`);
+    console.log(`svid ${svid.id} serial ${svid.certificates[0]!.serialNumber} expires ${svid.expiresAt.toISOString()} authority ${authorityKeyId(svid.certificates[0]!) ?? '-'}`);
   report();
   source.on('update', () => report());
   const progress = setInterval(() => console.log(`progress requests=${requests} failed=${failed}`), 500);

@@ -21,6 +21,17 @@ export function cannotRun(root = repoRoot()): string | undefined {
   return undefined;
 }
 
+/**
+ * MH_ONLY=<regular expression>: only the scenarios and fault phases whose names match, for work on
+ * one of them with `pnpm demo:multihost` (the test expects every one of them, in order).
+ */
+function selected(): (name: string) => boolean {
+  const only = process.env.MH_ONLY;
+  if (!only) return () => true;
+  const re = new RegExp(only, 'i');
+  return (name) => re.test(name);
+}
+
 export interface RunOptions {
   /** Progress lines (topology set-up, scenario outcomes). */
   log?: (line: string) => void;
@@ -56,8 +67,10 @@ export async function runMultihost(options: RunOptions = {}): Promise<ScenarioRe
   try {
     await topology.up(log);
     const results: ScenarioResult[] = [];
+    const only = selected();
     for (const scenario of MULTIHOST_SCENARIOS) {
       if (interrupt) break;
+      if (!only(scenario.name)) continue;
       const result = await scenario.run({ root: runnable.root, topology });
       results.push(result);
       options.onResult?.(result);
@@ -65,7 +78,7 @@ export async function runMultihost(options: RunOptions = {}): Promise<ScenarioRe
     if (!interrupt) {
       log('== faults across hosts, under load ==');
       const ctx = { root: runnable.root, topology };
-      results.push(...(await runFaults(ctx, options.onResult, () => interrupt !== undefined)));
+      results.push(...(await runFaults(ctx, options.onResult, () => interrupt !== undefined, only)));
     }
     return results;
   } finally {

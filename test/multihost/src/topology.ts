@@ -4,10 +4,12 @@
  * interrupted `up`: topology.sh tears down what it built, and `down` is idempotent).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { splitCertificates } from './key-ids.js';
 
 /** The hosts of the topology (one network namespace each). */
 export type HostName = 'a-server' | 'a-server2' | 'a-db' | 'a-host1' | 'a-host2' | 'b-host';
@@ -18,13 +20,15 @@ export type Fault =
   | 'server-kill'
   | 'server-start'
   | 'agent-stop'
+  | 'agent-kill'
   | 'agent-start'
   | 'link-down'
   | 'link-up'
   | 'cut-servers'
   | 'restore-servers'
   | 'netem'
-  | 'throttle';
+  | 'throttle'
+  | 'loss';
 
 export interface Host {
   name: HostName;
@@ -75,6 +79,13 @@ function runCommand(command: string, args: string[]): Promise<string> {
       else resolve(stdout);
     });
   });
+}
+
+/** What a workload on a host gets from its agent: its SVIDs, and the federated bundles. */
+export interface X509Context {
+  svids: Array<{ id: string; chain: X509Certificate[]; bundle: X509Certificate[] }>;
+  /** Per trust domain ID (`spiffe://partner.org`). */
+  federated: Record<string, X509Certificate[]>;
 }
 
 export class Topology {
@@ -128,7 +139,7 @@ export class Topology {
   }
 
   /** Runs `spire-server <args> -socketPath <host's>` on a server host; resolves with its output. */
-  serverCli(host: 'a-server' | 'a-server2' | 'b-host', command: [string, string], args: string[]): Promise<string> {
+  serverCli(host: 'a-server' | 'a-server2' | 'b-host', command: readonly string[], args: string[]): Promise<string> {
     return runCommand('ip', ['netns', 'exec', this.hosts[host].netns, SPIRE_SERVER, ...command, '-socketPath', join(this.runDir, host, 'server', 'api.sock'), ...args]);
   }
 
@@ -139,6 +150,43 @@ export class Topology {
     return runCommand('ip', ['netns', 'exec', where.netns, 'runuser', '-u', user, '--', agent, 'api', 'fetch', 'x509', '-socketPath', where.socketPath, '-timeout', '10s']).catch(
       () => undefined,
     );
+  }
+
+  /** `spire-agent api <args>` as `user` on `host`, against its agent; resolves with its output. */
+  agentApi(host: HostName, user: string, args: string[]): Promise<string> {
+    const where = this.hosts[host];
+    const agent = join(this.runDir, 'bin', 'spire-agent');
+    return runCommand('ip', ['netns', 'exec', where.netns, 'runuser', '-u', user, '--', agent, 'api', ...args, '-socketPath', where.socketPath]);
+  }
+
+  /**
+   * The X509-SVIDs and bundles `user` on `host` gets (`spire-agent api fetch x509 -output json`),
+   * as certificates; the private keys in the answer are dropped here.
+   */
+  async x509Context(host: HostName, user: string): Promise<X509Context> {
+    const out = await this.agentApi(host, user, ['fetch', 'x509', '-output', 'json', '-timeout', '10s']);
+    let answer: unknown;
+    try {
+      answer = JSON.parse(out);
+    } catch {
+      // Not the parser's message: it quotes the text, and the answer holds private keys.
+      throw new Error(`spire-agent api fetch x509 -output json as ${user} on ${host} printed something that is not JSON`);
+    }
+    const parsed = answer as Array<{
+      svids?: Array<{ spiffe_id: string; x509_svid: string; bundle: string }>;
+      federated_bundles?: Record<string, string>;
+    }>;
+    const first = Array.isArray(parsed) ? parsed[0] : parsed;
+    const svids = (first?.svids ?? []).map((s) => ({ id: s.spiffe_id, chain: splitCertificates(Buffer.from(s.x509_svid, 'base64')), bundle: splitCertificates(Buffer.from(s.bundle, 'base64')) }));
+    const federated: Record<string, X509Certificate[]> = {};
+    for (const [td, der] of Object.entries(first?.federated_bundles ?? {})) federated[td] = splitCertificates(Buffer.from(der, 'base64'));
+    return { svids, federated };
+  }
+
+  /** The X509-SVID chain of `host`'s agent itself, as its data dir keeps it. */
+  agentSvid(host: HostName): X509Certificate[] {
+    const data = JSON.parse(readFileSync(join(this.runDir, host, 'agent', 'data', 'agent-data.json'), 'utf8')) as { svid?: string[] };
+    return (data.svid ?? []).map((der) => new X509Certificate(Buffer.from(der, 'base64')));
   }
 
   /**

@@ -16,7 +16,7 @@ import { median, percentile } from '../lib/stats.js';
 
 async function issuance(ctx: Parameters<Benchmark['run']>[0]): Promise<Figure> {
   const ENTRIES = ctx.smoke ? 20 : 100;
-  const agent = await BenchAgent.start({ entries: false });
+  const agent = await BenchAgent.start({ entries: false, node: ctx.node.path });
   const uid = process.getuid?.() ?? 0;
   let fetcher: CommandProcess | undefined;
   try {
@@ -63,7 +63,7 @@ interface PushCost {
 }
 
 async function pushCost(ctx: Parameters<Benchmark['run']>[0], counts: number[]): Promise<PushCost[]> {
-  const agent = await BenchAgent.start();
+  const agent = await BenchAgent.start({ node: ctx.node.path });
   const out: PushCost[] = [];
   try {
     for (const n of counts) {

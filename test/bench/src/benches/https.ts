@@ -39,19 +39,19 @@ export const httpsBenchmark: Benchmark = {
     try {
       const client = await startLoad(ctx, agent);
       stops.push(() => client.stop());
-      const ours = await CommandProcess.node('ours https server', 'https-server.ts', ['--kind', 'spiffe', '--socket', serverAddress, '--client-id', CLIENT_ID]);
+      const ours = await CommandProcess.node('ours https server', 'https-server.ts', ['--kind', 'spiffe', '--socket', serverAddress, '--client-id', CLIENT_ID], { node: ctx.node.path });
       stops.push(() => ours.stop());
-      const plain = await CommandProcess.node('plain https server', 'https-server.ts', ['--kind', 'plain', '--socket', serverAddress, '--client-id', CLIENT_ID]);
+      const plain = await CommandProcess.node('plain https server', 'https-server.ts', ['--kind', 'plain', '--socket', serverAddress, '--client-id', CLIENT_ID], { node: ctx.node.path });
       stops.push(() => plain.stop());
       const dist = join(appDir('@spiffe-node/example-jwt-proxy'), 'dist');
       const serverPort = await freePort();
       const jwtServer = await AppProcess.start('jwt-proxy/server', join(dist, 'server.js'),
-        ['--host', '127.0.0.1', '--port', String(serverPort), '--socket', serverAddress, '--audience', SERVER_ID], serverPort);
+        ['--host', '127.0.0.1', '--port', String(serverPort), '--socket', serverAddress, '--audience', SERVER_ID], serverPort, ctx.node.path);
       stops.push(() => jwtServer.stop());
       const proxyPort = await freePort();
       const proxy = await AppProcess.start('jwt-proxy/proxy', join(dist, 'proxy.js'),
         ['--host', '127.0.0.1', '--port', String(proxyPort), '--upstream', `https://127.0.0.1:${serverPort}`, '--server-id', SERVER_ID, '--socket', serverAddress],
-        proxyPort);
+        proxyPort, ctx.node.path);
       stops.push(() => proxy.stop());
 
       const urls: Record<string, string> = {

@@ -13,9 +13,9 @@ import { median } from '../lib/stats.js';
 
 const MB = 1024 * 1024;
 
-function workloadRss(args: string[]): Promise<number> {
+function workloadRss(node: string, args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', join(SRC_DIR, 'workers', 'memory-workload.mjs'), ...args], {
+    const child = spawn(node, ['--expose-gc', join(SRC_DIR, 'workers', 'memory-workload.mjs'), ...args], {
       cwd: BENCH_DIR,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -40,13 +40,13 @@ export const memoryBenchmark: Benchmark = {
     const settleMs = ctx.smoke ? '200' : '1000';
     const runs = ctx.smoke ? 1 : 5;
     const results = await interleave(runs, ['sources', 'import', 'bare'], (arm) =>
-      workloadRss(arm === 'sources' ? ['sources', settleMs, BenchAgent.address(shared.clientSocket)] : [arm, settleMs]),
+      workloadRss(ctx.node.path, arm === 'sources' ? ['sources', settleMs, BenchAgent.address(shared.clientSocket)] : [arm, settleMs]),
     );
     const importOnly = median(results.get('import')!) / MB;
     const withSources = median(results.get('sources')!) / MB;
     const bare = median(results.get('bare')!) / MB;
 
-    const agent = await BenchAgent.start();
+    const agent = await BenchAgent.start({ node: ctx.node.path });
     let streams: CommandProcess | undefined;
     try {
       // The agent idle, after it issued the client's SVID once.

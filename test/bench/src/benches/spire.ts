@@ -31,7 +31,7 @@ export const spireBenchmark: Benchmark = {
   title: 'X509-SVID fetches/s: dev agent vs SPIRE agent',
   async run(ctx) {
     const uid = process.getuid?.() ?? 0;
-    const dev = await BenchAgent.start({ entries: false });
+    const dev = await BenchAgent.start({ entries: false, node: ctx.node.path });
     const stops: Array<() => Promise<void>> = [() => dev.stop()];
     try {
       await dev.admin.createEntry({ spiffeId: BENCH_ID, selectors: [`unix:uid:${uid}`] });

@@ -22,10 +22,10 @@ function nowMs(): number {
 }
 
 /** Spawns node with args; resolves with ms from spawn to the first stdout JSON (or to exit). */
-function timeNode(args: string[], until: 'exit' | 'line'): Promise<number> {
+function timeNode(node: string, args: string[], until: 'exit' | 'line'): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = nowMs();
-    const child = spawn(process.execPath, args, { cwd: BENCH_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(node, args, { cwd: BENCH_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
@@ -56,9 +56,9 @@ function socketAccepts(path: string): Promise<boolean> {
 }
 
 /** ms from spawning the agent until it serves; the agent is stopped afterwards. */
-async function timeAgent(dir: string): Promise<number> {
+async function timeAgent(node: string, dir: string): Promise<number> {
   const t0 = nowMs();
-  const child = spawn(process.execPath, BenchAgent.args(dir), { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(node, BenchAgent.args(dir), { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
   const admin = new AdminClient(join(dir, 'private', 'admin.sock'));
@@ -98,25 +98,25 @@ export const startupBenchmark: Benchmark = {
     const restartDir = mkdtempSync(join(tmpdir(), 'spiffe-bench-restart-'));
     const freshDirs: string[] = [];
     try {
-      await timeAgent(restartDir); // creates the state that the restarts reuse
+      await timeAgent(ctx.node.path, restartDir); // creates the state that the restarts reuse
       const arms: Arm[] = ['node -e 0', 'import only', 'root import', 'workloadapi import', 'agent, new state', 'agent, restart'];
       const results = await interleave(runs, arms, async (arm): Promise<number> => {
         switch (arm) {
           case 'node -e 0':
-            return timeNode(['-e', '0'], 'exit');
+            return timeNode(ctx.node.path, ['-e', '0'], 'exit');
           case 'import only':
-            return timeNode([workload, 'import-only'], 'exit');
+            return timeNode(ctx.node.path, [workload, 'import-only'], 'exit');
           case 'root import':
-            return timeNode([workload, 'root', address], 'line');
+            return timeNode(ctx.node.path, [workload, 'root', address], 'line');
           case 'workloadapi import':
-            return timeNode([workload, 'workloadapi', address], 'line');
+            return timeNode(ctx.node.path, [workload, 'workloadapi', address], 'line');
           case 'agent, new state': {
             const dir = mkdtempSync(join(tmpdir(), 'spiffe-bench-fresh-'));
             freshDirs.push(dir);
-            return timeAgent(dir);
+            return timeAgent(ctx.node.path, dir);
           }
           case 'agent, restart':
-            return timeAgent(restartDir);
+            return timeAgent(ctx.node.path, restartDir);
         }
       });
       const p = (arm: Arm, q: number): number => percentile(results.get(arm)!, q);

@@ -24,6 +24,8 @@ export interface AgentOptions {
   /** Create the server and client entries (default true). */
   entries?: boolean;
   x509SvidTtl?: string;
+  /** The Node.js binary that runs the agent (default: the one running the benchmark). */
+  node?: string;
 }
 
 /** A running dev agent. */
@@ -75,7 +77,7 @@ export class BenchAgent {
 
   static async start(options: AgentOptions = {}): Promise<BenchAgent> {
     const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'spiffe-bench-agent-'));
-    const child = spawn(process.execPath, BenchAgent.args(dir, options), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(options.node ?? process.execPath, BenchAgent.args(dir, options), { stdio: ['ignore', 'pipe', 'pipe'] });
     const agent = new BenchAgent(dir, options.dir === undefined, child);
     const deadline = Date.now() + 30_000;
     for (;;) {

@@ -33,12 +33,12 @@ export class AppProcess {
   }
 
   /**
-   * Starts `node <script> <args>` and resolves once `port` on 127.0.0.1 accepts connections.
+   * Starts `<node> <script> <args>` (`node`: the binary, by default the running one) and resolves once `port` on 127.0.0.1 accepts connections.
    * The app's stdout (a log line per request) goes to /dev/null, so that reading it costs
    * nothing; stderr is kept for error messages.
    */
-  static async start(name: string, script: string, args: string[], port: number, timeoutMs = 30_000): Promise<AppProcess> {
-    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  static async start(name: string, script: string, args: string[], port: number, node = process.execPath, timeoutMs = 30_000): Promise<AppProcess> {
+    const child = spawn(node, [script, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     const app = new AppProcess(child);
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (chunk: string) => {

@@ -1,6 +1,7 @@
 /** The shape of a benchmark and what every benchmark gets from the runner. */
 import type { BenchAgent } from './agent.js';
 import type { Figure } from './figures.js';
+import type { NodeBinary } from './node-binary.js';
 
 export interface BenchContext {
   /** The short run of the smoke test: few rounds, short ones; numbers only prove it runs. */
@@ -11,6 +12,20 @@ export interface BenchContext {
   readonly roundMs: number;
   /** Also record CPU profiles (--cpu-prof) where a benchmark supports it. */
   readonly profile: boolean;
+  /** The Node.js that runs the Node processes (servers, workers, apps, the dev agent). */
+  readonly node: NodeBinary;
+  /**
+   * The Node.js lines to compare side by side (`--lines 20,24`), for the benchmarks that can
+   * (`lineComparison`); otherwise just {@link node}.
+   */
+  readonly lines: readonly NodeBinary[];
+  /**
+   * The key-share groups the Go load client offers: `x25519` (X25519 only, what every server
+   * here then negotiates), `default` (Go's defaults, X25519MLKEM768 first), or `both` (the
+   * mtls benchmark measures every server with each offer in the same rounds and compares them;
+   * its other figures are those of `x25519`).
+   */
+  readonly clientGroups: 'x25519' | 'default' | 'both';
   /** The Go baselines' binary. */
   readonly go: string;
   /** Where this run writes its files (results/<stamp>/). */
@@ -26,6 +41,8 @@ export interface Benchmark {
   /** The items of the brief it answers. */
   readonly items: string;
   readonly title: string;
+  /** Whether it measures every line of `--lines` in the same interleaved rounds. */
+  readonly lineComparison?: boolean;
   run(ctx: BenchContext): Promise<Figure[]>;
 }
 

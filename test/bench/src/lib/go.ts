@@ -33,7 +33,7 @@ export function goBinary(log: (line: string) => void = () => undefined): string 
     execFileSync('go', ['build', '-o', binary, '.'], { cwd: GO_DIR, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
   } catch (err) {
     const e = err as { code?: string; stderr?: string };
-    if (e.code === 'ENOENT') throw new Error('the Go toolchain is needed for the baselines and the client load: install Go 1.24 or later');
+    if (e.code === 'ENOENT') throw new Error('the Go toolchain is needed for the baselines and the client load: install Go 1.25 or later');
     throw new Error(`go build of test/bench/go failed:\n${e.stderr ?? String(err)}`);
   }
   return binary;

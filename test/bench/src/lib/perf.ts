@@ -14,7 +14,7 @@ const BUCKETS: Array<[string, RegExp]> = [
   ['OpenSSL: parsing the client certificates (d2i, provider decoders)', /^tls_process_client_certificate/],
   ['OpenSSL: checking the client CertificateVerify (ECDSA verify)', /^tls_process_cert_verify/],
   ['OpenSSL: signing the server CertificateVerify (ECDSA sign)', /^tls_construct_cert_verify/],
-  ['OpenSSL: key exchange (X25519)', /^ssl_generate_pkey|^ssl_derive|^ssl_gensecret|^tls_process_key_share|^ossl_x25519/],
+  ['OpenSSL: key exchange (X25519, X25519MLKEM768)', /^ssl_generate_pkey|^ssl_derive|^ssl_gensecret|^ssl_encapsulate|^tls_process_key_share|^ossl_x25519|^ossl_ml_kem|^mlx_kem/],
   ['OpenSSL: key schedule and record encryption', /^tls13_|^ssl3_|^tls1_enc|^aesni|^aes_gcm|^gcm_|^ossl_gcm/],
   ['OpenSSL: rest of the handshake state machine', /^SSL_read|^SSL_do_handshake|^SSL_write|^state_machine|^ossl_statem|^SSL_new|^SSL_free|^ossl_ssl_connection_free/],
   ["Node: getPeerCertificate (chain copies, JS objects)", /^node::crypto::GetPeerCert|^node::crypto::X509ToObject/],

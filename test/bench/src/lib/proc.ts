@@ -25,6 +25,8 @@ export interface CommandProcessOptions {
   readyTimeoutMs?: number;
   /** Extra arguments for node before the script (Node workers only). */
   nodeArgs?: string[];
+  /** The Node.js binary of a Node worker (default: the one running the benchmark). */
+  node?: string;
 }
 
 /** A running helper process that answers JSON commands. */
@@ -50,7 +52,7 @@ export class CommandProcess {
 
   /** A Node worker script of this package (run through tsx). */
   static node(name: string, script: string, args: string[], options: CommandProcessOptions = {}): Promise<CommandProcess> {
-    return CommandProcess.start(name, process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', join(SRC_DIR, 'workers', script), ...args], {
+    return CommandProcess.start(name, options.node ?? process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', join(SRC_DIR, 'workers', script), ...args], {
       ...options,
       cwd: options.cwd ?? BENCH_DIR,
     });

@@ -22,7 +22,8 @@ export interface RunMeta {
   seconds: number;
 }
 
-export function machineInfo(): Pick<RunMeta, 'machine' | 'node' | 'go' | 'commit'> {
+/** The machine, Go and commit of a run; `node`: the Node.js (or lines) that ran the Node processes. */
+export function machineInfo(node: string): Pick<RunMeta, 'machine' | 'node' | 'go' | 'commit'> {
   const cpu = cpus();
   let go = '';
   let commit = '';
@@ -38,7 +39,7 @@ export function machineInfo(): Pick<RunMeta, 'machine' | 'node' | 'go' | 'commit
   }
   return {
     machine: `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${process.platform === 'linux' ? readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim() : process.platform}`,
-    node: process.version,
+    node,
     go,
     commit,
   };
@@ -142,21 +143,24 @@ export function writeResults(outDir: string, figures: readonly Figure[], meta: R
   copyFileSync(join(outDir, 'chart.svg'), join(resultsDir, 'latest.svg'));
 }
 
-const START = '<!-- figures:start -->';
-const END = '<!-- figures:end -->';
-
-/** Replaces the figures section of README.md (between the markers) with this run's table. */
-export function updateReadme(figures: readonly Figure[], meta: RunMeta): boolean {
+/**
+ * Replaces a generated section of README.md (between `<!-- <section>:start -->` and
+ * `<!-- <section>:end -->`) with this run's table: `figures` for a full run, `lines` for a
+ * comparison of Node.js lines (`--lines`).
+ */
+export function updateReadme(figures: readonly Figure[], meta: RunMeta, section: 'figures' | 'lines' = 'figures'): boolean {
+  const START = `<!-- ${section}:start -->`;
+  const END = `<!-- ${section}:end -->`;
   const file = join(BENCH_DIR, 'README.md');
   if (!existsSync(file)) return false;
   const text = readFileSync(file, 'utf8');
   const a = text.indexOf(START);
   const b = text.indexOf(END);
   if (a < 0 || b < a) return false;
-  const section = [
+  const generated = [
     START,
     '',
-    `Run of ${meta.date} (commit ${meta.commit || 'unknown'}), ${meta.seconds.toFixed(0)} s: ${meta.machine}; Node ${meta.node}; ${meta.go}. ` +
+    `Run of ${meta.date} (commit ${meta.commit || 'unknown'}${section === 'lines' ? `; \`--only ${String(meta.options.only)} --lines ${String(meta.options.lineMajors)}\`` : ''}), ${meta.seconds.toFixed(0)} s: ${meta.machine}; Node ${meta.node}; ${meta.go}. ` +
       `1-minute load average ${meta.load.before.toFixed(1)} before, ${meta.load.after.toFixed(1)} after (the machine is shared: figures are noisy; ratios are medians of interleaved rounds).`,
     '',
     markdownTable(figures),
@@ -165,6 +169,6 @@ export function updateReadme(figures: readonly Figure[], meta: RunMeta): boolean
     '',
     END,
   ].join('\n');
-  writeFileSync(file, text.slice(0, a) + section + text.slice(b + END.length));
+  writeFileSync(file, text.slice(0, a) + generated + text.slice(b + END.length));
   return true;
 }

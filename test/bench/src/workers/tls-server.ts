@@ -7,10 +7,16 @@
  * - `--kind plain`: `tls.createServer` with the same certificate, key and CA (the bundle),
  *   `requestCert` and `rejectUnauthorized`, everything else at Node's defaults (session tickets
  *   included): what a server without this library would do.
+ * - `--kind bare`: `tls.createServer` with the TLS settings `mtlsServerOptions` makes (an empty
+ *   trust store, `rejectUnauthorized: false`, no session tickets, no renegotiation, AES-128-GCM
+ *   first) and no check of the client at all: not a server anyone should run, but the floor
+ *   of what Node.js and OpenSSL cost for such a handshake, so that ours − bare is this
+ *   library's own cost.
  *
  * Commands: `cpu` (process.cpuUsage), `stats` (connections served), `updates` (wall-clock times,
  * ns, at which the X509Source delivered a new SVID).
  */
+import { constants } from 'node:crypto';
 import tls, { type TLSSocket } from 'node:tls';
 import { SpiffeId, TrustDomain, X509Source, authorizeId } from '@spiffe-node/spiffe';
 import { createTlsServer, mtlsServerOptions } from '@spiffe-node/spiffe/tls';
@@ -40,6 +46,22 @@ if (kind === 'spiffe') {
   const { certificates, privateKey } = svid.marshal();
   const ca = source.getX509BundleForTrustDomain(TrustDomain.fromString('example.org')).marshal();
   server = tls.createServer({ cert: certificates, key: privateKey, ca, requestCert: true, rejectUnauthorized: true }, echo);
+} else if (kind === 'bare') {
+  const { certificates, privateKey } = source.getX509Svid().marshal();
+  const tls12 = tls.DEFAULT_CIPHERS.split(':').filter((c) => c !== '' && !c.startsWith('TLS_'));
+  server = tls.createServer(
+    {
+      cert: certificates,
+      key: privateKey,
+      ca: [],
+      requestCert: true,
+      rejectUnauthorized: false,
+      secureOptions: constants.SSL_OP_NO_TICKET | constants.SSL_OP_NO_RENEGOTIATION,
+      ciphers: ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256', ...tls12].join(':'),
+      honorCipherOrder: true,
+    },
+    echo,
+  );
 } else {
   throw new Error(`unknown --kind ${kind}`);
 }

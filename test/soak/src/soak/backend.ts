@@ -32,16 +32,22 @@ export interface ServerLaunch {
   env: Record<string, string>;
   /** The root the app processes run from (a readable copy when they run as another user). */
   root: string;
+  /** The address the apps listen on and the drivers call. */
+  host: string;
+  /** The network namespace (host of the multi-host topology) the apps run in, if not this one. */
+  netns?: string | undefined;
 }
 
 export interface SoakBackend {
-  readonly kind: 'dev' | 'spire';
+  readonly kind: 'dev' | 'spire' | 'multihost';
   /** Starts the provider and registers the server and client identities. */
   start(): Promise<void>;
   /** How to start the apps (server identity). */
   serverLaunch(): ServerLaunch;
   /** The Workload API address of the in-process drivers (client identity). */
   readonly clientAddress: string;
+  /** The network namespace the driver process runs in, if not this one (multi-host). */
+  readonly driverNetns?: string | undefined;
   /** The address whose SVID is the servers' (to watch its expiry), when the soak can use it. */
   readonly serverAddress: string | undefined;
   /** Kills the agent (only the agent: a SPIRE server keeps running) and waits until it is gone. */
@@ -107,7 +113,7 @@ export class DevSoakBackend implements SoakBackend {
   }
 
   serverLaunch(): ServerLaunch {
-    return { env: { SPIFFE_ENDPOINT_SOCKET: this.serverAddress }, root: this.#options.root };
+    return { env: { SPIFFE_ENDPOINT_SOCKET: this.serverAddress }, root: this.#options.root, host: '127.0.0.1' };
   }
 
   #cli(args: string[]): string {
@@ -229,7 +235,7 @@ export class SpireSoakBackend implements SoakBackend {
     };
     create(SERVER_ID, `unix:user:${SERVER_USER}`);
     create(CLIENT_ID, `unix:uid:${process.getuid?.() ?? 0}`);
-    this.#launch = { user: SERVER_USER, env: { SPIFFE_ENDPOINT_SOCKET: this.clientAddress }, root: staged.root };
+    this.#launch = { user: SERVER_USER, env: { SPIFFE_ENDPOINT_SOCKET: this.clientAddress }, root: staged.root, host: '127.0.0.1' };
   }
 
   serverLaunch(): ServerLaunch {

@@ -14,6 +14,8 @@ export interface DriverConfig {
   serverAddress: string | undefined;
   serverId: string;
   partnerTrustDomain: string;
+  /** The address the apps listen on. */
+  host: string;
   ports: { echo: number; https: number; proxy: number };
   durationMs: number;
   intervalMs: number;
@@ -100,6 +102,7 @@ async function run(config: DriverConfig): Promise<void> {
     jwt,
     serverId: config.serverId,
     audience: config.serverId,
+    host: config.host,
     onToken: (token: string) => {
       if (token === lastToken) return;
       lastToken = token;

@@ -24,6 +24,8 @@ export interface DriverContext {
   jwt: JwtSource;
   serverId: string;
   audience: string;
+  /** The address the apps listen on (127.0.0.1, or another host's address). */
+  host: string;
   /** Called with every JWT-SVID used (to count signing keys). */
   onToken?: (token: string) => void;
 }
@@ -52,7 +54,7 @@ export function echoDriver(ctx: DriverContext, port: number): Driver {
     async once() {
       const conn: TLSSocket = await dial({
         mode: 'mtls',
-        host: '127.0.0.1',
+        host: ctx.host,
         port,
         svidSource: ctx.x509,
         bundleSource: ctx.x509,
@@ -89,7 +91,7 @@ export function httpsDriver(ctx: DriverContext, port: number): Driver {
     agentOptions: { keepAliveTimeout: 2_000, keepAliveMaxTimeout: 2_000, connections: 2 },
     connectTimeoutMs: REQUEST_TIMEOUT_MS,
   });
-  const url = `https://127.0.0.1:${port}/`;
+  const url = `https://${ctx.host}:${port}/`;
   return {
     name: 'https-mtls (undici dispatcher)',
     async once() {
@@ -117,7 +119,7 @@ export function jwtDriver(ctx: DriverContext, proxyPort: number): Driver {
       const { status, body } = await withTimeout(
         new Promise<{ status: number; body: string }>((resolve, reject) => {
           const req = httpsRequest(
-            { host: '127.0.0.1', port: proxyPort, path: '/', method: 'GET', agent, headers: { authorization: `Bearer ${svid.token}` }, timeout: REQUEST_TIMEOUT_MS },
+            { host: ctx.host, port: proxyPort, path: '/', method: 'GET', agent, headers: { authorization: `Bearer ${svid.token}` }, timeout: REQUEST_TIMEOUT_MS },
             (res) => {
               let data = '';
               res.setEncoding('utf8');

@@ -106,8 +106,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const workload = startWorkload({
         name,
         command: process.execPath,
-        args: [script, '--host', '127.0.0.1', '--port', String(port), ...extra],
+        args: [script, '--host', launch.host, '--port', String(port), ...extra],
         user: launch.user,
+        netns: launch.netns,
         env: { ...launch.env, SPIFFE_STARTUP_TIMEOUT: '60' },
         cwd: join(launch.root, 'apps', app),
         onLine: (line) => lines.push(line),
@@ -117,7 +118,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     startApp('mtls-echo', 'server', echoPort);
     startApp('https-mtls', 'server', httpsPort);
     startApp('jwt-proxy', 'server', jwtPort);
-    startApp('jwt-proxy', 'proxy', proxyPort, ['--upstream', `https://127.0.0.1:${jwtPort}`]);
+    startApp('jwt-proxy', 'proxy', proxyPort, ['--upstream', `https://${launch.host}:${jwtPort}`]);
     await Promise.all(apps.map((a) => a.workload.waitForLine(/listening/i, 60_000)));
     for (const a of apps) a.pid = findDescendant([a.script, String(a.port)]);
     event('apps listening');
@@ -128,12 +129,20 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       serverAddress: backend.serverAddress,
       serverId: SERVER_ID,
       partnerTrustDomain: FEDERATED_TRUST_DOMAIN,
+      host: launch.host,
       ports: { echo: echoPort, https: httpsPort, proxy: proxyPort },
       durationMs,
       intervalMs,
       initialBackoffMs: INITIAL_BACKOFF_MS,
     };
-    const c = fork(join(here, 'driver-process.ts'), [], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // On another host (a network namespace), the driver process is started through `ip netns exec`,
+    // which execs node in place: the pid, the IPC channel and the memory figures stay node's.
+    const nodeArgs = ['--import', 'tsx', '--expose-gc'];
+    const netns = backend.driverNetns;
+    const c = fork(join(here, 'driver-process.ts'), [], {
+      ...(netns ? { execPath: 'ip', execArgv: ['netns', 'exec', netns, process.execPath, ...nodeArgs] } : { execArgv: nodeArgs }),
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     child = c;
     const exited = new Promise<{ code: number | null }>((resolve) => c.once('exit', (code) => resolve({ code })));
     let failedWith: string | undefined;
