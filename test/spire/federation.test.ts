@@ -21,6 +21,7 @@ import { after, before, describe, test } from 'node:test';
 import { FederationError, SpiffeBundle, TrustDomain, X509Svid } from '@spiffe-node/spiffe';
 import { FederatedBundleSource, bundleEndpointHandler, fetchBundle } from '@spiffe-node/spiffe/federation';
 import { createHttpsServer, tlsServerOptions } from '@spiffe-node/spiffe/tls';
+import { poll } from '@spiffe-node/test-kit';
 import { assertSpireInstalled, describeRun, freePort, run, serverBin, skip, type RunResult } from './support.js';
 
 const TRUST_DOMAIN = TrustDomain.fromString('example.org');
@@ -30,15 +31,9 @@ const PARTNER_ENDPOINT_ID = 'spiffe://partner.org/bundle-server';
 const WEB_PARTNER = 'web-partner.org';
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+/** Polls `probe` until it returns a value (not undefined), for at most a minute. */
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> =>
+  poll(what, probe, (value) => value !== undefined, { timeoutMs: 60_000 }) as Promise<T>;
 
 function fingerprintsOf(bundle: SpiffeBundle): string[] {
   return bundle.x509Authorities().map((c) => c.fingerprint256).sort();

@@ -2,9 +2,10 @@
 // a program to completion.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+export { freePort } from '@spiffe-node/test-kit';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const binDir = process.env.SPIRE_BIN_DIR ?? join(repoRoot, '.spire', 'bin');
@@ -47,19 +48,4 @@ export function run(file: string, args: string[], env: NodeJS.ProcessEnv, timeou
 
 export function describeRun(what: string, result: RunResult): string {
   return `${what} exited ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
-}
-
-/** A TCP port nobody listens on right now (the kernel picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('no port assigned'));
-      });
-    });
-  });
 }

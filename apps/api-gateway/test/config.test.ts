@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { TestCa } from '../../../packages/spiffe/src/testing/ca.js';
+import { TestCa } from '@spiffe-node/test-kit';
 import { parseApiDefinition } from '../src/api-definition.js';
 import { GatewayConfigError } from '../src/config-error.js';
 import { loadGatewayConfig } from '../src/gateway-config.js';

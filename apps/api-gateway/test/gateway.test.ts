@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { JwtSource, X509Source } from '@spiffe-node/spiffe';
-import { TestCa } from '../../../packages/spiffe/src/testing/ca.js';
+import { TestCa } from '@spiffe-node/test-kit';
 import { parseXfcc } from '../src/xfcc.js';
 import {
   AppProcess,

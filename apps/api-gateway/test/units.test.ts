@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { TestCa } from '../../../packages/spiffe/src/testing/ca.js';
+import { TestCa } from '@spiffe-node/test-kit';
 import { parseApiDefinition } from '../src/api-definition.js';
 import { PinnedCertificates, certificateHash, decodeCertificateHeader, pemCertificates } from '../src/certificates.js';
 import { chainFromXfcc } from '../src/client-certificate.js';

@@ -6,9 +6,9 @@ import { parseIdentitySocket, resolveOptions } from './options.js';
 
 describe('options', () => {
   it('parses durations as seconds or with Go units', () => {
-    const cases: Array<[string | number, number]> = [['3600', 3600], ['90s', 90], ['5m', 300], ['1h30m', 5400], ['1500ms', 1], [42, 42]];
+    const cases: Array<[string | number, number]> = [['3600', 3600], ['90s', 90], ['5m', 300], ['1h30m', 5400], ['1500ms', 1], ['1.5m', 90], ['1m30s500ms', 90], [42, 42]];
     for (const [input, seconds] of cases) assert.equal(parseDurationSeconds(input, 't'), seconds, String(input));
-    for (const bad of ['', 'abc', '5 m', '1d', '-5', -1]) {
+    for (const bad of ['', 'abc', '5 m', '1d', '-5', '-5s', '.s', -1]) {
       assert.throws(() => parseDurationSeconds(bad, 't'), (err: unknown) => err instanceof DevAgentError && err.code === 'ERR_AGENT_CONFIG', String(bad));
     }
   });

@@ -7,10 +7,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { authorizeAny, createHttpsServer, mtlsServerOptions } from '@spiffe-node/spiffe';
+import { freePort } from '@spiffe-node/test-kit';
 import type { ClientTarget, DefendingClient } from './clients.js';
 import type { Fixtures } from './fixtures.js';
 import { listenOnLoopback } from './listening.js';
-import { AppProcess, appScript, freePort } from './processes.js';
+import { AppProcess, appScript } from './processes.js';
 import { CLIENT_ID, type DefendingServer, type ServerTarget } from './servers.js';
 import { FixtureWorkloadApi } from './workload-api.js';
 

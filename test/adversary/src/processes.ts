@@ -4,7 +4,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,16 +13,6 @@ const require = createRequire(import.meta.url);
 /** The `dist/<file>` of an example app package. */
 export function appScript(pkg: string, file: string): string {
   return join(dirname(require.resolve(`${pkg}/package.json`)), 'dist', file);
-}
-
-/** A port that was free a moment ago (the apps print the port they were given, not the bound one). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 export class AppProcess {

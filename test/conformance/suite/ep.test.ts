@@ -3,7 +3,7 @@
  * `x509-server`). Every case starts the harness itself.
  */
 import { status } from '@grpc/grpc-js';
-import type { WorkloadApiMethod } from '../../../packages/spiffe/src/workloadapi/testing/fake-agent.js';
+import type { WorkloadApiMethod } from '@spiffe-node/test-kit/fake-agent';
 import { conformanceGroup, type ConformanceCase } from './lib/cases.js';
 import { DEFAULT_ID, sleep, type ConformanceEnv } from './lib/env.js';
 import { ExecError } from './lib/errors.js';

@@ -4,9 +4,8 @@
  * valid SVID A until the valid barrier SVID B arrives, and never present the bad one.
  */
 import { X509Certificate } from 'node:crypto';
-import { TestCa, type TestSvid } from '../../../packages/spiffe/src/testing/ca.js';
-import { x509SvidMessage } from '../../../packages/spiffe/src/workloadapi/testing/fake-agent.js';
-import type { X509SvidMessage } from '../../../packages/spiffe/src/workloadapi/messages.js';
+import { TestCa, type TestSvid } from '@spiffe-node/test-kit';
+import { x509SvidMessage, type X509SvidMessage } from '@spiffe-node/test-kit/fake-agent';
 import { conformanceGroup, type ConformanceCase } from './lib/cases.js';
 import { TD_ID, TRUST_DOMAIN, type ConformanceEnv } from './lib/env.js';
 import { ignoresBadUpdate } from './lib/serving.js';

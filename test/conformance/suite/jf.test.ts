@@ -3,7 +3,7 @@
  * serves pre-minted tokens, so "the server's token" is known, and records every request.
  */
 import { status } from '@grpc/grpc-js';
-import type { JwtSvidRequestMessage } from '../../../packages/spiffe/src/workloadapi/messages.js';
+import type { JwtSvidRequestMessage } from '@spiffe-node/test-kit/fake-agent';
 import { conformanceGroup, type ConformanceCase } from './lib/cases.js';
 import type { ControlResponse } from './lib/control-client.js';
 import { DEFAULT_ID, TD_ID, type ConformanceEnv } from './lib/env.js';

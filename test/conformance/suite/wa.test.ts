@@ -3,8 +3,7 @@
  * identity, withdrawal; feature `x509-server`).
  */
 import { status } from '@grpc/grpc-js';
-import { x509SvidMessage } from '../../../packages/spiffe/src/workloadapi/testing/fake-agent.js';
-import type { X509SvidResponseMessage } from '../../../packages/spiffe/src/workloadapi/messages.js';
+import { x509SvidMessage, type X509SvidResponseMessage } from '@spiffe-node/test-kit/fake-agent';
 import { conformanceGroup, type ConformanceCase } from './lib/cases.js';
 import { DEFAULT_ID, sleep } from './lib/env.js';
 import { ignoresBadUpdate } from './lib/serving.js';

@@ -1,7 +1,7 @@
 /**
  * Catalogue §5.3, `XF`: X.509 federation, each case in both roles.
  */
-import { TestCa } from '../../../packages/spiffe/src/testing/ca.js';
+import { TestCa } from '@spiffe-node/test-kit';
 import { conformanceGroup, type ConformanceCase } from './lib/cases.js';
 import { TD_ID, type ConformanceEnv } from './lib/env.js';
 import { ROLES, expectAccepted, expectRejected, positiveControl, type Role } from './lib/roles.js';

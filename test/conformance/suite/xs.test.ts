@@ -1,7 +1,7 @@
 /**
  * Catalogue §5.1, `XS`: the X509-SVID the SDK presents (feature `x509-server`).
  */
-import { TestCa } from '../../../packages/spiffe/src/testing/ca.js';
+import { TestCa } from '@spiffe-node/test-kit';
 import { conformanceGroup, type ConformanceCase } from './lib/cases.js';
 import { TD_ID, TRUST_DOMAIN } from './lib/env.js';
 import { SERVER_ROLE, expectAccepted, expectRejected } from './lib/roles.js';

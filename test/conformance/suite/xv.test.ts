@@ -2,7 +2,7 @@
  * Catalogue §5.2, `XV`: peer X509-SVID validation, each case in both roles (`/server`: the
  * harness's X.509 port; `/client`: `/v1/x509/dial`).
  */
-import { TestCa, type TestSvid } from '../../../packages/spiffe/src/testing/ca.js';
+import { TestCa, type TestSvid } from '@spiffe-node/test-kit';
 import { conformanceGroup, type ConformanceCase } from './lib/cases.js';
 import { TD_ID, TRUST_DOMAIN, type ConformanceEnv } from './lib/env.js';
 import { ROLES, expectAccepted, expectRejected, positiveControl } from './lib/roles.js';

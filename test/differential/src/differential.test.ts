@@ -17,9 +17,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { X509Certificate, createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { repoRoot, runnableRootFor } from '@spiffe-node/harness';
+import { poll } from '@spiffe-node/test-kit';
 import {
   SpiffeId,
   TrustDomain,
@@ -98,22 +98,9 @@ function runRegisterScript(agent: DiffAgent, app: string): string {
   return r.stdout + r.stderr;
 }
 
-/** Polls until `test` holds; SPIRE's agent picks up entry changes at its next sync (about 5 s). */
-async function until<T>(what: string, probe: () => Promise<T>, test: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (test(v)) return v;
-      last = v;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms; last: ${typeof last === 'string' ? last : JSON.stringify(last)}`);
-    await sleep(200);
-  }
-}
+/** Polls until `test` holds (a probe that throws is a miss); SPIRE's agent picks up entry changes at its next sync (about 5 s). */
+const until = <T>(what: string, probe: () => Promise<T>, test: (v: T) => boolean, timeoutMs = 30_000): Promise<T> =>
+  poll(what, probe, test, { timeoutMs, retryErrors: true });
 
 async function setUp(kind: AgentKind): Promise<Setup> {
   const agent = await startAgent(kind);

@@ -18,10 +18,10 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { devAgentDir, freePort, repoRoot } from '@spiffe-node/harness';
 import { TrustDomain, WorkloadApiClient } from '@spiffe-node/spiffe';
+import { poll } from '@spiffe-node/test-kit';
 import { devSkipReason, spireSkipReason } from './agents.js';
 
 const SPIRE_TD = 'spire-interop.test';
@@ -32,17 +32,6 @@ interface Result {
   code: number | null;
   stdout: string;
   stderr: string;
-}
-
-async function until<T>(what: string, probe: () => T | Promise<T>, test: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  for (;;) {
-    last = await probe();
-    if (test(last)) return last;
-    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
-    await sleep(250);
-  }
 }
 
 interface BundleDoc {
@@ -142,10 +131,10 @@ plugins {
     );
     dev.stdout?.on('data', (c: Buffer) => (devLog = (devLog + c.toString()).slice(-20_000)));
     dev.stderr?.on('data', (c: Buffer) => (devLog = (devLog + c.toString()).slice(-20_000)));
-    await until('spire-server is not healthy', () => spireCli('healthcheck').code, (c) => c === 0);
-    await until('the dev agent is not healthy', () => devServerCli('healthcheck').code, (c) => c === 0);
+    await poll('spire-server is not healthy', () => spireCli('healthcheck').code, (c) => c === 0);
+    await poll('the dev agent is not healthy', () => devServerCli('healthcheck').code, (c) => c === 0);
     const announced = new RegExp(`Bundle endpoint: +${devEndpoint.replace(/\./g, '\\.')} \\(https_spiffe, spiffe://${DEV_TD}/spire/server\\)`);
-    await until('the dev agent did not announce its bundle endpoint', () => devLog, (log) => announced.test(log));
+    await poll('the dev agent did not announce its bundle endpoint', () => devLog, (log) => announced.test(log));
   });
 
   after(async () => {
@@ -210,7 +199,7 @@ plugins {
     const devListed = (): BundleDoc =>
       JSON.parse(ok(devServerCli('bundle', 'list', '-id', `spiffe://${SPIRE_TD}`, '-format', 'spiffe'), 'dev bundle list -id')) as BundleDoc;
     // The watcher's first fetch brings SPIRE's JWT keys (the PEM had none).
-    const fetched = await until("SPIRE's bundle did not reach the dev agent", devListed, (d) => kids(d).length > 0);
+    const fetched = await poll("SPIRE's bundle did not reach the dev agent", devListed, (d) => kids(d).length > 0);
     assert.deepEqual(roots(fetched), roots(spireDoc()));
     assert.deepEqual(kids(fetched), kids(spireDoc()));
 
@@ -230,7 +219,7 @@ plugins {
 
       // SPIRE prepares a JWT authority: it is published in SPIRE's bundle, and reaches the dev agent's workloads.
       ok(spireCli('localauthority', 'jwt', 'prepare'), 'spire localauthority jwt prepare');
-      const spireKids = await until('the prepared JWT authority is not in SPIRE bundle', () => kids(spireDoc()), (k) => k.length === kids(fetched).length + 1);
+      const spireKids = await poll('the prepared JWT authority is not in SPIRE bundle', () => kids(spireDoc()), (k) => k.length === kids(fetched).length + 1);
       ok(devServerCli('federation', 'refresh', '-id', SPIRE_TD), 'dev federation refresh');
       const workloadKids = [...(await client.fetchJwtBundles()).getJwtBundleForTrustDomain(TrustDomain.fromString(SPIRE_TD)).jwtAuthorities().keys()].sort();
       assert.deepEqual(workloadKids, spireKids);

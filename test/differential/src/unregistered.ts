@@ -28,7 +28,8 @@ const root = pathToFileURL(rootPath).href;
 const require = createRequire(root + '/packages/spiffe/package.json');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
-const lib = await import(root + '/packages/spiffe/dist/index.js');
+// The library by its own name (its package.json's exports), not by a path into its build.
+const lib = await import(pathToFileURL(require.resolve('@spiffe-node/spiffe')).href);
 
 const audience = 'spiffe://example.org/differential-audience';
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -47,7 +48,7 @@ for (const [name, call] of [
 }
 client.close();
 
-const pkg = protoLoader.loadSync(rootPath + '/packages/spiffe/proto/workload.proto', { keepCase: true, longs: String, defaults: true, oneofs: true });
+const pkg = protoLoader.loadSync(require.resolve('@spiffe-node/spiffe/proto/workload.proto'), { keepCase: true, longs: String, defaults: true, oneofs: true });
 const service = pkg.SpiffeWorkloadAPI;
 const raw = new grpc.Client('unix://' + socketPath, grpc.credentials.createInsecure());
 const md = () => { const m = new grpc.Metadata(); m.set('workload.spiffe.io', 'true'); return m; };

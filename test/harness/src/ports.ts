@@ -1,23 +1,5 @@
-import { createServer } from 'node:net';
-
-/** `n` distinct TCP ports that are free on 127.0.0.1 right now. */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () =>
-      new Promise<import('node:net').Server>((resolve, reject) => {
-        const srv = createServer();
-        srv.once('error', reject);
-        srv.listen(0, '127.0.0.1', () => resolve(srv));
-      }),
-    ),
-  );
-  const ports = servers.map((s) => {
-    const a = s.address();
-    return typeof a === 'object' && a ? a.port : 0;
-  });
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
+/** Free TCP ports: the test kit's, re-exported for the demo and the suites that use the harness. */
+export { freePort, freePorts } from '@spiffe-node/test-kit';
 
 /**
  * The environment that moves every app off its seed ports: a server (mtls-echo, https-mtls,

@@ -5,27 +5,15 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '@spiffe-node/test-kit';
 import type { AgentHandle, Identity, WorkloadEnv } from './agents.js';
 import { CLIENT_USER, SERVER_USER } from './users.js';
 
 /** Whether the pinned SPIRE binaries are installed in the repository (deploy/spire/install.sh). */
 export function spireInstalled(root: string): boolean {
   return existsSync(join(root, '.spire', 'bin', 'spire-server')) && existsSync(join(root, '.spire', 'bin', 'spire-agent'));
-}
-
-/** A TCP port on 127.0.0.1 that nothing listens on right now (the kernel picks it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 export interface SpireOptions {

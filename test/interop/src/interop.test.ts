@@ -20,12 +20,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CLIENT_USER, devAgentDir, type AgentHandle, type DevAgent, type Workload } from '@spiffe-node/harness';
 import { WorkloadApiClient, parseAndValidateJwtSvid } from '@spiffe-node/spiffe';
+import { freePorts } from '@spiffe-node/test-kit';
 import {
   CLIENT_ID,
   InteropEnv,
   SERVER_ID,
   finish,
-  freePorts,
   lineAfter,
   literal,
   outputAfter,

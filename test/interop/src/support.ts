@@ -4,7 +4,6 @@
  * as the seeds' Unix users, and small waits on their output.
  */
 import { spawnSync } from 'node:child_process';
-import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -50,27 +49,6 @@ export function skipReason(kind: AgentKind): string | undefined {
     }
   }
   return undefined;
-}
-
-/** `n` distinct TCP ports free on 127.0.0.1 right now. */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<Server>((resolve, reject) => {
-          const srv = createServer();
-          srv.once('error', reject);
-          srv.listen(0, '127.0.0.1', () => resolve(srv));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => {
-    const a = s.address();
-    return typeof a === 'object' && a ? a.port : 0;
-  });
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
 }
 
 /** Creates a registration entry with the agent's `spire-server` CLI (SPIRE's or ours). */

@@ -13,12 +13,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { before, describe, it } from 'node:test';
-import { X509SvidError } from '../../../packages/spiffe/src/errors.js';
-import { TrustDomain } from '../../../packages/spiffe/src/spiffeid/index.js';
-import { X509Bundle, X509BundleSet } from '../../../packages/spiffe/src/bundle/index.js';
-import { parseAndVerifyX509Svid } from '../../../packages/spiffe/src/svid/x509/index.js';
-import { TestCa, type CaOptions, type SvidOptions } from '../../../packages/spiffe/src/testing/ca.js';
-import * as der from '../../../packages/spiffe/src/testing/der.js';
+import { TrustDomain, X509Bundle, X509BundleSet, X509SvidError } from '@spiffe-node/spiffe';
+import { parseAndVerifyX509Svid } from '@spiffe-node/spiffe/svid/x509';
+import { TestCa, type CaOptions, type SvidOptions } from '@spiffe-node/test-kit';
+import * as der from '@spiffe-node/test-kit/der';
 import { buildGoPeers, goVersion, prerequisitesRequired, type GoPeers } from './go-peers.js';
 
 const TRUST_DOMAINS = ['example.org', 'partner.org'];

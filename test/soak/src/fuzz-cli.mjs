@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// `pnpm fuzz`: the property-based tests of src/fuzz, run long with a random seed (or FUZZ_SEED).
+// `pnpm fuzz`: the property-based tests of src/fuzz, and those that live with the internals they
+// test (`*.fuzz.test.ts` in the library's and the dev agent's sources), run long with a random seed
+// (or FUZZ_SEED).
 //
 //   pnpm fuzz                           a random seed, 50 times the CI runs per property
 //   pnpm fuzz -- --factor 200           more runs
@@ -11,6 +13,7 @@
 // (keys, CAs, certificates) are derived from the seed, so a replay runs over the same bytes.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -27,9 +30,12 @@ const { values } = parseArgs({
 });
 const seed = values.seed ?? String(Math.floor(Math.random() * 2 ** 31));
 const factor = values.minutes ? '1000000' : values.factor;
-const files = readdirSync(join(here, 'fuzz'))
-  .filter((f) => f.endsWith('.fuzz.test.ts') && (!values.only || f.includes(values.only)))
-  .map((f) => join(here, 'fuzz', f));
+const require = createRequire(import.meta.url);
+const packageSources = ['@spiffe-node/spiffe', '@spiffe-node/dev-agent'].map((name) => join(dirname(require.resolve(`${name}/package.json`)), 'src'));
+const files = [join(here, 'fuzz'), ...packageSources]
+  .flatMap((dir) => readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => join(dir, f)))
+  .filter((f) => f.endsWith('.fuzz.test.ts') && (!values.only || f.slice(f.lastIndexOf('/') + 1).includes(values.only)))
+  .sort();
 console.log(`fuzz: seed ${seed}, runs factor ${factor}${values.minutes ? `, at most ${values.minutes} min per property` : ''}, ${files.length} files`);
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
   stdio: 'inherit',

@@ -9,11 +9,16 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tempDir, trackProcess, type RunResult, type RunningProcess } from '../../../../packages/spiffe/src/testing/process.js';
+import { createRequire } from 'node:module';
+import { tempDir, trackProcess, type RunResult, type RunningProcess } from '@spiffe-node/test-kit';
+import { FakeAgent as KitFakeAgent, workloadApiService } from '@spiffe-node/test-kit/fake-agent';
 
-export { TestCa, type TestSvid } from '../../../../packages/spiffe/src/testing/ca.js';
-export { FakeAgent, x509SvidMessage } from '../../../../packages/spiffe/src/workloadapi/testing/fake-agent.js';
-export { tempDir, type RunResult } from '../../../../packages/spiffe/src/testing/process.js';
+export { TestCa, tempDir, type RunResult, type TestSvid } from '@spiffe-node/test-kit';
+export { x509SvidMessage } from '@spiffe-node/test-kit/fake-agent';
+
+/** The kit's fake agent, serving the Workload API as the library's `workload.proto` defines it. */
+export const FakeAgent = KitFakeAgent.serving(workloadApiService(createRequire(import.meta.url).resolve('@spiffe-node/spiffe/proto/workload.proto')));
+export type FakeAgent = KitFakeAgent;
 
 /** A program started by these fixtures. */
 export type Running = RunningProcess;

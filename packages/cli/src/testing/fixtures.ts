@@ -6,20 +6,26 @@
  * @internal
  */
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tempDir, trackProcess, type RunResult, type RunningProcess } from '../../../spiffe/src/testing/process.js';
+import { createRequire } from 'node:module';
+import { tempDir, trackProcess, type RunResult, type RunningProcess } from '@spiffe-node/test-kit';
+import { FakeAgent as KitFakeAgent, workloadApiService } from '@spiffe-node/test-kit/fake-agent';
 
-export { FakeAgent, x509SvidMessage, jwksBytes } from '../../../spiffe/src/workloadapi/testing/fake-agent.js';
-export { TestCa, type TestSvid } from '../../../spiffe/src/testing/ca.js';
-export { tempDir, type RunResult, type RunningProcess } from '../../../spiffe/src/testing/process.js';
+export { x509SvidMessage, concatDer, jwksBytes, signJwt } from '@spiffe-node/test-kit/fake-agent';
+export { TestCa, delay, tempDir, until, type RunResult, type RunningProcess, type TestSvid } from '@spiffe-node/test-kit';
+
+/** The kit's fake agent, serving the Workload API as the library's `workload.proto` defines it. */
+export const FakeAgent = KitFakeAgent.serving(workloadApiService(createRequire(import.meta.url).resolve('@spiffe-node/spiffe/proto/workload.proto')));
+export type FakeAgent = KitFakeAgent;
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The package directory (packages/cli). */
-const PACKAGE_DIR = join(here, '..', '..');
+export const PACKAGE_DIR = join(here, '..', '..');
 /** The CLI's entry, run through tsx so tests see the current source. */
-const CLI_MAIN = join(here, '..', 'main.ts');
+export const CLI_MAIN = join(here, '..', 'main.ts');
 /** tsx's loader, by absolute URL, so that the CLI runs from any working directory. */
 const TSX = import.meta.resolve('tsx');
 const CLI_DIST = join(PACKAGE_DIR, 'dist', 'main.js');
@@ -50,7 +56,7 @@ export function spawnCli(args: readonly string[], options: { env?: Record<string
   if (options.env && 'SPIFFE_ENDPOINT_SOCKET' in options.env && options.env['SPIFFE_ENDPOINT_SOCKET'] === undefined) delete env['SPIFFE_ENDPOINT_SOCKET'];
   const child = spawn(process.execPath, [...CLI_ARGS, ...args], {
     cwd: options.cwd ?? PACKAGE_DIR,
-    env: env,
+    env: env as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return trackProcess(child, `spiffe ${args.join(' ')}`);
@@ -99,7 +105,7 @@ export interface DevAgentProcess {
 }
 
 /** Whether the development agent is built (its CLI needs dist/). */
-function devAgentBuilt(): boolean {
+export function devAgentBuilt(): boolean {
   return existsSync(join(PACKAGE_DIR, '..', 'dev-agent', 'dist', 'cli.js'));
 }
 
@@ -148,16 +154,5 @@ export async function startDevAgentProcess(options: { x509SvidTtl?: string; jwtS
   };
 }
 
-/** Polls `condition` every 10 ms until it holds; rejects after `timeoutMs`. */
-export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** Resolves after `ms`. */
-export function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+/** Waits for `emitter` to emit `event`. */
+export { once };

@@ -11,25 +11,15 @@ import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { TrustDomain } from '@spiffe-node/spiffe/spiffeid';
 import { WorkloadApiClient } from '@spiffe-node/spiffe/workloadapi';
 import { startDevAgent, type DevAgent } from '../index.js';
 import { runServerCommand } from '../cli/server-command.js';
+import { poll } from '@spiffe-node/test-kit';
 import { tempDir } from '../testing/agent-process.js';
 
 const quiet = { log() {} };
 const A_ENDPOINT_ID = 'spiffe://example.org/spire/server';
-
-async function until<T>(what: string, probe: () => Promise<T>, test: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (test(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms; last: ${JSON.stringify(v)}`);
-    await sleep(100);
-  }
-}
 
 describe('federation between two dev agents', () => {
   const dir = tempDir('sda-fed-');
@@ -165,7 +155,7 @@ describe('federation between two dev agents', () => {
     });
 
     // The watcher fetches A's bundle document: its JWT keys and sequence number arrive (the PEM had neither).
-    const fetched = await until(
+    const fetched = await poll(
       "A's bundle document was not fetched",
       async () => JSON.parse((await cli(['bundle', 'list', '-id', 'spiffe://example.org', '-format', 'spiffe'])).stdout) as {
         keys: Array<{ use: string; kid?: string; x5c?: string[] }>;
@@ -208,7 +198,7 @@ describe('federation between two dev agents', () => {
       // A rotates its JWT key; a refresh brings the new key to B's workloads.
       await a.rotateJwtKeys();
       assert.equal((await cli(['federation', 'refresh', '-id', 'example.org'])).code, 0);
-      const kidsAfter = await until(
+      const kidsAfter = await poll(
         "A's new JWT key did not reach B's workload",
         async () => [...(await client.fetchJwtBundles()).getJwtBundleForTrustDomain(TrustDomain.fromString('example.org')).jwtAuthorities().keys()],
         (kids) => kids.length > kidsBefore.length,

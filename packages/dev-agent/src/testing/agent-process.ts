@@ -5,8 +5,6 @@
  * @internal
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -16,11 +14,7 @@ import { loadWorkloadService } from '../workload/server.js';
 export const PACKAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(PACKAGE_DIR, 'src', 'cli.ts');
 
-/** A fresh directory under /tmp (short paths: Unix socket paths are limited to 107 bytes). */
-export function tempDir(prefix = 'sda-'): { path: string; remove(): void } {
-  const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
-}
+export { tempDir } from '@spiffe-node/test-kit';
 
 /** An agent running as a child process. */
 export interface AgentProcess {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BundleError, FileSourceError } from '../errors.js';
@@ -11,7 +11,7 @@ import { JwtBundle } from '../bundle/jwt-bundle.js';
 import { SpiffeBundle } from '../bundle/spiffe-bundle.js';
 import { parseAndValidateJwtSvid } from '../svid/jwt/index.js';
 import { parseAndVerifyX509Svid } from '../svid/x509/index.js';
-import { TestCa } from '../testing/ca.js';
+import { TestCa, replaceFileAtomic } from '../testing/ca.js';
 import { signJwt } from '../workloadapi/testing/fake-agent.js';
 import { recordingLogger, until } from '../workloadapi/testing/fixtures.js';
 import { FileChangeWatcher } from './watch.js';
@@ -25,11 +25,7 @@ const jwtKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 let dir: string;
 const sources: FileBundleSource[] = [];
 
-function replace(path: string, data: string): void {
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
+const replace = replaceFileAtomic;
 
 function open(options: Partial<Parameters<typeof fileBundleSource>[0]> & { file: string }): FileBundleSource {
   const source = fileBundleSource({ trustDomain: 'example.org', ...options });

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { BundleError, FileSourceError, SourceClosedError, type SpiffeError } from '../errors.js';
 import { SpiffeId, TrustDomain } from '../spiffeid/index.js';
 import { authorizeId } from '../authorize/index.js';
-import { TestCa, type TestSvid } from '../testing/ca.js';
+import { TestCa, replaceFileAtomic, type TestSvid } from '../testing/ca.js';
 import { recordingLogger, until } from '../workloadapi/testing/fixtures.js';
 import { dial, listen, peerIdFromSocket } from '../tls/index.js';
 import { type FileX509Source, fileX509Source } from './file-x509-source.js';
@@ -30,12 +30,7 @@ function paths(): { certFile: string; keyFile: string; bundleFile: string; fedFi
   };
 }
 
-/** Replaces a file atomically: a temporary file in the same directory, then rename. */
-function replace(path: string, data: string): void {
-  const tmp = `${path}.tmp-${process.hrtime.bigint()}`;
-  writeFileSync(tmp, data, { mode: 0o600 });
-  renameSync(tmp, path);
-}
+const replace = replaceFileAtomic;
 
 function writeSvid(svid: TestSvid): void {
   const p = paths();

@@ -3,7 +3,7 @@ import { constants } from 'node:crypto';
 import tls, { type TLSSocket } from 'node:tls';
 import { describe, it } from 'node:test';
 import { type TestSvid } from '../testing/ca.js';
-import { integer, tlv } from '../testing/der.js';
+import { integer, tlv } from '@spiffe-node/test-kit/der';
 import { peerLeafFromSession } from './session-peer.js';
 import { closeServer, collect, listenLocal, makePki, trackSockets } from './testing/fixtures.js';
 

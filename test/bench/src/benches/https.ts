@@ -8,8 +8,9 @@
  *   JWT-SVID in the Authorization header: through the proxy vs to the server directly.
  */
 import { join } from 'node:path';
+import { freePort } from '@spiffe-node/test-kit';
 import { BenchAgent, CLIENT_ID, SERVER_ID } from '../lib/agent.js';
-import { AppProcess, appDir, freePort } from '../lib/app.js';
+import { AppProcess, appDir } from '../lib/app.js';
 import { interleave, ratios, type Benchmark } from '../lib/bench.js';
 import type { Figure } from '../lib/figures.js';
 import { CommandProcess } from '../lib/proc.js';

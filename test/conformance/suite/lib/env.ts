@@ -1,6 +1,6 @@
 /**
  * One conformance test environment, as the public suite builds one per case: a test CA for
- * `spiffe://test.example.org`, a mock Workload API (the repository's `FakeAgent`, a real gRPC
+ * `spiffe://test.example.org`, a mock Workload API (the test kit's `FakeAgent`, a real gRPC
  * server on a fresh socket) serving a default SVID `/default` and a JWT bundle, a probe SVID
  * `/probe` for the suite's own connections, the harness process, and the helpers the cases
  * share: serving state, barrier updates, probes, control-port calls.
@@ -12,17 +12,25 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeAgent, concatDer, x509SvidMessage } from '../../../../packages/spiffe/src/workloadapi/testing/fake-agent.js';
-import type {
-  JwtSvidResponseMessage,
-  X509SvidResponseMessage,
-} from '../../../../packages/spiffe/src/workloadapi/messages.js';
-import { TestCa, type TestSvid } from '../../../../packages/spiffe/src/testing/ca.js';
+import { createRequire } from 'node:module';
+import { TestCa, delay as sleep, type TestSvid } from '@spiffe-node/test-kit';
+import {
+  FakeAgent as KitFakeAgent,
+  concatDer,
+  workloadApiService,
+  x509SvidMessage,
+  type JwtSvidResponseMessage,
+  type X509SvidResponseMessage,
+} from '@spiffe-node/test-kit/fake-agent';
 import { ControlClient, type ControlResponse } from './control-client.js';
 import { ExecError } from './errors.js';
 import { HarnessNotReady, HarnessProcess, type Readiness } from './harness-process.js';
 import { AUDIENCE, jwks, newJwtKey, signToken, validClaims, type JwtKey } from './jwt.js';
 import { clientCertVerdict, probeX509, startPeerServer, type ClientCertVerdict, type ProbeResult } from './probe.js';
+
+/** The test kit's fake agent, serving the Workload API as the library's `workload.proto` defines it. */
+const FakeAgent = KitFakeAgent.serving(workloadApiService(createRequire(import.meta.url).resolve('@spiffe-node/spiffe/proto/workload.proto')));
+type FakeAgent = KitFakeAgent;
 
 /** The suite's trust domain. */
 export const TRUST_DOMAIN = 'test.example.org';
@@ -411,14 +419,5 @@ export class ConformanceEnv {
   }
 }
 
-/**
- * Resolves after `ms`.
- *
- * @example
- * ```ts
- * await sleep(100);
- * ```
- */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+/** Resolves after `ms` (the test kit's `delay`). */
+export { sleep };

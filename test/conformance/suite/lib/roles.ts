@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { TestSvid } from '../../../../packages/spiffe/src/testing/ca.js';
+import type { TestSvid } from '@spiffe-node/test-kit';
 import { TD_ID, type ConformanceEnv } from './env.js';
 
 /**

@@ -7,7 +7,7 @@
  * @module
  */
 import type { X509Certificate } from 'node:crypto';
-import type { X509SvidResponseMessage } from '../../../../packages/spiffe/src/workloadapi/messages.js';
+import type { X509SvidResponseMessage } from '@spiffe-node/test-kit/fake-agent';
 import { TIMING, sleep, type ConformanceEnv } from './env.js';
 import type { ProbeResult } from './probe.js';
 

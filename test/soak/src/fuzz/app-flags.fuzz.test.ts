@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { startDevAgent, type DevAgent } from '../../../../packages/dev-agent/src/index.js';
+import { startDevAgent, type DevAgent } from '@spiffe-node/dev-agent';
 import { assertAsyncProperty, params } from './config.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');

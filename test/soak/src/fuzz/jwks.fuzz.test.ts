@@ -9,10 +9,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
 import fc from 'fast-check';
-import { BundleError } from '../../../../packages/spiffe/src/errors.js';
-import { TrustDomain } from '../../../../packages/spiffe/src/spiffeid/index.js';
-import { JwtBundle, SpiffeBundle } from '../../../../packages/spiffe/src/bundle/index.js';
-import { TestCa } from '../../../../packages/spiffe/src/testing/ca.js';
+import { BundleError, JwtBundle, SpiffeBundle, TrustDomain } from '@spiffe-node/spiffe';
+import { TestCa } from '@spiffe-node/test-kit';
 import { assertProperty, fixtureEntropy, mutatedBytes, mutatedString, params, typedOutcome } from './config.js';
 
 const TD = TrustDomain.fromString('example.org');

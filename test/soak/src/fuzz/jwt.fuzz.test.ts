@@ -11,10 +11,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants, sign, type KeyObject } from 'node:crypto';
 import fc from 'fast-check';
-import { BundleError, JwtSvidError } from '../../../../packages/spiffe/src/errors.js';
-import { TrustDomain } from '../../../../packages/spiffe/src/spiffeid/index.js';
-import { JwtBundle } from '../../../../packages/spiffe/src/bundle/index.js';
-import { parseAndValidateJwtSvid, parseInsecureJwtSvid } from '../../../../packages/spiffe/src/svid/jwt/index.js';
+import { BundleError, JwtBundle, JwtSvidError, TrustDomain } from '@spiffe-node/spiffe';
+import { parseAndValidateJwtSvid, parseInsecureJwtSvid } from '@spiffe-node/spiffe/svid/jwt';
 import { assertAsyncProperty, assertProperty, fixtureEntropy, mutatedString, params, typedOutcome, typedOutcomeAsync } from './config.js';
 
 const TD = TrustDomain.fromString('example.org');

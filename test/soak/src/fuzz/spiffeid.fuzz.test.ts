@@ -7,8 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { SpiffeIdError } from '../../../../packages/spiffe/src/errors.js';
-import { SpiffeId, TrustDomain } from '../../../../packages/spiffe/src/spiffeid/index.js';
+import { SpiffeId, SpiffeIdError, TrustDomain } from '@spiffe-node/spiffe';
 import { assertProperty, mutatedString, params, typedOutcome } from './config.js';
 
 /** The SPIFFE ID rules, written independently of the library (NOTES §2). */

@@ -9,13 +9,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey, sign, verify } from 'node:crypto';
 import fc from 'fast-check';
-import { BundleError, X509SvidError } from '../../../../packages/spiffe/src/errors.js';
-import { TrustDomain } from '../../../../packages/spiffe/src/spiffeid/index.js';
-import { X509Bundle, X509BundleSet } from '../../../../packages/spiffe/src/bundle/index.js';
-import { X509Svid, parseAndVerifyX509Svid } from '../../../../packages/spiffe/src/svid/x509/index.js';
-import { TestCa, toPem } from '../../../../packages/spiffe/src/testing/ca.js';
-import { nodeSubjectAltName } from '../../../../packages/spiffe/src/testing/node-san.js';
-import * as derWriter from '../../../../packages/spiffe/src/testing/der.js';
+import { BundleError, TrustDomain, X509Bundle, X509BundleSet, X509SvidError } from '@spiffe-node/spiffe';
+import { X509Svid, parseAndVerifyX509Svid } from '@spiffe-node/spiffe/svid/x509';
+import { TestCa, nodeSubjectAltName, toPem } from '@spiffe-node/test-kit';
+import * as derWriter from '@spiffe-node/test-kit/der';
 import { assertProperty, fixtureEntropy, mutatedBytes, mutatedString, params, typedOutcome } from './config.js';
 
 const EXAMPLE = TrustDomain.fromString('example.org');
@@ -41,7 +38,9 @@ const ecKey = createPrivateKey(leaf.keyPem);
 const rsaKey = createPrivateKey(rsaLeaf.keyPem);
 const otherKey = entropy.keyPair('ec-p256').privateKey;
 
-const bundles = new X509BundleSet(root.bundle(), partnerRoot.bundle());
+/** The X509Bundle of a test CA's root, for its trust domain. */
+const bundleOf = (ca: TestCa): X509Bundle => X509Bundle.fromAuthorities(TrustDomain.fromString(ca.trustDomain.name), [ca.root.certificate]);
+const bundles = new X509BundleSet(bundleOf(root), bundleOf(partnerRoot));
 
 const POOL: X509Certificate[] = [
   leaf.leaf,
@@ -268,7 +267,7 @@ describe('fuzz: subjectAltName decoding agrees with Node', () => {
       fc.property(sanValue, (value) => {
         const cert = sanCa.leaf('/x', { uris: [], keyPair, serialNumber: 1, extraExtensions: [{ oid: '2.5.29.17', value }] });
         const parsed = typedOutcome(() => X509Svid.parseRaw([cert.der], rsaLeaf.keyDer), 'X509Svid.parseRaw');
-        const verified = typedOutcome(() => parseAndVerifyX509Svid([new Uint8Array(cert.der)], sanCa.bundle()), 'parseAndVerifyX509Svid');
+        const verified = typedOutcome(() => parseAndVerifyX509Svid([new Uint8Array(cert.der)], bundleOf(sanCa)), 'parseAndVerifyX509Svid');
         assert.equal(parsed.ok, verified.ok, 'parsing and verifying agree on the leaf');
         if (!parsed.ok) {
           assert.ok(parsed.error instanceof X509SvidError, String(parsed.error));

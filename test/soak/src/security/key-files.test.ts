@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { devAgentDir } from '@spiffe-node/harness';
+import { poll } from '@spiffe-node/test-kit';
 import { findDescendant } from '../soak/proc.js';
 import { modesBelow, traceFileModes, type ModeEvent, type TracedRun } from './file-modes.js';
 
@@ -29,14 +30,6 @@ function cli(args: string[], admin: string): string {
   const r = spawnSync(SPIRE_SERVER, [...args, '-socketPath', admin], { encoding: 'utf8' });
   assert.equal(r.status, 0, `spire-server ${args.join(' ')}: ${r.stdout}${r.stderr}`);
   return r.stdout;
-}
-
-async function waitFor(what: string, test: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 let dir: string;
@@ -65,7 +58,12 @@ before(async () => {
   let output = '';
   traced.child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   traced.child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-  await waitFor(`the agent to be healthy (output: ${output})`, () => existsSync(clientSocket()) && spawnSync(SPIRE_SERVER, ['healthcheck', '-socketPath', admin()]).status === 0);
+  await poll(
+    `the agent to be healthy (output: ${output})`,
+    () => existsSync(clientSocket()) && spawnSync(SPIRE_SERVER, ['healthcheck', '-socketPath', admin()]).status === 0,
+    (healthy) => healthy,
+    { timeoutMs: 20_000, intervalMs: 50 },
+  );
   // Make it write: an entry, new JWT keys, re-minted SVIDs.
   cli(['entry', 'create', '-spiffeID', 'spiffe://example.org/client', '-parentID', 'spiffe://example.org/host', '-selector', 'unix:uid:0'], admin());
   for (const kind of ['jwt', 'x509']) {

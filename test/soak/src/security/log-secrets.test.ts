@@ -8,28 +8,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { createServer } from 'node:net';
 import { DEMO_SCENARIOS, DevAgent, register, repoRoot, type ScenarioContext } from '@spiffe-node/harness';
-import { TestCa } from '../../../../packages/spiffe/src/testing/ca.js';
-import { signJwt } from '../../../../packages/spiffe/src/workloadapi/testing/fake-agent.js';
+import { TestCa, freePorts } from '@spiffe-node/test-kit';
+import { signJwt } from '@spiffe-node/test-kit/fake-agent';
 import { findSecrets } from '../secrets.js';
-
-async function freePorts(n: number): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    out.push(
-      await new Promise<number>((resolve, reject) => {
-        const srv = createServer();
-        srv.once('error', reject);
-        srv.listen(0, '127.0.0.1', () => {
-          const a = srv.address();
-          srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-        });
-      }),
-    );
-  }
-  return out;
-}
 
 describe('the secret scanner', () => {
   it('finds every kind of leak, and passes ordinary log lines', () => {

@@ -20,7 +20,7 @@ import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { SpiffeId, TlsPeerError, TrustDomain, X509Bundle, X509Svid, authorizeId } from '@spiffe-node/spiffe';
 import { dial, listen } from '@spiffe-node/spiffe/tls';
-import { TestCa } from '../../../../packages/spiffe/src/testing/ca.js';
+import { TestCa } from '@spiffe-node/test-kit';
 
 const here = dirname(fileURLToPath(import.meta.url));
 let dir: string;

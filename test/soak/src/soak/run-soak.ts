@@ -7,11 +7,11 @@
  * stops by itself.
  */
 import { fork } from 'node:child_process';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startWorkload, type Workload } from '@spiffe-node/harness';
+import { freePorts } from '@spiffe-node/test-kit';
 import { FEDERATED_TRUST_DOMAIN, SERVER_ID, type SoakBackend } from './backend.js';
 import type { DriverConfig, DriverMessage, DriverSummaryMessage } from './driver-process.js';
 import {
@@ -42,24 +42,6 @@ export interface SoakOptions {
 /** The initial backoff of the drivers' Workload API client (the library default). */
 const INITIAL_BACKOFF_MS = 1_000;
 const here = dirname(fileURLToPath(import.meta.url));
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () =>
-      new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-        const srv = createServer();
-        srv.once('error', reject);
-        srv.listen(0, '127.0.0.1', () => resolve(srv));
-      }),
-    ),
-  );
-  const ports = servers.map((s) => {
-    const a = s.address();
-    return typeof a === 'object' && a ? a.port : 0;
-  });
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
 
 interface App {
   name: string;

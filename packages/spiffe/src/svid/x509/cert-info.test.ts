@@ -5,8 +5,8 @@ import { KeyUsage, certInfo, certInfoFromDer, describe as describeCert, isIssued
 import { BoundedCache } from './bounded-cache.js';
 import { DerError } from '../../bundle/der.js';
 import { TestCa, type LeafOptions } from '../../testing/ca.js';
-import { nodeSubjectAltName } from '../../testing/node-san.js';
-import * as der from '../../testing/der.js';
+import { nodeSubjectAltName } from '@spiffe-node/test-kit';
+import * as der from '@spiffe-node/test-kit/der';
 
 const ca = TestCa.create({ trustDomain: 'example.org' });
 const hex = (h: string): Buffer => Buffer.from(h.replace(/\s/g, ''), 'hex');

@@ -15,7 +15,7 @@ import { TrustDomain } from '../../spiffeid/index.js';
 import { X509Bundle } from '../../bundle/x509-bundle.js';
 import { X509BundleSet } from '../../bundle/x509-bundle-set.js';
 import { TestCa, type NameConstraintsSpec, type SvidOptions } from '../../testing/ca.js';
-import * as der from '../../testing/der.js';
+import * as der from '@spiffe-node/test-kit/der';
 
 const TDS = ['example.org', 'partner.org', 'prod.example.org', 'example.org.evil.com'];
 

@@ -8,7 +8,7 @@ import { X509Bundle } from '../../bundle/x509-bundle.js';
 import { X509BundleSet } from '../../bundle/x509-bundle-set.js';
 import type { X509BundleSource } from '../../bundle/source.js';
 import { TestCa, type TestSvid } from '../../testing/ca.js';
-import * as der from '../../testing/der.js';
+import * as der from '@spiffe-node/test-kit/der';
 
 const HOUR = 3600_000;
 const now = Date.now();

@@ -129,10 +129,7 @@ export function trackSockets<S extends NetServer>(server: S): S {
   return server;
 }
 
-/** Resolves after `ms` milliseconds. */
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { delay } from '@spiffe-node/test-kit';
 
 /** Resolves when the socket closes, with what it received meanwhile. */
 export function collect(socket: NodeJS.ReadableStream & EventEmitter): Promise<{ data: string; error: Error | undefined }> {

@@ -166,30 +166,4 @@ export class TestTrustDomain {
   }
 }
 
-/**
- * Resolves after `ms` milliseconds.
- *
- * @example
- * ```ts
- * await delay(100);
- * ```
- */
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/**
- * Polls `condition` every 10 ms until it holds; rejects after `timeoutMs` (default 5000).
- *
- * @example
- * ```ts
- * await until(() => updates.length === 2);
- * ```
- */
-export async function until(condition: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(10);
-  }
-}
+export { delay, until } from '@spiffe-node/test-kit';

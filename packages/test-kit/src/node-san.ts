@@ -13,8 +13,6 @@
  * ```ts
  * const san = nodeSubjectAltName(cert); // 'URI:spiffe://example.org/w' or null
  * ```
- *
- * @internal
  */
 import { X509Certificate } from 'node:crypto';
 

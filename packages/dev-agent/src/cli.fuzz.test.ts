@@ -8,6 +8,9 @@
  * The property: the CLI returns 0 or 1 (never throws), says why in one "Error: ..." (or SPIRE's
  * "Failed to create ...") without a stack trace, the agent stays healthy, and every entry it holds
  * obeys the SPIFFE rules.
+ *
+ * It drives the CLI's internal `main`, so it lives in the dev agent's own tests (a fixed seed and
+ * few runs in `pnpm test`); `pnpm fuzz` runs it long with the soak's fuzz files.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,10 +18,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { main } from '../../../../packages/dev-agent/src/cli.js';
-import { startDevAgent, type DevAgent } from '../../../../packages/dev-agent/src/index.js';
-import { SpiffeId } from '../../../../packages/spiffe/src/spiffeid/index.js';
-import { assertAsyncProperty, params } from './config.js';
+import { SpiffeId } from '@spiffe-node/spiffe';
+import { assertAsyncProperty, params } from '@spiffe-node/test-kit/fuzz';
+import { main } from './cli.js';
+import { startDevAgent, type DevAgent } from './index.js';
 
 let dir: string;
 let agent: DevAgent;

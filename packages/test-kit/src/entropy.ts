@@ -17,8 +17,6 @@
  * const ca = TestCa.create({ trustDomain: 'example.org', entropy }); // same bytes every run
  * const { privateKey } = entropy.keyPair('ec-p256');
  * ```
- *
- * @internal
  */
 import {
   createHash,

@@ -1,17 +1,25 @@
 /**
- * Test-only: running programs as real processes and waiting on what they print, for the tests
- * of the packages and apps that run each other (the CLI, the examples).
+ * Running programs as real processes and waiting on what they print, for the tests of the
+ * packages and apps that run each other (the CLI, the examples), and temporary directories.
  *
  * @module
- * @internal
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** A temporary directory, removed by the returned function. */
-export function tempDir(prefix: string): { path: string; remove: () => void } {
+/**
+ * A fresh directory under the system's temporary directory (keep `prefix` short: Unix socket
+ * paths are limited to 107 bytes), removed by the returned `remove()`.
+ *
+ * @example
+ * ```ts
+ * const dir = tempDir('sda-');
+ * after(() => dir.remove());
+ * ```
+ */
+export function tempDir(prefix = 'spiffe-test-'): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }

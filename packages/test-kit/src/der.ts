@@ -2,8 +2,6 @@
  * A minimal DER writer for the test certificate authority in `ca.ts`. Test-only: it builds
  * certificates byte by byte so that every defect can be injected, and signs them synchronously
  * with node:crypto.
- *
- * @internal
  */
 
 /** Encodes a DER length. */

@@ -2,8 +2,6 @@
  * Fixed RSA-2048 test keys for deterministic fixtures ({@link seededEntropy}): RSA keys cannot be
  * derived cheaply from a seed, so seeded runs pick from these. Test material only, never used
  * outside tests.
- *
- * @internal
  */
 export const RSA_TEST_KEYS: readonly string[] = [
   `-----BEGIN PRIVATE KEY-----
