@@ -23,7 +23,7 @@ import { findDescendant } from './proc.js';
 const TRUST_DOMAIN = 'example.org';
 export const FEDERATED_TRUST_DOMAIN = 'partner.org';
 export const SERVER_ID = 'spiffe://example.org/server';
-const CLIENT_ID = 'spiffe://example.org/client';
+export const CLIENT_ID = 'spiffe://example.org/client';
 const AGENT_ID = 'spiffe://example.org/host';
 
 /** How to start a workload process with the server identity. */
