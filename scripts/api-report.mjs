@@ -53,7 +53,14 @@ function report({ subpath, dts, reportName }) {
       mainEntryPointFilePath: dts,
       compiler: {
         overrideTsconfig: {
-          compilerOptions: { target: 'ES2022', lib: ['ES2023'], module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, types: ['node'] },
+          compilerOptions: {
+            target: 'ES2022',
+            lib: ['ES2023'],
+            module: 'NodeNext',
+            moduleResolution: 'NodeNext',
+            strict: true,
+            types: ['node'],
+          },
           files: [dts],
         },
       },
@@ -107,4 +114,8 @@ if (check && changed.length > 0) {
   );
   process.exit(1);
 }
-console.log(check ? 'api-report: the public API matches the committed reports' : `api-report: ${changed.length} report(s) updated in packages/spiffe/api`);
+console.log(
+  check
+    ? 'api-report: the public API matches the committed reports'
+    : `api-report: ${changed.length} report(s) updated in packages/spiffe/api`,
+);

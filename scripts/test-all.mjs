@@ -134,6 +134,9 @@ for (const r of results) {
   );
 }
 const failed =
-  total.fail + total.cancelled + missingLines + results.filter((r) => r.code !== 0 && r.counts.fail === 0 && r.counts.cancelled === 0).length;
+  total.fail +
+  total.cancelled +
+  missingLines +
+  results.filter((r) => r.code !== 0 && r.counts.fail === 0 && r.counts.cancelled === 0).length;
 console.log(`${total.pass} passed, ${failed} failed, ${total.skipped} skipped`);
 process.exit(failedSuites > 0 || failed > 0 || total.pass === 0 ? 1 : 0);

@@ -77,8 +77,10 @@ describe('deploy/compose/federation.yaml', () => {
     assert.match(formatErrors(validate.errors).join('\n'), /must be equal to one of the allowed values/);
   });
 
-  test('adds the partner\'s server, bootstrap, agent and the federation one-shot, and only overrides spire-server', () => {
-    const added = Object.keys(override.services).filter((n) => base.services[n] === undefined).sort();
+  test("adds the partner's server, bootstrap, agent and the federation one-shot, and only overrides spire-server", () => {
+    const added = Object.keys(override.services)
+      .filter((n) => base.services[n] === undefined)
+      .sort();
     assert.deepEqual(added, ['partner-spire-agent', 'partner-spire-bootstrap', 'partner-spire-server', 'spire-federation']);
     const overridden = Object.keys(override.services).filter((n) => base.services[n] !== undefined);
     assert.deepEqual(overridden, ['spire-server']);
@@ -93,7 +95,10 @@ describe('deploy/compose/federation.yaml', () => {
   });
 
   test('each server reads a server config of its own trust domain', () => {
-    for (const [name, td] of [['spire-server', 'example.org'], ['partner-spire-server', 'partner.org']] as const) {
+    for (const [name, td] of [
+      ['spire-server', 'example.org'],
+      ['partner-spire-server', 'partner.org'],
+    ] as const) {
       const text = read(configOf(name));
       assert.equal(configKind(text), 'server', `${name}: not a server config`);
       assert.equal(hclSetting(text, 'trust_domain'), td, `${name}: trust_domain`);
@@ -103,7 +108,10 @@ describe('deploy/compose/federation.yaml', () => {
   test('each server federates with the other at its service name, bundle endpoint port and SPIFFE ID', () => {
     const a = federationOf(read(configOf('spire-server')));
     const b = federationOf(read(configOf('partner-spire-server')));
-    for (const [self, other, otherService] of [[a, b, 'partner-spire-server'], [b, a, 'spire-server']] as const) {
+    for (const [self, other, otherService] of [
+      [a, b, 'partner-spire-server'],
+      [b, a, 'spire-server'],
+    ] as const) {
       assert.equal(self.federatesWith, other.trustDomain, `${self.trustDomain} federates with ${self.federatesWith}`);
       assert.equal(self.url, `https://${otherService}:${other.endpointPort}`, `${self.trustDomain}: bundle_endpoint_url`);
       assert.equal(self.endpointId, `spiffe://${other.trustDomain}/spire/server`, `${self.trustDomain}: endpoint_spiffe_id`);
@@ -111,7 +119,7 @@ describe('deploy/compose/federation.yaml', () => {
     }
   });
 
-  test('the partner\'s agent reaches its server and gets the bundle and token where bootstrap.sh writes them', () => {
+  test("the partner's agent reaches its server and gets the bundle and token where bootstrap.sh writes them", () => {
     const agentConf = read(configOf('partner-spire-agent'));
     const serverConf = read(configOf('partner-spire-server'));
     assert.equal(configKind(agentConf), 'agent');
@@ -131,7 +139,7 @@ describe('deploy/compose/federation.yaml', () => {
     assert.notEqual(shellDefaults(read(join(composeDir, 'bootstrap.sh'))).SPIRE_TRUST_DOMAIN, 'partner.org');
   });
 
-  test('the one-shots reach each server\'s admin socket through the volume that server puts it in', () => {
+  test("the one-shots reach each server's admin socket through the volume that server puts it in", () => {
     const socketVolume = (serverName: string): { volume: string; socket: string } => {
       const conf = read(configOf(serverName));
       const socket = hclSetting(conf, 'socket_path') ?? '/tmp/spire-server/private/api.sock';
@@ -154,7 +162,8 @@ describe('deploy/compose/federation.yaml', () => {
     assert.equal(env.FEDERATION_A_TRUST_DOMAIN, 'example.org');
     assert.equal(env.FEDERATION_B_TRUST_DOMAIN, 'partner.org');
     const deps = asRecord(override.service('spire-federation').depends_on) ?? {};
-    for (const name of ['spire-server', 'partner-spire-server']) assert.equal(asRecord(deps[name])?.condition, 'service_healthy', `spire-federation waits for ${name}`);
+    for (const name of ['spire-server', 'partner-spire-server'])
+      assert.equal(asRecord(deps[name])?.condition, 'service_healthy', `spire-federation waits for ${name}`);
     for (const name of ['partner-spire-bootstrap', 'spire-federation']) {
       const s = override.service(name);
       assert.equal(s.read_only, true, `${name}: read_only`);
@@ -165,11 +174,12 @@ describe('deploy/compose/federation.yaml', () => {
   test('every named volume it uses is declared', () => {
     const declared = new Set([...Object.keys(asRecord(base.body.volumes) ?? {}), ...Object.keys(asRecord(override.body.volumes) ?? {})]);
     for (const name of Object.keys(override.services)) {
-      for (const m of override.mounts(name).filter((x) => x.type === 'volume')) assert.ok(declared.has(m.source), `${name}: volume ${m.source} is not declared`);
+      for (const m of override.mounts(name).filter((x) => x.type === 'volume'))
+        assert.ok(declared.has(m.source), `${name}: volume ${m.source} is not declared`);
     }
   });
 
-  test('the one-shots\' scripts are in the spire-tools image', () => {
+  test("the one-shots' scripts are in the spire-tools image", () => {
     const tools = parseDockerfile(read(join(deployDir, 'docker', 'Dockerfile'))).stages.find((s) => s.name === 'spire-tools');
     assert.ok(tools);
     const copied = tools.instructions

@@ -58,7 +58,8 @@ describe('the compose file matches the Compose specification schema', () => {
     {
       what: 'a depends_on condition that does not exist',
       edit: (c) => {
-        (asRecord(asRecord(asRecord(asRecord(c.services)?.['spire-agent'])?.depends_on)?.['spire-bootstrap']) ?? {}).condition = 'service_done';
+        (asRecord(asRecord(asRecord(asRecord(c.services)?.['spire-agent'])?.depends_on)?.['spire-bootstrap']) ?? {}).condition =
+          'service_done';
       },
       expect: /must be equal to one of the allowed values/,
     },
@@ -153,7 +154,7 @@ describe('SPIRE server and agent', () => {
     assert.match(read(join(composeDir, 'bootstrap.sh')), /"\$\{BOOTSTRAP_DIR\}\/join_token"/);
   });
 
-  test('the agent sees the workloads\' processes and names their users', () => {
+  test("the agent sees the workloads' processes and names their users", () => {
     assert.equal(service('spire-agent').pid, 'host', 'the unix attestor looks the caller up in /proc');
     assert.equal(boundFile('spire-agent', '/etc/passwd'), join(composeDir, 'spire', 'passwd'));
     assert.equal(boundFile('spire-agent', '/etc/group'), join(composeDir, 'spire', 'group'));
@@ -221,7 +222,10 @@ describe('the example workloads', () => {
       const build = asRecord(service(name).build) ?? {};
       assert.equal(resolve(composeDir, String(build.context)), repoRoot, `${name}: build context`);
       assert.equal(resolve(repoRoot, String(build.dockerfile)), join(deployDir, 'docker', 'Dockerfile'));
-      assert.ok(dockerfile.stages.some((s) => s.name === build.target), `${name}: no stage ${String(build.target)} in the Dockerfile`);
+      assert.ok(
+        dockerfile.stages.some((s) => s.name === build.target),
+        `${name}: no stage ${String(build.target)} in the Dockerfile`,
+      );
       if (command(name)[0] !== 'node') continue;
       // apps/<app>/dist/<x>.js is what `pnpm build` makes of apps/<app>/src/<x>.ts.
       const source = (command(name)[1] ?? '').replace(/\/dist\/(.+)\.js$/, '/src/$1.ts');
@@ -229,7 +233,7 @@ describe('the example workloads', () => {
     }
   });
 
-  test('each runs as a workload user with the same uid in the image and in the agent\'s passwd', () => {
+  test("each runs as a workload user with the same uid in the image and in the agent's passwd", () => {
     const fromDockerfile = dockerfileUsers();
     const fromPasswd = passwd(join(composeDir, 'spire', 'passwd'));
     const groups = passwd(join(composeDir, 'spire', 'group'));
@@ -244,17 +248,21 @@ describe('the example workloads', () => {
     }
   });
 
-  test('each user has exactly the identity the apps\' register.sh give it', () => {
+  test("each user has exactly the identity the apps' register.sh give it", () => {
     for (const name of appServices) {
       assert.ok(ids.get(String(service(name).user)), `${name}: no register.sh entry for unix:user:${String(service(name).user)}`);
     }
     const alias = shellDefaults(read(join(composeDir, 'bootstrap.sh'))).NODE_ALIAS?.replace('${SPIRE_TRUST_DOMAIN}', 'example.org');
     for (const app of new Set(appServices.map((n) => (command(n)[1] ?? '').split('/')[1]))) {
-      assert.match(read(join(repoRoot, 'apps', app ?? '', 'register.sh')), new RegExp(`-parentID ${(alias ?? '').replace(/[/.]/g, '\\$&')}\\b`), `${app}/register.sh parent is not the node alias of bootstrap.sh`);
+      assert.match(
+        read(join(repoRoot, 'apps', app ?? '', 'register.sh')),
+        new RegExp(`-parentID ${(alias ?? '').replace(/[/.]/g, '\\$&')}\\b`),
+        `${app}/register.sh parent is not the node alias of bootstrap.sh`,
+      );
     }
   });
 
-  test('each reads the Workload API from the agent\'s socket volume, read-only', () => {
+  test("each reads the Workload API from the agent's socket volume, read-only", () => {
     const agentSocket = hclSetting(agentConf, 'socket_path') ?? '';
     assert.equal(volumeTarget('spire-agent', 'spire-agent-socket')?.target, posix.dirname(agentSocket));
     assert.equal(flagValue((asRecord(service('spire-agent').healthcheck)?.test as string[]) ?? [], '-socketPath'), agentSocket);
@@ -262,13 +270,17 @@ describe('the example workloads', () => {
       const mount = volumeTarget(name, 'spire-agent-socket');
       assert.ok(mount, `${name} does not mount spire-agent-socket`);
       assert.equal(mount.read_only, true, `${name}: the socket volume must be read-only`);
-      assert.equal(envOf(name).SPIFFE_ENDPOINT_SOCKET, `unix://${mount.target}/${posix.basename(agentSocket)}`, `${name}: SPIFFE_ENDPOINT_SOCKET`);
+      assert.equal(
+        envOf(name).SPIFFE_ENDPOINT_SOCKET,
+        `unix://${mount.target}/${posix.basename(agentSocket)}`,
+        `${name}: SPIFFE_ENDPOINT_SOCKET`,
+      );
     }
     const mounting = Object.keys(services).filter((n) => volumeTarget(n, 'spire-agent-socket'));
     assert.deepEqual(mounting.sort(), [...appServices, 'spire-agent'].sort());
   });
 
-  test('whoever dials a server expects its ID, and the server expects the dialer\'s', () => {
+  test("whoever dials a server expects its ID, and the server expects the dialer's", () => {
     let dials = 0;
     for (const name of appServices) {
       const env = envOf(name);
@@ -279,7 +291,8 @@ describe('the example workloads', () => {
         const targetId = ids.get(String(service(dial.host).user));
         assert.equal(env.SERVER_SPIFFE_ID, targetId, `${name} dials ${dial.host} (${targetId}) but expects ${env.SERVER_SPIFFE_ID}`);
         const clientId = envOf(dial.host).CLIENT_SPIFFE_ID;
-        if (clientId !== undefined) assert.equal(clientId, ids.get(String(service(name).user)), `${dial.host} authorizes ${clientId}, not ${name}'s ID`);
+        if (clientId !== undefined)
+          assert.equal(clientId, ids.get(String(service(name).user)), `${dial.host} authorizes ${clientId}, not ${name}'s ID`);
         const dependsOn = asRecord(service(name).depends_on) ?? {};
         assert.equal(asRecord(dependsOn[dial.host])?.condition, 'service_healthy', `${name} must wait for ${dial.host} to be healthy`);
       }
@@ -289,7 +302,10 @@ describe('the example workloads', () => {
       const audience = envOf(name).JWT_AUDIENCE;
       if (audience === undefined) continue;
       assert.equal(audience, ids.get(String(service(name).user)), `${name}: JWT_AUDIENCE is its own ID`);
-      assert.ok(appServices.some((n) => command(n).includes(audience)), `no client asks for a JWT-SVID for ${audience}`);
+      assert.ok(
+        appServices.some((n) => command(n).includes(audience)),
+        `no client asks for a JWT-SVID for ${audience}`,
+      );
     }
   });
 
@@ -326,7 +342,7 @@ describe('the example workloads', () => {
     for (const [name, s] of Object.entries(services)) assert.equal(asRecord(s)?.ports, undefined, `${name} publishes ports`);
   });
 
-  test('the one-shots\' scripts are in the spire-tools image', () => {
+  test("the one-shots' scripts are in the spire-tools image", () => {
     const tools = dockerfile.stages.find((s) => s.name === 'spire-tools');
     assert.ok(tools);
     const copied = tools.instructions

@@ -72,7 +72,9 @@ describe('the build stage runs what CI runs', () => {
   test('the same commands, in the same order, with CI=true', () => {
     assert.equal(commands.length, 4);
     assert.deepEqual(missingCiCommands(dockerfile, 'build', commands), []);
-    const env = stage('build').instructions.filter((i) => i.keyword === 'ENV').map((i) => normalize(i.args));
+    const env = stage('build')
+      .instructions.filter((i) => i.keyword === 'ENV')
+      .map((i) => normalize(i.args));
     assert.ok(env.includes('CI=true'), 'ENV CI=true, as .ci/run exports it');
   });
 
@@ -81,7 +83,11 @@ describe('the build stage runs what CI runs', () => {
     assert.deepEqual(missingCiCommands(withoutBuild, 'build', commands), ['pnpm build']);
     const unfrozen = parseDockerfile(dockerfileText.replace(/^RUN pnpm install --frozen-lockfile$/m, 'RUN pnpm install'));
     assert.deepEqual(missingCiCommands(unfrozen, 'build', commands), [commands[2]]);
-    const reordered = parseDockerfile(dockerfileText.replace(/^RUN pnpm install --frozen-lockfile$/m, 'RUN true').replace(/^RUN pnpm build$/m, 'RUN pnpm build && pnpm install --frozen-lockfile'));
+    const reordered = parseDockerfile(
+      dockerfileText
+        .replace(/^RUN pnpm install --frozen-lockfile$/m, 'RUN true')
+        .replace(/^RUN pnpm build$/m, 'RUN pnpm build && pnpm install --frozen-lockfile'),
+    );
     assert.equal(missingCiCommands(reordered, 'build', commands).length, 1);
   });
 
@@ -101,7 +107,10 @@ function dockerignore(text: string): (path: string) => boolean {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'));
-  assert.ok(patterns.every((p) => !p.startsWith('!')), 'exceptions (!) are not evaluated by this check');
+  assert.ok(
+    patterns.every((p) => !p.startsWith('!')),
+    'exceptions (!) are not evaluated by this check',
+  );
   const regexes = patterns.map((p) => {
     const body = p
       .replace(/^\/+|\/+$/g, '')
@@ -117,10 +126,24 @@ describe('stages and copies', () => {
   const ignored = dockerignore(read(join(deployDir, 'docker', 'Dockerfile.dockerignore')));
 
   test('the build context leaves out what the host built or installed, and private keys', () => {
-    for (const path of ['node_modules', 'packages/spiffe/node_modules/x', 'packages/spiffe/dist/index.js', '.spire/bin/spire-server', '.git/HEAD', '.tmp/x', 'apps/api-gateway/client.key']) {
+    for (const path of [
+      'node_modules',
+      'packages/spiffe/node_modules/x',
+      'packages/spiffe/dist/index.js',
+      '.spire/bin/spire-server',
+      '.git/HEAD',
+      '.tmp/x',
+      'apps/api-gateway/client.key',
+    ]) {
       assert.ok(ignored(path), `${path} would be sent to the builder`);
     }
-    for (const path of ['package.json', 'pnpm-lock.yaml', 'packages/spiffe/src/index.ts', 'apps/mtls-echo/register.sh', 'deploy/compose/bootstrap.sh']) {
+    for (const path of [
+      'package.json',
+      'pnpm-lock.yaml',
+      'packages/spiffe/src/index.ts',
+      'apps/mtls-echo/register.sh',
+      'deploy/compose/bootstrap.sh',
+    ]) {
       assert.ok(!ignored(path), `${path} would be left out of the build context`);
     }
   });
@@ -148,7 +171,10 @@ describe('stages and copies', () => {
   test('SPIRE comes from the release image of the pinned version', () => {
     assert.equal(dockerfile.globalArgs.SPIRE_VERSION, pinnedSpireVersion());
     assert.equal(stage('spire-server').image, `ghcr.io/spiffe/spire-server:${pinnedSpireVersion()}`);
-    const copy = stage('spire-tools').instructions.filter((i) => i.keyword === 'COPY').map(parseCopy).find((c) => c.from === 'spire-server');
+    const copy = stage('spire-tools')
+      .instructions.filter((i) => i.keyword === 'COPY')
+      .map(parseCopy)
+      .find((c) => c.from === 'spire-server');
     assert.deepEqual(copy?.sources, ['/opt/spire/bin/spire-server']);
   });
 
@@ -160,15 +186,21 @@ describe('stages and copies', () => {
     }
     assert.equal(lastUser(stage('app')), 'nobody', 'a container without `user:` must have no registered identity');
     assert.equal(lastUser(stage('spire-tools')), '1000:1000', 'the uid of the SPIRE server image, owner of its admin socket');
-    const runs = stage('app').instructions.filter((i) => i.keyword === 'RUN').map((i) => normalize(i.args)).join(' ');
+    const runs = stage('app')
+      .instructions.filter((i) => i.keyword === 'RUN')
+      .map((i) => normalize(i.args))
+      .join(' ');
     assert.match(runs, /useradd --uid 10001 --gid 10001 .*server-workload/);
     assert.match(runs, /useradd --uid 10002 --gid 10002 .*client-workload/);
   });
 
-  test('every app\'s register.sh gets into the spire-tools image', () => {
+  test("every app's register.sh gets into the spire-tools image", () => {
     const run = stage('register-scripts').instructions.find((i) => i.keyword === 'RUN');
     assert.match(normalize(run?.args ?? ''), /for script in apps\/\*\/register\.sh/);
-    const copy = stage('spire-tools').instructions.filter((i) => i.keyword === 'COPY').map(parseCopy).find((c) => c.from === 'register-scripts');
+    const copy = stage('spire-tools')
+      .instructions.filter((i) => i.keyword === 'COPY')
+      .map(parseCopy)
+      .find((c) => c.from === 'register-scripts');
     assert.equal(copy?.destination, '/opt/spiffe-node/apps');
     const registerApps = read(join(deployDir, 'compose', 'register-apps.sh'));
     assert.match(registerApps, /APPS_DIR:=\/opt\/spiffe-node\/apps/);

@@ -94,7 +94,8 @@ const values = asRecord(loadYaml(spireValuesFile).docs[0]?.value) ?? {};
 const dig = (obj: unknown, ...path: string[]): unknown => path.reduce<unknown>((o, k) => asRecord(o)?.[k], obj);
 
 // Broken copies of real manifests, one defect each: the checker must report each defect.
-const deployment = (): Manifest => structuredClone(manifests.find((m) => m.kind === 'Deployment' && m.name === 'mtls-echo-server') as Manifest);
+const deployment = (): Manifest =>
+  structuredClone(manifests.find((m) => m.kind === 'Deployment' && m.name === 'mtls-echo-server') as Manifest);
 const clusterSpiffeId = (): Manifest => structuredClone(manifests.find((m) => m.kind === 'ClusterSPIFFEID') as Manifest);
 const service = (): Manifest => structuredClone(manifests.find((m) => m.kind === 'Service') as Manifest);
 const federatedTrustDomain = (): Manifest => structuredClone(manifests.find((m) => m.kind === 'ClusterFederatedTrustDomain') as Manifest);
@@ -267,7 +268,10 @@ describe('the manifest checker refuses broken manifests', () => {
   for (const [i, c] of brokenCases.entries()) {
     test(c.what, () => {
       const mine = brokenProblems.get(i) ?? [];
-      assert.ok(mine.some((p) => c.expect.test(p)), `expected ${c.expect}, got ${JSON.stringify(mine)}`);
+      assert.ok(
+        mine.some((p) => c.expect.test(p)),
+        `expected ${c.expect}, got ${JSON.stringify(mine)}`,
+      );
     });
   }
 });
@@ -299,8 +303,14 @@ describe('pods meet the Pod Security Standard their namespace enforces', () => {
     const c = containersOf(podTemplates(m)[0]?.pod ?? {})[0] ?? {};
     c.securityContext = { readOnlyRootFilesystem: true };
     const violations = restrictedViolations(podTemplates(m)[0]?.pod ?? {});
-    assert.ok(violations.some((v) => /allowPrivilegeEscalation must be false/.test(v)), JSON.stringify(violations));
-    assert.ok(violations.some((v) => /capabilities\.drop must include ALL/.test(v)), JSON.stringify(violations));
+    assert.ok(
+      violations.some((v) => /allowPrivilegeEscalation must be false/.test(v)),
+      JSON.stringify(violations),
+    );
+    assert.ok(
+      violations.some((v) => /capabilities\.drop must include ALL/.test(v)),
+      JSON.stringify(violations),
+    );
   });
 });
 
@@ -374,7 +384,9 @@ function resolveDial(ns: string, host: string, port: number): { target: Workload
   const spec = asRecord(svc.body.spec) ?? {};
   const svcPort = (Array.isArray(spec.ports) ? spec.ports : []).map(asRecord).find((p) => p?.port === port);
   if (!svcPort) return `Service ${svcName} has no port ${port}`;
-  const targets = allWorkloads().filter((w) => w.namespace === svcNs && w.m.kind !== 'Job' && matchLabels({ matchLabels: spec.selector }, w.labels));
+  const targets = allWorkloads().filter(
+    (w) => w.namespace === svcNs && w.m.kind !== 'Job' && matchLabels({ matchLabels: spec.selector }, w.labels),
+  );
   if (targets.length !== 1) return `Service ${svcName} selects ${targets.length} workloads, not 1`;
   const target = targets[0] as Workload;
   const targetPort = svcPort.targetPort ?? port;
@@ -410,7 +422,9 @@ describe('every workload has its own identity and expects exactly its peers', ()
 
   test('each container reads the Workload API from a read-only csi.spiffe.io volume', () => {
     for (const w of workloads()) {
-      const volumes = (Array.isArray(asRecord(w.pod.spec)?.volumes) ? (asRecord(w.pod.spec)?.volumes as unknown[]) : []).map((v) => asRecord(v) ?? {});
+      const volumes = (Array.isArray(asRecord(w.pod.spec)?.volumes) ? (asRecord(w.pod.spec)?.volumes as unknown[]) : []).map(
+        (v) => asRecord(v) ?? {},
+      );
       for (const c of w.containers) {
         const socket = envOf(c, 'SPIFFE_ENDPOINT_SOCKET');
         assert.ok(socket, `${where(w.m)} container ${String(c.name)}: no SPIFFE_ENDPOINT_SOCKET`);
@@ -427,7 +441,7 @@ describe('every workload has its own identity and expects exactly its peers', ()
     }
   });
 
-  test('whoever dials a server expects its ID, and the server expects the dialer\'s', () => {
+  test("whoever dials a server expects its ID, and the server expects the dialer's", () => {
     let dialCount = 0;
     const clientIdsUsed = new Set<string>();
     for (const w of workloads()) {
@@ -438,9 +452,19 @@ describe('every workload has its own identity and expects exactly its peers', ()
           const resolved = resolveDial(w.namespace, dial.host, dial.port);
           assert.ok(typeof resolved !== 'string', `${where(w.m)}: ${dial.variable} ${dial.host}:${dial.port}: ${String(resolved)}`);
           const { target, containerPort } = resolved;
-          const targetContainer = target.containers.find((tc) => (Array.isArray(tc.ports) ? tc.ports : []).some((p) => asRecord(p)?.containerPort === containerPort));
-          assert.equal(listenPortOf(envMap(targetContainer ?? {})), containerPort, `${where(target.m)} does not listen on ${containerPort}`);
-          assert.equal(env.SERVER_SPIFFE_ID, idOf(target), `${where(w.m)} dials ${target.m.name} (${dial.variable}) but expects another ID`);
+          const targetContainer = target.containers.find((tc) =>
+            (Array.isArray(tc.ports) ? tc.ports : []).some((p) => asRecord(p)?.containerPort === containerPort),
+          );
+          assert.equal(
+            listenPortOf(envMap(targetContainer ?? {})),
+            containerPort,
+            `${where(target.m)} does not listen on ${containerPort}`,
+          );
+          assert.equal(
+            env.SERVER_SPIFFE_ID,
+            idOf(target),
+            `${where(w.m)} dials ${target.m.name} (${dial.variable}) but expects another ID`,
+          );
           const clientId = envMap(targetContainer ?? {}).CLIENT_SPIFFE_ID;
           if (clientId !== undefined) {
             assert.equal(clientId, idOf(w), `${where(target.m)} authorizes ${clientId}, but ${w.m.name} (${idOf(w)}) dials it`);
@@ -453,13 +477,16 @@ describe('every workload has its own identity and expects exactly its peers', ()
     for (const w of workloads()) {
       for (const c of w.containers) {
         const clientId = envMap(c).CLIENT_SPIFFE_ID;
-        if (clientId) assert.ok(clientIdsUsed.has(`${w.m.name}:${clientId}`), `${where(w.m)} authorizes ${clientId}, which no workload here has`);
+        if (clientId)
+          assert.ok(clientIdsUsed.has(`${w.m.name}:${clientId}`), `${where(w.m)} authorizes ${clientId}, which no workload here has`);
       }
     }
   });
 
-  test('a JWT audience is the server\'s own ID and some client asks for it', () => {
-    const args = workloads().flatMap((w) => w.containers.flatMap((c) => [...(Array.isArray(c.command) ? c.command : []), ...(Array.isArray(c.args) ? c.args : [])]));
+  test("a JWT audience is the server's own ID and some client asks for it", () => {
+    const args = workloads().flatMap((w) =>
+      w.containers.flatMap((c) => [...(Array.isArray(c.command) ? c.command : []), ...(Array.isArray(c.args) ? c.args : [])]),
+    );
     let audiences = 0;
     for (const w of workloads()) {
       for (const c of w.containers) {
@@ -480,7 +507,12 @@ describe('every workload has its own identity and expects exactly its peers', ()
           const resolved = resolveDial(w.namespace, dial.host, dial.port);
           if (typeof resolved === 'string') assert.fail(resolved);
           const { target, containerPort } = resolved;
-          const policies = manifests.filter((m) => m.kind === 'NetworkPolicy' && m.namespace === target.namespace && matchLabels(asRecord(m.body.spec)?.podSelector ?? {}, target.labels));
+          const policies = manifests.filter(
+            (m) =>
+              m.kind === 'NetworkPolicy' &&
+              m.namespace === target.namespace &&
+              matchLabels(asRecord(m.body.spec)?.podSelector ?? {}, target.labels),
+          );
           const allows = policies.some((p) =>
             (Array.isArray(asRecord(p.body.spec)?.ingress) ? (asRecord(p.body.spec)?.ingress as unknown[]) : []).some((rule) => {
               const r = asRecord(rule) ?? {};
@@ -493,7 +525,12 @@ describe('every workload has its own identity and expects exactly its peers', ()
         }
       }
     }
-    const defaultDeny = manifests.find((m) => m.kind === 'NetworkPolicy' && Object.keys(asRecord(asRecord(m.body.spec)?.podSelector) ?? {}).length === 0 && asRecord(m.body.spec)?.ingress === undefined);
+    const defaultDeny = manifests.find(
+      (m) =>
+        m.kind === 'NetworkPolicy' &&
+        Object.keys(asRecord(asRecord(m.body.spec)?.podSelector) ?? {}).length === 0 &&
+        asRecord(m.body.spec)?.ingress === undefined,
+    );
     assert.ok(defaultDeny, 'no default-deny ingress policy');
   });
 });
@@ -511,9 +548,13 @@ describe('the Helm values', () => {
     assert.equal(dig(values, 'spire-server', 'controllerManager', 'enabled') ?? true, true);
   });
 
-  test('no catch-all identity: the chart\'s default ClusterSPIFFEID is off', () => {
+  test("no catch-all identity: the chart's default ClusterSPIFFEID is off", () => {
     assert.equal(dig(values, 'spire-server', 'controllerManager', 'identities', 'clusterSPIFFEIDs', 'default', 'enabled'), false);
-    assert.notEqual(dig(values, 'spire-server', 'controllerManager', 'watchClassless'), true, 'watchClassless would also reconcile resources of no class');
+    assert.notEqual(
+      dig(values, 'spire-server', 'controllerManager', 'watchClassless'),
+      true,
+      'watchClassless would also reconcile resources of no class',
+    );
   });
 
   test('the chart installs with them: strict mode would refuse the placeholder trust domain', () => {
@@ -524,7 +565,10 @@ describe('the Helm values', () => {
       dig(values, 'global', 'spire', 'strictMode') === true ||
       (recommended && dig(values, 'global', 'spire', 'recommendations', 'strictMode') !== false);
     assert.ok(!(strict && trustDomain === 'example.org'), 'strict mode with trustDomain example.org: helm install fails');
-    assert.ok(!(strict && dig(values, 'global', 'spire', 'clusterName') === 'example-cluster'), 'strict mode with the placeholder clusterName');
+    assert.ok(
+      !(strict && dig(values, 'global', 'spire', 'clusterName') === 'example-cluster'),
+      'strict mode with the placeholder clusterName',
+    );
   });
 
   test('spire-crds keeps the CRDs on uninstall', () => {
@@ -539,11 +583,12 @@ describe('federation with partner.org (deploy/k8s/federation, spire-federation-v
   const federationValues = asRecord(loadYaml(federationValuesFile).docs[0]?.value) ?? {};
   const trustDomains = (): Manifest[] => manifests.filter((m) => m.kind === 'ClusterFederatedTrustDomain');
 
-  test('the Helm values turn on the server\'s bundle endpoint, served by SPIRE (https_spiffe) and passed through the ingress', () => {
+  test("the Helm values turn on the server's bundle endpoint, served by SPIRE (https_spiffe) and passed through the ingress", () => {
     const federation = dig(federationValues, 'spire-server', 'federation');
     assert.equal(dig(federation, 'enabled'), true, 'spire-server.federation.enabled');
-    assert.equal(dig(federation, 'tls', 'spire', 'enabled'), true, 'https_spiffe: the endpoint presents the server\'s SVID');
-    for (const other of ['externalSecret', 'certManager']) assert.notEqual(dig(federation, 'tls', other, 'enabled'), true, `tls.${other} would replace the SVID with a Web PKI certificate`);
+    assert.equal(dig(federation, 'tls', 'spire', 'enabled'), true, "https_spiffe: the endpoint presents the server's SVID");
+    for (const other of ['externalSecret', 'certManager'])
+      assert.notEqual(dig(federation, 'tls', other, 'enabled'), true, `tls.${other} would replace the SVID with a Web PKI certificate`);
     assert.equal(dig(federation, 'ingress', 'enabled'), true, 'spire-server.federation.ingress.enabled');
     // An ingress that terminated TLS would present its own certificate, not spiffe://<td>/spire/server.
     assert.equal(dig(federation, 'ingress', 'annotations', 'nginx.ingress.kubernetes.io/ssl-passthrough'), 'true');
@@ -553,14 +598,18 @@ describe('federation with partner.org (deploy/k8s/federation, spire-federation-v
     assert.deepEqual(Object.keys(asRecord(federationValues['spire-server']) ?? {}), ['federation']);
   });
 
-  test('each ClusterFederatedTrustDomain is reconciled by the controller manager and names the partner\'s server', () => {
+  test("each ClusterFederatedTrustDomain is reconciled by the controller manager and names the partner's server", () => {
     assert.ok(trustDomains().length > 0, 'no ClusterFederatedTrustDomain');
     for (const m of trustDomains()) {
       const spec = asRecord(m.body.spec) ?? {};
       assert.equal(spec.className, className, `${where(m)}: className (the controller manager ignores other classes)`);
       assert.notEqual(spec.trustDomain, trustDomain, `${where(m)}: a trust domain does not federate with itself`);
       assert.equal(profileOf(m).type, 'https_spiffe');
-      assert.equal(profileOf(m).endpointSPIFFEID, `spiffe://${String(spec.trustDomain)}/spire/server`, `${where(m)}: the partner's SPIRE server ID`);
+      assert.equal(
+        profileOf(m).endpointSPIFFEID,
+        `spiffe://${String(spec.trustDomain)}/spire/server`,
+        `${where(m)}: the partner's SPIRE server ID`,
+      );
       // The host the partner's chart gives its federation ingress with these same values.
       const host = String(dig(federationValues, 'spire-server', 'federation', 'ingress', 'host'));
       assert.equal(spec.bundleEndpointURL, `https://${host}.${String(spec.trustDomain)}`, `${where(m)}: bundleEndpointURL`);
@@ -572,7 +621,8 @@ describe('federation with partner.org (deploy/k8s/federation, spire-federation-v
     const federating = manifests.filter((m) => m.kind === 'ClusterSPIFFEID' && Array.isArray(asRecord(m.body.spec)?.federatesWith));
     assert.ok(federating.length > 0, 'no ClusterSPIFFEID federates with anyone');
     for (const m of federating) {
-      for (const td of asRecord(m.body.spec)?.federatesWith as unknown[]) assert.ok(known.has(String(td)), `${where(m)} federates with ${String(td)}, which no ClusterFederatedTrustDomain defines`);
+      for (const td of asRecord(m.body.spec)?.federatesWith as unknown[])
+        assert.ok(known.has(String(td)), `${where(m)} federates with ${String(td)}, which no ClusterFederatedTrustDomain defines`);
     }
   });
 
@@ -582,7 +632,10 @@ describe('federation with partner.org (deploy/k8s/federation, spire-federation-v
       assert.equal(spec.className, className);
       for (const w of workloads()) assert.ok(!selectingIds(w).includes(m), `${where(m)} also selects ${where(w.m)}`);
       const ns = String(asRecord(asRecord(spec.namespaceSelector)?.matchLabels)?.['kubernetes.io/metadata.name']);
-      assert.ok(manifests.some((x) => x.kind === 'Namespace' && x.name === ns), `${where(m)}: no Namespace ${ns}`);
+      assert.ok(
+        manifests.some((x) => x.kind === 'Namespace' && x.name === ns),
+        `${where(m)}: no Namespace ${ns}`,
+      );
     }
   });
 
@@ -590,7 +643,10 @@ describe('federation with partner.org (deploy/k8s/federation, spire-federation-v
     const kustomization = asRecord(loadYaml(join(federationDir, 'kustomization.yaml')).docs[0]?.value) ?? {};
     const validateKustomization = localSchema('kustomization.schema.json');
     assert.ok(validateKustomization(kustomization), formatErrors(validateKustomization.errors).join('\n'));
-    const present = manifestFiles.filter((p) => p.startsWith(`${federationDir}/`)).map((p) => p.slice(federationDir.length + 1)).sort();
+    const present = manifestFiles
+      .filter((p) => p.startsWith(`${federationDir}/`))
+      .map((p) => p.slice(federationDir.length + 1))
+      .sort();
     assert.deepEqual((kustomization.resources as string[]).slice().sort(), present);
     assert.equal(kustomization.namespace, undefined, 'a kustomize namespace would also be set on the cluster-scoped resources');
   });
@@ -603,14 +659,18 @@ describe('deploy/k8s/register.sh registers the same identities as the ClusterSPI
   const defaults = shellDefaults(script);
 
   test('its workloads are the service accounts of the manifests', () => {
-    const fromManifests = workloads().map((w) => w.serviceAccount).sort();
+    const fromManifests = workloads()
+      .map((w) => w.serviceAccount)
+      .sort();
     assert.deepEqual([...shellArray(script, 'workloads')].sort(), fromManifests);
   });
 
   test('its defaults are those of the Helm values and the manifests', () => {
     assert.equal(defaults.TRUST_DOMAIN, trustDomain);
     assert.equal(defaults.CLUSTER_NAME, dig(values, 'global', 'spire', 'clusterName'));
-    const namespaceLayout = dig(values, 'global', 'spire', 'recommendations', 'enabled') === true && dig(values, 'global', 'spire', 'recommendations', 'namespaceLayout') !== false;
+    const namespaceLayout =
+      dig(values, 'global', 'spire', 'recommendations', 'enabled') === true &&
+      dig(values, 'global', 'spire', 'recommendations', 'namespaceLayout') !== false;
     assert.ok(namespaceLayout, 'the values put the agent in spire-system and the server in spire-server');
     assert.equal(defaults.AGENT_NAMESPACE, 'spire-system');
     assert.equal(defaults.AGENT_SERVICE_ACCOUNT, 'spire-agent');
@@ -636,7 +696,10 @@ describe('the kustomization', () => {
   test('matches its schema and lists every manifest of its folder', () => {
     assert.ok(validateKustomization(kustomization), formatErrors(validateKustomization.errors).join('\n'));
     const listed = (kustomization.resources as string[]).slice().sort();
-    const present = manifestFiles.filter((p) => p.startsWith(`${appsDir}/`)).map((p) => p.slice(appsDir.length + 1)).sort();
+    const present = manifestFiles
+      .filter((p) => p.startsWith(`${appsDir}/`))
+      .map((p) => p.slice(appsDir.length + 1))
+      .sort();
     assert.deepEqual(listed, present);
     assert.equal(kustomization.namespace, undefined, 'a kustomize namespace would also be set on cluster-scoped ClusterSPIFFEIDs');
   });

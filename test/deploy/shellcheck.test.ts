@@ -10,7 +10,13 @@ const scripts = ['deploy', 'apps', 'scripts', 'test'].flatMap((dir) => walk(join
 
 test('the scripts of deploy/ are among those checked', () => {
   const names = scripts.map(rel);
-  for (const expected of ['deploy/compose/bootstrap.sh', 'deploy/compose/register-apps.sh', 'deploy/k8s/register.sh', 'deploy/spire/start.sh', 'scripts/setup.sh']) {
+  for (const expected of [
+    'deploy/compose/bootstrap.sh',
+    'deploy/compose/register-apps.sh',
+    'deploy/k8s/register.sh',
+    'deploy/spire/start.sh',
+    'scripts/setup.sh',
+  ]) {
     assert.ok(names.includes(expected), `${expected} is not checked; found ${names.join(', ')}`);
   }
 });
@@ -35,7 +41,10 @@ describe('shellcheck', { skip: shellcheckSkip }, () => {
   for (const c of cases) {
     test(`finds ${c.what} (SC${c.code})`, async () => {
       const found = await shellcheck([], { stdin: c.script });
-      assert.ok(found.some((f) => f.code === c.code), JSON.stringify(found));
+      assert.ok(
+        found.some((f) => f.code === c.code),
+        JSON.stringify(found),
+      );
       const fixed = await shellcheck([], { stdin: '#!/usr/bin/env bash\nset -euo pipefail\nprintf \'%s\\n\' "ok"\n' });
       assert.deepEqual(fixed, []);
     });

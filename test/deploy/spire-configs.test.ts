@@ -8,15 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { deployDir, describeRun, read, rel, run, walk } from './lib/repo.js';
-import {
-  configKind,
-  deploySpireEnv,
-  envReferences,
-  spireAgentBin,
-  spireServerBin,
-  spireSkip,
-  type SpireConfigKind,
-} from './lib/spire.js';
+import { configKind, deploySpireEnv, envReferences, spireAgentBin, spireServerBin, spireSkip, type SpireConfigKind } from './lib/spire.js';
 
 const configs = walk(deployDir, (p) => p.endsWith('.conf') || p.endsWith('.hcl'));
 const binaries: Record<SpireConfigKind, string> = { server: spireServerBin, agent: spireAgentBin };

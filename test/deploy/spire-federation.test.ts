@@ -72,7 +72,7 @@ describe('deploy/spire/federation.sh on the real SPIRE binaries', { skip: spireS
     assert.equal(down.code, 0, describeRun('federation.sh down', down));
   });
 
-  test('up starts both trust domains and each server fetches the other\'s bundle from its endpoint', async () => {
+  test("up starts both trust domains and each server fetches the other's bundle from its endpoint", async () => {
     const result = await federation('up');
     assert.equal(result.code, 0, describeRun('federation.sh up', result));
     assert.match(result.stderr, /example\.org fetched the bundle of partner\.org from its bundle endpoint \(Bundle refreshed\)/);
@@ -82,7 +82,7 @@ describe('deploy/spire/federation.sh on the real SPIRE binaries', { skip: spireS
     assert.match(result.stdout, /bundle endpoint: https:\/\/127\.0\.0\.1:\d+ \(https_spiffe, spiffe:\/\/partner\.org\/spire\/server\)/);
   });
 
-  test('each server holds the partner\'s current CA, as the partner shows it', async () => {
+  test("each server holds the partner's current CA, as the partner shows it", async () => {
     for (const [holder, owner, td] of [
       [sockets.homeServer, sockets.partnerServer, 'partner.org'],
       [sockets.partnerServer, sockets.homeServer, 'example.org'],
@@ -96,11 +96,19 @@ describe('deploy/spire/federation.sh on the real SPIRE binaries', { skip: spireS
     }
   });
 
-  test('an entry with -federatesWith gives its workload the partner\'s bundle through the Workload API', async () => {
+  test("an entry with -federatesWith gives its workload the partner's bundle through the Workload API", async () => {
     const uid = process.getuid?.() ?? 0;
     const created = await serverAt(sockets.homeServer, [
-      'entry', 'create', '-parentID', 'spiffe://example.org/host', '-spiffeID', 'spiffe://example.org/federated-test',
-      '-selector', `unix:uid:${uid}`, '-federatesWith', 'partner.org',
+      'entry',
+      'create',
+      '-parentID',
+      'spiffe://example.org/host',
+      '-spiffeID',
+      'spiffe://example.org/federated-test',
+      '-selector',
+      `unix:uid:${uid}`,
+      '-federatesWith',
+      'partner.org',
     ]);
     assert.equal(created.code, 0, describeRun('entry create -federatesWith', created));
     assert.match(created.stdout, /FederatesWith\s*:\s*partner\.org/);
@@ -119,11 +127,11 @@ describe('deploy/spire/federation.sh on the real SPIRE binaries', { skip: spireS
     assert.deepEqual(pemCertificates(await readFile(join(out, 'federated_bundle.0.0.pem'), 'utf8')), pemCertificates(partnerCa.stdout));
   });
 
-  test('the refresh goes to the partner\'s endpoint: with the partner\'s server stopped, it fails', async () => {
+  test("the refresh goes to the partner's endpoint: with the partner's server stopped, it fails", async () => {
     const pid = Number((await readFile(join(scratch, 'b', 'run', 'server.pid'), 'utf8')).trim());
     process.kill(pid, 'SIGTERM');
-    await waitFor('the partner\'s spire-server to exit', async () => (await serverAt(sockets.partnerServer, ['healthcheck'])).code !== 0);
-    await waitFor('the partner\'s bundle endpoint to close', async () => {
+    await waitFor("the partner's spire-server to exit", async () => (await serverAt(sockets.partnerServer, ['healthcheck'])).code !== 0);
+    await waitFor("the partner's bundle endpoint to close", async () => {
       const refresh = await serverAt(sockets.homeServer, ['federation', 'refresh', '-id', 'spiffe://partner.org']);
       return refresh.code !== 0 && /failed to fetch federated bundle from endpoint/.test(`${refresh.stdout}${refresh.stderr}`);
     });

@@ -84,7 +84,9 @@ describe('the compose control plane on the real SPIRE binaries', { skip: spireSk
   async function mapConfig(service: string, text: string, replacements: Record<string, string>, name: string): Promise<string> {
     let out = text.replace(/^\s*#.*$/gm, '');
     for (const [from, to] of Object.entries(replacements)) out = out.split(`"${from}"`).join(`"${to}"`);
-    out = out.replace(/"(\/[^"]*)"/g, (whole, path: string) => (path.startsWith(scratch) ? whole : `"${compose.hostPath(service, path, volumes)}"`));
+    out = out.replace(/"(\/[^"]*)"/g, (whole, path: string) =>
+      path.startsWith(scratch) ? whole : `"${compose.hostPath(service, path, volumes)}"`,
+    );
     const file = join(scratch, name);
     await writeFile(file, out);
     return file;
@@ -96,14 +98,22 @@ describe('the compose control plane on the real SPIRE binaries', { skip: spireSk
     }
     scratch = await mkdtemp('/tmp/sdf-');
     volumes = join(scratch, 'v');
-    for (const name of Object.keys((compose.body.volumes as Record<string, unknown>) ?? {})) await mkdir(join(volumes, name), { recursive: true });
+    for (const name of Object.keys((compose.body.volumes as Record<string, unknown>) ?? {}))
+      await mkdir(join(volumes, name), { recursive: true });
     serverPort = await freePort();
 
     // spire-server, as compose runs it: its config with host paths, the same command line.
     const serverConfText = read(compose.boundFile('spire-server', flagValue(compose.command('spire-server'), '-config')));
     serverSocket = compose.hostPath('spire-server', hclSetting(serverConfText, 'socket_path') ?? '', volumes);
-    const serverConfig = await mapConfig('spire-server', serverConfText, { '0.0.0.0': '127.0.0.1', [hclSetting(serverConfText, 'bind_port') ?? '']: String(serverPort) }, 'server.conf');
-    const serverArgs = compose.command('spire-server').map((a) => (a === flagValue(compose.command('spire-server'), '-config') ? serverConfig : a));
+    const serverConfig = await mapConfig(
+      'spire-server',
+      serverConfText,
+      { '0.0.0.0': '127.0.0.1', [hclSetting(serverConfText, 'bind_port') ?? '']: String(serverPort) },
+      'server.conf',
+    );
+    const serverArgs = compose
+      .command('spire-server')
+      .map((a) => (a === flagValue(compose.command('spire-server'), '-config') ? serverConfig : a));
     start(spireServerBin, ['run', ...serverArgs], join(scratch, 'server.log'));
     await waitFor('spire-server to be healthy', async () => (await server(['healthcheck'])).code === 0);
 
@@ -111,7 +121,12 @@ describe('the compose control plane on the real SPIRE binaries', { skip: spireSk
 
     const agentConfText = read(compose.boundFile('spire-agent', flagValue(compose.command('spire-agent'), '-config')));
     agentSocket = compose.hostPath('spire-agent', hclSetting(agentConfText, 'socket_path') ?? '', volumes);
-    agentConfig = await mapConfig('spire-agent', agentConfText, { 'spire-server': '127.0.0.1', [hclSetting(agentConfText, 'server_port') ?? '']: String(serverPort) }, 'agent.conf');
+    agentConfig = await mapConfig(
+      'spire-agent',
+      agentConfText,
+      { 'spire-server': '127.0.0.1', [hclSetting(agentConfText, 'server_port') ?? '']: String(serverPort) },
+      'agent.conf',
+    );
     joinTokenFile = compose.hostPath('spire-agent', flagValue(compose.command('spire-agent'), '-joinTokenFile'), volumes);
   });
 
@@ -121,7 +136,15 @@ describe('the compose control plane on the real SPIRE binaries', { skip: spireSk
   });
 
   const agentArgs = (): string[] =>
-    compose.command('spire-agent').map((a) => (a === flagValue(compose.command('spire-agent'), '-config') ? agentConfig : a === flagValue(compose.command('spire-agent'), '-joinTokenFile') ? joinTokenFile : a));
+    compose
+      .command('spire-agent')
+      .map((a) =>
+        a === flagValue(compose.command('spire-agent'), '-config')
+          ? agentConfig
+          : a === flagValue(compose.command('spire-agent'), '-joinTokenFile')
+            ? joinTokenFile
+            : a,
+      );
   const agentHealthy = async (): Promise<boolean> => (await run(spireAgentBin, ['healthcheck', '-socketPath', agentSocket])).code === 0;
 
   test('bootstrap.sh refuses to run without the server or without its volume', async () => {
@@ -139,7 +162,7 @@ describe('the compose control plane on the real SPIRE binaries', { skip: spireSk
     assert.equal(result.code, 0, describeRun('bootstrap.sh', result));
     const pem = await readFile(join(bootstrapDir, 'bundle.pem'), 'utf8');
     const shown = await server(['bundle', 'show']);
-    assert.equal(pem, shown.stdout, 'bundle.pem is the server\'s bundle');
+    assert.equal(pem, shown.stdout, "bundle.pem is the server's bundle");
     const ca = new X509Certificate(pem);
     assert.equal(ca.ca, true);
     assert.match(ca.toLegacyObject().subjectaltname ?? '', new RegExp(`URI:spiffe://${trustDomain}`));
@@ -147,10 +170,13 @@ describe('the compose control plane on the real SPIRE binaries', { skip: spireSk
     assert.match(firstToken, /^[0-9a-f-]{36}$/);
     assert.equal(statSync(join(bootstrapDir, 'join_token')).mode & 0o777, 0o600);
     const aliases = await entries(nodeAlias);
-    assert.deepEqual(aliases.map((e) => idString(e.parent_id)), [`spiffe://${trustDomain}/spire/agent/join_token/${firstToken}`]);
+    assert.deepEqual(
+      aliases.map((e) => idString(e.parent_id)),
+      [`spiffe://${trustDomain}/spire/agent/join_token/${firstToken}`],
+    );
   });
 
-  test('register-apps.sh runs every app\'s register.sh, and again without duplicates', async () => {
+  test("register-apps.sh runs every app's register.sh, and again without duplicates", async () => {
     const env = toolEnv('spire-register', { APPS_DIR: join(repoRoot, 'apps') });
     const first = await run('bash', [join(composeDir, 'register-apps.sh')], { env });
     assert.equal(first.code, 0, describeRun('register-apps.sh', first));
@@ -175,7 +201,9 @@ describe('the compose control plane on the real SPIRE binaries', { skip: spireSk
     agent = start(spireAgentBin, ['run', ...agentArgs()], join(scratch, 'agent.log'));
     await waitFor('spire-agent to be healthy', agentHealthy);
     const agents = await server(['agent', 'list', '-output', 'json']);
-    const ids = ((JSON.parse(agents.stdout) as { agents?: { id: { trust_domain: string; path: string } }[] }).agents ?? []).map((a) => idString(a.id));
+    const ids = ((JSON.parse(agents.stdout) as { agents?: { id: { trust_domain: string; path: string } }[] }).agents ?? []).map((a) =>
+      idString(a.id),
+    );
     assert.deepEqual(ids, [`spiffe://${trustDomain}/spire/agent/join_token/${firstToken}`]);
   });
 
@@ -199,7 +227,7 @@ describe('the compose control plane on the real SPIRE binaries', { skip: spireSk
     await waitFor('the restarted spire-agent to be healthy', agentHealthy);
   });
 
-  test('bootstrap.sh deletes node aliases whose token expired unused, and keeps the agent\'s', async () => {
+  test("bootstrap.sh deletes node aliases whose token expired unused, and keeps the agent's", async () => {
     const unused = await bootstrap();
     assert.equal(unused.code, 0, describeRun('bootstrap.sh (2)', unused));
     const unusedToken = (await readFile(join(bootstrapDir, 'join_token'), 'utf8')).trim();

@@ -42,7 +42,10 @@ describe('the YAML reader refuses what the Go decoders refuse or read differentl
     test(c.what, () => {
       const parsed = loadYaml('/virtual/case.yaml', c.text);
       if (c.problem) {
-        assert.ok(parsed.problems.some((p) => c.problem?.test(p)), `expected a problem matching ${c.problem}, got ${JSON.stringify(parsed.problems)}`);
+        assert.ok(
+          parsed.problems.some((p) => c.problem?.test(p)),
+          `expected a problem matching ${c.problem}, got ${JSON.stringify(parsed.problems)}`,
+        );
       } else {
         assert.deepEqual(parsed.problems, []);
         assert.equal(parsed.docs.length, c.docs);

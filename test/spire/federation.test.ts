@@ -36,7 +36,10 @@ const waitFor = <T>(what: string, probe: () => Promise<T | undefined> | T | unde
   poll(what, probe, (value) => value !== undefined, { timeoutMs: 60_000 }) as Promise<T>;
 
 function fingerprintsOf(bundle: SpiffeBundle): string[] {
-  return bundle.x509Authorities().map((c) => c.fingerprint256).sort();
+  return bundle
+    .x509Authorities()
+    .map((c) => c.fingerprint256)
+    .sort();
 }
 
 async function listen(server: Server): Promise<number> {
@@ -61,23 +64,66 @@ describe('federation with real SPIRE', { timeout: 240_000 }, () => {
   };
 
   /** A self-signed CA and a leaf it signs, with the given leaf extensions, minted by openssl. */
-  async function mint(name: string, caSan: string | undefined, leafExtensions: string[]): Promise<{ caPem: string; certPem: string; keyPem: string }> {
+  async function mint(
+    name: string,
+    caSan: string | undefined,
+    leafExtensions: string[],
+  ): Promise<{ caPem: string; certPem: string; keyPem: string }> {
     const ca = join(dir, `${name}-ca`);
     const leaf = join(dir, `${name}-leaf`);
     await openssl(
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
-      '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-subj', `/O=spiffe-node test/CN=${name} root`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '1',
+      '-keyout',
+      `${ca}.key`,
+      '-out',
+      `${ca}.pem`,
+      '-subj',
+      `/O=spiffe-node test/CN=${name} root`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
       ...(caSan ? ['-addext', `subjectAltName=${caSan}`] : []),
     );
     await openssl(
-      'req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-      '-keyout', `${leaf}.key`, '-out', `${leaf}.csr`, '-subj', `/O=spiffe-node test/CN=${name}`,
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      `${leaf}.key`,
+      '-out',
+      `${leaf}.csr`,
+      '-subj',
+      `/O=spiffe-node test/CN=${name}`,
     );
     await writeFile(`${leaf}.ext`, `${leafExtensions.join('\n')}\n`);
     await openssl(
-      'x509', '-req', '-in', `${leaf}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial',
-      '-days', '1', '-out', `${leaf}.pem`, '-extfile', `${leaf}.ext`,
+      'x509',
+      '-req',
+      '-in',
+      `${leaf}.csr`,
+      '-CA',
+      `${ca}.pem`,
+      '-CAkey',
+      `${ca}.key`,
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-out',
+      `${leaf}.pem`,
+      '-extfile',
+      `${leaf}.ext`,
     );
     return {
       caPem: await readFile(`${ca}.pem`, 'utf8'),
@@ -94,7 +140,9 @@ describe('federation with real SPIRE', { timeout: 240_000 }, () => {
     assertSpireInstalled();
     dir = await mkdtemp(join(tmpdir(), 'spire-federation-'));
     socket = join(dir, 'api.sock');
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SPIRE_') && name !== 'SSL_CERT_FILE'));
+    const inherited = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => !name.startsWith('SPIRE_') && name !== 'SSL_CERT_FILE'),
+    );
     env = { ...inherited };
     partner = await mint(PARTNER, 'URI:spiffe://partner.org', [
       'basicConstraints=critical,CA:FALSE',
@@ -156,9 +204,8 @@ plugins {
     spire.stderr?.on('data', (chunk: Buffer) => {
       log = (log + chunk.toString()).slice(-20_000);
     });
-    await waitFor(
-      `spire-server to become healthy (its log so far:\n${log})`,
-      async () => ((await server('healthcheck')).stdout.includes('Server is healthy.') ? true : undefined),
+    await waitFor(`spire-server to become healthy (its log so far:\n${log})`, async () =>
+      (await server('healthcheck')).stdout.includes('Server is healthy.') ? true : undefined,
     );
   });
 
@@ -250,8 +297,13 @@ plugins {
 
     // Once SPIRE presents an SVID from the new CA, the bootstrap bundle no longer authenticates
     // it, while the watcher's bundle does: the rotation went through the endpoint itself.
-    await waitFor('the endpoint SVID from the new CA', async () =>
-      (await fetchBundle(spireEndpoint(bootstrap)).then(() => undefined, (err: unknown) => err)) as FederationError | undefined,
+    await waitFor(
+      'the endpoint SVID from the new CA',
+      async () =>
+        (await fetchBundle(spireEndpoint(bootstrap)).then(
+          () => undefined,
+          (err: unknown) => err,
+        )) as FederationError | undefined,
     ).then((err) => assert.equal(err.code, 'ERR_FEDERATION_ENDPOINT_REJECTED'));
     const throughWatcher = await fetchBundle(spireEndpoint(watcher));
     assert.deepEqual(fingerprintsOf(throughWatcher), fingerprintsOf(rotated));
@@ -308,9 +360,20 @@ plugins {
     const bootstrap = join(dir, 'partner-bootstrap.json');
     await writeFile(bootstrap, new SpiffeBundle(TrustDomain.fromString(PARTNER), { x509Authorities: served.x509Authorities() }).marshal());
     const created = await server(
-      'federation', 'create', '-trustDomain', PARTNER, '-bundleEndpointURL', `https://127.0.0.1:${port}`,
-      '-bundleEndpointProfile', 'https_spiffe', '-endpointSpiffeID', PARTNER_ENDPOINT_ID,
-      '-trustDomainBundlePath', bootstrap, '-trustDomainBundleFormat', 'spiffe',
+      'federation',
+      'create',
+      '-trustDomain',
+      PARTNER,
+      '-bundleEndpointURL',
+      `https://127.0.0.1:${port}`,
+      '-bundleEndpointProfile',
+      'https_spiffe',
+      '-endpointSpiffeID',
+      PARTNER_ENDPOINT_ID,
+      '-trustDomainBundlePath',
+      bootstrap,
+      '-trustDomainBundleFormat',
+      'spiffe',
     );
     assert.equal(created.code, 0, describeRun('federation create', created));
     const refreshed = await server('federation', 'refresh', '-id', PARTNER);
@@ -327,12 +390,21 @@ plugins {
       x509Authorities: [new X509Certificate(web.caPem)],
       jwtAuthorities: new Map([['web-kid-1', jwtKey]]),
     });
-    const endpoint = https.createServer({ cert: web.certPem, key: web.keyPem }, bundleEndpointHandler(served, WEB_PARTNER, { path: '/bundle.json' }));
+    const endpoint = https.createServer(
+      { cert: web.certPem, key: web.keyPem },
+      bundleEndpointHandler(served, WEB_PARTNER, { path: '/bundle.json' }),
+    );
     servers.push(endpoint);
     const port = await listen(endpoint);
     const created = await server(
-      'federation', 'create', '-trustDomain', WEB_PARTNER, '-bundleEndpointURL', `https://localhost:${port}/bundle.json`,
-      '-bundleEndpointProfile', 'https_web',
+      'federation',
+      'create',
+      '-trustDomain',
+      WEB_PARTNER,
+      '-bundleEndpointURL',
+      `https://localhost:${port}/bundle.json`,
+      '-bundleEndpointProfile',
+      'https_web',
     );
     assert.equal(created.code, 0, describeRun('federation create', created));
     const refreshed = await server('federation', 'refresh', '-id', WEB_PARTNER);
@@ -349,17 +421,32 @@ plugins {
     const other = 'impostor.org';
     // SPIRE holds partner.org's bundle, so our endpoint's SVID verifies; then it wants this exact ID.
     const bundleFile = join(dir, 'partner-ca.json');
-    await writeFile(bundleFile, new SpiffeBundle(TrustDomain.fromString(PARTNER), { x509Authorities: [new X509Certificate(partner.caPem)] }).marshal());
+    await writeFile(
+      bundleFile,
+      new SpiffeBundle(TrustDomain.fromString(PARTNER), { x509Authorities: [new X509Certificate(partner.caPem)] }).marshal(),
+    );
     const set = await server('bundle', 'set', '-format', 'spiffe', '-id', `spiffe://${PARTNER}`, '-path', bundleFile);
     assert.equal(set.code, 0, describeRun('bundle set', set));
     const created = await server(
-      'federation', 'create', '-trustDomain', other, '-bundleEndpointURL', `https://127.0.0.1:${port}`,
-      '-bundleEndpointProfile', 'https_spiffe', '-endpointSpiffeID', 'spiffe://partner.org/someone-else',
+      'federation',
+      'create',
+      '-trustDomain',
+      other,
+      '-bundleEndpointURL',
+      `https://127.0.0.1:${port}`,
+      '-bundleEndpointProfile',
+      'https_spiffe',
+      '-endpointSpiffeID',
+      'spiffe://partner.org/someone-else',
     );
     assert.equal(created.code, 0, describeRun('federation create', created));
     const refreshed = await server('federation', 'refresh', '-id', other);
     assert.notEqual(refreshed.code, 0, describeRun('federation refresh (expected to fail)', refreshed));
-    assert.match(refreshed.stderr + refreshed.stdout, /unexpected ID "spiffe:\/\/partner\.org\/bundle-server"/, describeRun('federation refresh', refreshed));
+    assert.match(
+      refreshed.stderr + refreshed.stdout,
+      /unexpected ID "spiffe:\/\/partner\.org\/bundle-server"/,
+      describeRun('federation refresh', refreshed),
+    );
     const listed = await server('bundle', 'list', '-format', 'spiffe', '-id', `spiffe://${other}`);
     assert.notEqual(listed.code, 0, describeRun('bundle list (no bundle expected)', listed));
   });

@@ -6,21 +6,24 @@
 // Without the binaries the suite is skipped, unless SPIFFE_REQUIRE_SPIRE is set (CI), where their
 // absence is a failure.
 import assert from 'node:assert/strict';
-import {
-  X509Certificate,
-  createPrivateKey,
-  createPublicKey,
-  randomUUID,
-  sign,
-  verify,
-  type JsonWebKey,
-} from 'node:crypto';
+import { X509Certificate, createPrivateKey, createPublicKey, randomUUID, sign, verify, type JsonWebKey } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { agentBin, assertSpireInstalled, binDir, describeRun, freePort, repoRoot, run, serverBin, skip, type RunResult } from './support.js';
+import {
+  agentBin,
+  assertSpireInstalled,
+  binDir,
+  describeRun,
+  freePort,
+  repoRoot,
+  run,
+  serverBin,
+  skip,
+  type RunResult,
+} from './support.js';
 
 const deployDir = join(repoRoot, 'deploy', 'spire');
 
@@ -72,8 +75,7 @@ describe('SPIRE on one host (deploy/spire)', { timeout: 120_000 }, () => {
   const agent = (...args: string[]) => run(agentBin, args, env);
   const startScript = () => run('bash', [join(deployDir, 'start.sh')], env);
   const stopScript = () => run('bash', [join(deployDir, 'stop.sh')], env);
-  const pidOf = async (name: 'server' | 'agent') =>
-    Number((await readFile(join(stateDir, 'run', `${name}.pid`), 'utf8')).trim());
+  const pidOf = async (name: 'server' | 'agent') => Number((await readFile(join(stateDir, 'run', `${name}.pid`), 'utf8')).trim());
 
   before(async () => {
     if (skip) return;
@@ -160,8 +162,16 @@ describe('SPIRE on one host (deploy/spire)', { timeout: 120_000 }, () => {
     const uid = process.getuid?.();
     assert.ok(uid !== undefined, 'this test needs a POSIX uid');
     const created = await server(
-      'entry', 'create', '-socketPath', serverSocket,
-      '-parentID', nodeAlias, '-spiffeID', workloadId, '-selector', `unix:uid:${uid}`,
+      'entry',
+      'create',
+      '-socketPath',
+      serverSocket,
+      '-parentID',
+      nodeAlias,
+      '-spiffeID',
+      workloadId,
+      '-selector',
+      `unix:uid:${uid}`,
     );
     assert.equal(created.code, 0, describeRun('spire-server entry create', created));
     assert.match(created.stdout, /Entry ID\s+: \S+/);
@@ -211,10 +221,7 @@ describe('SPIRE on one host (deploy/spire)', { timeout: 120_000 }, () => {
     const audience = 'spiffe://example.org/test/audience';
     const fetched = await agent('api', 'fetch', 'jwt', '-socketPath', agentSocket, '-audience', audience, '-output', 'json');
     assert.equal(fetched.code, 0, describeRun('spire-agent api fetch jwt', fetched));
-    const parsed = JSON.parse(fetched.stdout) as [
-      { svids: { spiffe_id: string; svid: string }[] },
-      { bundles: Record<string, string> },
-    ];
+    const parsed = JSON.parse(fetched.stdout) as [{ svids: { spiffe_id: string; svid: string }[] }, { bundles: Record<string, string> }];
     const svid = parsed[0].svids[0];
     assert.ok(svid, 'no JWT-SVID in the answer');
     assert.equal(svid.spiffe_id, workloadId);

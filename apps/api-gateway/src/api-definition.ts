@@ -179,7 +179,10 @@ function parseMtls(entry: Fields): MtlsAuthentication {
   const certificates = entry.mappings('certificates', ['name', 'key']).map((ref) => {
     const name = ref.string('name');
     const key = ref.string('key');
-    for (const [k, v] of [['name', name], ['key', key]] as const) {
+    for (const [k, v] of [
+      ['name', name],
+      ['key', key],
+    ] as const) {
       if (v.includes('/') || v === '.' || v === '..' || v.includes('\0')) {
         throw ref.error(k, `${describe(v)} must be the plain name of a ConfigMap or Secret (or of one of its keys), without "/"`);
       }
@@ -214,7 +217,7 @@ function parseMtls(entry: Fields): MtlsAuthentication {
 function parseJwt(entry: Fields): JwtAuthentication {
   const audience = entry.strings('audience', true);
   if (audience.length === 0) {
-    throw entry.error('audience', 'is required: the audience a JWT-SVID must carry to be accepted (e.g. the gateway\'s SPIFFE ID)');
+    throw entry.error('audience', "is required: the audience a JWT-SVID must carry to be accepted (e.g. the gateway's SPIFFE ID)");
   }
   return { authType: 'JWT', required: entry.choice('required', REQUIREMENTS, 'mandatory'), audience };
 }

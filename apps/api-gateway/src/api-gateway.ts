@@ -10,12 +10,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import httpProxy from 'http-proxy';
-import {
-  authorizeId,
-  type JwtBundleSource,
-  type X509BundleSource,
-  type X509SvidSource,
-} from '@spiffe-node/spiffe';
+import { authorizeId, type JwtBundleSource, type X509BundleSource, type X509SvidSource } from '@spiffe-node/spiffe';
 import { createHttpsServer, createSpiffeHttpsAgent, formatTlsHandshakeError, tlsServerOptions } from '@spiffe-node/spiffe/tls';
 import type { ApiDefinition } from './api-definition.js';
 import { authenticate, type AcceptedCertificate, type RejectionRule } from './authenticate.js';
@@ -205,7 +200,10 @@ export class ApiGateway {
 
     const rawUrl = req.url ?? '/';
     if (!rawUrl.startsWith('/') || rawUrl.startsWith('//') || /%2f|%5c|\\/i.test(rawUrl)) {
-      sendJson(res, 400, { error: 'invalid_path', message: 'the request path must start with a single "/" and not contain encoded slashes or backslashes' });
+      sendJson(res, 400, {
+        error: 'invalid_path',
+        message: 'the request path must start with a single "/" and not contain encoded slashes or backslashes',
+      });
       return;
     }
     const url = new URL(rawUrl, 'https://gateway.invalid');
@@ -238,7 +236,12 @@ export class ApiGateway {
             : decision.rule === 'jwt_required'
               ? { 'www-authenticate': 'Bearer' }
               : {};
-        sendJson(res, 401, { error: 'unauthorized', rule: decision.rule, api: definition.name, message: RULE_MESSAGES[decision.rule] }, challenge);
+        sendJson(
+          res,
+          401,
+          { error: 'unauthorized', rule: decision.rule, api: definition.name, message: RULE_MESSAGES[decision.rule] },
+          challenge,
+        );
         return;
       }
       certificate = decision.certificate;

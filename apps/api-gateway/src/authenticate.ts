@@ -42,8 +42,7 @@ export type RejectionRule = 'mtls_required' | 'certificate_not_accepted' | 'jwt_
  * ```
  */
 export type PresentedCertificate =
-  | { via: 'tls' | 'header'; chain: Uint8Array[]; error?: undefined }
-  | { via: 'header'; chain?: undefined; error: string };
+  { via: 'tls' | 'header'; chain: Uint8Array[]; error?: undefined } | { via: 'header'; chain?: undefined; error: string };
 
 /**
  * What a request presented.
@@ -86,8 +85,7 @@ export interface AcceptedCertificate {
  * ```
  */
 export type Decision =
-  | { ok: true; certificate: AcceptedCertificate | undefined; jwt: JwtSvid | undefined }
-  | { ok: false; rule: RejectionRule; reason: string };
+  { ok: true; certificate: AcceptedCertificate | undefined; jwt: JwtSvid | undefined } | { ok: false; rule: RejectionRule; reason: string };
 
 /**
  * The trust material authentication reads: X.509 bundles for client SVIDs, JWT bundles for

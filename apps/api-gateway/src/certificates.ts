@@ -83,7 +83,10 @@ export function certificateHash(der: Uint8Array): string {
  * ```
  */
 export function toPem(der: Uint8Array): string {
-  const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? [];
+  const lines =
+    Buffer.from(der)
+      .toString('base64')
+      .match(/.{1,64}/g) ?? [];
   return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;
 }
 
@@ -140,7 +143,8 @@ export class PinnedCertificates {
         signed = false;
       }
       if (!signed) continue;
-      if (!validAt(ca, now) || !validAt(leaf, now)) return { ok: false, reason: 'the certificate or its pinned issuer is expired or not yet valid' };
+      if (!validAt(ca, now) || !validAt(leaf, now))
+        return { ok: false, reason: 'the certificate or its pinned issuer is expired or not yet valid' };
       return { ok: true, how: 'issued' };
     }
     return { ok: false, reason: 'the certificate is not one of the pinned certificates nor issued by one of them' };

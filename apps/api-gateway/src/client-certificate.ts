@@ -49,7 +49,9 @@ export function chainFromXfcc(value: string): Uint8Array[] {
   const nearest = parseXfcc(value).at(-1);
   const pem = nearest?.chain ?? nearest?.cert;
   if (nearest === undefined || pem === undefined) {
-    throw new Error('x-forwarded-client-cert carries no Cert or Chain (configure the proxy to forward the certificate, e.g. Envoy\'s set_current_client_cert_details { cert: true })');
+    throw new Error(
+      "x-forwarded-client-cert carries no Cert or Chain (configure the proxy to forward the certificate, e.g. Envoy's set_current_client_cert_details { cert: true })",
+    );
   }
   const chain = pemCertificates(pem);
   const leaf = chain[0];

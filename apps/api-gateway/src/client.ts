@@ -34,7 +34,8 @@ const STARTUP_TIMEOUT_MS = Number(flags.timeout) * 1000;
 
 async function run(): Promise<void> {
   const x509Source = await X509Source.create({ address: SOCKET, timeoutMs: STARTUP_TIMEOUT_MS });
-  const jwtSource = flags['jwt-audience'] === undefined ? undefined : await JwtSource.create({ address: SOCKET, timeoutMs: STARTUP_TIMEOUT_MS });
+  const jwtSource =
+    flags['jwt-audience'] === undefined ? undefined : await JwtSource.create({ address: SOCKET, timeoutMs: STARTUP_TIMEOUT_MS });
   const dispatcher = createSpiffeDispatcher({
     ...(flags.anonymous ? {} : { svidSource: x509Source }),
     bundleSource: x509Source,

@@ -118,7 +118,10 @@ export class Fields {
       throw this.error(key, 'is required');
     }
     if (typeof value === 'number' || typeof value === 'boolean') {
-      throw this.error(key, `must be a string: write it in quotes (${key}: "..."); unquoted, YAML read it as the ${typeof value} ${String(value)}`);
+      throw this.error(
+        key,
+        `must be a string: write it in quotes (${key}: "..."); unquoted, YAML read it as the ${typeof value} ${String(value)}`,
+      );
     }
     if (typeof value !== 'string' || value.trim() === '') {
       throw this.error(key, `must be a non-empty string, got ${describe(value)}`);

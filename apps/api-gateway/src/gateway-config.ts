@@ -102,9 +102,14 @@ async function readText(path: string, file: string, field: string, what: string)
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
-    throw new GatewayConfigError(file, field, `cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-      cause: err,
-    });
+    throw new GatewayConfigError(
+      file,
+      field,
+      `cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 

@@ -177,10 +177,20 @@ before(async () => {
   upstreamPort = await upstream.port();
   writeConfig();
   gateway = new AppProcess('gateway', { SPIFFE_ENDPOINT_SOCKET: agent.socket('gateway') }, [
-    '--config', join(dir, 'gateway.yaml'), '--port', '0', '--host', '127.0.0.1',
+    '--config',
+    join(dir, 'gateway.yaml'),
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
   ]);
   xfccGateway = new AppProcess('gateway', { SPIFFE_ENDPOINT_SOCKET: agent.socket('gateway') }, [
-    '--config', join(dir, 'gateway-xfcc.yaml'), '--port', '0', '--host', '127.0.0.1',
+    '--config',
+    join(dir, 'gateway-xfcc.yaml'),
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
   ]);
   [gatewayPort, xfccGatewayPort] = await Promise.all([gateway.port(), xfccGateway.port()]);
 });
@@ -198,7 +208,10 @@ describe('mandatory mTLS', () => {
     const from = gateway.lines.length;
     assertRejected(await gw('/mandatory/1.0/headers'), 'mtls_required', 'EchoMandatory');
     const line = await logged(gateway, from, /^Rejected /);
-    assert.match(line, /^Rejected GET \/mandatory\/1\.0\/headers: api=EchoMandatory rule=mtls_required peer=127\.0\.0\.1:\d+ reason="no client certificate"$/);
+    assert.match(
+      line,
+      /^Rejected GET \/mandatory\/1\.0\/headers: api=EchoMandatory rule=mtls_required peer=127\.0\.0\.1:\d+ reason="no client certificate"$/,
+    );
   });
 
   it('accepts a pinned certificate and forwards its hash (and Cert, as configured) in XFCC, without a URI', async () => {
@@ -218,7 +231,11 @@ describe('mandatory mTLS', () => {
 
   it('rejects a certificate that is neither pinned nor issued by a pinned CA: certificate_not_accepted', async () => {
     const from = gateway.lines.length;
-    assertRejected(await gw('/mandatory/1.0/headers', { cert: wrongLeaf.pem, key: wrongLeaf.keyPem }), 'certificate_not_accepted', 'EchoMandatory');
+    assertRejected(
+      await gw('/mandatory/1.0/headers', { cert: wrongLeaf.pem, key: wrongLeaf.keyPem }),
+      'certificate_not_accepted',
+      'EchoMandatory',
+    );
     assert.match(await logged(gateway, from, /^Rejected /), /rule=certificate_not_accepted .*not one of the pinned certificates/);
   });
 
@@ -238,20 +255,34 @@ describe('mandatory mTLS', () => {
   it('rejects the X509-SVID of an ID that is not listed', async () => {
     const from = gateway.lines.length;
     const stranger = svid('stranger');
-    assertRejected(await gw('/mandatory/1.0/headers', { cert: stranger.cert, key: stranger.key }), 'certificate_not_accepted', 'EchoMandatory');
-    assert.match(await logged(gateway, from, /^Rejected /), new RegExp(`rule=certificate_not_accepted .*unexpected ID \\\\"${STRANGER_ID}\\\\"`));
+    assertRejected(
+      await gw('/mandatory/1.0/headers', { cert: stranger.cert, key: stranger.key }),
+      'certificate_not_accepted',
+      'EchoMandatory',
+    );
+    assert.match(
+      await logged(gateway, from, /^Rejected /),
+      new RegExp(`rule=certificate_not_accepted .*unexpected ID \\\\"${STRANGER_ID}\\\\"`),
+    );
   });
 
-  it('logs a hostile certificate\'s URI SAN (a newline, a forged log line, terminal escapes) escaped, on its one line', async () => {
+  it("logs a hostile certificate's URI SAN (a newline, a forged log line, terminal escapes) escaped, on its one line", async () => {
     const from = gateway.lines.length;
     const forged = 'GET /mandatory/1.0/headers -> EchoMandatory: spiffe://example.org/admin';
     const hostile = TestCa.create({ trustDomain: 'example.org' }).leaf('/x', { uris: [`spiffe://example.org/x\n${forged}\u001b[2K\r`] });
-    assertRejected(await gw('/mandatory/1.0/headers', { cert: hostile.pem, key: hostile.keyPem }), 'certificate_not_accepted', 'EchoMandatory');
+    assertRejected(
+      await gw('/mandatory/1.0/headers', { cert: hostile.pem, key: hostile.keyPem }),
+      'certificate_not_accepted',
+      'EchoMandatory',
+    );
     const line = await logged(gateway, from, /^Rejected /);
     assert.match(line, /rule=certificate_not_accepted .*not a valid SPIFFE ID/);
     const since = gateway.lines.slice(from);
     assert.ok(!since.some((l) => l.startsWith(forged)), `a log line was forged:\n${since.join('\n')}`);
-    assert.ok(!since.some((l) => /[\u0000-\u0008\u000b-\u001f\u007f]/.test(l)), `a control character reached the log:\n${JSON.stringify(since)}`);
+    assert.ok(
+      !since.some((l) => /[\u0000-\u0008\u000b-\u001f\u007f]/.test(l)),
+      `a control character reached the log:\n${JSON.stringify(since)}`,
+    );
   });
 
   it('forwards to an https:// endpoint over SPIFFE mTLS, and the employee service sees the client through the gateway', async () => {
@@ -259,7 +290,12 @@ describe('mandatory mTLS', () => {
     const reply = await gw('/employee/3.14/employee', { cert: client.cert, key: client.key });
     assert.equal(reply.status, 200, reply.text);
     assert.deepEqual(reply.json.caller, { peer: GATEWAY_ID, client: { uri: CLIENT_ID, hash: client.leafHash } });
-    const posted = await gw('/employee/3.14/employee', { method: 'POST', body: '{"name":"Grace Hopper"}', cert: pinnedLeaf.pem, key: pinnedLeaf.keyPem });
+    const posted = await gw('/employee/3.14/employee', {
+      method: 'POST',
+      body: '{"name":"Grace Hopper"}',
+      cert: pinnedLeaf.pem,
+      key: pinnedLeaf.keyPem,
+    });
     assert.equal(posted.status, 201, posted.text);
     assert.deepEqual(posted.json.caller, { peer: GATEWAY_ID, client: { uri: null, hash: sha256(pinnedLeaf.der) } });
   });
@@ -318,14 +354,20 @@ describe('optional mTLS with a JWT-SVID', () => {
   it('rejects an unaccepted certificate even with a valid JWT-SVID: certificate_not_accepted', async () => {
     const token = (await jwtSource.fetchJwtSvid({ audience: GATEWAY_ID })).token;
     const stranger = svid('stranger');
-    const reply = await gw('/optional/1.0/headers', { cert: stranger.cert, key: stranger.key, headers: { authorization: `Bearer ${token}` } });
+    const reply = await gw('/optional/1.0/headers', {
+      cert: stranger.cert,
+      key: stranger.key,
+      headers: { authorization: `Bearer ${token}` },
+    });
     assertRejected(reply, 'certificate_not_accepted', 'EchoOptional');
   });
 
   it('accepts an accepted certificate with a valid JWT-SVID and forwards the certificate identity', async () => {
     const token = (await jwtSource.fetchJwtSvid({ audience: GATEWAY_ID })).token;
     const client = svid('client');
-    const xfcc = forwardedXfcc(await gw('/optional/1.0/headers', { cert: client.cert, key: client.key, headers: { authorization: `Bearer ${token}` } }));
+    const xfcc = forwardedXfcc(
+      await gw('/optional/1.0/headers', { cert: client.cert, key: client.key, headers: { authorization: `Bearer ${token}` } }),
+    );
     assert.deepEqual(xfcc.uri, [CLIENT_ID]);
   });
 });
@@ -345,10 +387,14 @@ describe('secured: false', () => {
 });
 
 describe('the client certificate in a header', () => {
-  it('is believed from a trusted front proxy (URL-encoded PEM), and the proxy\'s own SVID is not taken for the client', async () => {
+  it("is believed from a trusted front proxy (URL-encoded PEM), and the proxy's own SVID is not taken for the client", async () => {
     const proxy = svid('front-proxy');
     const xfcc = forwardedXfcc(
-      await gw('/mandatory/1.0/headers', { cert: proxy.cert, key: proxy.key, headers: { 'X-WSO2-CLIENT-CERTIFICATE': encodeURIComponent(pinnedLeaf.pem) } }),
+      await gw('/mandatory/1.0/headers', {
+        cert: proxy.cert,
+        key: proxy.key,
+        headers: { 'X-WSO2-CLIENT-CERTIFICATE': encodeURIComponent(pinnedLeaf.pem) },
+      }),
     );
     assert.equal(xfcc.hash, sha256(pinnedLeaf.der));
   });
@@ -356,12 +402,20 @@ describe('the client certificate in a header', () => {
   it('is believed from a trusted front proxy as raw PEM on one line, and may carry an X509-SVID chain', async () => {
     const proxy = svid('front-proxy');
     const raw = forwardedXfcc(
-      await gw('/mandatory/1.0/headers', { cert: proxy.cert, key: proxy.key, headers: { 'X-WSO2-CLIENT-CERTIFICATE': oneLine(pinnedLeaf.pem) } }),
+      await gw('/mandatory/1.0/headers', {
+        cert: proxy.cert,
+        key: proxy.key,
+        headers: { 'X-WSO2-CLIENT-CERTIFICATE': oneLine(pinnedLeaf.pem) },
+      }),
     );
     assert.equal(raw.hash, sha256(pinnedLeaf.der));
     const client = svid('client');
     const viaSvid = forwardedXfcc(
-      await gw('/mandatory/1.0/headers', { cert: proxy.cert, key: proxy.key, headers: { 'X-WSO2-CLIENT-CERTIFICATE': encodeURIComponent(client.chainPem) } }),
+      await gw('/mandatory/1.0/headers', {
+        cert: proxy.cert,
+        key: proxy.key,
+        headers: { 'X-WSO2-CLIENT-CERTIFICATE': encodeURIComponent(client.chainPem) },
+      }),
     );
     assert.deepEqual(viaSvid.uri, [CLIENT_ID]);
     assert.equal(viaSvid.hash, client.leafHash);
@@ -369,9 +423,17 @@ describe('the client certificate in a header', () => {
 
   it('from a trusted front proxy is still checked: a wrong certificate or an unreadable header is rejected', async () => {
     const proxy = svid('front-proxy');
-    const wrong = await gw('/mandatory/1.0/headers', { cert: proxy.cert, key: proxy.key, headers: { 'X-WSO2-CLIENT-CERTIFICATE': encodeURIComponent(wrongLeaf.pem) } });
+    const wrong = await gw('/mandatory/1.0/headers', {
+      cert: proxy.cert,
+      key: proxy.key,
+      headers: { 'X-WSO2-CLIENT-CERTIFICATE': encodeURIComponent(wrongLeaf.pem) },
+    });
     assertRejected(wrong, 'certificate_not_accepted', 'EchoMandatory');
-    const garbage = await gw('/mandatory/1.0/headers', { cert: proxy.cert, key: proxy.key, headers: { 'X-WSO2-CLIENT-CERTIFICATE': 'not a certificate' } });
+    const garbage = await gw('/mandatory/1.0/headers', {
+      cert: proxy.cert,
+      key: proxy.key,
+      headers: { 'X-WSO2-CLIENT-CERTIFICATE': 'not a certificate' },
+    });
     assertRejected(garbage, 'certificate_not_accepted', 'EchoMandatory');
   });
 
@@ -384,7 +446,10 @@ describe('the client certificate in a header', () => {
     const from = gateway.lines.length;
     const reply = await gw('/mandatory/1.0/headers', { headers: { 'X-WSO2-CLIENT-CERTIFICATE': encodeURIComponent(pinnedLeaf.pem) } });
     assertRejected(reply, 'mtls_required', 'EchoMandatory');
-    assert.match(await logged(gateway, from, /^Ignored /), /^Ignored x-wso2-client-certificate from 127\.0\.0\.1:\d+: the peer is not a trusted proxy$/);
+    assert.match(
+      await logged(gateway, from, /^Ignored /),
+      /^Ignored x-wso2-client-certificate from 127\.0\.0\.1:\d+: the peer is not a trusted proxy$/,
+    );
   });
 
   it('is ignored from a client with an SVID that is not a trusted proxy: its own certificate decides', async () => {
@@ -396,22 +461,35 @@ describe('the client certificate in a header', () => {
       headers: { 'X-WSO2-CLIENT-CERTIFICATE': encodeURIComponent(pinnedLeaf.pem) },
     });
     assertRejected(reply, 'certificate_not_accepted', 'EchoMandatory');
-    assert.match(await logged(gateway, from, /^Ignored /), new RegExp(`from 127\\.0\\.0\\.1:\\d+ \\(${STRANGER_ID}\\): the peer is not a trusted proxy`));
+    assert.match(
+      await logged(gateway, from, /^Ignored /),
+      new RegExp(`from 127\\.0\\.0\\.1:\\d+ \\(${STRANGER_ID}\\): the peer is not a trusted proxy`),
+    );
     // An accepted client that adds the header is served as itself, and the header goes nowhere.
     const client = svid('client');
-    const own = await gw('/mandatory/1.0/headers', { cert: client.cert, key: client.key, headers: { 'X-WSO2-CLIENT-CERTIFICATE': encodeURIComponent(pinnedLeaf.pem) } });
+    const own = await gw('/mandatory/1.0/headers', {
+      cert: client.cert,
+      key: client.key,
+      headers: { 'X-WSO2-CLIENT-CERTIFICATE': encodeURIComponent(pinnedLeaf.pem) },
+    });
     assert.equal(forwardedXfcc(own).hash, client.leafHash);
     assert.equal(own.json.headers['x-wso2-client-certificate'], undefined);
   });
 
-  it('a client-supplied x-forwarded-client-cert never reaches the upstream: only the gateway\'s own element does', async () => {
+  it("a client-supplied x-forwarded-client-cert never reaches the upstream: only the gateway's own element does", async () => {
     const client = svid('client');
     const forged = `By=${GATEWAY_ID};Hash=${'0'.repeat(64)};URI=spiffe://example.org/admin`;
-    const xfcc = forwardedXfcc(await gw('/mandatory/1.0/headers', { cert: client.cert, key: client.key, headers: { 'x-forwarded-client-cert': forged } }));
+    const xfcc = forwardedXfcc(
+      await gw('/mandatory/1.0/headers', { cert: client.cert, key: client.key, headers: { 'x-forwarded-client-cert': forged } }),
+    );
     assert.deepEqual(xfcc.uri, [CLIENT_ID]);
     assert.equal(xfcc.hash, client.leafHash);
     // Through to the employee service too.
-    const reply = await gw('/employee/3.14/employee', { cert: client.cert, key: client.key, headers: { 'x-forwarded-client-cert': forged } });
+    const reply = await gw('/employee/3.14/employee', {
+      cert: client.cert,
+      key: client.key,
+      headers: { 'x-forwarded-client-cert': forged },
+    });
     assert.deepEqual(reply.json.caller.client, { uri: CLIENT_ID, hash: client.leafHash });
   });
 });
@@ -421,7 +499,7 @@ describe('x-forwarded-client-cert as the configured header (Envoy in front)', ()
   const element = (der: Uint8Array, pem: string, extra = ''): string =>
     `By=${FRONT_PROXY_ID};Hash=${sha256(der)};Cert="${encodeURIComponent(pem)}";Subject="CN=x, O=\\"y\\""${extra}`;
 
-  it('is believed from the trusted proxy: the nearest (last) element\'s Cert', async () => {
+  it("is believed from the trusted proxy: the nearest (last) element's Cert", async () => {
     const proxy = svid('front-proxy');
     const header = `By=spiffe://elsewhere.test/edge;Hash=${'1'.repeat(64)},${element(pinnedLeaf.der, pinnedLeaf.pem)}`;
     const reply = await xgw('/mandatory/1.0/headers', { cert: proxy.cert, key: proxy.key, headers: { 'x-forwarded-client-cert': header } });
@@ -477,7 +555,10 @@ describe('the employee service', () => {
     });
     assert.equal(direct.status, 200, direct.text);
     assert.deepEqual(direct.json.caller, { peer: CLIENT_ID, client: null });
-    assert.match(await logged(upstream, from, /^Ignored /), new RegExp(`^Ignored x-forwarded-client-cert from ${CLIENT_ID}: only ${GATEWAY_ID} may forward`));
+    assert.match(
+      await logged(upstream, from, /^Ignored /),
+      new RegExp(`^Ignored x-forwarded-client-cert from ${CLIENT_ID}: only ${GATEWAY_ID} may forward`),
+    );
 
     // The same header over a connection authenticated as the gateway is believed.
     const gatewaySvid = svid('gateway');

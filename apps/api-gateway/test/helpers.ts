@@ -54,10 +54,14 @@ export class TestAgent {
     const args = [
       join(devAgentDir(), 'bin', 'spiffe-dev-agent.js'),
       'run',
-      '-socketPath', join(this.dir, 'public', 'api.sock'),
-      '-adminSocketPath', this.admin,
-      '-dataDir', join(this.dir, 'data'),
-      '-trustDomain', 'example.org',
+      '-socketPath',
+      join(this.dir, 'public', 'api.sock'),
+      '-adminSocketPath',
+      this.admin,
+      '-dataDir',
+      join(this.dir, 'data'),
+      '-trustDomain',
+      'example.org',
     ];
     for (const [who, id] of Object.entries(IDENTITIES)) args.push('-identitySocket', `${id}=${join(this.dir, 'public', `${who}.sock`)}`);
     const agent = startWorkload({ name: 'dev-agent', command: process.execPath, args });
@@ -78,7 +82,18 @@ export class TestAgent {
     for (const id of [STRANGER_ID, FRONT_PROXY_ID]) {
       const r = spawnSync(
         this.cli,
-        ['entry', 'create', '-socketPath', this.admin, '-spiffeID', id, '-parentID', 'spiffe://example.org/host', '-selector', 'unix:uid:65534'],
+        [
+          'entry',
+          'create',
+          '-socketPath',
+          this.admin,
+          '-spiffeID',
+          id,
+          '-parentID',
+          'spiffe://example.org/host',
+          '-selector',
+          'unix:uid:65534',
+        ],
         { encoding: 'utf8' },
       );
       if (r.status !== 0) throw new Error(`entry create ${id} failed: ${r.stdout}${r.stderr}`);

@@ -52,7 +52,9 @@ describe('deploy/k8s/api-gateway', () => {
       const data: Record<string, string> = {
         ...(source.data ?? {}),
         ...(source.stringData ?? {}),
-        ...(volume.secret && source.data ? Object.fromEntries(Object.entries(source.data).map(([k, v]) => [k, Buffer.from(String(v), 'base64').toString()])) : {}),
+        ...(volume.secret && source.data
+          ? Object.fromEntries(Object.entries(source.data).map(([k, v]) => [k, Buffer.from(String(v), 'base64').toString()]))
+          : {}),
       };
       for (const [key, value] of Object.entries(data)) {
         // The absolute paths of gateway.yaml are rooted in the test's folder.
@@ -61,9 +63,12 @@ describe('deploy/k8s/api-gateway', () => {
     }
     const configPath = gateway.command[gateway.command.indexOf('--config') + 1];
     const config = await loadGatewayConfig(join(root, configPath));
-    assert.deepEqual(config.apis.map((a) => a.definition.name), ['EmployeeServiceAPI']);
+    assert.deepEqual(
+      config.apis.map((a) => a.definition.name),
+      ['EmployeeServiceAPI'],
+    );
     const api = config.apis[0]!;
-    assert.equal(api.pinned.size, 2, 'the ConfigMap\'s and the Secret\'s certificates are pinned');
+    assert.equal(api.pinned.size, 2, "the ConfigMap's and the Secret's certificates are pinned");
     assert.equal(api.definition.mtls?.required, 'mandatory');
     assert.equal(config.routes.match('GET', '/employee/3.14/employee').kind, 'match');
     // The upstream is reached over SPIFFE mTLS as the ID the employee service is registered with.
@@ -91,7 +96,10 @@ describe('deploy/k8s/api-gateway', () => {
     assert.equal(gatewayId, 'spiffe://example.org/api-gateway');
     const upstream = container('employee-service');
     assert.equal(upstream.command[upstream.command.indexOf('--gateway-id') + 1], gatewayId);
-    for (const [name, port] of [['api-gateway', 9095], ['employee-service', 8080]] as const) {
+    for (const [name, port] of [
+      ['api-gateway', 9095],
+      ['employee-service', 8080],
+    ] as const) {
       const deployment = find('Deployment', name);
       assert.equal(find('ClusterSPIFFEID', name).spec.podSelector.matchLabels.app, deployment.spec.template.metadata.labels.app);
       const service = find('Service', name);

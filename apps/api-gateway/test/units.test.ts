@@ -16,7 +16,14 @@ const other = TestCa.create({ trustDomain: 'other.test' }).leaf('/x', { uris: []
 
 describe('x-forwarded-client-cert', () => {
   it('round-trips an element with a quoted Subject and a URL-encoded Cert', () => {
-    const element = { by: 'spiffe://example.org/gw', hash: 'ab', cert: leaf.pem, subject: 'CN=a, O="b;c"', uri: ['spiffe://example.org/c'], dns: ['x.test'] };
+    const element = {
+      by: 'spiffe://example.org/gw',
+      hash: 'ab',
+      cert: leaf.pem,
+      subject: 'CN=a, O="b;c"',
+      uri: ['spiffe://example.org/c'],
+      dns: ['x.test'],
+    };
     const text = formatXfccElement(element);
     assert.ok(!text.includes('\n'));
     assert.deepEqual(parseXfcc(text), [{ ...element }]);
@@ -41,8 +48,14 @@ describe('x-forwarded-client-cert', () => {
 
   it('gives the client chain of the nearest element, checking Hash against Cert', () => {
     const good = `By=spiffe://f/p;Hash=${certificateHash(leaf.der)};Cert="${encodeURIComponent(leaf.pem)}"`;
-    assert.deepEqual(chainFromXfcc(`By=spiffe://far/p;Hash=00,${good}`).map((d) => certificateHash(d)), [certificateHash(leaf.der)]);
-    assert.throws(() => chainFromXfcc(`By=spiffe://f/p;Hash=${certificateHash(other.der)};Cert="${encodeURIComponent(leaf.pem)}"`), /Hash does not match/);
+    assert.deepEqual(
+      chainFromXfcc(`By=spiffe://far/p;Hash=00,${good}`).map((d) => certificateHash(d)),
+      [certificateHash(leaf.der)],
+    );
+    assert.throws(
+      () => chainFromXfcc(`By=spiffe://f/p;Hash=${certificateHash(other.der)};Cert="${encodeURIComponent(leaf.pem)}"`),
+      /Hash does not match/,
+    );
     assert.throws(() => chainFromXfcc(`${good},By=spiffe://f/p;URI=spiffe://x/y`), /carries no Cert or Chain/);
     const chain = `Cert="${encodeURIComponent(other.pem)}";Chain="${encodeURIComponent(leaf.pem)}"`;
     assert.throws(() => chainFromXfcc(chain), /Cert is not the first certificate of Chain/);
@@ -59,7 +72,10 @@ describe('certificate headers', () => {
   ];
   for (const [what, value] of accepted) {
     it(`reads ${what}`, () => {
-      assert.deepEqual(decodeCertificateHeader(value).map((d) => certificateHash(d)), [certificateHash(leaf.der)]);
+      assert.deepEqual(
+        decodeCertificateHeader(value).map((d) => certificateHash(d)),
+        [certificateHash(leaf.der)],
+      );
     });
   }
   const refused: Array<[string, string, RegExp]> = [
@@ -70,24 +86,34 @@ describe('certificate headers', () => {
   ];
   for (const [what, value, message] of refused) {
     it(`refuses ${what}`, () => {
-      assert.throws(() => decodeCertificateHeader(value), (err: Error) => {
-        assert.match(err.message, message);
-        assert.ok(!err.message.includes(value) || value.length < 10, 'the value is not echoed');
-        return true;
-      });
+      assert.throws(
+        () => decodeCertificateHeader(value),
+        (err: Error) => {
+          assert.match(err.message, message);
+          assert.ok(!err.message.includes(value) || value.length < 10, 'the value is not echoed');
+          return true;
+        },
+      );
     });
   }
 
   it('reads every certificate of a file and skips other blocks', () => {
     const text = `${leaf.pem}-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n${other.pem}`;
-    assert.deepEqual(pemCertificates(text).map((d) => certificateHash(d)), [certificateHash(leaf.der), certificateHash(other.der)]);
+    assert.deepEqual(
+      pemCertificates(text).map((d) => certificateHash(d)),
+      [certificateHash(leaf.der), certificateHash(other.der)],
+    );
   });
 });
 
 describe('pinned certificates', () => {
   const issuing = TestCa.create({ trustDomain: 'partner.test' });
   const issued = issuing.leaf('/x', { uris: [] });
-  const expired = ca.leaf('/x', { uris: [], notBefore: new Date(Date.now() - 2 * 86_400_000), notAfter: new Date(Date.now() - 86_400_000) });
+  const expired = ca.leaf('/x', {
+    uris: [],
+    notBefore: new Date(Date.now() - 2 * 86_400_000),
+    notAfter: new Date(Date.now() - 86_400_000),
+  });
   const pins = new PinnedCertificates([leaf.certificate, expired.certificate, issuing.certificate]);
 
   it('accept a pinned certificate, and one issued by a pinned CA', () => {
@@ -139,7 +165,12 @@ describe('routes', () => {
   for (const [method, path, expected] of cases) {
     it(`${method} ${path} -> ${expected}`, () => {
       const r = table.match(method, path);
-      const got = r.kind === 'match' ? `match ${r.api.name} ${r.remainder}` : r.kind === 'method_not_allowed' ? `method_not_allowed ${r.allowed.join(',')}` : r.kind;
+      const got =
+        r.kind === 'match'
+          ? `match ${r.api.name} ${r.remainder}`
+          : r.kind === 'method_not_allowed'
+            ? `method_not_allowed ${r.allowed.join(',')}`
+            : r.kind;
       assert.equal(got, expected);
     });
   }

@@ -44,7 +44,11 @@ async function run(): Promise<void> {
     const reply = await new Promise<string>((resolve, reject) => {
       let data = '';
       conn.on('data', (chunk: string) => (data += chunk));
-      conn.once('end', () => (data ? resolve(data) : reject(new Error('the server closed the connection without answering (was this client\'s identity rejected?)'))));
+      conn.once('end', () =>
+        data
+          ? resolve(data)
+          : reject(new Error("the server closed the connection without answering (was this client's identity rejected?)")),
+      );
       conn.once('error', reject);
     });
     console.log(`Server says: ${reply.trim()}`);

@@ -6,7 +6,14 @@
  * @module
  */
 import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
-import { BundleError, SpiffeError, X509SvidError, parseAndVerifyX509Svid, type Authorizer, type X509BundleSource } from '@spiffe-node/spiffe';
+import {
+  BundleError,
+  SpiffeError,
+  X509SvidError,
+  parseAndVerifyX509Svid,
+  type Authorizer,
+  type X509BundleSource,
+} from '@spiffe-node/spiffe';
 
 /**
  * The server's answer: valid (with the client's SPIFFE ID in SPIFFE mode), or the reason and
@@ -187,7 +194,11 @@ export function rootCaVerdict(socket: TLSSocket): Verdict {
   const cert = socket.getPeerCertificate(true);
   const node = nodeCode(socket);
   if (!hasPeerCertificate(cert)) {
-    return { mTLSValid: false, reason: 'NO_CLIENT_CERTIFICATE', detail: `the client sent no certificate${node ? ` (Node reports ${node.code})` : ''}` };
+    return {
+      mTLSValid: false,
+      reason: 'NO_CLIENT_CERTIFICATE',
+      detail: `the client sent no certificate${node ? ` (Node reports ${node.code})` : ''}`,
+    };
   }
   if (node !== undefined) return { mTLSValid: false, reason: node.code, detail: node.message };
   return { mTLSValid: true };
@@ -209,7 +220,11 @@ export function spiffeVerdict(socket: TLSSocket, bundles: X509BundleSource, auth
   const cert = socket.getPeerCertificate(true);
   const node = nodeCode(socket);
   if (!hasPeerCertificate(cert)) {
-    return { mTLSValid: false, reason: 'NO_CLIENT_CERTIFICATE', detail: `the client sent no certificate${node ? ` (Node reports ${node.code})` : ''}` };
+    return {
+      mTLSValid: false,
+      reason: 'NO_CLIENT_CERTIFICATE',
+      detail: `the client sent no certificate${node ? ` (Node reports ${node.code})` : ''}`,
+    };
   }
   let failure: unknown;
   try {

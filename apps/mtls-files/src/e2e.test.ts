@@ -39,16 +39,29 @@ describe('helper + server --svid-dir + api fetch x509 -write, with the developme
       let port: number;
       ({ server, url, port } = await startServer(['--svid-dir', serverDir, '--authorize-id', SERVER]));
 
-      const fetched = await run(SPIFFE_BIN, ['api', 'fetch', 'x509', '-socketPath', agent.socketPath, '-write', 'client', '-timeout', '10s'], { cwd: dir.path });
+      const fetched = await run(
+        SPIFFE_BIN,
+        ['api', 'fetch', 'x509', '-socketPath', agent.socketPath, '-write', 'client', '-timeout', '10s'],
+        { cwd: dir.path },
+      );
       assert.equal(fetched.code, 0, fetched.stderr);
       const client = join(dir.path, 'client');
-      const curl = await run('curl', ['-sS', '--cacert', 'bundle.0.pem', '--cert', 'svid.0.pem', '--key', 'svid.0.key', url], { cwd: client });
+      const curl = await run('curl', ['-sS', '--cacert', 'bundle.0.pem', '--cert', 'svid.0.pem', '--key', 'svid.0.key', url], {
+        cwd: client,
+      });
       assert.equal(curl.stdout.trim(), `{"mTLSValid": true, "spiffeId": "${SERVER}"}`, curl.stderr);
 
       // The helper rewrites the files at the next rotation; the server follows them.
       await server.waitFor(/SVID files changed: now serving spiffe:\/\/example\.org\/server/, 15_000);
       const onDisk = new X509Certificate(readFileSync(join(serverDir, 'svid.pem'))).serialNumber;
-      const sClient = await run('sh', ['-c', `openssl s_client -connect 127.0.0.1:${port} -servername localhost -CAfile svid_bundle.pem </dev/null 2>/dev/null | openssl x509 -noout -serial`], { cwd: serverDir });
+      const sClient = await run(
+        'sh',
+        [
+          '-c',
+          `openssl s_client -connect 127.0.0.1:${port} -servername localhost -CAfile svid_bundle.pem </dev/null 2>/dev/null | openssl x509 -noout -serial`,
+        ],
+        { cwd: serverDir },
+      );
       const served = sClient.stdout.trim().replace(/^serial=/, '');
       // The files may have rotated once more meanwhile; the server serves what is (or just was) on disk.
       const now = new X509Certificate(readFileSync(join(serverDir, 'svid.pem'))).serialNumber;

@@ -6,8 +6,16 @@ import { UsageError, parseRequestArgs, parseServerArgs } from './options.js';
 describe('parseServerArgs', () => {
   it('reads the plain mode and the SPIFFE modes', () => {
     assert.deepEqual(parseServerArgs(['--cert', 'c.pem', '--key', 'k.pem', '--root-ca', 'a.pem', '--root-ca', 'b.pem'], {}), {
-      mode: 'root-ca', cert: 'c.pem', key: 'k.pem', rootCas: ['a.pem', 'b.pem'], svidDir: undefined, bundle: undefined,
-      authorizeIds: [], authorizeTds: [], port: 9443, host: undefined,
+      mode: 'root-ca',
+      cert: 'c.pem',
+      key: 'k.pem',
+      rootCas: ['a.pem', 'b.pem'],
+      svidDir: undefined,
+      bundle: undefined,
+      authorizeIds: [],
+      authorizeTds: [],
+      port: 9443,
+      host: undefined,
     });
     const spiffe = parseServerArgs(['--svid-dir', '/svids', '--authorize-id', 'spiffe://example.org/client', '--port', '8443'], {});
     assert.equal(spiffe.mode, 'spiffe');
@@ -27,7 +35,11 @@ describe('parseServerArgs', () => {
     [['--svid-dir', 'd', '--bogus'], /Unknown option '--bogus'/],
   ];
   for (const [argv, error] of bad) {
-    it(`refuses ${argv.join(' ') || 'nothing'}`, () => assert.throws(() => parseServerArgs(argv, {}), (e: unknown) => e instanceof UsageError && error.test(e.message)));
+    it(`refuses ${argv.join(' ') || 'nothing'}`, () =>
+      assert.throws(
+        () => parseServerArgs(argv, {}),
+        (e: unknown) => e instanceof UsageError && error.test(e.message),
+      ));
   }
 });
 
@@ -45,7 +57,11 @@ describe('parseRequestArgs', () => {
     [['--server-id', 'spiffe://x/y'], /go with --spiffe/],
   ];
   for (const [argv, error] of bad) {
-    it(`refuses ${argv.join(' ')}`, () => assert.throws(() => parseRequestArgs(argv), (e: unknown) => e instanceof UsageError && error.test(e.message)));
+    it(`refuses ${argv.join(' ')}`, () =>
+      assert.throws(
+        () => parseRequestArgs(argv),
+        (e: unknown) => e instanceof UsageError && error.test(e.message),
+      ));
   }
 });
 

@@ -80,11 +80,16 @@ export function parseServerArgs(argv: string[], env: Record<string, string | und
   if (svidDir !== undefined && (values.cert !== undefined || values.key !== undefined || values.bundle !== undefined)) {
     throw new UsageError('--svid-dir names the certificate, key and bundle files itself: give either --svid-dir or --cert/--key/--bundle');
   }
-  if (svidDir === undefined && (values.cert === undefined || values.key === undefined)) throw new UsageError('give --svid-dir, or both --cert and --key');
-  if (spiffe && rootCas.length > 0) throw new UsageError('--root-ca is for the plain mode (--cert/--key without --bundle); in SPIFFE mode the client is checked against the bundle of its trust domain');
+  if (svidDir === undefined && (values.cert === undefined || values.key === undefined))
+    throw new UsageError('give --svid-dir, or both --cert and --key');
+  if (spiffe && rootCas.length > 0)
+    throw new UsageError(
+      '--root-ca is for the plain mode (--cert/--key without --bundle); in SPIFFE mode the client is checked against the bundle of its trust domain',
+    );
   const authorizeIds = values['authorize-id'] ?? [];
   const authorizeTds = values['authorize-td'] ?? [];
-  if (!spiffe && (authorizeIds.length > 0 || authorizeTds.length > 0)) throw new UsageError('--authorize-id and --authorize-td need SPIFFE mode (--svid-dir or --bundle)');
+  if (!spiffe && (authorizeIds.length > 0 || authorizeTds.length > 0))
+    throw new UsageError('--authorize-id and --authorize-td need SPIFFE mode (--svid-dir or --bundle)');
   if (authorizeIds.length > 0 && authorizeTds.length > 0) throw new UsageError('give --authorize-id or --authorize-td, not both');
   return {
     mode: spiffe ? 'spiffe' : 'root-ca',
@@ -157,7 +162,9 @@ export function parseRequestArgs(argv: string[]): RequestOptions {
   const spiffe = values.spiffe === true;
   if ((values.key === undefined) !== (values.cert === undefined)) throw new UsageError('give --key and --cert together');
   if (spiffe && (values.key !== undefined || (values['root-ca'] ?? []).length > 0)) {
-    throw new UsageError('--spiffe takes the client SVID and the trust bundles from the Workload API: leave out --key, --cert and --root-ca');
+    throw new UsageError(
+      '--spiffe takes the client SVID and the trust bundles from the Workload API: leave out --key, --cert and --root-ca',
+    );
   }
   if (!spiffe && (values.socket !== undefined || values['server-id'] !== undefined || values['server-td'] !== undefined)) {
     throw new UsageError('--socket, --server-id and --server-td go with --spiffe');

@@ -26,7 +26,8 @@ async function agentFor(options: RequestOptions): Promise<{ agent: https.Agent; 
   if (options.serverIds.length > 0) {
     authorizer = authorizeOneOf(...options.serverIds.map((id) => SpiffeId.fromString(id)));
   } else {
-    const tds = options.serverTds.length > 0 ? options.serverTds.map((td) => TrustDomain.fromString(td)) : [source.getX509Svid().id.trustDomain];
+    const tds =
+      options.serverTds.length > 0 ? options.serverTds.map((td) => TrustDomain.fromString(td)) : [source.getX509Svid().id.trustDomain];
     authorizer = authorizeMatch((id) => tds.some((td) => id.memberOf(td)));
   }
   const agent = createSpiffeHttpsAgent({ svidSource: source, bundleSource: source, authorizer });
@@ -70,7 +71,9 @@ main().then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    console.error(`Request failed: ${(err as { code?: string }).code ? `${(err as { code?: string }).code}: ` : ''}${(err as Error).message}`);
+    console.error(
+      `Request failed: ${(err as { code?: string }).code ? `${(err as { code?: string }).code}: ` : ''}${(err as Error).message}`,
+    );
     process.exitCode = 1;
   },
 );

@@ -6,7 +6,18 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { FakeAgent, TestCa, run, startApp, startServer, tempDir, writeFiles, x509SvidMessage, type Running, type TestSvid } from './testing/fixtures.js';
+import {
+  FakeAgent,
+  TestCa,
+  run,
+  startApp,
+  startServer,
+  tempDir,
+  writeFiles,
+  x509SvidMessage,
+  type Running,
+  type TestSvid,
+} from './testing/fixtures.js';
 
 const HOUR = 3600_000;
 const example = TestCa.create({ trustDomain: 'example.org' });
@@ -47,7 +58,11 @@ function securityLevelZero(): NodeJS.ProcessEnv {
 }
 
 async function curl(url: string, cacert: string, client?: { cert: string; key: string }, env?: NodeJS.ProcessEnv): Promise<string> {
-  const result = await run('curl', ['-sS', '--cacert', cacert, ...(client ? ['--cert', client.cert, '--key', client.key] : []), url], env ? { env } : {});
+  const result = await run(
+    'curl',
+    ['-sS', '--cacert', cacert, ...(client ? ['--cert', client.cert, '--key', client.key] : []), url],
+    env ? { env } : {},
+  );
   assert.equal(result.code, 0, result.stderr);
   return result.stdout.trimEnd();
 }
@@ -226,7 +241,7 @@ describe('server --authorize-td', () => {
   });
 });
 
-describe('server --cert --key [--root-ca] (plain mode, the tutorial\'s)', () => {
+describe("server --cert --key [--root-ca] (plain mode, the tutorial's)", () => {
   // The tutorial's two CAs: the server's certificates from one, the client's from the other.
   const serverCa = TestCa.create({ trustDomain: 'server.test' });
   const clientCa = TestCa.create({ trustDomain: 'client.test' });
@@ -259,7 +274,10 @@ describe('server --cert --key [--root-ca] (plain mode, the tutorial\'s)', () => 
       const none = verdict(await curl(url, files.serverCa));
       assert.equal(none.reason, 'NO_CLIENT_CERTIFICATE');
       assert.match(none.detail ?? '', /Node reports UNABLE_TO_GET_ISSUER_CERT/);
-      assert.equal(await curl(url, files.serverCa, files.client), '{"mTLSValid": false, "reason": "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "detail": "unable to get local issuer certificate"}');
+      assert.equal(
+        await curl(url, files.serverCa, files.client),
+        '{"mTLSValid": false, "reason": "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "detail": "unable to get local issuer certificate"}',
+      );
     } finally {
       await server.stop();
     }
@@ -269,7 +287,16 @@ describe('server --cert --key [--root-ca] (plain mode, the tutorial\'s)', () => 
     const { server, url } = await startServer(['--cert', files.serverCert, '--key', files.serverKey, '--root-ca', files.clientCa]);
     try {
       assert.equal(await curl(url, files.serverCa, files.client), '{"mTLSValid": true}');
-      const request = await startApp('request', ['--key', files.client.key, '--cert', files.client.cert, '--root-ca', files.serverCa, '--url', url]).exited;
+      const request = await startApp('request', [
+        '--key',
+        files.client.key,
+        '--cert',
+        files.client.cert,
+        '--root-ca',
+        files.serverCa,
+        '--url',
+        url,
+      ]).exited;
       assert.equal(request.code, 0, request.stderr);
       assert.equal(request.stdout, '{"mTLSValid": true}\n');
       const oneWay = await startApp('request', ['--root-ca', files.serverCa, '--url', url]).exited;
@@ -288,11 +315,27 @@ describe('request --spiffe', () => {
     const agent = await FakeAgent.start();
     try {
       agent.setX509SvidResponse({ svids: [x509SvidMessage(mid.svid('/client'), [example.certificate])] });
-      const ok = await startApp('request', ['--spiffe', '--socket', agent.address, '--server-id', 'spiffe://example.org/server', '--url', url]).exited;
+      const ok = await startApp('request', [
+        '--spiffe',
+        '--socket',
+        agent.address,
+        '--server-id',
+        'spiffe://example.org/server',
+        '--url',
+        url,
+      ]).exited;
       assert.equal(ok.code, 0, ok.stderr);
       assert.equal(ok.stdout, '{"mTLSValid": true, "spiffeId": "spiffe://example.org/client"}\n');
       // The client refuses a server with another ID before sending anything.
-      const refused = await startApp('request', ['--spiffe', '--socket', agent.address, '--server-id', 'spiffe://example.org/api', '--url', url]).exited;
+      const refused = await startApp('request', [
+        '--spiffe',
+        '--socket',
+        agent.address,
+        '--server-id',
+        'spiffe://example.org/api',
+        '--url',
+        url,
+      ]).exited;
       assert.equal(refused.code, 1);
       assert.match(refused.stderr, /^Request failed: .*unexpected ID "spiffe:\/\/example\.org\/server"/);
     } finally {

@@ -8,7 +8,15 @@
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { SpiffeId, TrustDomain, authorizeMatch, authorizeMemberOf, authorizeOneOf, type Authorizer, type X509Svid } from '@spiffe-node/spiffe';
+import {
+  SpiffeId,
+  TrustDomain,
+  authorizeMatch,
+  authorizeMemberOf,
+  authorizeOneOf,
+  type Authorizer,
+  type X509Svid,
+} from '@spiffe-node/spiffe';
 import { fileX509Source, type FileX509Source } from '@spiffe-node/spiffe/files';
 import { formatVerdict, rootCaVerdict, spiffeVerdict, type AuthorizerKind, type Verdict } from './diagnose.js';
 import { SERVER_USAGE, UsageError, parseServerArgs, type ServerOptions } from './options.js';
@@ -20,7 +28,8 @@ function spiffeAuthorizer(options: ServerOptions, own: TrustDomain): { authorize
     return { authorizer: authorizeOneOf(...ids), kind: 'id', text: ids.join(', ') };
   }
   const tds = (options.authorizeTds.length > 0 ? options.authorizeTds : [own.name]).map((td) => TrustDomain.fromString(td));
-  const authorizer = tds.length === 1 ? authorizeMemberOf(tds[0] as TrustDomain) : authorizeMatch((id) => tds.some((td) => id.memberOf(td)));
+  const authorizer =
+    tds.length === 1 ? authorizeMemberOf(tds[0] as TrustDomain) : authorizeMatch((id) => tds.some((td) => id.memberOf(td)));
   return { authorizer, kind: 'trust-domain', text: `members of ${tds.map((td) => td.name).join(', ')}` };
 }
 
@@ -36,7 +45,15 @@ function startServer(options: ServerOptions): https.Server {
   let tls: https.ServerOptions;
   let close = (): void => {};
   if (options.mode === 'spiffe') {
-    const files = options.svidDir !== undefined ? findSvidFiles(options.svidDir) : { certFile: options.cert as string, keyFile: options.key as string, bundleFile: options.bundle as string, federatedBundleFiles: {} };
+    const files =
+      options.svidDir !== undefined
+        ? findSvidFiles(options.svidDir)
+        : {
+            certFile: options.cert as string,
+            keyFile: options.key as string,
+            bundleFile: options.bundle as string,
+            federatedBundleFiles: {},
+          };
     const source = fileX509Source({ ...files, watch: true });
     const { authorizer, kind, text } = spiffeAuthorizer(options, source.trustDomain);
     verdict = (socket) => spiffeVerdict(socket, source, authorizer, kind);

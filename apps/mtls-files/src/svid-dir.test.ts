@@ -26,18 +26,41 @@ describe('findSvidFiles', () => {
     assert.deepEqual(findSvidFiles(d).federatedBundleFiles, { 'partner.org': join(d, 'federated_bundle.0.0.pem') });
   });
 
-  it('says which file it cannot tell the trust domain of when Node cannot decode its CA\'s SAN', async () => {
+  it("says which file it cannot tell the trust domain of when Node cannot decode its CA's SAN", async () => {
     const d = writeFiles(join(dir.path, 'undecodable'), {});
     // A subjectAltName whose GeneralNames holds a NULL, which is no GeneralName: OpenSSL cannot print it.
-    const made = await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
-      '-subj', '/CN=undecodable SAN', '-addext', 'subjectAltName=DER:30020500', '-keyout', join(d, 'ca.key'), '-out', join(d, 'ca.pem')]);
+    const made = await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=undecodable SAN',
+      '-addext',
+      'subjectAltName=DER:30020500',
+      '-keyout',
+      join(d, 'ca.key'),
+      '-out',
+      join(d, 'ca.pem'),
+    ]);
     assert.equal(made.code, 0, made.stderr);
     const bad = svidDir('bad', [readFileSync(join(d, 'ca.pem'), 'utf8')]);
-    assert.throws(() => findSvidFiles(bad), (err: Error) => {
-      assert.equal(err.constructor, Error);
-      assert.match(err.message, /^cannot tell which trust domain .*federated_bundle\.0\.0\.pem is for \(its first CA has no spiffe:\/\/<trust domain> URI SAN that can be read\); give the files with --cert, --key and --bundle instead$/);
-      return true;
-    });
+    assert.throws(
+      () => findSvidFiles(bad),
+      (err: Error) => {
+        assert.equal(err.constructor, Error);
+        assert.match(
+          err.message,
+          /^cannot tell which trust domain .*federated_bundle\.0\.0\.pem is for \(its first CA has no spiffe:\/\/<trust domain> URI SAN that can be read\); give the files with --cert, --key and --bundle instead$/,
+        );
+        return true;
+      },
+    );
   });
 
   it('refuses a CA whose URI SAN is not a SPIFFE ID, with the rule it breaks', () => {

@@ -61,7 +61,9 @@ function trustDomainOf(file: string): string {
   try {
     return SpiffeId.fromString(uri).trustDomain.name;
   } catch (err) {
-    throw new Error(`cannot tell which trust domain ${file} is for: the URI SAN of its first CA is not a SPIFFE ID (${(err as Error).message}); give the files with --cert, --key and --bundle instead`);
+    throw new Error(
+      `cannot tell which trust domain ${file} is for: the URI SAN of its first CA is not a SPIFFE ID (${(err as Error).message}); give the files with --cert, --key and --bundle instead`,
+    );
   }
 }
 
@@ -80,7 +82,9 @@ export function findSvidFiles(dir: string): SvidFiles {
   const at = (name: string): string => join(dir, name);
   if (existsSync(at('svid.0.pem'))) {
     const federatedBundleFiles: Record<string, string> = {};
-    for (const name of readdirSync(dir).filter((n) => /^federated_bundle\.0\.\d+\.pem$/.test(n)).sort()) {
+    for (const name of readdirSync(dir)
+      .filter((n) => /^federated_bundle\.0\.\d+\.pem$/.test(n))
+      .sort()) {
       federatedBundleFiles[trustDomainOf(at(name))] = at(name);
     }
     return { certFile: at('svid.0.pem'), keyFile: at('svid.0.key'), bundleFile: at('bundle.0.pem'), federatedBundleFiles };

@@ -62,7 +62,11 @@ function toAddress(value: string): string {
  * resolveEndpoint(undefined, {}).address; // 'unix:///tmp/spire-agent/public/api.sock'
  * ```
  */
-export function resolveEndpoint(socketPath: string | undefined, env: Record<string, string | undefined>, setting = '-socketPath'): Endpoint {
+export function resolveEndpoint(
+  socketPath: string | undefined,
+  env: Record<string, string | undefined>,
+  setting = '-socketPath',
+): Endpoint {
   if (socketPath !== undefined && socketPath !== '') {
     const address = toAddress(socketPath);
     return { address, parsed: parseWorkloadApiAddress(address, 'option'), origin: 'flag', setting };
@@ -87,6 +91,10 @@ export function describeEndpoint(endpoint: Endpoint): string {
   const p = endpoint.parsed;
   const where = p.kind === 'unix' ? `socket ${p.socketPath}` : `tcp endpoint ${p.host?.includes(':') ? `[${p.host}]` : p.host}:${p.port}`;
   const from =
-    endpoint.origin === 'flag' ? endpoint.setting : endpoint.origin === 'env' ? ENDPOINT_ENV : `SPIRE's default; set ${endpoint.setting} or ${ENDPOINT_ENV} for another`;
+    endpoint.origin === 'flag'
+      ? endpoint.setting
+      : endpoint.origin === 'env'
+        ? ENDPOINT_ENV
+        : `SPIRE's default; set ${endpoint.setting} or ${ENDPOINT_ENV} for another`;
   return `${where} (${from})`;
 }

@@ -22,7 +22,9 @@ export function usage(command: string, specs: readonly FlagSpec[]): string {
   for (const spec of [...specs].sort((a, b) => a.name.localeCompare(b.name))) {
     const type = spec.kind === 'bool' ? '' : spec.kind === 'duration' ? ' value' : ' string';
     lines.push(`  -${spec.name}${type}`);
-    lines.push(`    \t${spec.usage}${spec.default !== undefined && spec.default !== '' ? ` (default ${spec.kind === 'string' ? JSON.stringify(spec.default) : spec.default})` : ''}`);
+    lines.push(
+      `    \t${spec.usage}${spec.default !== undefined && spec.default !== '' ? ` (default ${spec.kind === 'string' ? JSON.stringify(spec.default) : spec.default})` : ''}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -6,9 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 const cli = new URL('../dist/cli.js', import.meta.url);
 if (!existsSync(fileURLToPath(cli))) {
-  process.stderr.write(
-    'The SPIFFE development agent is not built yet: run `pnpm build` at the repository root, then try again.\n',
-  );
+  process.stderr.write('The SPIFFE development agent is not built yet: run `pnpm build` at the repository root, then try again.\n');
   process.exit(1);
 }
 const { main } = await import(cli.href);

@@ -28,7 +28,10 @@ describe('agent restarts', () => {
       const admin2 = new AdminClient(second.adminSocketPath);
       assert.equal(await admin2.bundle('pem'), bundle, 'same root');
       assert.equal(await admin2.bundle('jwks'), jwks, 'same JWT keys');
-      assert.deepEqual((await admin2.listEntries()).map((e) => e.id), [entry.id]);
+      assert.deepEqual(
+        (await admin2.listEntries()).map((e) => e.id),
+        [entry.id],
+      );
     } finally {
       assert.equal(await second.stop('SIGINT'), 0);
     }

@@ -35,7 +35,10 @@ describe('startDevAgent (in-process)', () => {
       agent.createEntry({ spiffeId: 'spiffe://example.org/in-process', selectors: [`unix:uid:${process.getuid!()}`] }),
       (err: unknown) => err instanceof DevAgentError && err.code === 'ERR_ENTRY_EXISTS',
     );
-    assert.deepEqual(agent.listEntries().map((e) => e.id), [entry.id]);
+    assert.deepEqual(
+      agent.listEntries().map((e) => e.id),
+      [entry.id],
+    );
     assert.match(agent.bundlePem(), /^-----BEGIN CERTIFICATE-----/);
     assert.notEqual(agent.bundlePem('partner.org'), agent.bundlePem());
     assert.equal(agent.x509Authorities().length, 1);
@@ -50,9 +53,11 @@ describe('startDevAgent (in-process)', () => {
       const second = await stream.message(2);
       assert.notDeepEqual(second.svids[0]!.x509_svid, first.svids[0]!.x509_svid);
       const jwtStream = openStream<{ bundles: Record<string, Buffer> }>(client, 'FetchJWTBundles');
-      const keysBefore = (JSON.parse((await jwtStream.message(1)).bundles['spiffe://example.org']!.toString()) as { keys: unknown[] }).keys.length;
+      const keysBefore = (JSON.parse((await jwtStream.message(1)).bundles['spiffe://example.org']!.toString()) as { keys: unknown[] }).keys
+        .length;
       await agent.rotateJwtKeys();
-      const keysAfter = (JSON.parse((await jwtStream.message(2)).bundles['spiffe://example.org']!.toString()) as { keys: unknown[] }).keys.length;
+      const keysAfter = (JSON.parse((await jwtStream.message(2)).bundles['spiffe://example.org']!.toString()) as { keys: unknown[] }).keys
+        .length;
       assert.equal(keysAfter, keysBefore + 1);
       jwtStream.cancel();
       await agent.deleteEntry(entry.id);
@@ -96,7 +101,10 @@ describe('startDevAgent (in-process)', () => {
         (err: { code?: number; details?: string }) => err.code === 7 && err.details === 'no identity issued',
       );
       const stream = openStream<{ svids: Array<{ spiffe_id: string }> }>(idClient, 'FetchX509SVID');
-      assert.deepEqual((await stream.message(1)).svids.map((s) => s.spiffe_id), ['spiffe://example.org/me']);
+      assert.deepEqual(
+        (await stream.message(1)).svids.map((s) => s.spiffe_id),
+        ['spiffe://example.org/me'],
+      );
       stream.cancel();
     } finally {
       publicClient.close();

@@ -162,7 +162,10 @@ export async function startDevAgent(options: DevAgentOptions = {}): Promise<DevA
       const name = td === undefined ? opts.trustDomain.name : typeof td === 'string' ? TrustDomain.fromString(td).name : td.name;
       const authority = issuer.authority(name);
       if (authority === undefined) {
-        throw new DevAgentError('ERR_AGENT_CONFIG', `this agent has no CA for trust domain "${name}" (it has ${issuer.trustDomains().join(', ')})`);
+        throw new DevAgentError(
+          'ERR_AGENT_CONFIG',
+          `this agent has no CA for trust domain "${name}" (it has ${issuer.trustDomains().join(', ')})`,
+        );
       }
       return authority;
     };

@@ -46,35 +46,108 @@ after(async () => {
 });
 
 const FLAGS = [
-  'socketPath', 'output', 'spiffeID', 'parentID', 'selector', 'x509SVIDTTL', 'jwtSVIDTTL', 'ttl', 'dns', 'federatesWith',
-  'hint', 'data', 'node', 'admin', 'downstream', 'storeSVID', 'entryExpiry', 'entryID', 'matchSelectorsOn',
-  'matchFederatesWithOn', 'format', 'id', 'verbose', 'h', 'nope', '',
+  'socketPath',
+  'output',
+  'spiffeID',
+  'parentID',
+  'selector',
+  'x509SVIDTTL',
+  'jwtSVIDTTL',
+  'ttl',
+  'dns',
+  'federatesWith',
+  'hint',
+  'data',
+  'node',
+  'admin',
+  'downstream',
+  'storeSVID',
+  'entryExpiry',
+  'entryID',
+  'matchSelectorsOn',
+  'matchFederatesWithOn',
+  'format',
+  'id',
+  'verbose',
+  'h',
+  'nope',
+  '',
 ];
 const value = fc.oneof(
   fc.constantFrom(
-    'spiffe://example.org/web', 'spiffe://example.org/host', 'spiffe://partner.org/api', 'spiffe://partner.org',
-    'spiffe://example.org/a//b', 'SPIFFE://EXAMPLE.org/x', 'example.org', 'not an id', '',
-    'unix:uid:0', 'unix:user:root', 'unix:', ':x', 'k8s:ns:default', 'type:value:with:colons',
-    '0', '1', '-1', '3600', '99999999999999999999', '1.5', 'abc', 'json', 'pretty', 'yaml',
-    'exact', 'any', 'superset', 'subset', 'pem', 'spiffe', 'jwks', 'true', 'false', '-',
+    'spiffe://example.org/web',
+    'spiffe://example.org/host',
+    'spiffe://partner.org/api',
+    'spiffe://partner.org',
+    'spiffe://example.org/a//b',
+    'SPIFFE://EXAMPLE.org/x',
+    'example.org',
+    'not an id',
+    '',
+    'unix:uid:0',
+    'unix:user:root',
+    'unix:',
+    ':x',
+    'k8s:ns:default',
+    'type:value:with:colons',
+    '0',
+    '1',
+    '-1',
+    '3600',
+    '99999999999999999999',
+    '1.5',
+    'abc',
+    'json',
+    'pretty',
+    'yaml',
+    'exact',
+    'any',
+    'superset',
+    'subset',
+    'pem',
+    'spiffe',
+    'jwks',
+    'true',
+    'false',
+    '-',
   ),
   fc.string({ maxLength: 12 }),
   fc.string({ unit: 'binary', maxLength: 8 }),
 );
-const flag = fc.tuple(fc.constantFrom(...FLAGS), fc.constantFrom('-', '--'), fc.boolean(), value).map(([name, dashes, inline, v]) =>
-  inline ? [`${dashes}${name}=${v}`] : [`${dashes}${name}`, v],
-);
+const flag = fc
+  .tuple(fc.constantFrom(...FLAGS), fc.constantFrom('-', '--'), fc.boolean(), value)
+  .map(([name, dashes, inline, v]) => (inline ? [`${dashes}${name}=${v}`] : [`${dashes}${name}`, v]));
 const command = fc.constantFrom(
-  ['entry', 'create'], ['entry', 'create'], ['entry', 'create'], ['entry', 'show'], ['entry', 'delete'], ['entry', 'count'],
-  ['bundle', 'show'], ['bundle', 'list'], ['healthcheck'], ['token', 'generate'], ['entry'], ['bogus', 'cmd'], [],
+  ['entry', 'create'],
+  ['entry', 'create'],
+  ['entry', 'create'],
+  ['entry', 'show'],
+  ['entry', 'delete'],
+  ['entry', 'count'],
+  ['bundle', 'show'],
+  ['bundle', 'list'],
+  ['healthcheck'],
+  ['token', 'generate'],
+  ['entry'],
+  ['bogus', 'cmd'],
+  [],
 );
 /** Registration JSON in SPIRE's shape, with any member of any type. */
-const anyJson = fc.oneof(fc.string({ maxLength: 6 }), fc.integer(), fc.constant(null), fc.boolean(), fc.array(fc.string({ maxLength: 4 }), { maxLength: 2 }));
+const anyJson = fc.oneof(
+  fc.string({ maxLength: 6 }),
+  fc.integer(),
+  fc.constant(null),
+  fc.boolean(),
+  fc.array(fc.string({ maxLength: 4 }), { maxLength: 2 }),
+);
 const entryJson = fc.record(
   {
     spiffe_id: fc.oneof(value, fc.record({ trust_domain: value, path: value }), anyJson),
     parent_id: fc.oneof(fc.constant('spiffe://example.org/host'), value, fc.record({ trust_domain: value, path: value }), anyJson),
-    selectors: fc.oneof(fc.array(fc.record({ type: fc.oneof(value, anyJson), value: fc.oneof(value, anyJson) }), { maxLength: 2 }), anyJson),
+    selectors: fc.oneof(
+      fc.array(fc.record({ type: fc.oneof(value, anyJson), value: fc.oneof(value, anyJson) }), { maxLength: 2 }),
+      anyJson,
+    ),
     x509_svid_ttl: fc.oneof(fc.integer({ min: -10, max: 100000 }), anyJson),
     jwt_svid_ttl: fc.oneof(fc.integer({ min: -10, max: 100000 }), anyJson),
     dns_names: fc.oneof(fc.array(value, { maxLength: 2 }), anyJson),
@@ -84,7 +157,9 @@ const entryJson = fc.record(
   { requiredKeys: [] },
 );
 const stdin = fc.oneof(
-  fc.array(fc.oneof({ weight: 5, arbitrary: entryJson }, { weight: 1, arbitrary: anyJson }), { maxLength: 3 }).map((entries) => JSON.stringify({ entries })),
+  fc
+    .array(fc.oneof({ weight: 5, arbitrary: entryJson }, { weight: 1, arbitrary: anyJson }), { maxLength: 3 })
+    .map((entries) => JSON.stringify({ entries })),
   anyJson.map((j) => JSON.stringify({ entries: j })),
   fc.string({ maxLength: 20 }),
 );
@@ -95,14 +170,22 @@ const argv = fc
     if (dataFromStdin && cmd[1] === 'create') args.push('-data', missingFile ? join(tmpdir(), 'spiffe-fuzz-no-such-file.json') : '-');
     return { args, input };
   });
-const rotate = fc.tuple(fc.constantFrom('x509', 'jwt', 'both', ''), fc.array(flag, { maxLength: 2 })).map(([kind, flags]) => ({ args: [kind, ...flags.flat()], input: '' }));
+const rotate = fc
+  .tuple(fc.constantFrom('x509', 'jwt', 'both', ''), fc.array(flag, { maxLength: 2 }))
+  .map(([kind, flags]) => ({ args: [kind, ...flags.flat()], input: '' }));
 
 async function runCli(top: 'server' | 'rotate', args: string[], input: string): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
   // Never the default admin socket (a developer's agent may run there): an unset or unknown
   // -socketPath falls back to this agent's through the environment.
-  const safeArgs = args.map((a, i) => (args[i - 1]?.replace(/^--?/, '') === 'socketPath' || /^--?socketPath=/.test(a) ? (a.includes('=') ? `-socketPath=${adminSocket}` : adminSocket) : a));
+  const safeArgs = args.map((a, i) =>
+    args[i - 1]?.replace(/^--?/, '') === 'socketPath' || /^--?socketPath=/.test(a)
+      ? a.includes('=')
+        ? `-socketPath=${adminSocket}`
+        : adminSocket
+      : a,
+  );
   const code = await main([top, ...safeArgs], {
     stdout: (t) => {
       out += t;
@@ -121,7 +204,9 @@ async function checkOutcome(top: 'server' | 'rotate', args: string[], input: str
   try {
     result = await runCli(top, args, input);
   } catch (e) {
-    assert.fail(`\`spiffe-dev-agent ${top} ${args.join(' ')}\` threw instead of answering with an error: ${(e as Error)?.stack ?? String(e)}\nstdin: ${input}`);
+    assert.fail(
+      `\`spiffe-dev-agent ${top} ${args.join(' ')}\` threw instead of answering with an error: ${(e as Error)?.stack ?? String(e)}\nstdin: ${input}`,
+    );
   }
   assert.ok(result.code === 0 || result.code === 1, `exit code ${result.code}`);
   if (result.code === 1) {
@@ -141,10 +226,16 @@ async function checkOutcome(top: 'server' | 'rotate', args: string[], input: str
 
 describe('fuzz: the dev agent admin CLI', () => {
   it('spire-server commands: 0 or 1 with a one-line reason, the agent healthy, every entry valid', async () => {
-    await assertAsyncProperty(fc.asyncProperty(argv, ({ args, input }) => checkOutcome('server', args, input)), params(250));
+    await assertAsyncProperty(
+      fc.asyncProperty(argv, ({ args, input }) => checkOutcome('server', args, input)),
+      params(250),
+    );
   });
 
   it('rotate commands: 0 or 1 with a reason, the agent healthy', async () => {
-    await assertAsyncProperty(fc.asyncProperty(rotate, ({ args, input }) => checkOutcome('rotate', args, input)), params(40));
+    await assertAsyncProperty(
+      fc.asyncProperty(rotate, ({ args, input }) => checkOutcome('rotate', args, input)),
+      params(40),
+    );
   });
 });

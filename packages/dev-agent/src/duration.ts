@@ -24,10 +24,7 @@ export function parseDurationSeconds(value: string | number, what: string): numb
   if (/^\d+$/.test(text)) return Number(text);
   const ms = parseGoDuration(text);
   if (ms === undefined) {
-    throw new DevAgentError(
-      'ERR_AGENT_CONFIG',
-      `${what}: "${value}" is not a duration; use seconds (3600) or units such as 90s, 5m, 1h`,
-    );
+    throw new DevAgentError('ERR_AGENT_CONFIG', `${what}: "${value}" is not a duration; use seconds (3600) or units such as 90s, 5m, 1h`);
   }
   return Math.floor(ms / 1000);
 }

@@ -15,13 +15,7 @@
  * @packageDocumentation
  */
 export { startDevAgent, type DevAgent } from './agent.js';
-export {
-  DEFAULT_ADMIN_SOCKET_PATH,
-  DEFAULT_DATA_DIR,
-  DEFAULT_SOCKET_PATH,
-  DEFAULT_TRUST_DOMAIN,
-  type DevAgentOptions,
-} from './options.js';
+export { DEFAULT_ADMIN_SOCKET_PATH, DEFAULT_DATA_DIR, DEFAULT_SOCKET_PATH, DEFAULT_TRUST_DOMAIN, type DevAgentOptions } from './options.js';
 export { DevAgentError, type DevAgentErrorCode } from './errors.js';
 export type { EntryParams, RegistrationEntry, Selector } from './state/entries.js';
 export type { IdentitySocket } from './workload/server.js';

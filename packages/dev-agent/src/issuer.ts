@@ -16,13 +16,7 @@ import { mintX509Svid } from './ca/x509-ca.js';
 import { DevAgentError } from './errors.js';
 import type { FederationStore } from './federation/store.js';
 import type { Logger } from './log.js';
-import {
-  entryMatches,
-  EntryStore,
-  type EntryContext,
-  type EntryParams,
-  type RegistrationEntry,
-} from './state/entries.js';
+import { entryMatches, EntryStore, type EntryContext, type EntryParams, type RegistrationEntry } from './state/entries.js';
 import { readStateFile, writeFileAtomic } from './state/secure-fs.js';
 import { mintJwtSvid, validateJwtSvid } from './svid/jwt-svid.js';
 import { JwtSvidCache } from './svid/jwt-svid-cache.js';
@@ -80,7 +74,10 @@ export class Issuer extends EventEmitter {
   #foreignRevision = 0;
   readonly #onForeignBundle = (td: string): void => {
     this.#foreignRevision += 1;
-    this.config.logger.log('info', 'Federated bundle updated', { trust_domain: td, present: this.config.federation?.bundle(td) !== undefined });
+    this.config.logger.log('info', 'Federated bundle updated', {
+      trust_domain: td,
+      present: this.config.federation?.bundle(td) !== undefined,
+    });
     this.emit('change');
   };
 
@@ -107,7 +104,9 @@ export class Issuer extends EventEmitter {
         try {
           stored = JSON.parse(text) as StoredAuthority;
         } catch (err) {
-          throw new DevAgentError('ERR_AGENT_STATE', `${authorityFile(config.dataDir, td.name)} is not valid JSON; fix or remove it`, { cause: err });
+          throw new DevAgentError('ERR_AGENT_STATE', `${authorityFile(config.dataDir, td.name)} is not valid JSON; fix or remove it`, {
+            cause: err,
+          });
         }
       }
       authorities.set(td.name, await TrustDomainAuthority.load(td, stored, config.authority));
@@ -188,11 +187,17 @@ export class Issuer extends EventEmitter {
       throw new DevAgentError('ERR_FEDERATION_INVALID', 'removing the bundle for the server trust domain is not allowed');
     }
     if (this.#authorities.has(trustDomain)) {
-      throw new DevAgentError('ERR_FEDERATION_INVALID', `the agent holds a CA for "${trustDomain}" (-federatedTrustDomain); its bundle cannot be removed`);
+      throw new DevAgentError(
+        'ERR_FEDERATION_INVALID',
+        `the agent holds a CA for "${trustDomain}" (-federatedTrustDomain); its bundle cannot be removed`,
+      );
     }
     const users = this.entries.list().filter((e) => e.federatesWith.includes(trustDomain)).length;
     if (users > 0) {
-      throw new DevAgentError('ERR_FEDERATION_IN_USE', `failed to delete federated bundle: cannot delete bundle; federated with ${users} registration entries`);
+      throw new DevAgentError(
+        'ERR_FEDERATION_IN_USE',
+        `failed to delete federated bundle: cannot delete bundle; federated with ${users} registration entries`,
+      );
     }
     if (this.config.federation === undefined) throw new DevAgentError('ERR_FEDERATION_NOT_FOUND', 'bundle not found');
     await this.config.federation.deleteBundle(trustDomain);
@@ -210,11 +215,7 @@ export class Issuer extends EventEmitter {
   identitiesFor(caller: Caller): RegistrationEntry[] {
     return this.entries
       .list()
-      .filter(
-        (e) =>
-          this.isServed(e) &&
-          (caller.kind === 'selectors' ? entryMatches(e, caller.selectors) : e.spiffeId === caller.spiffeId),
-      )
+      .filter((e) => this.isServed(e) && (caller.kind === 'selectors' ? entryMatches(e, caller.selectors) : e.spiffeId === caller.spiffeId))
       .sort(byEntryId);
   }
 
@@ -318,7 +319,11 @@ export class Issuer extends EventEmitter {
    *
    * @throws {@link JwtSvidValidationError} with the reason.
    */
-  async validateJwtSvid(token: string, audience: string, trustDomains: readonly string[]): Promise<{ spiffeId: string; claims: JWTPayload }> {
+  async validateJwtSvid(
+    token: string,
+    audience: string,
+    trustDomains: readonly string[],
+  ): Promise<{ spiffeId: string; claims: JWTPayload }> {
     const keys = new Map<string, Map<string, KeyObject>>();
     for (const td of trustDomains) {
       const authorities = this.#jwtAuthorities(td);
@@ -371,7 +376,10 @@ export class Issuer extends EventEmitter {
     for (const authority of this.#authorities.values()) {
       await authority.rotateJwtKeys();
       await this.#persist(authority);
-      this.config.logger.log('info', 'Rotated JWT signing key', { trust_domain: authority.trustDomain.name, kid: authority.jwtSigningKey.id });
+      this.config.logger.log('info', 'Rotated JWT signing key', {
+        trust_domain: authority.trustDomain.name,
+        kid: authority.jwtSigningKey.id,
+      });
     }
     // Tokens of the old keys are served no more (nor cached by a mint under way).
     this.#jwtKeyGeneration += 1;

@@ -6,10 +6,23 @@ import { parseIdentitySocket, resolveOptions } from './options.js';
 
 describe('options', () => {
   it('parses durations as seconds or with Go units', () => {
-    const cases: Array<[string | number, number]> = [['3600', 3600], ['90s', 90], ['5m', 300], ['1h30m', 5400], ['1500ms', 1], ['1.5m', 90], ['1m30s500ms', 90], [42, 42]];
+    const cases: Array<[string | number, number]> = [
+      ['3600', 3600],
+      ['90s', 90],
+      ['5m', 300],
+      ['1h30m', 5400],
+      ['1500ms', 1],
+      ['1.5m', 90],
+      ['1m30s500ms', 90],
+      [42, 42],
+    ];
     for (const [input, seconds] of cases) assert.equal(parseDurationSeconds(input, 't'), seconds, String(input));
     for (const bad of ['', 'abc', '5 m', '1d', '-5', '-5s', '.s', -1]) {
-      assert.throws(() => parseDurationSeconds(bad, 't'), (err: unknown) => err instanceof DevAgentError && err.code === 'ERR_AGENT_CONFIG', String(bad));
+      assert.throws(
+        () => parseDurationSeconds(bad, 't'),
+        (err: unknown) => err instanceof DevAgentError && err.code === 'ERR_AGENT_CONFIG',
+        String(bad),
+      );
     }
   });
 
@@ -37,12 +50,19 @@ describe('options', () => {
       [{ identitySockets: [{ spiffeId: 'nope', socketPath: '/tmp/y.sock' }] }, /not a SPIFFE ID/],
     ];
     for (const [opts, message] of cases) {
-      assert.throws(() => resolveOptions(opts), (err: unknown) => err instanceof DevAgentError && message.test(err.message), message.source);
+      assert.throws(
+        () => resolveOptions(opts),
+        (err: unknown) => err instanceof DevAgentError && message.test(err.message),
+        message.source,
+      );
     }
   });
 
   it('parses -identitySocket id=path', () => {
-    assert.deepEqual(parseIdentitySocket('spiffe://example.org/a=/tmp/a.sock'), { spiffeId: 'spiffe://example.org/a', socketPath: '/tmp/a.sock' });
+    assert.deepEqual(parseIdentitySocket('spiffe://example.org/a=/tmp/a.sock'), {
+      spiffeId: 'spiffe://example.org/a',
+      socketPath: '/tmp/a.sock',
+    });
     assert.throws(() => parseIdentitySocket('/tmp/a.sock'), /must be formatted/);
   });
 });

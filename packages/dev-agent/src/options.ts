@@ -147,7 +147,9 @@ function trustDomain(value: string | TrustDomain, what: string): TrustDomain {
   try {
     return TrustDomain.fromString(value);
   } catch (err) {
-    throw new DevAgentError('ERR_AGENT_CONFIG', `${what}: "${value}" is not a valid trust domain: ${(err as Error).message}`, { cause: err });
+    throw new DevAgentError('ERR_AGENT_CONFIG', `${what}: "${value}" is not a valid trust domain: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
@@ -179,7 +181,8 @@ export function resolveOptions(options: DevAgentOptions = {}): ResolvedOptions {
   const intermediateTtl = Math.max(positive(options.intermediateTtl, 24 * 3600, 'intermediateTTL'), 2 * x509SvidTtl);
   const jwtKeyTtl = Math.max(positive(options.jwtKeyTtl, 24 * 3600, 'jwtKeyTTL'), 2 * jwtSvidTtl);
   const level = options.logLevel ?? 'info';
-  if (!isLogLevel(level)) throw new DevAgentError('ERR_AGENT_CONFIG', `logLevel: "${String(level)}" is not one of debug, info, warn, error`);
+  if (!isLogLevel(level))
+    throw new DevAgentError('ERR_AGENT_CONFIG', `logLevel: "${String(level)}" is not one of debug, info, warn, error`);
   const socketPath = absolute(options.socketPath ?? DEFAULT_SOCKET_PATH, 'socketPath');
   const adminSocketPath = absolute(options.adminSocketPath ?? DEFAULT_ADMIN_SOCKET_PATH, 'adminSocketPath');
   const identitySockets = (options.identitySockets ?? []).map((s) => {
@@ -187,7 +190,9 @@ export function resolveOptions(options: DevAgentOptions = {}): ResolvedOptions {
     try {
       id = SpiffeId.fromString(s.spiffeId);
     } catch (err) {
-      throw new DevAgentError('ERR_AGENT_CONFIG', `identitySocket: "${s.spiffeId}" is not a SPIFFE ID: ${(err as Error).message}`, { cause: err });
+      throw new DevAgentError('ERR_AGENT_CONFIG', `identitySocket: "${s.spiffeId}" is not a SPIFFE ID: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     return { spiffeId: id.toString(), socketPath: absolute(s.socketPath, 'identitySocket') };
   });
@@ -223,7 +228,8 @@ function resolveBundleEndpoint(option: DevAgentOptions['bundleEndpoint']): Resol
     throw new DevAgentError('ERR_AGENT_CONFIG', `bundleEndpoint: port ${String(port)} is not a TCP port (0 to 65535)`);
   }
   const address = option.address ?? '0.0.0.0';
-  if (typeof address !== 'string' || address === '') throw new DevAgentError('ERR_AGENT_CONFIG', 'bundleEndpoint: address must be a host address');
+  if (typeof address !== 'string' || address === '')
+    throw new DevAgentError('ERR_AGENT_CONFIG', 'bundleEndpoint: address must be a host address');
   return { address, port };
 }
 

@@ -21,6 +21,7 @@ describe('parseGoDuration', () => {
   });
 
   it('refuses what it does not read: no unit, negative, empty, junk', () => {
-    for (const text of ['5', '-1s', '', 's', '.s', '1d', '1x', '1s2', '1s junk', '1 s']) assert.equal(parseGoDuration(text), undefined, text);
+    for (const text of ['5', '-1s', '', 's', '.s', '1d', '1x', '1s2', '1s junk', '1 s'])
+      assert.equal(parseGoDuration(text), undefined, text);
   });
 });

@@ -13,7 +13,18 @@ const specs: FlagSpec[] = [
 describe('parseFlags (Go flag package rules)', () => {
   it('reads -name value, -name=value, --name, booleans, ints, durations and repeated flags', () => {
     const f = parseFlags(
-      ['-socketPath', '/x.sock', '--silent', '-selector=unix:uid:1', '-selector', 'unix:gid:2', '-x509SVIDTTL=60', '-timeout=2s', 'rest', '-silent=false'],
+      [
+        '-socketPath',
+        '/x.sock',
+        '--silent',
+        '-selector=unix:uid:1',
+        '-selector',
+        'unix:gid:2',
+        '-x509SVIDTTL=60',
+        '-timeout=2s',
+        'rest',
+        '-silent=false',
+      ],
       specs,
     );
     assert.equal(f.strings.get('socketPath'), '/x.sock');
@@ -42,6 +53,10 @@ describe('parseFlags (Go flag package rules)', () => {
     [['-timeout', '5'], /^invalid value "5" for flag -timeout: parse error/],
   ];
   for (const [argv, error] of bad) {
-    it(`refuses ${argv.join(' ')}`, () => assert.throws(() => parseFlags(argv, specs), (e: unknown) => e instanceof FlagError && error.test(e.message)));
+    it(`refuses ${argv.join(' ')}`, () =>
+      assert.throws(
+        () => parseFlags(argv, specs),
+        (e: unknown) => e instanceof FlagError && error.test(e.message),
+      ));
   }
 });

@@ -72,7 +72,8 @@ function store(out: ParsedFlags, spec: FlagSpec, value: string): void {
       return;
     case 'duration': {
       const ms = parseGoDuration(value);
-      if (ms === undefined) throw new FlagError(`invalid value "${value}" for flag -${name}: parse error (use a duration such as 1s, 500ms, 2m)`);
+      if (ms === undefined)
+        throw new FlagError(`invalid value "${value}" for flag -${name}: parse error (use a duration such as 1s, 500ms, 2m)`);
       out.durations.set(name, ms);
       return;
     }
@@ -93,7 +94,15 @@ function store(out: ParsedFlags, spec: FlagSpec, value: string): void {
  */
 export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[]): ParsedFlags {
   const byName = new Map(specs.map((s) => [s.name, s]));
-  const out: ParsedFlags = { strings: new Map(), ints: new Map(), bools: new Map(), lists: new Map(), durations: new Map(), args: [], help: false };
+  const out: ParsedFlags = {
+    strings: new Map(),
+    ints: new Map(),
+    bools: new Map(),
+    lists: new Map(),
+    durations: new Map(),
+    args: [],
+    help: false,
+  };
   let i = 0;
   while (i < argv.length) {
     const arg = argv[i] as string;

@@ -13,7 +13,10 @@ const mainModule = fileURLToPath(new URL('./main-module.ts', import.meta.url));
 /** Writes an .mjs program whose main prints its arguments and returns `code` (or throws). */
 function program(name: string, body: string): string {
   const path = join(dir, name);
-  writeFileSync(path, `import { runAsProgram } from ${JSON.stringify(mainModule)};\nrunAsProgram(import.meta.url, async (argv) => { ${body} });\n`);
+  writeFileSync(
+    path,
+    `import { runAsProgram } from ${JSON.stringify(mainModule)};\nrunAsProgram(import.meta.url, async (argv) => { ${body} });\n`,
+  );
   return path;
 }
 
@@ -23,7 +26,7 @@ function run(path: string, args: string[] = []) {
 
 describe('runAsProgram', () => {
   it('runs main with the arguments and exits with its code', () => {
-    const path = program('exits.mjs', "console.log(JSON.stringify(argv)); return 3;");
+    const path = program('exits.mjs', 'console.log(JSON.stringify(argv)); return 3;');
     const r = run(path, ['-flag', 'value']);
     assert.equal(r.status, 3, r.stderr);
     assert.equal(r.stdout.trim(), '["-flag","value"]');

@@ -38,11 +38,7 @@ export type SpiffeIdErrorCode = 'ERR_SPIFFEID_INVALID' | 'ERR_TRUST_DOMAIN_INVAL
 export type BundleErrorCode = 'ERR_BUNDLE_INVALID' | 'ERR_BUNDLE_NOT_FOUND' | 'ERR_AUTHORITY_NOT_FOUND';
 /** The codes of {@link X509SvidError}. */
 export type X509SvidErrorCode =
-  | 'ERR_X509SVID_INVALID'
-  | 'ERR_X509SVID_KEY_MISMATCH'
-  | 'ERR_X509SVID_UNTRUSTED'
-  | 'ERR_X509SVID_EXPIRED'
-  | 'ERR_X509SVID_NOT_YET_VALID';
+  'ERR_X509SVID_INVALID' | 'ERR_X509SVID_KEY_MISMATCH' | 'ERR_X509SVID_UNTRUSTED' | 'ERR_X509SVID_EXPIRED' | 'ERR_X509SVID_NOT_YET_VALID';
 /** The codes of {@link JwtSvidError}. */
 export type JwtSvidErrorCode =
   | 'ERR_JWTSVID_MALFORMED'
@@ -68,10 +64,7 @@ export type WorkloadApiErrorCode =
 export type TlsPeerErrorCode = 'ERR_TLS_PEER_REJECTED' | 'ERR_TLS_NO_PEER_CERTIFICATE' | 'ERR_TLS_RENEGOTIATION_REFUSED';
 /** The codes of {@link TlsConnectionError}. */
 export type TlsConnectionErrorCode =
-  | 'ERR_TLS_HANDSHAKE_TIMEOUT'
-  | 'ERR_TLS_CONNECTION_CLOSED'
-  | 'ERR_TLS_ABORTED'
-  | 'ERR_HTTP2_NOT_NEGOTIATED';
+  'ERR_TLS_HANDSHAKE_TIMEOUT' | 'ERR_TLS_CONNECTION_CLOSED' | 'ERR_TLS_ABORTED' | 'ERR_HTTP2_NOT_NEGOTIATED';
 
 /** The codes of {@link FederationError}. */
 export type FederationErrorCode =
@@ -141,11 +134,7 @@ export class SpiffeIdError extends SpiffeError {
 
   override readonly code: SpiffeIdErrorCode;
 
-  constructor(
-    code: SpiffeIdErrorCode,
-    rule: string,
-    message: string,
-  ) {
+  constructor(code: SpiffeIdErrorCode, rule: string, message: string) {
     super(code, message);
     this.code = code;
     this.rule = rule;
@@ -261,11 +250,7 @@ export class WorkloadApiError extends SpiffeError {
   readonly grpcCode: number | undefined;
   override readonly code: WorkloadApiErrorCode;
 
-  constructor(
-    code: WorkloadApiErrorCode,
-    message: string,
-    options?: { cause?: unknown; grpcCode?: number },
-  ) {
+  constructor(code: WorkloadApiErrorCode, message: string, options?: { cause?: unknown; grpcCode?: number }) {
     super(code, message, options);
     this.code = code;
     this.grpcCode = options?.grpcCode;
@@ -422,11 +407,7 @@ export class FederationError extends SpiffeError {
   readonly url: string;
   override readonly code: FederationErrorCode;
 
-  constructor(
-    code: FederationErrorCode,
-    message: string,
-    options: { trustDomain: string; url: string; cause?: unknown },
-  ) {
+  constructor(code: FederationErrorCode, message: string, options: { trustDomain: string; url: string; cause?: unknown }) {
     super(code, message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.trustDomain = options.trustDomain;

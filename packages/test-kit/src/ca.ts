@@ -44,7 +44,6 @@ import * as der from './der.js';
 import { randomEntropy, type KeyAlgorithm, type TestEntropy } from './entropy.js';
 
 export type { KeyAlgorithm, TestEntropy } from './entropy.js';
-export { seededEntropy } from './entropy.js';
 
 /**
  * A trust domain as the test CA needs it: its name and its SPIFFE ID (`spiffe://<name>`). The
@@ -323,7 +322,9 @@ export function nameConstraintsValue(spec: NameConstraintsSpec): Buffer {
 }
 
 function keyIdentifier(publicKey: KeyObject): Buffer {
-  return createHash('sha1').update(publicKey.export({ type: 'spki', format: 'der' })).digest();
+  return createHash('sha1')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest();
 }
 
 interface Issuer {
@@ -372,9 +373,7 @@ function build(input: BuildInput): IssuedCertificate & { subjectDer: Buffer } {
   }
   if (input.keyIdentifiers !== false) {
     extensions.push(extension('2.5.29.14', false, der.octetString(keyIdentifier(keyPair.publicKey))));
-    extensions.push(
-      extension('2.5.29.35', false, der.sequence(der.tlv(0x80, keyIdentifier(issuer.publicKey)))),
-    );
+    extensions.push(extension('2.5.29.35', false, der.sequence(der.tlv(0x80, keyIdentifier(issuer.publicKey)))));
   }
   const uris = input.uris ?? input.defaultUris;
   const dnsNames = input.dnsNames ?? [];
@@ -397,8 +396,7 @@ function build(input: BuildInput): IssuedCertificate & { subjectDer: Buffer } {
     extensions.push(extension(extra.oid, extra.critical ?? false, extra.value));
   }
 
-  const serial =
-    input.serialNumber !== undefined ? der.integer(input.serialNumber) : der.integerFromBytes(entropy.serial());
+  const serial = input.serialNumber !== undefined ? der.integer(input.serialNumber) : der.integerFromBytes(entropy.serial());
   const tbs = der.sequence(
     der.explicit(0, der.integer(2)),
     serial,

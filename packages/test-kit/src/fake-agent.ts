@@ -75,7 +75,7 @@ export function workloadApiService(protoPath: string): grpc.ServiceDefinition {
   if (service === undefined || !('FetchX509SVID' in service)) {
     throw new TypeError(`workloadApiService: ${protoPath} defines no SpiffeWorkloadAPI service`);
   }
-  return service as grpc.ServiceDefinition;
+  return service;
 }
 
 /**
@@ -86,12 +86,7 @@ export function workloadApiService(protoPath: string): grpc.ServiceDefinition {
  * const m: WorkloadApiMethod = 'FetchX509SVID';
  * ```
  */
-export type WorkloadApiMethod =
-  | 'FetchX509SVID'
-  | 'FetchX509Bundles'
-  | 'FetchJWTSVID'
-  | 'FetchJWTBundles'
-  | 'ValidateJWTSVID';
+export type WorkloadApiMethod = 'FetchX509SVID' | 'FetchX509Bundles' | 'FetchJWTSVID' | 'FetchJWTBundles' | 'ValidateJWTSVID';
 
 /** The streaming methods. */
 type StreamMethod = 'FetchX509SVID' | 'FetchX509Bundles' | 'FetchJWTBundles';
@@ -173,10 +168,7 @@ export type JwtSvidHandler = (
  */
 export type ValidateJwtSvidHandler = (
   request: ValidateJwtSvidRequestMessage,
-) =>
-  | ValidateJwtSvidResponseMessage
-  | ScriptedError
-  | Promise<ValidateJwtSvidResponseMessage | ScriptedError>;
+) => ValidateJwtSvidResponseMessage | ScriptedError | Promise<ValidateJwtSvidResponseMessage | ScriptedError>;
 
 /**
  * Options of {@link FakeAgent.start}.
@@ -527,16 +519,20 @@ export class FakeAgent {
    * `timeoutMs` (default 5000).
    */
   async waitForCalls(method: WorkloadApiMethod, count: number, timeoutMs = 5000): Promise<RecordedCall[]> {
-    await this.#waitUntil(() => this.callsTo(method).length >= count, timeoutMs, () =>
-      `FakeAgent: ${method} called ${this.callsTo(method).length} times, waited for ${count}`,
+    await this.#waitUntil(
+      () => this.callsTo(method).length >= count,
+      timeoutMs,
+      () => `FakeAgent: ${method} called ${this.callsTo(method).length} times, waited for ${count}`,
     );
     return this.callsTo(method);
   }
 
   /** Resolves once `count` streams of `method` are open; rejects after `timeoutMs` (default 5000). */
   async waitForOpenStreams(method: StreamMethod, count: number, timeoutMs = 5000): Promise<void> {
-    await this.#waitUntil(() => this.openStreams(method) >= count, timeoutMs, () =>
-      `FakeAgent: ${this.openStreams(method)} ${method} streams open, waited for ${count}`,
+    await this.#waitUntil(
+      () => this.openStreams(method) >= count,
+      timeoutMs,
+      () => `FakeAgent: ${this.openStreams(method)} ${method} streams open, waited for ${count}`,
     );
   }
 
@@ -562,9 +558,7 @@ export class FakeAgent {
     const server = new grpc.Server();
     server.addService(this.#service, this.#handlers());
     await new Promise<void>((resolve, reject) => {
-      server.bindAsync(`unix://${this.socketPath}`, grpc.ServerCredentials.createInsecure(), (err) =>
-        err ? reject(err) : resolve(),
-      );
+      server.bindAsync(`unix://${this.socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve()));
     });
     this.#server = server;
   }
@@ -650,7 +644,10 @@ export class FakeAgent {
       FetchX509SVID: this.#stream('FetchX509SVID', () => this.#x509Svid),
       FetchX509Bundles: this.#stream('FetchX509Bundles', () => this.#x509Bundles),
       FetchJWTBundles: this.#stream('FetchJWTBundles', () => this.#jwtBundles),
-      FetchJWTSVID: (call: grpc.ServerUnaryCall<JwtSvidRequestMessage, JwtSvidResponseMessage>, callback: grpc.sendUnaryData<JwtSvidResponseMessage>) => {
+      FetchJWTSVID: (
+        call: grpc.ServerUnaryCall<JwtSvidRequestMessage, JwtSvidResponseMessage>,
+        callback: grpc.sendUnaryData<JwtSvidResponseMessage>,
+      ) => {
         const error = this.#admit('FetchJWTSVID', call);
         if (error) return callback(toServiceError(error));
         void this.#answerJwtSvid(call.request).then(
@@ -686,19 +683,13 @@ export class FakeAgent {
     return {
       svids: ids.map((id) => ({
         spiffe_id: id,
-        svid: signJwt(
-          { ...issuer.extraClaims, sub: id, aud: request.audience, iat: now, exp: now + ttl },
-          issuer.key,
-          issuer.kid,
-        ),
+        svid: signJwt({ ...issuer.extraClaims, sub: id, aud: request.audience, iat: now, exp: now + ttl }, issuer.key, issuer.kid),
         hint: '',
       })),
     };
   }
 
-  async #answerValidate(
-    request: ValidateJwtSvidRequestMessage,
-  ): Promise<ValidateJwtSvidResponseMessage | ScriptedError> {
+  async #answerValidate(request: ValidateJwtSvidRequestMessage): Promise<ValidateJwtSvidResponseMessage | ScriptedError> {
     if (this.#validateHandler) return this.#validateHandler(request);
     if (request.audience === '') return { code: grpc.status.INVALID_ARGUMENT, details: 'audience must be specified' };
     if (request.svid === '') return { code: grpc.status.INVALID_ARGUMENT, details: 'svid must be specified' };

@@ -104,10 +104,10 @@ export interface TypedOutcomes {
  * const outcome = typedOutcome(() => SpiffeId.fromString(input), 'SpiffeId.fromString');
  * ```
  */
-export function typedOutcomes(libraryError: Function & { readonly prototype: Error }): TypedOutcomes {
+export function typedOutcomes(libraryError: abstract new (...args: never[]) => Error): TypedOutcomes {
   function assertTyped(error: unknown, what: string, typeErrorAllowed = false): void {
     if (error instanceof libraryError) {
-      const { message } = error as Error;
+      const { message } = error;
       assert.match(message, /^[a-z0-9]+: /, `${what}: a ${libraryError.name} message starts with its area: ${message}`);
       return;
     }
@@ -188,7 +188,10 @@ export function mutatedBytes(valid: Uint8Array): fc.Arbitrary<Uint8Array> {
 }
 
 /** A string with a few characters changed, removed or inserted. */
-export function mutatedString(valid: string, alphabet: fc.Arbitrary<string> = fc.string({ unit: 'binary-ascii', minLength: 1, maxLength: 1 })): fc.Arbitrary<string> {
+export function mutatedString(
+  valid: string,
+  alphabet: fc.Arbitrary<string> = fc.string({ unit: 'binary-ascii', minLength: 1, maxLength: 1 }),
+): fc.Arbitrary<string> {
   const edit = fc.record({ kind: fc.constantFrom('replace', 'remove', 'insert'), at: fc.nat(), ch: alphabet });
   return fc.array(edit, { minLength: 1, maxLength: 4 }).map((edits) => {
     let s = valid;

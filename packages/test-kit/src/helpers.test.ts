@@ -21,14 +21,25 @@ describe('until', () => {
   });
 
   it('rejects naming what it waited for when the condition never holds', async () => {
-    await assert.rejects(until(() => false, 50, 'the moon'), { message: 'timed out waiting for the moon' });
+    await assert.rejects(
+      until(() => false, 50, 'the moon'),
+      { message: 'timed out waiting for the moon' },
+    );
   });
 });
 
 describe('poll', () => {
   it('returns the first value the test accepts', async () => {
     let n = 0;
-    assert.equal(await poll('n to reach 3', () => ++n, (v) => v >= 3, { intervalMs: 1 }), 3);
+    assert.equal(
+      await poll(
+        'n to reach 3',
+        () => ++n,
+        (v) => v >= 3,
+        { intervalMs: 1 },
+      ),
+      3,
+    );
   });
 
   it('fails at once when the probe throws, unless told to retry', async () => {
@@ -37,14 +48,25 @@ describe('poll', () => {
       if (++n < 3) throw new Error(`not yet ${n}`);
       return n;
     };
-    await assert.rejects(poll('a value', probe, () => true, { intervalMs: 1 }), { message: 'not yet 1' });
+    await assert.rejects(
+      poll('a value', probe, () => true, { intervalMs: 1 }),
+      { message: 'not yet 1' },
+    );
     assert.equal(await poll('a value', probe, () => true, { intervalMs: 1, retryErrors: true }), 3);
   });
 
   it('rejects with what it waited for and the last value it saw', async () => {
-    await assert.rejects(poll('two SVIDs', () => ({ svids: 1 }), (v) => v.svids === 2, { timeoutMs: 50, intervalMs: 5 }), {
-      message: 'timed out after 50 ms: two SVIDs; last: {"svids":1}',
-    });
+    await assert.rejects(
+      poll(
+        'two SVIDs',
+        () => ({ svids: 1 }),
+        (v) => v.svids === 2,
+        { timeoutMs: 50, intervalMs: 5 },
+      ),
+      {
+        message: 'timed out after 50 ms: two SVIDs; last: {"svids":1}',
+      },
+    );
   });
 });
 
@@ -97,18 +119,63 @@ describe('typedOutcomes', () => {
   const { typedOutcome, typedOutcomeAsync } = typedOutcomes(LibraryError);
 
   it('passes values and the library’s errors (message starting with its area) through', async () => {
-    assert.deepEqual(typedOutcome(() => 1, 'one'), { ok: true, value: 1 });
+    assert.deepEqual(
+      typedOutcome(() => 1, 'one'),
+      { ok: true, value: 1 },
+    );
     const thrown = new LibraryError('x509svid: no URI SAN');
-    assert.deepEqual(typedOutcome(() => { throw thrown; }, 'parse'), { ok: false, error: thrown });
-    assert.deepEqual(await typedOutcomeAsync(async () => { throw thrown; }, 'parse'), { ok: false, error: thrown });
+    assert.deepEqual(
+      typedOutcome(() => {
+        throw thrown;
+      }, 'parse'),
+      { ok: false, error: thrown },
+    );
+    assert.deepEqual(
+      await typedOutcomeAsync(async () => {
+        throw thrown;
+      }, 'parse'),
+      { ok: false, error: thrown },
+    );
     const misuse = new TypeError('expected a string');
-    assert.deepEqual(typedOutcome(() => { throw misuse; }, 'parse', true), { ok: false, error: misuse });
+    assert.deepEqual(
+      typedOutcome(
+        () => {
+          throw misuse;
+        },
+        'parse',
+        true,
+      ),
+      { ok: false, error: misuse },
+    );
   });
 
   it('fails on any other error, a TypeError where misuse is impossible, or a message without its area', async () => {
-    assert.throws(() => typedOutcome(() => { throw new Error('boom'); }, 'parse'), /parse threw Error, not a LibraryError: boom/);
-    assert.throws(() => typedOutcome(() => { throw new TypeError('t'); }, 'parse'), /not a LibraryError/);
-    assert.throws(() => typedOutcome(() => { throw new LibraryError('No area'); }, 'parse'), /message starts with its area/);
-    await assert.rejects(typedOutcomeAsync(async () => { throw new RangeError('r'); }, 'parse'), /parse threw RangeError/);
+    assert.throws(
+      () =>
+        typedOutcome(() => {
+          throw new Error('boom');
+        }, 'parse'),
+      /parse threw Error, not a LibraryError: boom/,
+    );
+    assert.throws(
+      () =>
+        typedOutcome(() => {
+          throw new TypeError('t');
+        }, 'parse'),
+      /not a LibraryError/,
+    );
+    assert.throws(
+      () =>
+        typedOutcome(() => {
+          throw new LibraryError('No area');
+        }, 'parse'),
+      /message starts with its area/,
+    );
+    await assert.rejects(
+      typedOutcomeAsync(async () => {
+        throw new RangeError('r');
+      }, 'parse'),
+      /parse threw RangeError/,
+    );
   });
 });

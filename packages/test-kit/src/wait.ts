@@ -52,7 +52,12 @@ export interface PollOptions {
  * const svids = await poll('the agent serves two SVIDs', () => client.fetchX509Svids(), (s) => s.length === 2);
  * ```
  */
-export async function poll<T>(what: string, probe: () => T | Promise<T>, accept: (value: T) => boolean, options: PollOptions = {}): Promise<T> {
+export async function poll<T>(
+  what: string,
+  probe: () => T | Promise<T>,
+  accept: (value: T) => boolean,
+  options: PollOptions = {},
+): Promise<T> {
   const { timeoutMs = 30_000, intervalMs = 200, retryErrors = false } = options;
   const deadline = Date.now() + timeoutMs;
   let last: unknown;

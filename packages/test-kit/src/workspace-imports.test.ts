@@ -143,9 +143,11 @@ describe('imports between workspace packages', () => {
     const files = sourceFiles(ROOT).filter((file) => file !== fileURLToPath(import.meta.url));
     const findings = files.flatMap((file) => deepImports(file, readFileSync(file, 'utf8'), packages));
     assert.deepEqual(
-      findings.map((f) => `${relative(ROOT, f.file)}: '${f.specifier}' reaches into ${f.into}; import it by name (its public exports) or from @spiffe-node/test-kit`),
+      findings.map(
+        (f) =>
+          `${relative(ROOT, f.file)}: '${f.specifier}' reaches into ${f.into}; import it by name (its public exports) or from @spiffe-node/test-kit`,
+      ),
       [],
     );
   });
 });
-

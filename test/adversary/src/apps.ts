@@ -237,7 +237,14 @@ export const appClientTargets: ClientTarget[] = [
     resumes: false,
     reportsTo: 'its exit status and output',
     create: (fx) =>
-      appClient(fx, appScript('@spiffe-node/example-mtls-echo', 'client.js'), (port) => ['--host', '127.0.0.1', '--port', String(port), '--timeout', '10']),
+      appClient(fx, appScript('@spiffe-node/example-mtls-echo', 'client.js'), (port) => [
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--timeout',
+        '10',
+      ]),
   },
   {
     id: 'apps/https-mtls client',
@@ -245,7 +252,12 @@ export const appClientTargets: ClientTarget[] = [
     resumes: false,
     reportsTo: 'its exit status and output',
     create: (fx) =>
-      appClient(fx, appScript('@spiffe-node/example-https-mtls', 'client.js'), (port) => ['--url', `https://127.0.0.1:${port}/`, '--timeout', '10']),
+      appClient(fx, appScript('@spiffe-node/example-https-mtls', 'client.js'), (port) => [
+        '--url',
+        `https://127.0.0.1:${port}/`,
+        '--timeout',
+        '10',
+      ]),
   },
   {
     id: 'apps/grpc-greeter client (--no-token)',

@@ -42,7 +42,12 @@ const UNAUTHORIZED = /unexpected ID|not authorized|authoriz/i;
 
 /** The forged chains, played against servers (claiming the client's ID) and clients (the server's). */
 const forgedChains: Array<{ id: string; chain: ForgedChain; what: string; reason: RegExp }> = [
-  { id: 'certificate-swap', chain: 'swap', what: 'a self-signed certificate with the authorized ID in place of the issued SVID', reason: UNTRUSTED },
+  {
+    id: 'certificate-swap',
+    chain: 'swap',
+    what: 'a self-signed certificate with the authorized ID in place of the issued SVID',
+    reason: UNTRUSTED,
+  },
   { id: 'untrusted-intermediate', chain: 'untrusted', what: 'a chain through an intermediate of an untrusted root', reason: UNTRUSTED },
   { id: 'expired-intermediate', chain: 'expired', what: 'a chain through an expired intermediate of the trusted root', reason: EXPIRED },
   { id: 'federated-root', chain: 'federated', what: 'a leaf of example.org signed by the federated partner.org root', reason: FEDERATED },

@@ -170,7 +170,11 @@ export const clientTargets: ClientTarget[] = [
     create(fx) {
       const t = make(fx);
       const agent = createSpiffeHttpsAgent(params(t));
-      return defending(t, (port) => httpsGet({ host: '127.0.0.1', port, path: '/', agent }), async () => agent.destroy());
+      return defending(
+        t,
+        (port) => httpsGet({ host: '127.0.0.1', port, path: '/', agent }),
+        async () => agent.destroy(),
+      );
     },
   },
   {

@@ -48,7 +48,12 @@ export class HelperRun {
       );
       const bin = join(dirname(require.resolve('@spiffe-node/cli/package.json')), 'bin', 'spiffe.js');
       // The umask is the process's own; a shell sets it for the helper.
-      const app = new AppProcess('/bin/sh', ['-c', `umask ${umask.toString(8).padStart(3, '0')} && exec "$0" "$@"`, process.execPath, bin, 'helper', '-config', config], {}, { script: false });
+      const app = new AppProcess(
+        '/bin/sh',
+        ['-c', `umask ${umask.toString(8).padStart(3, '0')} && exec "$0" "$@"`, process.execPath, bin, 'helper', '-config', config],
+        {},
+        { script: false },
+      );
       const code = await app.exitCode();
       return { code, output: app.lines.join('\n') };
     } finally {

@@ -84,7 +84,17 @@ export async function startHostileServer(protocol: ClientProtocol, identity: Pem
 export async function startRenegotiatingServer(first: PemPair, then: PemPair): Promise<HostileServer> {
   const child = spawn(
     pythonPath(),
-    [pyScript('hostile_server.py'), '--chain', first.chainPath, '--key', first.keyPath, '--renegotiate-chain', then.chainPath, '--renegotiate-key', then.keyPath],
+    [
+      pyScript('hostile_server.py'),
+      '--chain',
+      first.chainPath,
+      '--key',
+      first.keyPath,
+      '--renegotiate-chain',
+      then.chainPath,
+      '--renegotiate-key',
+      then.keyPath,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONWARNINGS: 'ignore' } },
   );
   let stderr = '';

@@ -133,7 +133,15 @@ function options(fx: Fixtures, d: Defense, alpn?: string) {
 
 function listenWith(fx: Fixtures, d: Defense, resumption: boolean): tls.Server {
   return listen(
-    { port: 0, host: '127.0.0.1', mode: 'mtls', svidSource: fx.svid('server'), bundleSource: d.bundles, authorizer: d.authz.authorizer, resumption },
+    {
+      port: 0,
+      host: '127.0.0.1',
+      mode: 'mtls',
+      svidSource: fx.svid('server'),
+      bundleSource: d.bundles,
+      authorizer: d.authz.authorizer,
+      resumption,
+    },
     lineHandler,
   );
 }
@@ -146,7 +154,10 @@ export const serverTargets: ServerTarget[] = [
     const app = express();
     app.use(spiffeAuth());
     app.get('/whoami', (req, res) => {
-      res.set('connection', 'close').type('text/plain').send(whoami(req.socket as TLSSocket));
+      res
+        .set('connection', 'close')
+        .type('text/plain')
+        .send(whoami(req.socket as TLSSocket));
     });
     return createHttpsServer(options(fx, d), app);
   }),
@@ -222,4 +233,3 @@ export const serverTargets: ServerTarget[] = [
     },
   },
 ];
-

@@ -98,13 +98,10 @@ export function serverSuite(targets: ServerTarget[]): void {
             ...(target.path ? { path: target.path } : {}),
           });
           assert.ok(wasServed(target, result?.response ?? ''), `not served: ${show(result)}\nserver log: ${server.log.join('\n')}`);
-        }),
-      );
+        }));
       for (const a of serverAttacks) {
         if (!serverAttackApplies(a, target)) continue;
-        test(testName(serverRow(a, target)), () =>
-          withServer((server) => attackServer(fixtures(), target, a, server)),
-        );
+        test(testName(serverRow(a, target)), () => withServer((server) => attackServer(fixtures(), target, a, server)));
       }
     });
   }

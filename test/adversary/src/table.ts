@@ -1,7 +1,15 @@
 /**
  * The attack table, attack x target, as rows, and as the Markdown the README shows.
  */
-import { clientAttacks, helperAttacks, serverAttacks, type HelperAttack, type AttackRow, type ClientAttack, type ServerAttack } from './attacks.js';
+import {
+  clientAttacks,
+  helperAttacks,
+  serverAttacks,
+  type HelperAttack,
+  type AttackRow,
+  type ClientAttack,
+  type ServerAttack,
+} from './attacks.js';
 import { clientTargets, type ClientTarget } from './clients.js';
 import { PEER_OF_PROTOCOL } from './hostile-servers.js';
 import { serverTargets, type ServerTarget } from './servers.js';
@@ -74,7 +82,10 @@ const escape = (s: string): string => s.replace(/\|/g, '\\|');
 
 /** The attacks, what each does, against which side. */
 function attackLegend(): string[] {
-  const lines = ['| attack | against a server (the hostile peer is a client) | against a client (the hostile peer is a server) |', '| --- | --- | --- |'];
+  const lines = [
+    '| attack | against a server (the hostile peer is a client) | against a client (the hostile peer is a server) |',
+    '| --- | --- | --- |',
+  ];
   const ids = [...new Set([...serverAttacks.map((a) => a.id), ...clientAttacks.map((a) => a.id)])];
   for (const id of ids) {
     const s = serverAttacks.find((a) => a.id === id)?.what ?? '–';

@@ -20,8 +20,8 @@ function der(pems: string): Buffer {
 function service(): grpc.ServiceDefinition {
   const protoPath = createRequire(import.meta.url).resolve('@spiffe-node/spiffe/proto/workload.proto');
   const definition = protoLoader.loadSync(protoPath, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
-  return (grpc.loadPackageDefinition(definition) as unknown as { SpiffeWorkloadAPI: { service: grpc.ServiceDefinition } })
-    .SpiffeWorkloadAPI.service;
+  return (grpc.loadPackageDefinition(definition) as unknown as { SpiffeWorkloadAPI: { service: grpc.ServiceDefinition } }).SpiffeWorkloadAPI
+    .service;
 }
 
 export interface ServedIdentity {
@@ -70,8 +70,10 @@ export class FixtureWorkloadApi {
       FetchX509Bundles: stream(bundles),
       // An empty JWK Set of the workload's trust domain: no JWT-SVID verifies, but the source starts.
       FetchJWTBundles: stream({ bundles: { [`spiffe://${new URL(identity.spiffeId).host}`]: Buffer.from('{"keys":[]}') } }),
-      FetchJWTSVID: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb({ code: grpc.status.UNIMPLEMENTED, details: 'not served here' }),
-      ValidateJWTSVID: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb({ code: grpc.status.UNIMPLEMENTED, details: 'not served here' }),
+      FetchJWTSVID: (_call: unknown, cb: grpc.sendUnaryData<unknown>) =>
+        cb({ code: grpc.status.UNIMPLEMENTED, details: 'not served here' }),
+      ValidateJWTSVID: (_call: unknown, cb: grpc.sendUnaryData<unknown>) =>
+        cb({ code: grpc.status.UNIMPLEMENTED, details: 'not served here' }),
     });
     await new Promise<void>((resolve, reject) =>
       api.#server.bindAsync(`unix://${api.socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),

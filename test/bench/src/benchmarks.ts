@@ -20,4 +20,3 @@ export const BENCHMARKS: readonly Benchmark[] = [
   agentBenchmark,
   spireBenchmark,
 ];
-

@@ -46,15 +46,20 @@ if (values.help) {
       '                  [--node PATH | --node-line MAJOR] [--lines MAJOR,MAJOR...] [--client-groups x25519|default|both]\n\n' +
       '  --node PATH        the Node.js binary that runs the Node processes (servers, workers, apps, the dev agent)\n' +
       '  --node-line MAJOR  the same, for a line installed by scripts/node-lines.sh (or the running Node)\n' +
-      `  --lines 20,24      measure these lines side by side, in the same interleaved rounds (${BENCHMARKS.filter((b) => b.lineComparison).map((b) => b.id).join(', ')})\n` +
-      '  --client-groups    key-share groups the Go client offers: x25519 (default), default (Go\'s, X25519MLKEM768 first),\n' +
+      `  --lines 20,24      measure these lines side by side, in the same interleaved rounds (${BENCHMARKS.filter((b) => b.lineComparison)
+        .map((b) => b.id)
+        .join(', ')})\n` +
+      "  --client-groups    key-share groups the Go client offers: x25519 (default), default (Go's, X25519MLKEM768 first),\n" +
       '                     or both (mtls measures each server with each offer in the same rounds)\n',
   );
   for (const b of BENCHMARKS) console.log(`  ${b.id.padEnd(9)} (item ${b.items}) ${b.title}`);
   process.exit(0);
 }
 
-const only = (values.only ?? []).flatMap((o) => o.split(',')).map((o) => o.trim()).filter(Boolean);
+const only = (values.only ?? [])
+  .flatMap((o) => o.split(','))
+  .map((o) => o.trim())
+  .filter(Boolean);
 for (const id of only) {
   if (!BENCHMARKS.some((b) => b.id === id)) {
     console.error(`unknown benchmark "${id}"; one of: ${BENCHMARKS.map((b) => b.id).join(', ')}`);
@@ -75,7 +80,12 @@ if (clientGroups !== 'x25519' && clientGroups !== 'default' && clientGroups !== 
 let node: NodeBinary;
 let lines: NodeBinary[];
 try {
-  node = values.node !== undefined ? describeNode(values.node) : values['node-line'] !== undefined ? nodeOfLine(values['node-line']) : currentNode();
+  node =
+    values.node !== undefined
+      ? describeNode(values.node)
+      : values['node-line'] !== undefined
+        ? nodeOfLine(values['node-line'])
+        : currentNode();
   lines = values.lines === undefined ? [node] : values.lines.split(',').map((l) => nodeOfLine(l.trim()));
 } catch (err) {
   fail((err as Error).message);
@@ -83,9 +93,14 @@ try {
 if (values.lines !== undefined) {
   const unable = selected.filter((b) => !b.lineComparison).map((b) => b.id);
   if (unable.length > 0) {
-    fail(`--lines compares lines in ${BENCHMARKS.filter((b) => b.lineComparison).map((b) => b.id).join(' and ')} only; run ${unable.join(', ')} on one line with --node-line`);
+    fail(
+      `--lines compares lines in ${BENCHMARKS.filter((b) => b.lineComparison)
+        .map((b) => b.id)
+        .join(' and ')} only; run ${unable.join(', ')} on one line with --node-line`,
+    );
   }
-  if (lines.length < 2 || new Set(lines.map((l) => l.path)).size !== lines.length) fail('--lines: name two or more different lines, e.g. --lines 20,24');
+  if (lines.length < 2 || new Set(lines.map((l) => l.path)).size !== lines.length)
+    fail('--lines: name two or more different lines, e.g. --lines 20,24');
 }
 const smoke = values.smoke;
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -137,7 +152,12 @@ const meta: RunMeta = {
   ...machineInfo(lines.map((l) => `${l.version} (OpenSSL ${l.openssl})`).join(' and ')),
   load: { before: loadBefore, after: currentLoad() },
   options: {
-    only: selected.map((b) => b.id), smoke, rounds: ctx.rounds, roundMs: ctx.roundMs, profile: ctx.profile, clientGroups,
+    only: selected.map((b) => b.id),
+    smoke,
+    rounds: ctx.rounds,
+    roundMs: ctx.roundMs,
+    profile: ctx.profile,
+    clientGroups,
     lines: lines.map((l) => `${l.version} (OpenSSL ${l.openssl})`),
     lineMajors: lines.map((l) => l.line).join(','),
   },
@@ -145,10 +165,14 @@ const meta: RunMeta = {
 };
 writeResults(outDir, figures, meta, { failures }, !smoke);
 console.log(`\n${textTable(figures)}\n`);
-console.log(`machine: ${meta.machine}; Node ${meta.node}; ${meta.go}; load ${meta.load.before.toFixed(1)} -> ${meta.load.after.toFixed(1)}`);
+console.log(
+  `machine: ${meta.machine}; Node ${meta.node}; ${meta.go}; load ${meta.load.before.toFixed(1)} -> ${meta.load.after.toFixed(1)}`,
+);
 const met = figures.filter((f) => f.met === true).length;
 const missed = figures.filter((f) => f.met === false);
-console.log(`targets: ${met} met, ${missed.length} missed${missed.length ? ` (${missed.map((f) => `${f.item} ${f.bench}/${f.metric}`).join('; ')})` : ''}`);
+console.log(
+  `targets: ${met} met, ${missed.length} missed${missed.length ? ` (${missed.map((f) => `${f.item} ${f.bench}/${f.metric}`).join('; ')})` : ''}`,
+);
 console.log(`results: ${join(outDir, 'results.json')} and chart.svg${smoke ? '' : ' (copied to results/latest.*)'}`);
 const wantReadme = !values['skip-readme'] && (values.readme ?? (!smoke && only.length === 0));
 // A comparison of lines has its own section; a run of selected benchmarks touches the README only with --readme.

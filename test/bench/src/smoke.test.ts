@@ -22,28 +22,34 @@ describe('pnpm bench -- --smoke', () => {
   let results: Results;
   let output = '';
 
-  before(async () => {
-    goBinary(); // build the Go baselines first (cached), outside the run itself
-    const code = await new Promise<number | null>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', join('src', 'main.ts'), '--smoke', '--out', out, '--skip-readme'], {
-        cwd: BENCH_DIR,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        timeout: 170_000,
+  before(
+    async () => {
+      goBinary(); // build the Go baselines first (cached), outside the run itself
+      const code = await new Promise<number | null>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', join('src', 'main.ts'), '--smoke', '--out', out, '--skip-readme'], {
+          cwd: BENCH_DIR,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          timeout: 170_000,
+        });
+        child.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
+        child.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
+        child.once('exit', (c) => resolve(c));
       });
-      child.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
-      child.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
-      child.once('exit', (c) => resolve(c));
-    });
-    assert.ok(existsSync(join(out, 'results.json')), `the smoke run (exit code ${code}) wrote no results:\n${output.slice(-4000)}`);
-    results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
-    assert.equal(code, 0, `the smoke run failed:\n${output.slice(-4000)}`);
-  }, { timeout: 180_000 });
+      assert.ok(existsSync(join(out, 'results.json')), `the smoke run (exit code ${code}) wrote no results:\n${output.slice(-4000)}`);
+      results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
+      assert.equal(code, 0, `the smoke run failed:\n${output.slice(-4000)}`);
+    },
+    { timeout: 180_000 },
+  );
 
   after(() => rmSync(out, { recursive: true, force: true }));
 
   it('runs every benchmark without a failure', () => {
     assert.deepEqual(results.failures, [], output.slice(-4000));
-    assert.deepEqual([...new Set(results.figures.map((f) => f.bench))], BENCHMARKS.map((b) => b.id));
+    assert.deepEqual(
+      [...new Set(results.figures.map((f) => f.bench))],
+      BENCHMARKS.map((b) => b.id),
+    );
   });
 
   for (const bench of BENCHMARKS) {

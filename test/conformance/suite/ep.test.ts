@@ -35,7 +35,8 @@ async function expectReadyAndDefault(env: ConformanceEnv, what: string, readyTim
   try {
     await env.startHarness(readyTimeoutMs === undefined ? {} : { readyTimeoutMs });
   } catch (err) {
-    if (err instanceof HarnessNotReady) throw new Error(`${what}: the harness did not become ready: ${err.message}; calls: ${callSummary(env)}`);
+    if (err instanceof HarnessNotReady)
+      throw new Error(`${what}: the harness did not become ready: ${err.message}; calls: ${callSummary(env)}`);
     throw err;
   }
   await env.waitForSvid(DEFAULT_ID);
@@ -50,7 +51,9 @@ async function rejectsEndpoint(env: ConformanceEnv, bad: string): Promise<void> 
     if (!(err instanceof HarnessNotReady)) throw err;
   }
   if (env.agent.calls.length > 0) {
-    throw new Error(`the SDK did not become ready with the invalid endpoint ${JSON.stringify(bad)}, but it called the Workload API: ${callSummary(env)}`);
+    throw new Error(
+      `the SDK did not become ready with the invalid endpoint ${JSON.stringify(bad)}, but it called the Workload API: ${callSummary(env)}`,
+    );
   }
   await expectReadyAndDefault(env, `positive control with the valid endpoint ${env.endpoint}`);
 }
@@ -60,12 +63,17 @@ async function retriesWithBackoff(env: ConformanceEnv, code: status): Promise<vo
   const failures = 3;
   env.agent.failNextCalls('FetchX509SVID', { code, details: `scripted ${status[code]}` }, failures);
   await expectReadyAndDefault(env, `after ${failures} FetchX509SVID calls failed with ${status[code]}`, RETRY_READINESS_MS);
-  const times = env.agent.callsTo('FetchX509SVID').slice(0, failures + 1).map((c) => c.receivedAt);
+  const times = env.agent
+    .callsTo('FetchX509SVID')
+    .slice(0, failures + 1)
+    .map((c) => c.receivedAt);
   if (times.length < failures + 1) throw new ExecError(`expected ${failures + 1} FetchX509SVID calls, recorded ${times.length}`);
   const span = (times[times.length - 1] as number) - (times[0] as number);
   const mean = span / (times.length - 1);
   if (mean < MIN_RETRY_INTERVAL_MS) {
-    throw new Error(`the SDK retried in a tight loop: ${times.length} calls in ${span} ms (mean ${mean.toFixed(0)} ms, want >= ${MIN_RETRY_INTERVAL_MS} ms); calls: ${callSummary(env)}`);
+    throw new Error(
+      `the SDK retried in a tight loop: ${times.length} calls in ${span} ms (mean ${mean.toFixed(0)} ms, want >= ${MIN_RETRY_INTERVAL_MS} ms); calls: ${callSummary(env)}`,
+    );
   }
 }
 
@@ -105,7 +113,8 @@ const cases: ConformanceCase[] = [
       if (missing.length > 0) {
         throw new Error(`${missing.length} of ${calls.length} Workload API calls lacked workload.spiffe.io: true: ${missing.join(', ')}`);
       }
-      if (startError !== undefined) throw new ExecError(`the harness did not become ready although every call carried the header: ${startError.message}`);
+      if (startError !== undefined)
+        throw new ExecError(`the harness did not become ready although every call carried the header: ${startError.message}`);
       for (const method of ['FetchX509SVID', 'FetchJWTBundles', 'FetchJWTSVID'] as const) {
         if (env.agent.callsTo(method).length === 0) throw new Error(`no ${method} call was recorded: ${callSummary(env)}`);
       }
@@ -176,7 +185,9 @@ const cases: ConformanceCase[] = [
       if (calls.length === 0) throw new ExecError(`the SDK made no Workload API call within ${EP7_WINDOW_MS} ms`);
       const over = METHODS.map((m) => [m, env.agent.callsTo(m).length] as const).filter(([, n]) => n > 2);
       if (over.length > 0) {
-        throw new Error(`the SDK retried after InvalidArgument (want <= 2 calls per method): ${over.map(([m, n]) => `${m}: ${n}`).join(', ')}; calls: ${callSummary(env)}`);
+        throw new Error(
+          `the SDK retried after InvalidArgument (want <= 2 calls per method): ${over.map(([m, n]) => `${m}: ${n}`).join(', ')}; calls: ${callSummary(env)}`,
+        );
       }
       // Positive control: the same SDK against the same mock once the errors are cleared.
       for (const m of METHODS) env.agent.failAllCalls(m, undefined);
@@ -192,7 +203,13 @@ const cases: ConformanceCase[] = [
     async run(env) {
       const started = env.startHarness({ readyTimeoutMs: RETRY_READINESS_MS });
       started.catch(() => undefined);
-      const early = await Promise.race([started.then(() => 'ready', () => 'exited'), sleep(EP8_DELAY_MS).then(() => 'waiting')]);
+      const early = await Promise.race([
+        started.then(
+          () => 'ready',
+          () => 'exited',
+        ),
+        sleep(EP8_DELAY_MS).then(() => 'waiting'),
+      ]);
       if (early !== 'waiting') throw new Error(`the harness ${early === 'ready' ? 'became ready' : 'exited'} before the endpoint existed`);
       await env.startAgent();
       try {

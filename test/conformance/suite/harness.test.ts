@@ -7,14 +7,22 @@ import { conformanceGroup, type ConformanceCase } from './lib/cases.js';
 import { DEFAULT_ID, type ConformanceEnv } from './lib/env.js';
 import { HarnessNotReady } from './lib/harness-process.js';
 
-async function rawPost(env: ConformanceEnv, path: string, body: string): Promise<{ httpStatus: number; json: Record<string, unknown>; contentType: string }> {
+async function rawPost(
+  env: ConformanceEnv,
+  path: string,
+  body: string,
+): Promise<{ httpStatus: number; json: Record<string, unknown>; contentType: string }> {
   const res = await fetch(`http://127.0.0.1:${env.control.port}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body,
     signal: AbortSignal.timeout(10_000),
   });
-  return { httpStatus: res.status, json: (await res.json()) as Record<string, unknown>, contentType: res.headers.get('content-type') ?? '' };
+  return {
+    httpStatus: res.status,
+    json: (await res.json()) as Record<string, unknown>,
+    contentType: res.headers.get('content-type') ?? '',
+  };
 }
 
 function expectError(what: string, res: { httpStatus: number; json: Record<string, unknown>; contentType: string }): void {

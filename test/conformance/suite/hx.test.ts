@@ -19,7 +19,11 @@ interface HxCase {
   bad(env: ConformanceEnv, id: string): { message: X509SvidMessage; leaf: X509Certificate };
 }
 
-function plain(env: ConformanceEnv, svid: TestSvid, overrides: Partial<X509SvidMessage> = {}): { message: X509SvidMessage; leaf: X509Certificate } {
+function plain(
+  env: ConformanceEnv,
+  svid: TestSvid,
+  overrides: Partial<X509SvidMessage> = {},
+): { message: X509SvidMessage; leaf: X509Certificate } {
   return { message: x509SvidMessage(svid, [env.ca.certificate], overrides), leaf: svid.leaf };
 }
 
@@ -49,7 +53,11 @@ const HX: readonly HxCase[] = [
   {
     id: 'HX-3',
     what: 'that is expired',
-    bad: (env, id) => plain(env, env.ca.svid(id.slice(TD_ID.length), { notBefore: new Date(Date.now() - 2 * HOUR), notAfter: new Date(Date.now() - HOUR) })),
+    bad: (env, id) =>
+      plain(
+        env,
+        env.ca.svid(id.slice(TD_ID.length), { notBefore: new Date(Date.now() - 2 * HOUR), notAfter: new Date(Date.now() - HOUR) }),
+      ),
   },
   { id: 'HX-4', what: 'whose leaf has cA=true', bad: (env, id) => plain(env, env.ca.svid(id.slice(TD_ID.length), { isCa: true })) },
   {
@@ -83,16 +91,14 @@ const HX: readonly HxCase[] = [
   },
 ];
 
-const cases: ConformanceCase[] = HX.map(
-  (c): ConformanceCase => ({
-    id: c.id,
-    level: 'OPT',
-    title: `Ignores a Workload API X.509-SVID ${c.what}`,
-    async run(env) {
-      const { message, leaf } = c.bad(env, `${TD_ID}/${c.id.toLowerCase()}-bad`);
-      await ignoresBadUpdate(env, '/hx', `an X.509-SVID ${c.what}`, { svids: [message], federated_bundles: {} }, leaf);
-    },
-  }),
-);
+const cases: ConformanceCase[] = HX.map((c): ConformanceCase => ({
+  id: c.id,
+  level: 'OPT',
+  title: `Ignores a Workload API X.509-SVID ${c.what}`,
+  async run(env) {
+    const { message, leaf } = c.bad(env, `${TD_ID}/${c.id.toLowerCase()}-bad`);
+    await ignoresBadUpdate(env, '/hx', `an X.509-SVID ${c.what}`, { svids: [message], federated_bundles: {} }, leaf);
+  },
+}));
 
 conformanceGroup('HX', cases, { concurrency: 5 });

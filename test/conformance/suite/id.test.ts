@@ -63,22 +63,30 @@ function validIdCase(name: string, sub: string, options: { trustDomain?: string;
         key = newJwtKey('ES256');
         await serveJwtBundles(env, `ID-2/${name}`, { [TD_ID]: jwks([env.jwtKey]), [`spiffe://${options.trustDomain}`]: jwks([key]) });
       }
-      await expectJwtAccepted(env, signToken(key, {}, validClaims(sub)), options.reported ?? sub, `a token whose sub is the valid SPIFFE ID ${sub.length > 80 ? `${sub.slice(0, 60)}... (${sub.length} bytes)` : sub}`);
+      await expectJwtAccepted(
+        env,
+        signToken(key, {}, validClaims(sub)),
+        options.reported ?? sub,
+        `a token whose sub is the valid SPIFFE ID ${sub.length > 80 ? `${sub.slice(0, 60)}... (${sub.length} bytes)` : sub}`,
+      );
     },
   };
 }
 
 const jwtCases: ConformanceCase[] = [
-  ...INVALID_IDS.map(
-    (c): ConformanceCase => ({
-      id: `ID-1/${c.name}`,
-      level: 'MUST',
-      title: 'Rejects invalid SPIFFE IDs',
-      async run(env) {
-        await jwtNegative(env, `ID-1/${c.name}`, signToken(env.jwtKey, {}, validClaims(c.id)), `a token whose sub is the invalid SPIFFE ID ${c.id}`);
-      },
-    }),
-  ),
+  ...INVALID_IDS.map((c): ConformanceCase => ({
+    id: `ID-1/${c.name}`,
+    level: 'MUST',
+    title: 'Rejects invalid SPIFFE IDs',
+    async run(env) {
+      await jwtNegative(
+        env,
+        `ID-1/${c.name}`,
+        signToken(env.jwtKey, {}, validClaims(c.id)),
+        `a token whose sub is the invalid SPIFFE ID ${c.id}`,
+      );
+    },
+  })),
   validIdCase('path-chars', `${TD_ID}/Path.With-Mixed_Case/a.b-c_D/..x/x..`),
   validIdCase('trust-domain-chars', 'spiffe://td_1.example-2.org/id-2', { trustDomain: 'td_1.example-2.org' }),
   validIdCase('ipv4-trust-domain', 'spiffe://192.168.1.1/id-2', { trustDomain: '192.168.1.1' }),
@@ -88,20 +96,19 @@ const jwtCases: ConformanceCase[] = [
 ];
 
 const x509Cases: ConformanceCase[] = [
-  ...INVALID_X509_IDS.map(
-    (c): ConformanceCase => ({
-      id: `ID-1/${c.name}`,
-      level: 'MUST',
-      title: 'Rejects invalid SPIFFE IDs (X.509 URI SAN, server role)',
-      async run(env) {
-        const peer = env.ca.svid('/unused', { uris: [c.id] });
-        const sans = uriSans(peer.leaf);
-        if (sans.length !== 1 || sans[0] !== c.id) throw new Error(`fixture: the certificate carries ${JSON.stringify(sans)}, want [${JSON.stringify(c.id)}]`);
-        await positiveControl(SERVER_ROLE, env);
-        await expectRejected(SERVER_ROLE, env, peer, `a peer with the invalid SPIFFE ID ${c.id}`);
-      },
-    }),
-  ),
+  ...INVALID_X509_IDS.map((c): ConformanceCase => ({
+    id: `ID-1/${c.name}`,
+    level: 'MUST',
+    title: 'Rejects invalid SPIFFE IDs (X.509 URI SAN, server role)',
+    async run(env) {
+      const peer = env.ca.svid('/unused', { uris: [c.id] });
+      const sans = uriSans(peer.leaf);
+      if (sans.length !== 1 || sans[0] !== c.id)
+        throw new Error(`fixture: the certificate carries ${JSON.stringify(sans)}, want [${JSON.stringify(c.id)}]`);
+      await positiveControl(SERVER_ROLE, env);
+      await expectRejected(SERVER_ROLE, env, peer, `a peer with the invalid SPIFFE ID ${c.id}`);
+    },
+  })),
   {
     id: 'ID-2/x509-mixed-case-trust-domain',
     level: 'MUST',

@@ -15,9 +15,11 @@ function token(key: JwtKey, sub: string): string {
 
 /** The token of the initial bundle's key is accepted (the SDK uses the served bundle). */
 async function initialControl(env: ConformanceEnv, sub: string): Promise<void> {
-  await expectJwtAccepted(env, token(env.jwtKey, sub), sub, 'positive control: a token signed by the initial bundle key').catch((err: Error) => {
-    throw new Error(`positive control failed: ${err.message}`);
-  });
+  await expectJwtAccepted(env, token(env.jwtKey, sub), sub, 'positive control: a token signed by the initial bundle key').catch(
+    (err: Error) => {
+      throw new Error(`positive control failed: ${err.message}`);
+    },
+  );
 }
 
 /**
@@ -28,7 +30,7 @@ async function initialControl(env: ConformanceEnv, sub: string): Promise<void> {
  * therefore treats a key without `use` as a JWT authority, on purpose.
  */
 const MISSING_USE_DEVIATION =
-  "keys without \"use\" stay JWT authorities: SPIRE's agent serves Workload API JWT bundles without \"use\" (JwtBundle.parse, by design)";
+  'keys without "use" stay JWT authorities: SPIRE\'s agent serves Workload API JWT bundles without "use" (JwtBundle.parse, by design)';
 
 /** JB-5: a key whose JWK `use` is `use` (`null`: no `use`) is ignored; the rest keep working. */
 function ignoresUse(id: string, use: string | null, what: string): ConformanceCase {
@@ -90,7 +92,12 @@ const cases: ConformanceCase[] = [
       await expectJwtAccepted(env, token(foreign, foreignSub), foreignSub, 'positive control: a token of the federated trust domain');
       // Drop the foreign bundle; a new own key is the barrier.
       env.setJwtBundles({ [TD_ID]: jwks([env.jwtKey, barrier]) });
-      await expectJwtAccepted(env, token(barrier, `${TD_ID}/jb-3`), `${TD_ID}/jb-3`, 'barrier: a token of the key added together with the bundle removal');
+      await expectJwtAccepted(
+        env,
+        token(barrier, `${TD_ID}/jb-3`),
+        `${TD_ID}/jb-3`,
+        'barrier: a token of the key added together with the bundle removal',
+      );
       await expectJwtRejected(env, token(foreign, foreignSub), 'a token of a trust domain whose bundle was removed');
     },
   },
@@ -104,7 +111,8 @@ const cases: ConformanceCase[] = [
       env.setJwtBundles({ [TD_ID]: jwks(keys) });
       await expectJwtAccepted(env, token(keys[2], sub), sub, 'barrier: a token of the third bundle key');
       const v = await env.validateJwt(token(keys[1], sub));
-      if (!v.accepted) throw new Error(`the SDK rejected a token signed by the second of three bundle keys (kid ${keys[1].kid}): ${v.message}`);
+      if (!v.accepted)
+        throw new Error(`the SDK rejected a token signed by the second of three bundle keys (kid ${keys[1].kid}): ${v.message}`);
     },
   },
   ignoresUse('JB-5/x509-svid-use', 'x509-svid', 'a token signed by a JWK with use "x509-svid"'),
@@ -122,7 +130,8 @@ const cases: ConformanceCase[] = [
       env.setJwtBundles({ [TD_ID]: jwks([env.jwtKey, kNew], [unknown], 1) });
       await expectJwtAccepted(env, token(kNew, sub), sub, 'a bundle with an unknown-kty JWK: a token of a valid key listed after it');
       const v = await env.validateJwt(token(env.jwtKey, sub));
-      if (!v.accepted) throw new Error(`a bundle with an unknown-kty JWK: a token of a valid key listed before it was rejected: ${v.message}`);
+      if (!v.accepted)
+        throw new Error(`a bundle with an unknown-kty JWK: a token of a valid key listed before it was rejected: ${v.message}`);
     },
   },
   {

@@ -14,7 +14,11 @@ function issue(env: ConformanceEnv, sub: string, audience: string[]): string {
 }
 
 /** Fetches through the harness and returns the answer with the FetchJWTSVID requests it caused. */
-async function fetchRecorded(env: ConformanceEnv, audience: string[], spiffeId: string): Promise<{ res: ControlResponse; requests: JwtSvidRequestMessage[] }> {
+async function fetchRecorded(
+  env: ConformanceEnv,
+  audience: string[],
+  spiffeId: string,
+): Promise<{ res: ControlResponse; requests: JwtSvidRequestMessage[] }> {
   const before = env.agent.callsTo('FetchJWTSVID').length;
   const res = await env.fetchJwt(audience, spiffeId);
   const requests = env.agent
@@ -35,7 +39,8 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
 function checkAudience(requests: readonly JwtSvidRequestMessage[], want: readonly string[]): void {
   if (requests.length === 0) throw new Error('the SDK returned a token without calling FetchJWTSVID');
   for (const r of requests) {
-    if (!sameSet(r.audience, want)) throw new Error(`FetchJWTSVID carried audience ${JSON.stringify(r.audience)}, want ${JSON.stringify(want)}`);
+    if (!sameSet(r.audience, want))
+      throw new Error(`FetchJWTSVID carried audience ${JSON.stringify(r.audience)}, want ${JSON.stringify(want)}`);
   }
 }
 
@@ -104,9 +109,13 @@ const cases: ConformanceCase[] = [
       if (res.status === 'error' || res.status === 'rejected') return;
       const stale = hasToken(res, token) ? ' (the previously fetched token)' : '';
       if (requests.length === 0) {
-        throw new Error(`the Workload API now denies JWT-SVIDs, but the SDK returned ${res.svids?.length ?? 0} cached token(s)${stale} without calling FetchJWTSVID`);
+        throw new Error(
+          `the Workload API now denies JWT-SVIDs, but the SDK returned ${res.svids?.length ?? 0} cached token(s)${stale} without calling FetchJWTSVID`,
+        );
       }
-      throw new Error(`FetchJWTSVID answered PermissionDenied, but the harness reported ${JSON.stringify(res.status)} with ${res.svids?.length ?? 0} token(s)${stale}`);
+      throw new Error(
+        `FetchJWTSVID answered PermissionDenied, but the harness reported ${JSON.stringify(res.status)} with ${res.svids?.length ?? 0} token(s)${stale}`,
+      );
     },
   },
 ];

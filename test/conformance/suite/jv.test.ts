@@ -83,19 +83,17 @@ const cases: ConformanceCase[] = [
       }
     },
   },
-  ...ALGS.map(
-    (alg): ConformanceCase => ({
-      id: `JV-2/${alg}`,
-      level: 'MUST',
-      title: 'Accepts every supported `alg`',
-      async run(env) {
-        const key = newJwtKey(alg);
-        await serveJwtBundles(env, `JV-2/${alg}`, { [TD_ID]: jwks([env.jwtKey, key]) });
-        const sub = subId(`JV-2/${alg}`);
-        await expectJwtAccepted(env, signToken(key, {}, validClaims(sub)), sub, `an ${alg} token signed by a bundle key`);
-      },
-    }),
-  ),
+  ...ALGS.map((alg): ConformanceCase => ({
+    id: `JV-2/${alg}`,
+    level: 'MUST',
+    title: 'Accepts every supported `alg`',
+    async run(env) {
+      const key = newJwtKey(alg);
+      await serveJwtBundles(env, `JV-2/${alg}`, { [TD_ID]: jwks([env.jwtKey, key]) });
+      const sub = subId(`JV-2/${alg}`);
+      await expectJwtAccepted(env, signToken(key, {}, validClaims(sub)), sub, `an ${alg} token signed by a bundle key`);
+    },
+  })),
   {
     id: 'JV-3',
     level: 'MUST',
@@ -105,17 +103,15 @@ const cases: ConformanceCase[] = [
       await jwtNegative(env, 'JV-3', token, 'an unsigned token with alg "none"');
     },
   },
-  ...(['HS256', 'HS384', 'HS512'] as const).map(
-    (alg): ConformanceCase => ({
-      id: `JV-4/${alg}`,
-      level: 'MUST',
-      title: 'Rejects HS256/HS384/HS512',
-      async run(env) {
-        const token = hmacToken(alg, randomBytes(32), env.jwtKey.kid, validClaims(subId(`JV-4/${alg}`)));
-        await jwtNegative(env, `JV-4/${alg}`, token, `an ${alg} token keyed with a random secret`);
-      },
-    }),
-  ),
+  ...(['HS256', 'HS384', 'HS512'] as const).map((alg): ConformanceCase => ({
+    id: `JV-4/${alg}`,
+    level: 'MUST',
+    title: 'Rejects HS256/HS384/HS512',
+    async run(env) {
+      const token = hmacToken(alg, randomBytes(32), env.jwtKey.kid, validClaims(subId(`JV-4/${alg}`)));
+      await jwtNegative(env, `JV-4/${alg}`, token, `an ${alg} token keyed with a random secret`);
+    },
+  })),
   {
     id: 'JV-4/hmac-public-key',
     level: 'MUST',
@@ -159,12 +155,26 @@ const cases: ConformanceCase[] = [
       const input = `${b64Json({ alg: 'ES384', kid: env.jwtKey.kid, typ: 'JWT' })}.${b64Json(validClaims(subId('JV-6/es384-header-p256-key')))}`;
       // A P-256 signature over a SHA-384 digest, as an SDK trusting the header would check it.
       const signature = sign('sha384', Buffer.from(input), { key: env.jwtKey.privateKey, dsaEncoding: 'ieee-p1363' });
-      await jwtNegative(env, 'JV-6/es384-header-p256-key', `${input}.${b64url(signature)}`, 'an ES384-labelled token signed with a P-256 key');
+      await jwtNegative(
+        env,
+        'JV-6/es384-header-p256-key',
+        `${input}.${b64url(signature)}`,
+        'an ES384-labelled token signed with a P-256 key',
+      );
     },
   },
   claimsNegative('JV-7', 'Rejects a token without `aud`', 'a token without aud', (c) => void delete c['aud']),
-  claimsNegative('JV-8', "Rejects a token whose `aud` does not contain the validator's audience", 'a token whose aud is ["other"]', (c) => void (c['aud'] = ['other'])),
-  claimsPositive('JV-9', "Accepts an `aud` array that contains the validator's audience among others", (c) => void (c['aud'] = ['other', AUDIENCE])),
+  claimsNegative(
+    'JV-8',
+    "Rejects a token whose `aud` does not contain the validator's audience",
+    'a token whose aud is ["other"]',
+    (c) => void (c['aud'] = ['other']),
+  ),
+  claimsPositive(
+    'JV-9',
+    "Accepts an `aud` array that contains the validator's audience among others",
+    (c) => void (c['aud'] = ['other', AUDIENCE]),
+  ),
   claimsPositive('JV-10', 'Accepts `aud` as a single string', (c) => void (c['aud'] = AUDIENCE)),
   claimsNegative('JV-11', 'Rejects a token without `exp`', 'a token without exp', (c) => void delete c['exp']),
   claimsNegative('JV-12', 'Rejects an expired token', 'a token that expired 5 minutes ago', (c) => {
@@ -215,7 +225,11 @@ const cases: ConformanceCase[] = [
       await serveJwtBundles(env, 'JV-17', { [TD_ID]: jwks([env.jwtKey]), [OTHER_TD_ID]: jwks([other]) });
       // B's own token shows B's bundle is in place.
       await jwtPositiveControl(env, 'JV-17', other, `${OTHER_TD_ID}/control/jv-17`);
-      await expectJwtRejected(env, signToken(env.jwtKey, {}, validClaims(`${OTHER_TD_ID}/jv-17`)), `a token for ${OTHER_TD_ID} signed by the key of ${TD_ID}`);
+      await expectJwtRejected(
+        env,
+        signToken(env.jwtKey, {}, validClaims(`${OTHER_TD_ID}/jv-17`)),
+        `a token for ${OTHER_TD_ID} signed by the key of ${TD_ID}`,
+      );
     },
   },
   {
@@ -223,7 +237,12 @@ const cases: ConformanceCase[] = [
     level: 'MUST',
     title: 'Rejects a token whose `sub` trust domain has no bundle',
     async run(env) {
-      await jwtNegative(env, 'JV-18', validToken(env, 'spiffe://unknown.example.org/jv-18'), `a token for spiffe://unknown.example.org (no bundle) signed by the key of ${TD_ID}`);
+      await jwtNegative(
+        env,
+        'JV-18',
+        validToken(env, 'spiffe://unknown.example.org/jv-18'),
+        `a token for spiffe://unknown.example.org (no bundle) signed by the key of ${TD_ID}`,
+      );
     },
   },
   claimsNegative('JV-19', 'Rejects a token whose `sub` is not a SPIFFE ID', `a token whose sub is https://${TRUST_DOMAIN}/jv-19`, (c) => {
@@ -247,7 +266,12 @@ const cases: ConformanceCase[] = [
     title: 'Rejects JWS JSON serialization',
     async run(env) {
       const [h, p, s] = validToken(env, subId('JV-24')).split('.') as [string, string, string];
-      await jwtNegative(env, 'JV-24', JSON.stringify({ protected: h, payload: p, signature: s }), 'a validly signed token in JWS JSON serialization');
+      await jwtNegative(
+        env,
+        'JV-24',
+        JSON.stringify({ protected: h, payload: p, signature: s }),
+        'a validly signed token in JWS JSON serialization',
+      );
     },
   },
   {
@@ -280,7 +304,12 @@ const cases: ConformanceCase[] = [
     async run(env) {
       const header = b64Json({ alg: env.jwtKey.alg, kid: env.jwtKey.kid, typ: 'JWT' });
       const payload = b64url(`{"sub":"${subId('JV-25/bad-json')}","aud":["${AUDIENCE}"],`);
-      await jwtNegative(env, 'JV-25/bad-json', signInput(env.jwtKey, `${header}.${payload}`), 'a validly signed token whose payload is not JSON');
+      await jwtNegative(
+        env,
+        'JV-25/bad-json',
+        signInput(env.jwtKey, `${header}.${payload}`),
+        'a validly signed token whose payload is not JSON',
+      );
     },
   },
 ];

@@ -17,8 +17,16 @@ const WA4_MS = 5000;
 const WA2_VARIANTS: readonly { name: string; field: string; blank(r: X509SvidResponseMessage): void }[] = [
   { name: 'empty-svids', field: 'svids', blank: (r) => void (r.svids = []) },
   { name: 'empty-spiffe-id', field: 'spiffe_id', blank: (r) => void ((r.svids[0] as { spiffe_id: string }).spiffe_id = '') },
-  { name: 'empty-x509-svid', field: 'x509_svid', blank: (r) => void ((r.svids[0] as { x509_svid: Uint8Array }).x509_svid = Buffer.alloc(0)) },
-  { name: 'empty-key', field: 'x509_svid_key', blank: (r) => void ((r.svids[0] as { x509_svid_key: Uint8Array }).x509_svid_key = Buffer.alloc(0)) },
+  {
+    name: 'empty-x509-svid',
+    field: 'x509_svid',
+    blank: (r) => void ((r.svids[0] as { x509_svid: Uint8Array }).x509_svid = Buffer.alloc(0)),
+  },
+  {
+    name: 'empty-key',
+    field: 'x509_svid_key',
+    blank: (r) => void ((r.svids[0] as { x509_svid_key: Uint8Array }).x509_svid_key = Buffer.alloc(0)),
+  },
   { name: 'empty-bundle', field: 'bundle', blank: (r) => void ((r.svids[0] as { bundle: Uint8Array }).bundle = Buffer.alloc(0)) },
 ];
 
@@ -36,7 +44,10 @@ const cases: ConformanceCase[] = [
       }
       const deadline = Date.now() + RECONNECT_MS;
       while (env.agent.callsTo('FetchX509SVID').length === before) {
-        if (Date.now() > deadline) throw new Error(`the SDK opened no new FetchX509SVID stream within ${RECONNECT_MS} ms after the server closed it with Unavailable`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `the SDK opened no new FetchX509SVID stream within ${RECONNECT_MS} ms after the server closed it with Unavailable`,
+          );
         await sleep(50);
       }
       // B can only arrive on the new stream.
@@ -46,19 +57,17 @@ const cases: ConformanceCase[] = [
       });
     },
   },
-  ...WA2_VARIANTS.map(
-    (v): ConformanceCase => ({
-      id: `WA-2/${v.name}`,
-      level: 'SHOULD',
-      title: `Discards a response in which a mandatory field has its default value (${v.field})`,
-      async run(env) {
-        const c = env.ca.svid(`/wa-2-${v.name}`);
-        const response: X509SvidResponseMessage = { svids: [x509SvidMessage(c, [env.ca.certificate])], federated_bundles: {} };
-        v.blank(response);
-        await ignoresBadUpdate(env, '/wa-2', `a response with an empty ${v.field}`, response, c.leaf);
-      },
-    }),
-  ),
+  ...WA2_VARIANTS.map((v): ConformanceCase => ({
+    id: `WA-2/${v.name}`,
+    level: 'SHOULD',
+    title: `Discards a response in which a mandatory field has its default value (${v.field})`,
+    async run(env) {
+      const c = env.ca.svid(`/wa-2-${v.name}`);
+      const response: X509SvidResponseMessage = { svids: [x509SvidMessage(c, [env.ca.certificate])], federated_bundles: {} };
+      v.blank(response);
+      await ignoresBadUpdate(env, '/wa-2', `a response with an empty ${v.field}`, response, c.leaf);
+    },
+  })),
   {
     id: 'WA-3',
     level: 'MUST',
@@ -95,7 +104,8 @@ const cases: ConformanceCase[] = [
           return; // no longer presenting A
         }
         if (!ids.includes(DEFAULT_ID)) return;
-        if (Date.now() > deadline) throw new Error(`the SDK still presented ${DEFAULT_ID} ${WA4_MS} ms after the stream ended with PermissionDenied`);
+        if (Date.now() > deadline)
+          throw new Error(`the SDK still presented ${DEFAULT_ID} ${WA4_MS} ms after the stream ended with PermissionDenied`);
         await sleep(100);
       }
     },

@@ -31,11 +31,23 @@ const XF: readonly { id: string; title: string; run(env: ConformanceEnv, role: R
     async run(env, role) {
       const fed = await federate(env);
       await positiveControl(role, env);
-      await expectAccepted(role, env, fed.svid('/xf-2-control'), `a peer of ${FEDERATED_TD_ID} signed by its own CA`).catch((err: Error) => {
-        throw new Error(`positive control failed: ${err.message}`);
-      });
-      await expectRejected(role, env, env.ca.svid(`${FEDERATED_TD_ID}/xf-2`), `a peer ${FEDERATED_TD_ID}/xf-2 whose chain verifies only against the bundle of ${TD_ID}`);
-      await expectRejected(role, env, fed.svid(`${TD_ID}/xf-2`), `a peer ${TD_ID}/xf-2 whose chain verifies only against the bundle of ${FEDERATED_TD_ID}`);
+      await expectAccepted(role, env, fed.svid('/xf-2-control'), `a peer of ${FEDERATED_TD_ID} signed by its own CA`).catch(
+        (err: Error) => {
+          throw new Error(`positive control failed: ${err.message}`);
+        },
+      );
+      await expectRejected(
+        role,
+        env,
+        env.ca.svid(`${FEDERATED_TD_ID}/xf-2`),
+        `a peer ${FEDERATED_TD_ID}/xf-2 whose chain verifies only against the bundle of ${TD_ID}`,
+      );
+      await expectRejected(
+        role,
+        env,
+        fed.svid(`${TD_ID}/xf-2`),
+        `a peer ${TD_ID}/xf-2 whose chain verifies only against the bundle of ${FEDERATED_TD_ID}`,
+      );
     },
   },
   {
@@ -56,14 +68,12 @@ const XF: readonly { id: string; title: string; run(env: ConformanceEnv, role: R
 ];
 
 const cases: ConformanceCase[] = XF.flatMap((c) =>
-  ROLES.map(
-    (role): ConformanceCase => ({
-      id: `${c.id}/${role.name}`,
-      level: 'MUST',
-      title: c.title,
-      run: (env) => c.run(env, role),
-    }),
-  ),
+  ROLES.map((role): ConformanceCase => ({
+    id: `${c.id}/${role.name}`,
+    level: 'MUST',
+    title: c.title,
+    run: (env) => c.run(env, role),
+  })),
 );
 
 conformanceGroup('XF', cases, { concurrency: 3 });

@@ -29,7 +29,8 @@ const cases: ConformanceCase[] = [
       if (svid.certificates.length !== 2) throw new Error('fixture: expected leaf + intermediate');
       env.serveX509({ svids: [svid] });
       const res = await env.waitForSvid(svid.id);
-      if (res.chain.length < 2) throw new Error(`the harness presented ${res.chain.length} certificate(s); want the leaf, then the intermediate`);
+      if (res.chain.length < 2)
+        throw new Error(`the harness presented ${res.chain.length} certificate(s); want the leaf, then the intermediate`);
       if (!res.chain[0]?.raw.equals(svid.leaf.raw)) throw new Error('the first presented certificate is not the issued leaf');
       if (!res.chain[1]?.raw.equals(intermediate.certificate.raw)) throw new Error('the second certificate is not the intermediate CA');
     },

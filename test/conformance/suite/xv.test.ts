@@ -18,7 +18,13 @@ interface XvCase {
 }
 
 const XV: readonly XvCase[] = [
-  { id: 'XV-1', title: 'Accepts a valid peer SVID (positive control)', accept: true, what: 'a plain leaf of the trust domain CA', peer: (env) => env.ca.svid('/xv-1') },
+  {
+    id: 'XV-1',
+    title: 'Accepts a valid peer SVID (positive control)',
+    accept: true,
+    what: 'a plain leaf of the trust domain CA',
+    peer: (env) => env.ca.svid('/xv-1'),
+  },
   {
     id: 'XV-2',
     title: 'Accepts a peer SVID chained through an intermediate',
@@ -61,7 +67,13 @@ const XV: readonly XvCase[] = [
     what: 'a leaf that becomes valid in an hour',
     peer: (env) => env.ca.svid('/xv-7', { notBefore: new Date(Date.now() + HOUR), notAfter: new Date(Date.now() + 2 * HOUR) }),
   },
-  { id: 'XV-8', title: 'Rejects a peer leaf with cA=true', accept: false, what: 'a leaf with basic constraints cA=true', peer: (env) => env.ca.svid('/xv-8', { isCa: true }) },
+  {
+    id: 'XV-8',
+    title: 'Rejects a peer leaf with cA=true',
+    accept: false,
+    what: 'a leaf with basic constraints cA=true',
+    peer: (env) => env.ca.svid('/xv-8', { isCa: true }),
+  },
   {
     id: 'XV-9',
     title: 'Rejects a peer leaf with keyCertSign',
@@ -83,7 +95,13 @@ const XV: readonly XvCase[] = [
     what: 'a leaf with two spiffe:// URI SANs',
     peer: (env) => env.ca.svid('/xv-11', { uris: [`${TD_ID}/xv-11`, `${TD_ID}/xv-11-second`] }),
   },
-  { id: 'XV-12', title: 'Rejects a peer without a URI SAN', accept: false, what: 'a leaf without any URI SAN', peer: (env) => env.ca.svid('/xv-12', { uris: [] }) },
+  {
+    id: 'XV-12',
+    title: 'Rejects a peer without a URI SAN',
+    accept: false,
+    what: 'a leaf without any URI SAN',
+    peer: (env) => env.ca.svid('/xv-12', { uris: [] }),
+  },
   {
     id: 'XV-13',
     title: 'Rejects a peer URI SAN that is not spiffe://',
@@ -108,22 +126,20 @@ const XV: readonly XvCase[] = [
 ];
 
 const cases: ConformanceCase[] = XV.flatMap((c) =>
-  ROLES.map(
-    (role): ConformanceCase => ({
-      id: `${c.id}/${role.name}`,
-      level: 'MUST',
-      title: c.title,
-      async run(env) {
-        const peer = c.peer(env);
-        if (c.accept) {
-          await expectAccepted(role, env, peer, c.what);
-          return;
-        }
-        await positiveControl(role, env);
-        await expectRejected(role, env, peer, c.what);
-      },
-    }),
-  ),
+  ROLES.map((role): ConformanceCase => ({
+    id: `${c.id}/${role.name}`,
+    level: 'MUST',
+    title: c.title,
+    async run(env) {
+      const peer = c.peer(env);
+      if (c.accept) {
+        await expectAccepted(role, env, peer, c.what);
+        return;
+      }
+      await positiveControl(role, env);
+      await expectRejected(role, env, peer, c.what);
+    },
+  })),
 );
 
 conformanceGroup('XV', cases, { concurrency: 4 });

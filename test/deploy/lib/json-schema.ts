@@ -60,7 +60,18 @@ export function composeValidator(): ValidateFunction {
 
 const schemaMaps = ['properties', 'patternProperties', 'definitions', '$defs', 'dependentSchemas'];
 const schemaLists = ['oneOf', 'anyOf', 'allOf', 'prefixItems'];
-const schemaSingles = ['items', 'additionalProperties', 'not', 'if', 'then', 'else', 'contains', 'propertyNames', 'unevaluatedProperties', 'unevaluatedItems'];
+const schemaSingles = [
+  'items',
+  'additionalProperties',
+  'not',
+  'if',
+  'then',
+  'else',
+  'contains',
+  'propertyNames',
+  'unevaluatedProperties',
+  'unevaluatedItems',
+];
 
 /** Removes the `id` keyword from every schema object (not from property names). */
 function dropIdAnnotations(schema: unknown): void {

@@ -180,22 +180,26 @@ export function nameErrors(m: Manifest): string[] {
   const check = (labels: unknown, path: string): void => {
     for (const [key, value] of Object.entries(asRecord(labels) ?? {})) {
       if (!isQualifiedName(key)) errors.push(`${path} key "${key}" is not a qualified name`);
-      if (typeof value !== 'string' || !isLabelValue(value)) errors.push(`${path}["${key}"] value ${JSON.stringify(value)} is not a label value`);
+      if (typeof value !== 'string' || !isLabelValue(value))
+        errors.push(`${path}["${key}"] value ${JSON.stringify(value)} is not a label value`);
     }
   };
   check(asRecord(m.body.metadata)?.labels, 'metadata.labels');
   for (const { path, pod } of podTemplates(m)) {
     check(asRecord(pod.metadata)?.labels, `${path}.metadata.labels`);
     for (const [i, c] of containersOf(pod).entries()) {
-      if (typeof c.name !== 'string' || !isDns1123Label(c.name)) errors.push(`${path}.spec.containers[${i}].name ${JSON.stringify(c.name)} is not a DNS-1123 label`);
+      if (typeof c.name !== 'string' || !isDns1123Label(c.name))
+        errors.push(`${path}.spec.containers[${i}].name ${JSON.stringify(c.name)} is not a DNS-1123 label`);
       for (const port of (Array.isArray(c.ports) ? c.ports : []).map(asRecord)) {
-        if (port && typeof port.name === 'string' && !isPortName(port.name)) errors.push(`port name "${port.name}" is not an IANA service name (≤ 15 characters)`);
+        if (port && typeof port.name === 'string' && !isPortName(port.name))
+          errors.push(`port name "${port.name}" is not an IANA service name (≤ 15 characters)`);
       }
     }
   }
   if (m.kind === 'Service') {
     for (const port of (Array.isArray(asRecord(m.body.spec)?.ports) ? (asRecord(m.body.spec)?.ports as unknown[]) : []).map(asRecord)) {
-      if (port && typeof port.name === 'string' && !isPortName(port.name)) errors.push(`port name "${port.name}" is not an IANA service name`);
+      if (port && typeof port.name === 'string' && !isPortName(port.name))
+        errors.push(`port name "${port.name}" is not an IANA service name`);
     }
   }
   return errors;
@@ -238,7 +242,16 @@ export function restrictedViolations(pod: Record<string, unknown>): string[] {
   const spec = asRecord(pod.spec) ?? {};
   const podSc = asRecord(spec.securityContext) ?? {};
   if (spec.hostNetwork === true || spec.hostPID === true || spec.hostIPC === true) v.push('host namespaces (hostNetwork/hostPID/hostIPC)');
-  const allowedVolumes = new Set(['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret']);
+  const allowedVolumes = new Set([
+    'configMap',
+    'csi',
+    'downwardAPI',
+    'emptyDir',
+    'ephemeral',
+    'persistentVolumeClaim',
+    'projected',
+    'secret',
+  ]);
   for (const vol of (Array.isArray(spec.volumes) ? spec.volumes : []).map((x) => asRecord(x) ?? {})) {
     const types = Object.keys(vol).filter((k) => k !== 'name');
     for (const t of types) if (!allowedVolumes.has(t)) v.push(`volume "${String(vol.name)}" of type ${t}`);
@@ -252,7 +265,8 @@ export function restrictedViolations(pod: Record<string, unknown>): string[] {
     const caps = asRecord(sc.capabilities) ?? {};
     const drop = Array.isArray(caps.drop) ? caps.drop : [];
     if (!drop.includes('ALL')) v.push(`${name}: capabilities.drop must include ALL`);
-    for (const cap of Array.isArray(caps.add) ? caps.add : []) if (cap !== 'NET_BIND_SERVICE') v.push(`${name}: adds capability ${String(cap)}`);
+    for (const cap of Array.isArray(caps.add) ? caps.add : [])
+      if (cap !== 'NET_BIND_SERVICE') v.push(`${name}: adds capability ${String(cap)}`);
     const runAsNonRoot = sc.runAsNonRoot ?? podSc.runAsNonRoot;
     if (runAsNonRoot !== true) v.push(`${name}: runAsNonRoot must be true`);
     const runAsUser = sc.runAsUser ?? podSc.runAsUser;

@@ -37,7 +37,9 @@ export function configKind(text: string): SpireConfigKind | undefined {
 /** The ${VAR} names an HCL file uses (SPIRE's -expandEnv replaces them, unset ones with ''). */
 export function envReferences(text: string): string[] {
   const withoutComments = text.replace(/^\s*#.*$/gm, '');
-  return [...new Set([...withoutComments.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1] ?? m[2] ?? ''))].sort();
+  return [
+    ...new Set([...withoutComments.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1] ?? m[2] ?? '')),
+  ].sort();
 }
 
 /**
@@ -62,4 +64,3 @@ export function hclSetting(text: string, key: string): string | undefined {
   const m = new RegExp(`^\\s*${key}\\s*=\\s*(?:"([^"]*)"|(\\S+))`, 'm').exec(text.replace(/^\s*#.*$/gm, ''));
   return m ? (m[1] ?? m[2]) : undefined;
 }
-

@@ -66,11 +66,16 @@ class DevAgentProcess implements DiffAgent {
       args: [
         join(devAgentDir(), 'bin', 'spiffe-dev-agent.js'),
         'run',
-        '-socketPath', join(dir, 'public', 'api.sock'),
-        '-adminSocketPath', join(dir, 'private', 'admin.sock'),
-        '-dataDir', join(dir, 'data'),
-        '-trustDomain', 'example.org',
-        '-federatedTrustDomain', PARTNER_TD,
+        '-socketPath',
+        join(dir, 'public', 'api.sock'),
+        '-adminSocketPath',
+        join(dir, 'private', 'admin.sock'),
+        '-dataDir',
+        join(dir, 'data'),
+        '-trustDomain',
+        'example.org',
+        '-federatedTrustDomain',
+        PARTNER_TD,
       ],
     });
     const agent = new DevAgentProcess(dir, w);

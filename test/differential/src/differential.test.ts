@@ -110,8 +110,36 @@ async function setUp(kind: AgentKind): Promise<Setup> {
     // ID (SPIRE) and by creation give different answers. With `-entryID` the IDs are chosen; a CLI
     // without that flag gets random IDs, and B is made again until its ID sorts first. (Deleting
     // on SPIRE would leave stale SVIDs until the agent's next sync: it is only done without -entryID.)
-    const argsA = ['-parentID', AGENT_ID, '-spiffeID', ID_A, '-selector', UID_SELECTOR, '-hint', 'primary', '-dns', 'differential-a.example.org', '-dns', 'alt.example.org'];
-    const argsB = ['-parentID', AGENT_ID, '-spiffeID', ID_B, '-selector', USER_SELECTOR, '-selector', UID_SELECTOR, '-hint', 'secondary', '-x509SVIDTTL', '600', '-jwtSVIDTTL', '120'];
+    const argsA = [
+      '-parentID',
+      AGENT_ID,
+      '-spiffeID',
+      ID_A,
+      '-selector',
+      UID_SELECTOR,
+      '-hint',
+      'primary',
+      '-dns',
+      'differential-a.example.org',
+      '-dns',
+      'alt.example.org',
+    ];
+    const argsB = [
+      '-parentID',
+      AGENT_ID,
+      '-spiffeID',
+      ID_B,
+      '-selector',
+      USER_SELECTOR,
+      '-selector',
+      UID_SELECTOR,
+      '-hint',
+      'secondary',
+      '-x509SVIDTTL',
+      '600',
+      '-jwtSVIDTTL',
+      '120',
+    ];
     let createOutputA: string;
     let a: string;
     let b: string;
@@ -268,8 +296,15 @@ function withoutEntryIds(text: string): string {
 }
 
 const KEY_USAGE_NAMES = [
-  'digitalSignature', 'contentCommitment', 'keyEncipherment', 'dataEncipherment', 'keyAgreement', 'keyCertSign', 'cRLSign',
-  'encipherOnly', 'decipherOnly',
+  'digitalSignature',
+  'contentCommitment',
+  'keyEncipherment',
+  'dataEncipherment',
+  'keyAgreement',
+  'keyCertSign',
+  'cRLSign',
+  'encipherOnly',
+  'decipherOnly',
 ];
 
 /**
@@ -322,10 +357,14 @@ async function firstUpdate<T>(
   try {
     return await new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no update within ${timeoutMs} ms`)), timeoutMs);
-      watch(controller.signal, (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      }, () => {}).catch(reject);
+      watch(
+        controller.signal,
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        () => {},
+      ).catch(reject);
     });
   } finally {
     controller.abort();
@@ -341,7 +380,10 @@ check(
     assert.deepEqual(ctx.svids.map((v) => v.id.toString()).sort(), [ID_A, ID_B]);
     const out: Record<string, unknown> = {};
     for (const svid of ctx.svids) {
-      const { id } = parseAndVerifyX509Svid(svid.certificates.map((c) => c.raw), ctx.bundles);
+      const { id } = parseAndVerifyX509Svid(
+        svid.certificates.map((c) => c.raw),
+        ctx.bundles,
+      );
       assert.equal(id.toString(), svid.id.toString(), 'the verified chain names the SVID ID');
       const leaf = svid.certificates[0]!;
       assert.equal(leaf.ca, false);
@@ -380,12 +422,16 @@ check(
   },
 );
 
-check('default identity: several SVIDs come in SPIRE\'s order (sorted by entry ID), the first being the default', async (s) => {
+check("default identity: several SVIDs come in SPIRE's order (sorted by entry ID), the first being the default", async (s) => {
   const x509 = (await s.client.fetchX509Svids()).map((v) => v.id.toString());
   const jwt = (await s.client.fetchJwtSvids({ audience: AUD_1 })).map((v) => v.id.toString());
   assert.equal((await s.client.fetchX509Svid()).id.toString(), x509[0], 'the first X509-SVID is the default');
   assert.equal((await s.client.fetchJwtSvid({ audience: AUD_1 })).id.toString(), jwt[0], 'the first JWT-SVID is the default');
-  return { x509: orderRule(x509, s), jwt: orderRule(jwt, s), defaultIdentity: orderRule(x509, s) === 'by entry ID' ? 'lowest entry ID' : 'first created' };
+  return {
+    x509: orderRule(x509, s),
+    jwt: orderRule(jwt, s),
+    defaultIdentity: orderRule(x509, s) === 'by entry ID' ? 'lowest entry ID' : 'first created',
+  };
 });
 
 check('JWT fetch: each token verifies against the JWT bundle, with subject, audience, TTL, hint and header', async (s) => {
@@ -398,7 +444,10 @@ check('JWT fetch: each token verifies against the JWT bundle, with subject, audi
     assert.equal(validated.id.toString(), svid.id.toString());
     const header = jwsPart(svid.token, 0);
     const claims = jwsPart(svid.token, 1);
-    assert.ok(typeof header.kid === 'string' && bundles.get(SpiffeId.fromString(svid.id.toString()).trustDomain)?.findJwtAuthority(header.kid), 'kid names a key of the bundle');
+    assert.ok(
+      typeof header.kid === 'string' && bundles.get(SpiffeId.fromString(svid.id.toString()).trustDomain)?.findJwtAuthority(header.kid),
+      'kid names a key of the bundle',
+    );
     out[svid.id.toString()] = {
       hint: svid.hint,
       audience: [...svid.audience].sort(),
@@ -414,7 +463,7 @@ check('JWT fetch: each token verifies against the JWT bundle, with subject, audi
   return out;
 });
 
-check('FetchJWTSVID: the token\'s aud claim, and the same token again for the same audiences', async (s) => {
+check("FetchJWTSVID: the token's aud claim, and the same token again for the same audiences", async (s) => {
   const raw = new RawWorkloadClient(s.agent.socketPath);
   try {
     const fetch = async (audience: string[]): Promise<string> => {
@@ -438,7 +487,7 @@ check('FetchJWTSVID: the token\'s aud claim, and the same token again for the sa
 });
 
 check(
-  'JWT bundles: one JWKS per trust domain ID; the stream\'s first message equals a fetch',
+  "JWT bundles: one JWKS per trust domain ID; the stream's first message equals a fetch",
   async (s) => {
     const raw = new RawWorkloadClient(s.agent.socketPath);
     try {
@@ -455,10 +504,22 @@ check(
       const uses: Record<string, unknown> = {};
       for (const [td, json] of Object.entries(first.message.bundles)) {
         const jwks = JSON.parse(Buffer.from(json).toString('utf8')) as { keys: Array<Record<string, unknown>> };
-        keys[td] = jwks.keys.map((k) => ({ members: Object.keys(k).filter((m) => m !== 'use').sort(), kty: k.kty, crv: k.crv }));
+        keys[td] = jwks.keys.map((k) => ({
+          members: Object.keys(k)
+            .filter((m) => m !== 'use')
+            .sort(),
+          kty: k.kty,
+          crv: k.crv,
+        }));
         uses[td] = jwks.keys.map((k) => k.use ?? null);
       }
-      return { mapKeys: Object.keys(first.message.bundles).sort(), trustDomains: Object.keys(fetched), keys, watchEqualsFetch: true, _use: uses };
+      return {
+        mapKeys: Object.keys(first.message.bundles).sort(),
+        trustDomains: Object.keys(fetched),
+        keys,
+        watchEqualsFetch: true,
+        _use: uses,
+      };
     } finally {
       raw.close();
     }
@@ -504,14 +565,18 @@ check(
     const ctx = await s.client.fetchX509Context();
     const x509 = x509Summary(ctx.bundles)[TD];
     assert.deepEqual(pemCertificates(pem).map(fingerprint).sort(), x509);
-    const x5c = spiffe.keys.filter((k) => k.use === 'x509-svid').map((k) => fingerprint(new X509Certificate(Buffer.from(k.x5c![0]!, 'base64'))));
+    const x5c = spiffe.keys
+      .filter((k) => k.use === 'x509-svid')
+      .map((k) => fingerprint(new X509Certificate(Buffer.from(k.x5c![0]!, 'base64'))));
     assert.deepEqual(x5c.sort(), x509);
     const kids = spiffe.keys.filter((k) => k.use === 'jwt-svid').map((k) => k.kid as string);
     assert.deepEqual(kids.sort(), jwtSummary(await s.client.fetchJwtBundles())[TD]);
     return {
       pemEqualsWorkloadApi: true,
       spiffeEqualsWorkloadApi: true,
-      members: Object.keys(spiffe).filter((m) => m !== 'spiffe_refresh_hint').sort(),
+      members: Object.keys(spiffe)
+        .filter((m) => m !== 'spiffe_refresh_hint')
+        .sort(),
       _refreshHint: spiffe.spiffe_refresh_hint ?? null,
       keyUses: spiffe.keys.map((k) => k.use).sort(),
     };
@@ -532,7 +597,9 @@ check('an unregistered caller gets PermissionDenied "no identity issued" (and wh
   assert.deepEqual(view.raw.FetchX509SVID, { code: 7, details: 'no identity issued' });
   assert.deepEqual(view.raw.FetchJWTSVID, { code: 7, details: 'no identity issued' });
   return {
-    library: Object.fromEntries(Object.entries(view.library).map(([k, v]) => [k, 'grpcCode' in v ? { code: v.code, grpcCode: v.grpcCode } : v])),
+    library: Object.fromEntries(
+      Object.entries(view.library).map(([k, v]) => [k, 'grpcCode' in v ? { code: v.code, grpcCode: v.grpcCode } : v]),
+    ),
     raw: view.raw,
   };
 });
@@ -559,7 +626,10 @@ check(
     assert.equal(validated.id.toString(), ID_A);
     const raw = new RawWorkloadClient(s.agent.socketPath);
     try {
-      const valid = await raw.unary<{ spiffe_id: string; claims: { fields: Record<string, unknown> } }>('ValidateJWTSVID', { audience: AUD_1, svid: token });
+      const valid = await raw.unary<{ spiffe_id: string; claims: { fields: Record<string, unknown> } }>('ValidateJWTSVID', {
+        audience: AUD_1,
+        svid: token,
+      });
       assert.ok(valid.ok, JSON.stringify(valid));
       const [h, p, sig] = token.split('.') as [string, string, string];
       const forgedSig = Buffer.from(sig, 'base64url');
@@ -571,7 +641,8 @@ check(
         malformed: statusOf(await raw.unary('ValidateJWTSVID', { audience: AUD_1, svid: 'not-a-jwt' })),
         forged: statusOf(await raw.unary('ValidateJWTSVID', { audience: AUD_1, svid: `${h}.${p}.${forgedSig.toString('base64url')}` })),
       };
-      for (const [name, o] of Object.entries(outcomes)) assert.equal(o.code, 3, `${name}: InvalidArgument expected, got ${JSON.stringify(o)}`);
+      for (const [name, o] of Object.entries(outcomes))
+        assert.equal(o.code, 3, `${name}: InvalidArgument expected, got ${JSON.stringify(o)}`);
       return {
         valid: { spiffeId: valid.message.spiffe_id, claimNames: Object.keys(valid.message.claims.fields).sort() },
         wrongAudience: outcomes.wrongAudience,
@@ -597,7 +668,9 @@ check(
     try {
       const noAudience = statusOf(await raw.unary('FetchJWTSVID', { audience: [] }));
       const notHeld = statusOf(await raw.unary('FetchJWTSVID', { audience: [AUD_1], spiffe_id: 'spiffe://example.org/server' }));
-      const otherTrustDomain = statusOf(await raw.unary('FetchJWTSVID', { audience: [AUD_1], spiffe_id: `spiffe://${PARTNER_TD}/differential/a` }));
+      const otherTrustDomain = statusOf(
+        await raw.unary('FetchJWTSVID', { audience: [AUD_1], spiffe_id: `spiffe://${PARTNER_TD}/differential/a` }),
+      );
       const invalid = statusOf(await raw.unary('FetchJWTSVID', { audience: [AUD_1], spiffe_id: 'not-a-spiffe-id' }));
       assert.equal(noAudience.code, 3);
       assert.equal(notHeld.code, 7);
@@ -614,8 +687,7 @@ check(
     }
   },
   {
-    legitimate:
-      'the text after "invalid requested SPIFFE ID: ", which is each SPIFFE ID parser\'s own (go-spiffe\'s, ours)',
+    legitimate: 'the text after "invalid requested SPIFFE ID: ", which is each SPIFFE ID parser\'s own (go-spiffe\'s, ours)',
   },
 );
 
@@ -623,16 +695,32 @@ check('an open FetchX509SVID stream gets a new message when an entry is added an
   const updates: string[][] = [];
   const controller = new AbortController();
   const watching = s.client
-    .watchX509Context({ onX509ContextUpdate: (ctx) => updates.push(ctx.svids.map((v) => v.id.toString()).sort()), onX509ContextWatchError: () => {} }, controller.signal)
+    .watchX509Context(
+      { onX509ContextUpdate: (ctx) => updates.push(ctx.svids.map((v) => v.id.toString()).sort()), onX509ContextWatchError: () => {} },
+      controller.signal,
+    )
     .catch(() => {});
   let entryId = '';
   try {
-    await until('no first update', async () => updates.length, (n) => n > 0, 10_000);
+    await until(
+      'no first update',
+      async () => updates.length,
+      (n) => n > 0,
+      10_000,
+    );
     entryId = createdId(cliOk(s.agent, ['entry', 'create'], ['-parentID', AGENT_ID, '-spiffeID', ID_C, '-selector', UID_SELECTOR]));
-    const added = await until('no update with the new entry', async () => updates.at(-1)!, (ids) => ids.includes(ID_C));
+    const added = await until(
+      'no update with the new entry',
+      async () => updates.at(-1)!,
+      (ids) => ids.includes(ID_C),
+    );
     cliOk(s.agent, ['entry', 'delete'], ['-entryID', entryId]);
     entryId = '';
-    const removed = await until('no update without the deleted entry', async () => updates.at(-1)!, (ids) => !ids.includes(ID_C));
+    const removed = await until(
+      'no update without the deleted entry',
+      async () => updates.at(-1)!,
+      (ids) => !ids.includes(ID_C),
+    );
     return { first: updates[0], added, removed };
   } finally {
     if (entryId) serverCli(s.agent, ['entry', 'delete'], ['-entryID', entryId]);
@@ -641,41 +729,55 @@ check('an open FetchX509SVID stream gets a new message when an entry is added an
   }
 });
 
-check(
-  'federated bundles: an entry that federates with a trust domain receives its bundle',
-  async (s, kind) => {
-    const partner = `spiffe://${PARTNER_TD}`;
-    // The dev agent holds a CA for partner.org (-federatedTrustDomain); SPIRE is given its bundle
-    // as a federated bundle (as `federation create` would fetch it).
-    if (kind === 'spire') cliOk(s.agent, ['bundle', 'set'], ['-id', partner, '-path', federationFixtures().pem]);
-    const entryId = createdId(
-      cliOk(s.agent, ['entry', 'create'], ['-parentID', AGENT_ID, '-spiffeID', ID_FEDERATED, '-selector', UID_SELECTOR, '-federatesWith', partner]),
+check('federated bundles: an entry that federates with a trust domain receives its bundle', async (s, kind) => {
+  const partner = `spiffe://${PARTNER_TD}`;
+  // The dev agent holds a CA for partner.org (-federatedTrustDomain); SPIRE is given its bundle
+  // as a federated bundle (as `federation create` would fetch it).
+  if (kind === 'spire') cliOk(s.agent, ['bundle', 'set'], ['-id', partner, '-path', federationFixtures().pem]);
+  const entryId = createdId(
+    cliOk(
+      s.agent,
+      ['entry', 'create'],
+      ['-parentID', AGENT_ID, '-spiffeID', ID_FEDERATED, '-selector', UID_SELECTOR, '-federatesWith', partner],
+    ),
+  );
+  const raw = new RawWorkloadClient(s.agent.socketPath);
+  try {
+    const ctx = await until(
+      'no X.509 context with the federated bundle',
+      () => s.client.fetchX509Context(),
+      (c) => c.bundles.has(TrustDomain.fromString(PARTNER_TD)),
     );
-    const raw = new RawWorkloadClient(s.agent.socketPath);
-    try {
-      const ctx = await until('no X.509 context with the federated bundle', () => s.client.fetchX509Context(), (c) => c.bundles.has(TrustDomain.fromString(PARTNER_TD)));
-      const listed = pemCertificates(cliOk(s.agent, ['bundle', 'list'], ['-id', partner, '-format', 'pem'])).map(fingerprint).sort();
-      assert.deepEqual(x509Summary(ctx.bundles)[PARTNER_TD], listed, 'the federated bundle is the one `bundle list` prints');
-      const svidMsg = await raw.first<{ federated_bundles: Record<string, Buffer> }>('FetchX509SVID');
-      assert.ok(svidMsg.ok);
-      assert.deepEqual(Object.keys(svidMsg.message.federated_bundles), [partner]);
-      assert.deepEqual(Object.keys(x509Summary(await s.client.fetchX509Bundles())).sort(), [TD, PARTNER_TD].sort());
-      assert.deepEqual(Object.keys(jwtSummary(await s.client.fetchJwtBundles())).sort(), [TD, PARTNER_TD].sort());
-      const federated = (await s.client.fetchX509Svids()).find((v) => v.id.toString() === ID_FEDERATED);
-      assert.ok(federated, 'the federating entry is served');
-      return { federatedBundleKeys: Object.keys(svidMsg.message.federated_bundles) };
-    } finally {
-      raw.close();
-      cliOk(s.agent, ['entry', 'delete'], ['-entryID', entryId]);
-      await until('the federating entry is still served', () => s.client.fetchX509Svids(), (v) => v.every((x) => x.id.toString() !== ID_FEDERATED));
-    }
-  },
-);
+    const listed = pemCertificates(cliOk(s.agent, ['bundle', 'list'], ['-id', partner, '-format', 'pem']))
+      .map(fingerprint)
+      .sort();
+    assert.deepEqual(x509Summary(ctx.bundles)[PARTNER_TD], listed, 'the federated bundle is the one `bundle list` prints');
+    const svidMsg = await raw.first<{ federated_bundles: Record<string, Buffer> }>('FetchX509SVID');
+    assert.ok(svidMsg.ok);
+    assert.deepEqual(Object.keys(svidMsg.message.federated_bundles), [partner]);
+    assert.deepEqual(Object.keys(x509Summary(await s.client.fetchX509Bundles())).sort(), [TD, PARTNER_TD].sort());
+    assert.deepEqual(Object.keys(jwtSummary(await s.client.fetchJwtBundles())).sort(), [TD, PARTNER_TD].sort());
+    const federated = (await s.client.fetchX509Svids()).find((v) => v.id.toString() === ID_FEDERATED);
+    assert.ok(federated, 'the federating entry is served');
+    return { federatedBundleKeys: Object.keys(svidMsg.message.federated_bundles) };
+  } finally {
+    raw.close();
+    cliOk(s.agent, ['entry', 'delete'], ['-entryID', entryId]);
+    await until(
+      'the federating entry is still served',
+      () => s.client.fetchX509Svids(),
+      (v) => v.every((x) => x.id.toString() !== ID_FEDERATED),
+    );
+  }
+});
 
 check("each app's register.sh runs against the agent's spire-server and prints the same", async (s) => {
   const [first, ...again] = s.registerOutputs;
   const created = parseEntries(first!);
-  assert.deepEqual(created.map((e) => e.spiffeId), ['spiffe://example.org/server', 'spiffe://example.org/client']);
+  assert.deepEqual(
+    created.map((e) => e.spiffeId),
+    ['spiffe://example.org/server', 'spiffe://example.org/client'],
+  );
   for (const out of again) assert.match(out, /^Entry for spiffe:\/\/example\.org\/server \(unix:user:server-workload\) already exists$/m);
   return s.registerOutputs.map(withoutEntryIds);
 });
@@ -731,14 +833,18 @@ check(
   {
     legitimate:
       "the order of the DNS name lines: SPIRE's `entry create` prints the entry as its SQL datastore reads it back (here " +
-      'sorted), while `entry show` and the SVIDs keep the order given; the X.509 check compares the SVIDs\' DNS names in order',
+      "sorted), while `entry show` and the SVIDs keep the order given; the X.509 check compares the SVIDs' DNS names in order",
   },
 );
 
 check('`entry create -entryID` creates the entry with that ID', async (s) => {
   const customId = 'differential-custom-entry-id';
   const spiffeId = `spiffe://${TD}/differential/custom`;
-  const created = serverCli(s.agent, ['entry', 'create'], ['-entryID', customId, '-parentID', AGENT_ID, '-spiffeID', spiffeId, '-selector', 'unix:user:differential-nobody']);
+  const created = serverCli(
+    s.agent,
+    ['entry', 'create'],
+    ['-entryID', customId, '-parentID', AGENT_ID, '-spiffeID', spiffeId, '-selector', 'unix:user:differential-nobody'],
+  );
   const shown = parseEntries(serverCli(s.agent, ['entry', 'show'], ['-spiffeID', spiffeId]).stdout);
   for (const e of shown) serverCli(s.agent, ['entry', 'delete'], ['-entryID', e.entryId]);
   return { code: created.code, shownIds: shown.map((e) => e.entryId), stderrFirstLine: created.stderr.split('\n')[0] };
@@ -746,7 +852,11 @@ check('`entry create -entryID` creates the entry with that ID', async (s) => {
 
 check('`entry create` of an entry that exists fails with AlreadyExists', async (s) => {
   // The seeds' server entry, from register.sh.
-  const r = serverCli(s.agent, ['entry', 'create'], ['-parentID', AGENT_ID, '-spiffeID', 'spiffe://example.org/server', '-selector', 'unix:user:server-workload']);
+  const r = serverCli(
+    s.agent,
+    ['entry', 'create'],
+    ['-parentID', AGENT_ID, '-spiffeID', 'spiffe://example.org/server', '-selector', 'unix:user:server-workload'],
+  );
   assert.equal(r.code, 1);
   return { code: r.code, output: withoutEntryIds(r.stdout + r.stderr) };
 });

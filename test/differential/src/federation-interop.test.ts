@@ -41,8 +41,15 @@ interface BundleDoc {
 }
 
 const roots = (doc: BundleDoc): string[] =>
-  doc.keys.filter((k) => k.use === 'x509-svid').map((k) => new X509Certificate(Buffer.from(k.x5c![0]!, 'base64')).fingerprint256).sort();
-const kids = (doc: BundleDoc): string[] => doc.keys.filter((k) => k.use === 'jwt-svid').map((k) => k.kid!).sort();
+  doc.keys
+    .filter((k) => k.use === 'x509-svid')
+    .map((k) => new X509Certificate(Buffer.from(k.x5c![0]!, 'base64')).fingerprint256)
+    .sort();
+const kids = (doc: BundleDoc): string[] =>
+  doc.keys
+    .filter((k) => k.use === 'jwt-svid')
+    .map((k) => k.kid!)
+    .sort();
 
 describe('federation between the dev agent and SPIRE', { skip: SKIP ?? false }, () => {
   let dir: string;
@@ -58,7 +65,13 @@ describe('federation between the dev agent and SPIRE', { skip: SKIP ?? false }, 
   const devAdmin = (): string => join(dir, 'dev', 'private', 'admin.sock');
   /** `spire-server <words...> -socketPath <socket> <flags...>`: the words are those before the first flag. */
   const spireCli = (...args: string[]): Result => {
-    const words = args.slice(0, Math.max(0, args.findIndex((a) => a.startsWith('-'))) || args.length);
+    const words = args.slice(
+      0,
+      Math.max(
+        0,
+        args.findIndex((a) => a.startsWith('-')),
+      ) || args.length,
+    );
     const flags = args.slice(words.length);
     const r = spawnSync(spireBin, [...words, '-socketPath', spireSocket(), ...flags], { encoding: 'utf8' });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -69,7 +82,11 @@ describe('federation between the dev agent and SPIRE', { skip: SKIP ?? false }, 
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   };
   const ok = (r: Result, what: string): string => {
-    assert.equal(r.code, 0, `${what} failed:\n${r.stdout}${r.stderr}\ndev agent log:\n${devLog.slice(-3000)}\nSPIRE log:\n${spireLog.slice(-3000)}`);
+    assert.equal(
+      r.code,
+      0,
+      `${what} failed:\n${r.stdout}${r.stderr}\ndev agent log:\n${devLog.slice(-3000)}\nSPIRE log:\n${spireLog.slice(-3000)}`,
+    );
     return r.stdout;
   };
 
@@ -119,22 +136,43 @@ plugins {
     dev = spawn(
       process.execPath,
       [
-        join(devAgentDir(), 'bin', 'spiffe-dev-agent.js'), 'run',
-        '-socketPath', join(dir, 'dev', 'public', 'api.sock'),
-        '-adminSocketPath', devAdmin(),
-        '-dataDir', join(dir, 'dev', 'data'),
-        '-trustDomain', DEV_TD,
-        '-bundleEndpointAddress', '127.0.0.1',
-        '-bundleEndpointPort', String(devBundlePort),
+        join(devAgentDir(), 'bin', 'spiffe-dev-agent.js'),
+        'run',
+        '-socketPath',
+        join(dir, 'dev', 'public', 'api.sock'),
+        '-adminSocketPath',
+        devAdmin(),
+        '-dataDir',
+        join(dir, 'dev', 'data'),
+        '-trustDomain',
+        DEV_TD,
+        '-bundleEndpointAddress',
+        '127.0.0.1',
+        '-bundleEndpointPort',
+        String(devBundlePort),
       ],
       { env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     dev.stdout?.on('data', (c: Buffer) => (devLog = (devLog + c.toString()).slice(-20_000)));
     dev.stderr?.on('data', (c: Buffer) => (devLog = (devLog + c.toString()).slice(-20_000)));
-    await poll('spire-server is not healthy', () => spireCli('healthcheck').code, (c) => c === 0);
-    await poll('the dev agent is not healthy', () => devServerCli('healthcheck').code, (c) => c === 0);
-    const announced = new RegExp(`Bundle endpoint: +${devEndpoint.replace(/\./g, '\\.')} \\(https_spiffe, spiffe://${DEV_TD}/spire/server\\)`);
-    await poll('the dev agent did not announce its bundle endpoint', () => devLog, (log) => announced.test(log));
+    await poll(
+      'spire-server is not healthy',
+      () => spireCli('healthcheck').code,
+      (c) => c === 0,
+    );
+    await poll(
+      'the dev agent is not healthy',
+      () => devServerCli('healthcheck').code,
+      (c) => c === 0,
+    );
+    const announced = new RegExp(
+      `Bundle endpoint: +${devEndpoint.replace(/\./g, '\\.')} \\(https_spiffe, spiffe://${DEV_TD}/spire/server\\)`,
+    );
+    await poll(
+      'the dev agent did not announce its bundle endpoint',
+      () => devLog,
+      (log) => announced.test(log),
+    );
   });
 
   after(async () => {
@@ -156,31 +194,61 @@ plugins {
 
     // With another endpoint SPIFFE ID configured, SPIRE refuses the dev agent's endpoint.
     const wrongId = [
-      '-trustDomain', DEV_TD, '-bundleEndpointURL', devEndpoint, '-bundleEndpointProfile', 'https_spiffe', '-endpointSpiffeID', `spiffe://${DEV_TD}/not-the-server`,
+      '-trustDomain',
+      DEV_TD,
+      '-bundleEndpointURL',
+      devEndpoint,
+      '-bundleEndpointProfile',
+      'https_spiffe',
+      '-endpointSpiffeID',
+      `spiffe://${DEV_TD}/not-the-server`,
     ];
     ok(spireCli('federation', 'create', ...wrongId), 'spire federation create');
     const refused = spireCli('federation', 'refresh', '-id', DEV_TD);
     assert.equal(refused.code, 1, 'SPIRE accepted an endpoint that presents another SPIFFE ID');
     assert.match(refused.stderr, /failed to refresh bundle/);
-    assert.deepEqual(kids(JSON.parse(ok(spireCli('bundle', 'list', '-id', `spiffe://${DEV_TD}`, '-format', 'spiffe'), 'spire bundle list')) as BundleDoc), []);
+    assert.deepEqual(
+      kids(JSON.parse(ok(spireCli('bundle', 'list', '-id', `spiffe://${DEV_TD}`, '-format', 'spiffe'), 'spire bundle list')) as BundleDoc),
+      [],
+    );
 
-    const right = ['-trustDomain', DEV_TD, '-bundleEndpointURL', devEndpoint, '-bundleEndpointProfile', 'https_spiffe', '-endpointSpiffeID', `spiffe://${DEV_TD}/spire/server`];
+    const right = [
+      '-trustDomain',
+      DEV_TD,
+      '-bundleEndpointURL',
+      devEndpoint,
+      '-bundleEndpointProfile',
+      'https_spiffe',
+      '-endpointSpiffeID',
+      `spiffe://${DEV_TD}/spire/server`,
+    ];
     ok(spireCli('federation', 'update', ...right), 'spire federation update');
     assert.equal(ok(spireCli('federation', 'refresh', '-id', DEV_TD), 'spire federation refresh'), 'Bundle refreshed\n');
     const listed = ok(spireCli('bundle', 'list', '-format', 'spiffe'), 'spire bundle list');
     assert.match(listed, new RegExp(`^\\*{40}\\n\\* ${DEV_TD.replace(/\./g, '\\.')}\\n\\*{40}\\n\\{`));
-    const fetched = JSON.parse(ok(spireCli('bundle', 'list', '-id', `spiffe://${DEV_TD}`, '-format', 'spiffe'), 'spire bundle list -id')) as BundleDoc;
+    const fetched = JSON.parse(
+      ok(spireCli('bundle', 'list', '-id', `spiffe://${DEV_TD}`, '-format', 'spiffe'), 'spire bundle list -id'),
+    ) as BundleDoc;
     assert.deepEqual(roots(fetched), roots(devDoc));
     assert.deepEqual(kids(fetched), kids(devDoc), "SPIRE holds the dev agent's JWT keys: the bundle came from the endpoint, not the PEM");
     assert.equal(fetched.spiffe_refresh_hint, 300);
 
     // The dev agent rotates its JWT key; SPIRE's next fetch brings it.
-    const rotated = spawnSync(process.execPath, [join(devAgentDir(), 'bin', 'spiffe-dev-agent.js'), 'rotate', 'jwt', '-socketPath', devAdmin()], { encoding: 'utf8' });
+    const rotated = spawnSync(
+      process.execPath,
+      [join(devAgentDir(), 'bin', 'spiffe-dev-agent.js'), 'rotate', 'jwt', '-socketPath', devAdmin()],
+      { encoding: 'utf8' },
+    );
     assert.equal(rotated.status, 0, rotated.stderr);
     const devKids = kids(JSON.parse(ok(devServerCli('bundle', 'show', '-format', 'spiffe'), 'dev bundle show')) as BundleDoc);
     assert.equal(devKids.length, kids(devDoc).length + 1);
     ok(spireCli('federation', 'refresh', '-id', DEV_TD), 'spire federation refresh');
-    assert.deepEqual(kids(JSON.parse(ok(spireCli('bundle', 'list', '-id', `spiffe://${DEV_TD}`, '-format', 'spiffe'), 'spire bundle list -id')) as BundleDoc), devKids);
+    assert.deepEqual(
+      kids(
+        JSON.parse(ok(spireCli('bundle', 'list', '-id', `spiffe://${DEV_TD}`, '-format', 'spiffe'), 'spire bundle list -id')) as BundleDoc,
+      ),
+      devKids,
+    );
   });
 
   it("the dev agent federates with SPIRE's bundle endpoint: its workloads receive SPIRE's bundle, and a prepared JWT authority", async () => {
@@ -190,14 +258,24 @@ plugins {
     ok(devServerCli('bundle', 'set', '-id', `spiffe://${SPIRE_TD}`, '-path', spirePem), 'dev bundle set');
     const created = ok(
       devServerCli(
-        'federation', 'create', '-trustDomain', SPIRE_TD, '-bundleEndpointURL', spireEndpoint, '-bundleEndpointProfile', 'https_spiffe',
-        '-endpointSpiffeID', `spiffe://${SPIRE_TD}/spire/server`,
+        'federation',
+        'create',
+        '-trustDomain',
+        SPIRE_TD,
+        '-bundleEndpointURL',
+        spireEndpoint,
+        '-bundleEndpointProfile',
+        'https_spiffe',
+        '-endpointSpiffeID',
+        `spiffe://${SPIRE_TD}/spire/server`,
       ),
       'dev federation create',
     );
     assert.match(created, new RegExp(`^\\nTrust domain {14}: ${SPIRE_TD.replace(/\./g, '\\.')}\\n`));
     const devListed = (): BundleDoc =>
-      JSON.parse(ok(devServerCli('bundle', 'list', '-id', `spiffe://${SPIRE_TD}`, '-format', 'spiffe'), 'dev bundle list -id')) as BundleDoc;
+      JSON.parse(
+        ok(devServerCli('bundle', 'list', '-id', `spiffe://${SPIRE_TD}`, '-format', 'spiffe'), 'dev bundle list -id'),
+      ) as BundleDoc;
     // The watcher's first fetch brings SPIRE's JWT keys (the PEM had none).
     const fetched = await poll("SPIRE's bundle did not reach the dev agent", devListed, (d) => kids(d).length > 0);
     assert.deepEqual(roots(fetched), roots(spireDoc()));
@@ -205,23 +283,44 @@ plugins {
 
     const entry = ok(
       devServerCli(
-        'entry', 'create', '-parentID', `spiffe://${DEV_TD}/host`, '-spiffeID', `spiffe://${DEV_TD}/federated-client`,
-        '-selector', `unix:uid:${process.getuid!()}`, '-federatesWith', `spiffe://${SPIRE_TD}`,
+        'entry',
+        'create',
+        '-parentID',
+        `spiffe://${DEV_TD}/host`,
+        '-spiffeID',
+        `spiffe://${DEV_TD}/federated-client`,
+        '-selector',
+        `unix:uid:${process.getuid!()}`,
+        '-federatesWith',
+        `spiffe://${SPIRE_TD}`,
       ),
       'dev entry create',
     );
     assert.match(entry, new RegExp(`\\nFederatesWith {4}: ${SPIRE_TD.replace(/\./g, '\\.')}\\n`));
-    const client = new WorkloadApiClient({ address: `unix://${join(dir, 'dev', 'public', 'api.sock')}`, logger: { debug() {}, info() {}, warn() {}, error() {} } });
+    const client = new WorkloadApiClient({
+      address: `unix://${join(dir, 'dev', 'public', 'api.sock')}`,
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
+    });
     try {
       const ctx = await client.fetchX509Context();
-      const served = ctx.bundles.getX509BundleForTrustDomain(TrustDomain.fromString(SPIRE_TD)).authorities().map((c) => c.fingerprint256).sort();
+      const served = ctx.bundles
+        .getX509BundleForTrustDomain(TrustDomain.fromString(SPIRE_TD))
+        .authorities()
+        .map((c) => c.fingerprint256)
+        .sort();
       assert.deepEqual(served, roots(spireDoc()));
 
       // SPIRE prepares a JWT authority: it is published in SPIRE's bundle, and reaches the dev agent's workloads.
       ok(spireCli('localauthority', 'jwt', 'prepare'), 'spire localauthority jwt prepare');
-      const spireKids = await poll('the prepared JWT authority is not in SPIRE bundle', () => kids(spireDoc()), (k) => k.length === kids(fetched).length + 1);
+      const spireKids = await poll(
+        'the prepared JWT authority is not in SPIRE bundle',
+        () => kids(spireDoc()),
+        (k) => k.length === kids(fetched).length + 1,
+      );
       ok(devServerCli('federation', 'refresh', '-id', SPIRE_TD), 'dev federation refresh');
-      const workloadKids = [...(await client.fetchJwtBundles()).getJwtBundleForTrustDomain(TrustDomain.fromString(SPIRE_TD)).jwtAuthorities().keys()].sort();
+      const workloadKids = [
+        ...(await client.fetchJwtBundles()).getJwtBundleForTrustDomain(TrustDomain.fromString(SPIRE_TD)).jwtAuthorities().keys(),
+      ].sort();
       assert.deepEqual(workloadKids, spireKids);
     } finally {
       client.close();

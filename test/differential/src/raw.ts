@@ -77,7 +77,11 @@ export class RawWorkloadClient {
   }
 
   /** A unary call. */
-  unary<T = Record<string, unknown>>(method: (typeof UNARY_METHODS)[number], request: Record<string, unknown>, timeoutMs = 10_000): Promise<Outcome<T>> {
+  unary<T = Record<string, unknown>>(
+    method: (typeof UNARY_METHODS)[number],
+    request: Record<string, unknown>,
+    timeoutMs = 10_000,
+  ): Promise<Outcome<T>> {
     const def = service()[method]!;
     return new Promise((resolve) => {
       this.#client.makeUnaryRequest(

@@ -45,7 +45,14 @@ before(() => {
 });
 after(() => cleanupStage());
 
-function startApp(agent: DevAgent, app: string, role: string, identity: Identity, env: Record<string, string>, args: string[] = []): Workload {
+function startApp(
+  agent: DevAgent,
+  app: string,
+  role: string,
+  identity: Identity,
+  env: Record<string, string>,
+  args: string[] = [],
+): Workload {
   const how = agent.as(identity);
   return startWorkload({
     name: `${app}/${role}`,
@@ -130,11 +137,22 @@ describe('SVID rotation in the middle of requests through the proxy', () => {
     register(root, 'jwt-proxy', agent);
     if (asUsers) {
       // This test process is the client: give its uid the client's identity.
-      const r = spawnSync(agent.registration.command, [
-        'entry', 'create', '-socketPath', agent.registration.socket,
-        '-spiffeID', 'spiffe://example.org/client', '-parentID', 'spiffe://example.org/host',
-        '-selector', `unix:uid:${process.getuid!()}`,
-      ], { encoding: 'utf8' });
+      const r = spawnSync(
+        agent.registration.command,
+        [
+          'entry',
+          'create',
+          '-socketPath',
+          agent.registration.socket,
+          '-spiffeID',
+          'spiffe://example.org/client',
+          '-parentID',
+          'spiffe://example.org/host',
+          '-selector',
+          `unix:uid:${process.getuid!()}`,
+        ],
+        { encoding: 'utf8' },
+      );
       assert.equal(r.status, 0, r.stdout + r.stderr);
     }
   });
@@ -155,7 +173,10 @@ describe('SVID rotation in the middle of requests through the proxy', () => {
     const address = asUsers ? `unix://${agent.socketPath}` : `unix://${agent.identitySocket('client')}`;
     const x509 = await X509Source.create({ address, timeoutMs: 10_000 });
     const jwt = await JwtSource.create({ address, timeoutMs: 10_000 });
-    closers.push(() => void x509.close(), () => void jwt.close());
+    closers.push(
+      () => void x509.close(),
+      () => void jwt.close(),
+    );
     // A new connection for every request, so that every request is a fresh handshake.
     const agentHttps = createSpiffeHttpsAgent({
       bundleSource: x509,
@@ -228,7 +249,10 @@ describe('grpc-greeter beyond the demo', () => {
   it('checks the streaming call on its own: SayHello passes, SayHelloStream refuses 11 greetings', async () => {
     const client = startApp(agent, 'grpc-greeter', 'client', 'client', env, ['--count', '11']);
     assert.equal((await client.waitForExit()).code, 1, client.output());
-    assert.ok(client.stdout().some((l) => l.startsWith('SayHello: "Hello world"')), client.output());
+    assert.ok(
+      client.stdout().some((l) => l.startsWith('SayHello: "Hello world"')),
+      client.output(),
+    );
     assert.ok(client.output().includes('SayHelloStream failed: INVALID_ARGUMENT: count must be at most 10, not 11'), client.output());
   });
 
@@ -238,7 +262,10 @@ describe('grpc-greeter beyond the demo', () => {
     await sleep(5_000);
     const later = startApp(agent, 'grpc-greeter', 'client', 'client', env, ['--count', '1']);
     assert.equal((await later.waitForExit()).code, 0, later.output());
-    assert.ok(later.stdout().some((l) => l.startsWith('SayHelloStream: "Hello world (1 of 1)" from spiffe://example.org/server ')), later.output());
+    assert.ok(
+      later.stdout().some((l) => l.startsWith('SayHelloStream: "Hello world (1 of 1)" from spiffe://example.org/server ')),
+      later.output(),
+    );
   });
 });
 

@@ -98,10 +98,14 @@ export class DevAgent implements AgentHandle {
     const args = [
       join(devAgentDir(), 'bin', 'spiffe-dev-agent.js'),
       'run',
-      '-socketPath', this.socketPath,
-      '-adminSocketPath', this.adminSocketPath,
-      '-dataDir', join(this.dir, 'data'),
-      '-trustDomain', 'example.org',
+      '-socketPath',
+      this.socketPath,
+      '-adminSocketPath',
+      this.adminSocketPath,
+      '-dataDir',
+      join(this.dir, 'data'),
+      '-trustDomain',
+      'example.org',
     ];
     if (this.#options.x509SvidTtl !== undefined) args.push('-x509SVIDTTL', `${this.#options.x509SvidTtl}s`);
     if (this.mode === 'sockets') {

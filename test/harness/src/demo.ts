@@ -90,7 +90,9 @@ async function run(): Promise<boolean> {
   for (const r of results) console.log(`${r.ok ? 'PASS' : 'FAIL'}  ${r.name}`);
   const passed = results.filter((r) => r.ok).length;
   const ok = passed === DEMO_SCENARIOS.length;
-  console.log(`\n${ok ? 'All' : 'Only'} ${passed} of ${DEMO_SCENARIOS.length} scenarios behaved as the apps' READMEs describe${ok ? '.' : ': see FAIL above.'}`);
+  console.log(
+    `\n${ok ? 'All' : 'Only'} ${passed} of ${DEMO_SCENARIOS.length} scenarios behaved as the apps' READMEs describe${ok ? '.' : ': see FAIL above.'}`,
+  );
   return ok;
 }
 

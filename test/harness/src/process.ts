@@ -45,9 +45,7 @@ export class Workload {
     const env = { ...process.env, ...options.env };
     for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
     this.#viaRunuser = options.user !== undefined;
-    const [userCmd, userArgv] = options.user
-      ? ['runuser', ['-u', options.user, '--', options.command, ...args]]
-      : [options.command, args];
+    const [userCmd, userArgv] = options.user ? ['runuser', ['-u', options.user, '--', options.command, ...args]] : [options.command, args];
     const [cmd, argv] = options.netns ? ['ip', ['netns', 'exec', options.netns, userCmd, ...userArgv]] : [userCmd, userArgv];
     this.#child = spawn(cmd, argv, { env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     for (const stream of ['stdout', 'stderr'] as const) {
@@ -123,7 +121,9 @@ export class Workload {
         }
         if (this.#exit) {
           clearTimeout(timer);
-          reject(new Error(`${this.name}: exited (${JSON.stringify(this.#exit)}) before a line matching ${pattern}; output:\n${this.output()}`));
+          reject(
+            new Error(`${this.name}: exited (${JSON.stringify(this.#exit)}) before a line matching ${pattern}; output:\n${this.output()}`),
+          );
           return;
         }
         this.#waiters.push(check);
@@ -182,11 +182,7 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 
 function childPids(pid: number): number[] {
   try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   } catch {
     return [];
   }
@@ -198,7 +194,10 @@ export function startWorkload(options: StartOptions): Workload {
 }
 
 /** Runs a command to completion and returns its output and exit code. */
-export async function runToExit(options: StartOptions, timeoutMs = 60_000): Promise<{ code: number | null; output: string; stdout: string[]; workload: Workload }> {
+export async function runToExit(
+  options: StartOptions,
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; output: string; stdout: string[]; workload: Workload }> {
   const workload = new Workload(options);
   const info = await workload.waitForExit(timeoutMs);
   return { code: info.code, output: workload.output(), stdout: workload.stdout(), workload };

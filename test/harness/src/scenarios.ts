@@ -125,7 +125,12 @@ export async function mtlsEchoWrongId(ctx: ScenarioContext): Promise<ScenarioRes
     const client = r.track(app(ctx, 'mtls-echo', 'client', 'server'));
     await runClient(r, client, false);
     r.check('client reports "Unable to read server response"', /Unable to read server response/.test(client.output()));
-    await r.line(server, new RegExp(`^Error reading incoming data: unexpected ID "${SERVER_ID}"$`), `server logs unexpected ID "${SERVER_ID}"`, 5_000);
+    await r.line(
+      server,
+      new RegExp(`^Error reading incoming data: unexpected ID "${SERVER_ID}"$`),
+      `server logs unexpected ID "${SERVER_ID}"`,
+      5_000,
+    );
     r.check('server never logs a message from the rejected client', !/Client says/.test(server.output()));
   }
   return r.finish('mtls-echo: a client with the wrong identity is rejected');
@@ -236,7 +241,12 @@ export async function grpcGreeterSuccess(ctx: ScenarioContext): Promise<Scenario
     r.check(`client prints SayHello: "Hello world" ${ids}`, client.stdout().includes(`SayHello: "Hello world" ${ids}`));
     const streamed = [1, 2, 3].every((i) => client.stdout().includes(`SayHelloStream: "Hello world (${i} of 3)" ${ids}`));
     r.check('client prints the three SayHelloStream greetings', streamed);
-    await r.line(server, new RegExp(`^SayHello from ${CLIENT_ID} \\(JWT-SVID ${CLIENT_ID}\\)$`), 'server logs SayHello from the client', 5_000);
+    await r.line(
+      server,
+      new RegExp(`^SayHello from ${CLIENT_ID} \\(JWT-SVID ${CLIENT_ID}\\)$`),
+      'server logs SayHello from the client',
+      5_000,
+    );
     await r.line(server, /^SayHelloStream from .*: 3 greetings$/, 'server logs SayHelloStream: 3 greetings', 5_000);
   }
   return r.finish('grpc-greeter: gRPC over SPIFFE mTLS with a JWT-SVID per call');
@@ -262,16 +272,11 @@ export async function grpcGreeterWrongAudience(ctx: ScenarioContext): Promise<Sc
   const server = await startGreeter(r, ctx);
   if (server) {
     const client = r.track(app(ctx, 'grpc-greeter', 'client', 'client', ['spiffe://example.org/some-other-server']));
-    await greeterRefused(
-      r,
-      server,
-      client,
-      'UNAUTHENTICATED: invalid JWT-SVID',
-      {
-        what: 'server logs the expected and the actual audience',
-        pattern: /^SayHello refused: invalid JWT-SVID from spiffe:\/\/example\.org\/client: jwtsvid: expected audience in \["spiffe:\/\/example\.org\/server"\] \(audience=\["spiffe:\/\/example\.org\/some-other-server"\]\)$/,
-      },
-    );
+    await greeterRefused(r, server, client, 'UNAUTHENTICATED: invalid JWT-SVID', {
+      what: 'server logs the expected and the actual audience',
+      pattern:
+        /^SayHello refused: invalid JWT-SVID from spiffe:\/\/example\.org\/client: jwtsvid: expected audience in \["spiffe:\/\/example\.org\/server"\] \(audience=\["spiffe:\/\/example\.org\/some-other-server"\]\)$/,
+    });
   }
   return r.finish('grpc-greeter: a JWT-SVID for another audience is refused');
 }
@@ -282,16 +287,10 @@ export async function grpcGreeterNoToken(ctx: ScenarioContext): Promise<Scenario
   const server = await startGreeter(r, ctx);
   if (server) {
     const client = r.track(app(ctx, 'grpc-greeter', 'client', 'client', ['--no-token']));
-    await greeterRefused(
-      r,
-      server,
-      client,
-      'UNAUTHENTICATED: missing JWT-SVID',
-      {
-        what: 'server logs that the client sent no bearer token',
-        pattern: /^SayHello refused: spiffe:\/\/example\.org\/client sent no "authorization: Bearer <JWT-SVID>" metadata$/,
-      },
-    );
+    await greeterRefused(r, server, client, 'UNAUTHENTICATED: missing JWT-SVID', {
+      what: 'server logs that the client sent no bearer token',
+      pattern: /^SayHello refused: spiffe:\/\/example\.org\/client sent no "authorization: Bearer <JWT-SVID>" metadata$/,
+    });
   }
   return r.finish('grpc-greeter: a call without a JWT-SVID is refused');
 }

@@ -221,7 +221,7 @@ for (const kind of ['dev', 'spire'] as const) {
       });
       after(() => s?.server.stop());
 
-      it('accepts the go-spiffe client\'s JWT-SVID for its audience', async () => {
+      it("accepts the go-spiffe client's JWT-SVID for its audience", async () => {
         const mark = s.server.lines.length;
         const r = await finish(env.go('jwt-client', 'client', ['-url', `https://localhost:${s.port}/`]));
         assert.equal(r.code, 0, r.output);
@@ -256,7 +256,7 @@ for (const kind of ['dev', 'spire'] as const) {
 
       const url = (): Record<string, string> => ({ PROXY_URL: `https://localhost:${s.port}/` });
 
-      it('the go-spiffe server accepts our client\'s JWT-SVID (jwtsvid.ParseAndValidate)', async () => {
+      it("the go-spiffe server accepts our client's JWT-SVID (jwtsvid.ParseAndValidate)", async () => {
         const mark = s.server.lines.length;
         const r = await finish(env.app('jwt-proxy', 'client', 'client', [], url()));
         assert.equal(r.code, 0, r.output);
@@ -272,7 +272,7 @@ for (const kind of ['dev', 'spire'] as const) {
         await lineAfter(s.server, mark, new RegExp(`^Invalid token: unexpected subject "${literal(SERVER_ID)}"$`));
       });
 
-      it('the go-spiffe server refuses our client\'s token for another audience', async () => {
+      it("the go-spiffe server refuses our client's token for another audience", async () => {
         const mark = s.server.lines.length;
         const r = await finish(env.app('jwt-proxy', 'client', 'client', [OTHER_AUDIENCE], url()));
         assert.notEqual(r.code, 0, r.output);
@@ -313,8 +313,14 @@ for (const kind of ['dev', 'spire'] as const) {
         assert.equal(jwt.id, CLIENT_ID);
         assert.deepEqual(jwt.audience, [audience]);
         assert.equal(jwt.validatedLocally.id, CLIENT_ID);
-        assert.ok(['sub', 'aud', 'exp'].every((c) => jwt.claimNames.includes(c)), jwt.claimNames.join(','));
-        assert.ok(typeof jwt.header.kid === 'string' && out.jwtBundles['example.org']!.includes(jwt.header.kid), JSON.stringify(jwt.header));
+        assert.ok(
+          ['sub', 'aud', 'exp'].every((c) => jwt.claimNames.includes(c)),
+          jwt.claimNames.join(','),
+        );
+        assert.ok(
+          typeof jwt.header.kid === 'string' && out.jwtBundles['example.org']!.includes(jwt.header.kid),
+          JSON.stringify(jwt.header),
+        );
         assert.equal(out.validate.id, CLIENT_ID);
         assert.equal(out.validateWrongAudience.code, 'InvalidArgument', out.validateWrongAudience.error);
 
@@ -351,7 +357,8 @@ for (const kind of ['dev', 'spire'] as const) {
         // The dev agent rotates on command; SPIRE has no such command, so the client's entry gets
         // a short X509-SVID TTL: SPIRE's agent issues a new SVID for a changed entry at its next
         // sync (about 5 s), and then renews it at half that TTL.
-        const rotation = kind === 'dev' ? rotateOnDevAgent(env.agent as DevAgent) : await setClientTtl(env.agent, SPIRE_ROTATION_TTL_SECONDS);
+        const rotation =
+          kind === 'dev' ? rotateOnDevAgent(env.agent as DevAgent) : await setClientTtl(env.agent, SPIRE_ROTATION_TTL_SECONDS);
         try {
           const second = JSON.parse(await watch.waitForLine(/"update":2/, kind === 'dev' ? 20_000 : 40_000)) as WatchLine;
           const r = await finish(watch, 10_000);
@@ -374,9 +381,13 @@ const SPIRE_ROTATION_TTL_SECONDS = 30;
 
 /** `rotate x509` on the dev agent: every SVID is re-minted at once. Nothing to undo. */
 function rotateOnDevAgent(dev: DevAgent): { undo: () => Promise<void> } {
-  const rotate = spawnSync(process.execPath, [join(devAgentDir(), 'bin', 'spiffe-dev-agent.js'), 'rotate', 'x509', '-socketPath', dev.adminSocketPath], {
-    encoding: 'utf8',
-  });
+  const rotate = spawnSync(
+    process.execPath,
+    [join(devAgentDir(), 'bin', 'spiffe-dev-agent.js'), 'rotate', 'x509', '-socketPath', dev.adminSocketPath],
+    {
+      encoding: 'utf8',
+    },
+  );
   assert.equal(rotate.status, 0, rotate.stdout + rotate.stderr);
   return { undo: async () => {} };
 }
@@ -387,15 +398,34 @@ function rotateOnDevAgent(dev: DevAgent): { undo: () => Promise<void> } {
  */
 async function setClientTtl(agent: AgentHandle, ttlSeconds: number): Promise<{ undo: () => Promise<void> }> {
   const selector = `unix:user:${CLIENT_USER}`;
-  const shown = spawnSync(agent.registration.command, ['entry', 'show', '-socketPath', agent.registration.socket, '-spiffeID', CLIENT_ID, '-selector', selector], {
-    encoding: 'utf8',
-  });
+  const shown = spawnSync(
+    agent.registration.command,
+    ['entry', 'show', '-socketPath', agent.registration.socket, '-spiffeID', CLIENT_ID, '-selector', selector],
+    {
+      encoding: 'utf8',
+    },
+  );
   const entryId = /^Entry ID\s*:\s*(\S+)/m.exec(shown.stdout)?.[1];
   assert.ok(shown.status === 0 && entryId, `no entry for ${CLIENT_ID} (${selector}):\n${shown.stdout}${shown.stderr}`);
   const update = (ttl: number): void => {
     const r = spawnSync(
       agent.registration.command,
-      ['entry', 'update', '-socketPath', agent.registration.socket, '-entryID', entryId, '-parentID', 'spiffe://example.org/host', '-spiffeID', CLIENT_ID, '-selector', selector, '-x509SVIDTTL', String(ttl)],
+      [
+        'entry',
+        'update',
+        '-socketPath',
+        agent.registration.socket,
+        '-entryID',
+        entryId,
+        '-parentID',
+        'spiffe://example.org/host',
+        '-spiffeID',
+        CLIENT_ID,
+        '-selector',
+        selector,
+        '-x509SVIDTTL',
+        String(ttl),
+      ],
       { encoding: 'utf8' },
     );
     assert.equal(r.status, 0, `entry update ${entryId} -x509SVIDTTL ${ttl} failed:\n${r.stdout}${r.stderr}`);
@@ -406,9 +436,7 @@ async function setClientTtl(agent: AgentHandle, ttlSeconds: number): Promise<{ u
 
 /** Why the unregistered-caller test cannot run here (it needs another Unix user). */
 function unregisteredSkip(): string | false {
-  return typeof process.getuid === 'function' && process.getuid() === 0
-    ? false
-    : 'a caller with no entry is another Unix user: needs root';
+  return typeof process.getuid === 'function' && process.getuid() === 0 ? false : 'a caller with no entry is another Unix user: needs root';
 }
 
 function fingerprint(cert: X509Certificate): string {

@@ -54,10 +54,14 @@ export function skipReason(kind: AgentKind): string | undefined {
 /** Creates a registration entry with the agent's `spire-server` CLI (SPIRE's or ours). */
 function createEntry(agent: AgentHandle, spiffeId: string, selectors: string[], extra: string[] = []): string {
   const args = [
-    'entry', 'create',
-    '-socketPath', agent.registration.socket,
-    '-parentID', 'spiffe://example.org/host',
-    '-spiffeID', spiffeId,
+    'entry',
+    'create',
+    '-socketPath',
+    agent.registration.socket,
+    '-parentID',
+    'spiffe://example.org/host',
+    '-spiffeID',
+    spiffeId,
     ...selectors.flatMap((s) => ['-selector', s]),
     ...extra,
   ];

@@ -42,23 +42,82 @@ for (const critical of [true, false]) {
       at === 'root' ? { root: { nameConstraints }, intermediate: {} } : { intermediate: { nameConstraints } };
     const c = `${critical ? 'critical' : 'non-critical'}, at the ${at}`;
     cases.push(
-      { name: `permitted URI example.org, ${c}: leaf inside`, ...place({ critical, permitted: { uris: ['example.org'] } }), id: 'spiffe://example.org/w' },
-      { name: `permitted URI example.org, ${c}: leaf outside`, ...place({ critical, permitted: { uris: ['example.org'] } }), id: 'spiffe://partner.org/w' },
-      { name: `excluded URI partner.org, ${c}: leaf inside`, ...place({ critical, excluded: { uris: ['partner.org'] } }), id: 'spiffe://example.org/w' },
-      { name: `excluded URI partner.org, ${c}: leaf excluded`, ...place({ critical, excluded: { uris: ['partner.org'] } }), id: 'spiffe://partner.org/w' },
+      {
+        name: `permitted URI example.org, ${c}: leaf inside`,
+        ...place({ critical, permitted: { uris: ['example.org'] } }),
+        id: 'spiffe://example.org/w',
+      },
+      {
+        name: `permitted URI example.org, ${c}: leaf outside`,
+        ...place({ critical, permitted: { uris: ['example.org'] } }),
+        id: 'spiffe://partner.org/w',
+      },
+      {
+        name: `excluded URI partner.org, ${c}: leaf inside`,
+        ...place({ critical, excluded: { uris: ['partner.org'] } }),
+        id: 'spiffe://example.org/w',
+      },
+      {
+        name: `excluded URI partner.org, ${c}: leaf excluded`,
+        ...place({ critical, excluded: { uris: ['partner.org'] } }),
+        id: 'spiffe://partner.org/w',
+      },
     );
   }
 }
 cases.push(
-  { name: 'leading-period URI constraint: the domain itself', intermediate: { nameConstraints: { permitted: { uris: ['.example.org'] } } }, id: 'spiffe://example.org/w' },
-  { name: 'permitted DNS: a DNS SAN outside', intermediate: { nameConstraints: { permitted: { dnsNames: ['example.org'] } } }, id: 'spiffe://example.org/w', leaf: { dnsNames: ['evil.com'] } },
-  { name: 'permitted DNS: a DNS SAN inside', intermediate: { nameConstraints: { permitted: { dnsNames: ['example.org'] } } }, id: 'spiffe://example.org/w', leaf: { dnsNames: ['a.example.org'] } },
-  { name: 'excluded DNS: a covering wildcard', intermediate: { nameConstraints: { excluded: { dnsNames: ['admin.example.org'] } } }, id: 'spiffe://example.org/w', leaf: { dnsNames: ['*.example.org'] } },
-  { name: 'permitted email: a mailbox outside', root: { nameConstraints: { permitted: { emails: ['example.org'] } } }, id: 'spiffe://example.org/w', leaf: { emails: ['a@evil.com'] } },
-  { name: 'permitted IP: an address inside', intermediate: { nameConstraints: { permitted: { ipRanges: ['10.0.0.0/8'] } } }, id: 'spiffe://example.org/w', leaf: { ipAddresses: ['10.1.2.3'] } },
-  { name: 'permitted IP: an address outside', intermediate: { nameConstraints: { permitted: { ipRanges: ['10.0.0.0/8'] } } }, id: 'spiffe://example.org/w', leaf: { ipAddresses: ['192.168.0.1'] } },
-  { name: 'root constraint against an intermediate SAN', root: { nameConstraints: { permitted: { uris: ['example.org'] } } }, intermediate: { uris: ['spiffe://partner.org'] }, id: 'spiffe://example.org/w' },
-  { name: 'critical directoryName constraint', intermediate: { nameConstraints: { critical: true, permitted: { uris: ['example.org'], raw: [directoryName] } } }, id: 'spiffe://example.org/w' },
+  {
+    name: 'leading-period URI constraint: the domain itself',
+    intermediate: { nameConstraints: { permitted: { uris: ['.example.org'] } } },
+    id: 'spiffe://example.org/w',
+  },
+  {
+    name: 'permitted DNS: a DNS SAN outside',
+    intermediate: { nameConstraints: { permitted: { dnsNames: ['example.org'] } } },
+    id: 'spiffe://example.org/w',
+    leaf: { dnsNames: ['evil.com'] },
+  },
+  {
+    name: 'permitted DNS: a DNS SAN inside',
+    intermediate: { nameConstraints: { permitted: { dnsNames: ['example.org'] } } },
+    id: 'spiffe://example.org/w',
+    leaf: { dnsNames: ['a.example.org'] },
+  },
+  {
+    name: 'excluded DNS: a covering wildcard',
+    intermediate: { nameConstraints: { excluded: { dnsNames: ['admin.example.org'] } } },
+    id: 'spiffe://example.org/w',
+    leaf: { dnsNames: ['*.example.org'] },
+  },
+  {
+    name: 'permitted email: a mailbox outside',
+    root: { nameConstraints: { permitted: { emails: ['example.org'] } } },
+    id: 'spiffe://example.org/w',
+    leaf: { emails: ['a@evil.com'] },
+  },
+  {
+    name: 'permitted IP: an address inside',
+    intermediate: { nameConstraints: { permitted: { ipRanges: ['10.0.0.0/8'] } } },
+    id: 'spiffe://example.org/w',
+    leaf: { ipAddresses: ['10.1.2.3'] },
+  },
+  {
+    name: 'permitted IP: an address outside',
+    intermediate: { nameConstraints: { permitted: { ipRanges: ['10.0.0.0/8'] } } },
+    id: 'spiffe://example.org/w',
+    leaf: { ipAddresses: ['192.168.0.1'] },
+  },
+  {
+    name: 'root constraint against an intermediate SAN',
+    root: { nameConstraints: { permitted: { uris: ['example.org'] } } },
+    intermediate: { uris: ['spiffe://partner.org'] },
+    id: 'spiffe://example.org/w',
+  },
+  {
+    name: 'critical directoryName constraint',
+    intermediate: { nameConstraints: { critical: true, permitted: { uris: ['example.org'], raw: [directoryName] } } },
+    id: 'spiffe://example.org/w',
+  },
   {
     name: 'non-critical directoryName constraint, leaf with a subject',
     intermediate: { nameConstraints: { critical: false, permitted: { raw: [directoryName] } } },
@@ -67,8 +126,18 @@ cases.push(
   },
   { name: 'leaf signed with ecdsa-with-SHA1', intermediate: {}, id: 'spiffe://example.org/w', leaf: { weakDigest: 'sha1' } },
   { name: 'intermediate signed with ecdsa-with-SHA1', intermediate: { weakDigest: 'sha1' }, id: 'spiffe://example.org/w' },
-  { name: 'leaf signed with sha1WithRSAEncryption', root: { keyAlgorithm: 'rsa-2048' }, id: 'spiffe://example.org/w', leaf: { weakDigest: 'sha1' } },
-  { name: 'leaf signed with md5WithRSAEncryption', root: { keyAlgorithm: 'rsa-2048' }, id: 'spiffe://example.org/w', leaf: { weakDigest: 'md5' } },
+  {
+    name: 'leaf signed with sha1WithRSAEncryption',
+    root: { keyAlgorithm: 'rsa-2048' },
+    id: 'spiffe://example.org/w',
+    leaf: { weakDigest: 'sha1' },
+  },
+  {
+    name: 'leaf signed with md5WithRSAEncryption',
+    root: { keyAlgorithm: 'rsa-2048' },
+    id: 'spiffe://example.org/w',
+    leaf: { weakDigest: 'md5' },
+  },
   {
     name: 'bundle authority self-signed with SHA-1',
     root: { weakDigest: 'sha1' },
@@ -80,7 +149,8 @@ cases.push(
     intermediate: {},
     id: 'spiffe://example.org/web',
     leaf: { uris: [], extraExtensions: [{ oid: '2.5.29.17', value: invalidTagSan }] },
-    stricter: 'Go skips unknown GeneralName tags; OpenSSL, and so Node, refuses the extension, and the library must not authorize an ID Node does not show',
+    stricter:
+      'Go skips unknown GeneralName tags; OpenSSL, and so Node, refuses the extension, and the library must not authorize an ID Node does not show',
   },
 );
 
@@ -94,7 +164,9 @@ function mint(c: Case): Minted {
   const issuer = c.intermediate === undefined ? root : root.intermediate(c.intermediate);
   const svid = issuer.svid(c.id, c.leaf);
   // One upstream CA shared by two trust domains: name constraints are what keeps them apart.
-  const bundles = new X509BundleSet(...TRUST_DOMAINS.map((td) => X509Bundle.fromAuthorities(TrustDomain.fromString(td), [root.certificate])));
+  const bundles = new X509BundleSet(
+    ...TRUST_DOMAINS.map((td) => X509Bundle.fromAuthorities(TrustDomain.fromString(td), [root.certificate])),
+  );
   return { chain: svid.chainDer, bundles };
 }
 
@@ -121,7 +193,10 @@ function goSpiffe(peers: GoPeers, input: Array<{ name: string } & Minted>): Verd
     chain: chain.map(b64),
     bundles: TRUST_DOMAINS.map((td) => ({
       trustDomain: td,
-      authorities: bundles.getX509BundleForTrustDomain(TrustDomain.fromString(td)).authorities().map((a) => b64(a.raw)),
+      authorities: bundles
+        .getX509BundleForTrustDomain(TrustDomain.fromString(td))
+        .authorities()
+        .map((a) => b64(a.raw)),
     })),
   }));
   const r = spawnSync(peers.path('x509-verify'), [], { input: JSON.stringify(json), encoding: 'utf8', timeout: 60_000 });
@@ -129,7 +204,10 @@ function goSpiffe(peers: GoPeers, input: Array<{ name: string } & Minted>): Verd
   return JSON.parse(r.stdout) as Verdict[];
 }
 
-const skip = goVersion() === undefined && !prerequisitesRequired() ? 'Go is not installed, so go-spiffe cannot judge (set SPIFFE_REQUIRE_SPIRE=1 to fail instead)' : false;
+const skip =
+  goVersion() === undefined && !prerequisitesRequired()
+    ? 'Go is not installed, so go-spiffe cannot judge (set SPIFFE_REQUIRE_SPIRE=1 to fail instead)'
+    : false;
 
 describe('X509-SVID verification: the same verdict as go-spiffe', { skip, timeout: 300_000 }, () => {
   let verdicts: Map<string, { go: Verdict; node: Verdict }>;

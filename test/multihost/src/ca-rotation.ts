@@ -60,9 +60,18 @@ async function authorities(ctx: MultihostContext, server: AServer, kind: Kind): 
 }
 
 /** `localauthority <kind> <verb> [-authorityID id]` on `server`; resolves with the authority ID it names. */
-async function step(ctx: MultihostContext, server: AServer, kind: Kind, verb: 'prepare' | 'activate' | 'taint' | 'revoke', id?: string): Promise<string> {
+async function step(
+  ctx: MultihostContext,
+  server: AServer,
+  kind: Kind,
+  verb: 'prepare' | 'activate' | 'taint' | 'revoke',
+  id?: string,
+): Promise<string> {
   const args = ['-output', 'json', ...(id ? ['-authorityID', id] : [])];
-  const out = JSON.parse(await ctx.topology.serverCli(server, ['localauthority', kind, verb], args)) as Record<string, { authority_id?: string } | undefined>;
+  const out = JSON.parse(await ctx.topology.serverCli(server, ['localauthority', kind, verb], args)) as Record<
+    string,
+    { authority_id?: string } | undefined
+  >;
   const named = Object.values(out).find((v) => v?.authority_id)?.authority_id;
   if (!named) throw new Error(`localauthority ${kind} ${verb} on ${server} named no authority: ${JSON.stringify(out)}`);
   return named;
@@ -110,9 +119,17 @@ const seconds = (ms: number | undefined): string => (ms === undefined ? 'not wit
  * Waits for partner.org's copy of example.org's bundle to pass `test`, and checks it did so
  * within the refresh hint (partner.org's server refetches at a quarter of it).
  */
-async function partnerPicksUp(ctx: MultihostContext, p: RotationPhase, what: string, test: (b: { x509: Set<string>; jwt: Set<string> }) => boolean): Promise<void> {
+async function partnerPicksUp(
+  ctx: MultihostContext,
+  p: RotationPhase,
+  what: string,
+  test: (b: { x509: Set<string>; jwt: Set<string> }) => boolean,
+): Promise<void> {
   const took = await timeUntil(async () => test(await bundleOfAOnB(ctx)), (REFRESH_HINT_SECONDS + 30) * 1000);
-  p.check(`partner.org (b-host, bundle list -id ${A_TRUST_DOMAIN}) ${what} after ${seconds(took)}, within the ${REFRESH_HINT_SECONDS} s refresh hint`, took !== undefined && took <= REFRESH_HINT_SECONDS * 1000);
+  p.check(
+    `partner.org (b-host, bundle list -id ${A_TRUST_DOMAIN}) ${what} after ${seconds(took)}, within the ${REFRESH_HINT_SECONDS} s refresh hint`,
+    took !== undefined && took <= REFRESH_HINT_SECONDS * 1000,
+  );
 }
 
 /** The authority key IDs of the SVIDs the example.org workloads and agents hold now. */
@@ -139,12 +156,16 @@ async function aCasOnBWorkload(ctx: MultihostContext): Promise<Set<string>> {
 export async function rotateX509Authorities(ctx: MultihostContext, p: RotationPhase): Promise<void> {
   const before = await Promise.all(A_SERVERS.map((s) => authorities(ctx, s, 'x509')));
   const old = before.map((b, i) => {
-    if (!b.active?.authority_id || b.prepared) throw new Error(`${A_SERVERS[i]}: expected one active X.509 authority and none prepared: ${JSON.stringify(b)}`);
+    if (!b.active?.authority_id || b.prepared)
+      throw new Error(`${A_SERVERS[i]}: expected one active X.509 authority and none prepared: ${JSON.stringify(b)}`);
     return b.active.authority_id;
   });
   const prepared: string[] = [];
   for (const s of A_SERVERS) prepared.push(await step(ctx, s, 'x509', 'prepare'));
-  p.check(`prepare: a new X.509 authority on each example.org server (${prepared.join(', ')}), in example.org's bundle`, hasAll((await bundleOfA(ctx)).x509, prepared));
+  p.check(
+    `prepare: a new X.509 authority on each example.org server (${prepared.join(', ')}), in example.org's bundle`,
+    hasAll((await bundleOfA(ctx)).x509, prepared),
+  );
   await partnerPicksUp(ctx, p, 'holds both prepared CAs', (b) => hasAll(b.x509, prepared));
   // partner.org's agent hands them to its workloads at its next sync.
   const onB = await timeUntil(async () => hasAll(await aCasOnBWorkload(ctx), prepared), 30_000);
@@ -180,12 +201,21 @@ export async function rotateX509Authorities(ctx: MultihostContext, p: RotationPh
     `taint: every SVID of example.org re-signed by a new authority after ${seconds(resigned)} (${last.map((x) => `${x.who}: ${x.authority ?? 'none'}`).join('; ')})`,
     resigned !== undefined && last.every((x) => x.authority !== undefined && prepared.includes(x.authority)),
   );
-  const taken = loadA.lines.slice(loadMark).map((l) => /^svid \S+ serial \S+ expires \S+ authority (\S+)$/.exec(l.line)?.[1]).filter((a) => a !== undefined);
-  p.check(`load A's own X509Source took in an SVID of a new authority (${taken.join(', ') || 'none'})`, taken.some((a) => prepared.includes(a)));
+  const taken = loadA.lines
+    .slice(loadMark)
+    .map((l) => /^svid \S+ serial \S+ expires \S+ authority (\S+)$/.exec(l.line)?.[1])
+    .filter((a) => a !== undefined);
+  p.check(
+    `load A's own X509Source took in an SVID of a new authority (${taken.join(', ') || 'none'})`,
+    taken.some((a) => prepared.includes(a)),
+  );
 
   for (const [i, s] of A_SERVERS.entries()) await step(ctx, s, 'x509', 'revoke', old[i]);
   const afterRevoke = await bundleOfA(ctx);
-  p.check(`revoke: example.org's bundle holds the new CAs only (${[...afterRevoke.x509].join(', ')})`, hasNone(afterRevoke.x509, old) && hasAll(afterRevoke.x509, prepared));
+  p.check(
+    `revoke: example.org's bundle holds the new CAs only (${[...afterRevoke.x509].join(', ')})`,
+    hasNone(afterRevoke.x509, old) && hasAll(afterRevoke.x509, prepared),
+  );
   await partnerPicksUp(ctx, p, 'dropped both revoked CAs', (b) => hasNone(b.x509, old) && hasAll(b.x509, prepared));
   const dropped = await timeUntil(async () => hasNone(await aCasOnBWorkload(ctx), old), 30_000);
   p.check(`partner.org's client workload no longer trusts them after ${seconds(dropped)} more`, dropped !== undefined);
@@ -226,15 +256,22 @@ async function partnerAccepts(ctx: MultihostContext, token: string): Promise<boo
 export async function rotateJwtAuthorities(ctx: MultihostContext, p: RotationPhase): Promise<void> {
   const before = await Promise.all(A_SERVERS.map((s) => authorities(ctx, s, 'jwt')));
   const old = before.map((b, i) => {
-    if (!b.active?.authority_id || b.prepared) throw new Error(`${A_SERVERS[i]}: expected one active JWT authority and none prepared: ${JSON.stringify(b)}`);
+    if (!b.active?.authority_id || b.prepared)
+      throw new Error(`${A_SERVERS[i]}: expected one active JWT authority and none prepared: ${JSON.stringify(b)}`);
     return b.active.authority_id;
   });
   const early = await fetchJwt(ctx, 'a-host2', CLIENT_USER);
-  p.check(`before: a JWT-SVID of example.org (kid ${early.kid}, an active key) is accepted on partner.org`, old.includes(early.kid) && (await partnerAccepts(ctx, early.token)));
+  p.check(
+    `before: a JWT-SVID of example.org (kid ${early.kid}, an active key) is accepted on partner.org`,
+    old.includes(early.kid) && (await partnerAccepts(ctx, early.token)),
+  );
 
   const prepared: string[] = [];
   for (const s of A_SERVERS) prepared.push(await step(ctx, s, 'jwt', 'prepare'));
-  p.check(`prepare: a new JWT key on each example.org server (${prepared.join(', ')}), in example.org's bundle`, hasAll((await bundleOfA(ctx)).jwt, prepared));
+  p.check(
+    `prepare: a new JWT key on each example.org server (${prepared.join(', ')}), in example.org's bundle`,
+    hasAll((await bundleOfA(ctx)).jwt, prepared),
+  );
   await partnerPicksUp(ctx, p, 'holds both prepared JWT keys', (b) => hasAll(b.jwt, prepared));
 
   for (const [i, s] of A_SERVERS.entries()) await step(ctx, s, 'jwt', 'activate', prepared[i]);
@@ -249,10 +286,19 @@ export async function rotateJwtAuthorities(ctx: MultihostContext, p: RotationPha
   p.check('partner.org accepts it', fresh !== undefined && (await partnerAccepts(ctx, fresh.token)));
 
   for (const [i, s] of A_SERVERS.entries()) await step(ctx, s, 'jwt', 'revoke', old[i]);
-  p.check(`revoke: example.org's bundle holds the new JWT keys only`, ((b) => hasNone(b.jwt, old) && hasAll(b.jwt, prepared))((await bundleOfA(ctx))));
+  p.check(
+    `revoke: example.org's bundle holds the new JWT keys only`,
+    ((b) => hasNone(b.jwt, old) && hasAll(b.jwt, prepared))(await bundleOfA(ctx)),
+  );
   await partnerPicksUp(ctx, p, 'dropped both revoked JWT keys', (b) => hasNone(b.jwt, old) && hasAll(b.jwt, prepared));
   // partner.org's agent syncs its bundles from its server every few seconds.
   const refused = await timeUntil(async () => !(await partnerAccepts(ctx, early.token)), 30_000);
-  p.check(`the JWT-SVID signed before the rotation (kid ${early.kid}) is refused on partner.org after ${seconds(refused)} more (by design: a token of a revoked key)`, refused !== undefined);
-  p.check('a JWT-SVID fetched now is still accepted on partner.org', fresh !== undefined && (await partnerAccepts(ctx, (await fetchJwt(ctx, 'a-host2', CLIENT_USER)).token)));
+  p.check(
+    `the JWT-SVID signed before the rotation (kid ${early.kid}) is refused on partner.org after ${seconds(refused)} more (by design: a token of a revoked key)`,
+    refused !== undefined,
+  );
+  p.check(
+    'a JWT-SVID fetched now is still accepted on partner.org',
+    fresh !== undefined && (await partnerAccepts(ctx, (await fetchJwt(ctx, 'a-host2', CLIENT_USER)).token)),
+  );
 }

@@ -11,7 +11,8 @@ function print(result: ScenarioResult): void {
   console.log(`\n${result.ok ? 'PASS' : 'FAIL'}  ${result.name}`);
   for (const c of result.checks) console.log(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.what}`);
   if (!result.ok) {
-    for (const { name, output } of result.outputs) console.log(`    [${name}]\n${output.trim() ? output.replace(/^/gm, '      ') : '      (no output)'}`);
+    for (const { name, output } of result.outputs)
+      console.log(`    [${name}]\n${output.trim() ? output.replace(/^/gm, '      ') : '      (no output)'}`);
   }
 }
 

@@ -29,7 +29,7 @@ function netemAbsence(): string {
   } catch {
     return `tc netem failed on Linux ${release()} (no /proc/config.gz to say why)`;
   }
-  const value = (name: string): string => (new RegExp(`^${name}=(\\S+)$`, 'm').exec(config)?.[1] ?? 'not set');
+  const value = (name: string): string => new RegExp(`^${name}=(\\S+)$`, 'm').exec(config)?.[1] ?? 'not set';
   return `Linux ${release()} is built without sch_netem (CONFIG_NET_SCH_NETEM ${value('CONFIG_NET_SCH_NETEM')}) and ${value('CONFIG_MODULES') === 'y' ? 'the module is not installed' : 'cannot load modules (CONFIG_MODULES not set)'}`;
 }
 
@@ -108,11 +108,11 @@ let probes = 0;
  */
 async function registerProbe(ctx: MultihostContext, server: (typeof A_SERVERS)[number]): Promise<string> {
   const id = `spiffe://example.org/probe-${++probes}`;
-  await ctx.topology.serverCli(server, ['entry', 'create'], [
-    '-parentID', 'spiffe://example.org/host/a-host1',
-    '-spiffeID', id,
-    '-selector', `unix:user:${CLIENT_USER}`,
-  ]);
+  await ctx.topology.serverCli(
+    server,
+    ['entry', 'create'],
+    ['-parentID', 'spiffe://example.org/host/a-host1', '-spiffeID', id, '-selector', `unix:user:${CLIENT_USER}`],
+  );
   return id;
 }
 
@@ -126,14 +126,24 @@ async function setTtl(ctx: MultihostContext, id: string, parentId: string, user:
   const shown = await ctx.topology.serverCli('a-server', ['entry', 'show'], ['-spiffeID', id]);
   const entryId = /^Entry ID\s*:\s*(\S+)/m.exec(shown)?.[1];
   if (!entryId) throw new Error(`no entry for ${id} on a-server:\n${shown}`);
-  await ctx.topology.serverCli('a-server', ['entry', 'update'], [
-    '-entryID', entryId,
-    '-parentID', parentId,
-    '-spiffeID', id,
-    '-selector', `unix:user:${user}`,
-    '-federatesWith', 'partner.org',
-    '-x509SVIDTTL', String(ttlSeconds),
-  ]);
+  await ctx.topology.serverCli(
+    'a-server',
+    ['entry', 'update'],
+    [
+      '-entryID',
+      entryId,
+      '-parentID',
+      parentId,
+      '-spiffeID',
+      id,
+      '-selector',
+      `unix:user:${user}`,
+      '-federatesWith',
+      'partner.org',
+      '-x509SVIDTTL',
+      String(ttlSeconds),
+    ],
+  );
 }
 
 /** A time as `spire-agent api fetch x509` prints it (Go's default format), in ms since the epoch. */
@@ -143,7 +153,11 @@ function goTime(text: string | undefined): number {
 }
 
 /** The "SVID Valid After" of the first SVID of `user` on `host`, and that SVID's lifetime. */
-async function svidIssued(ctx: MultihostContext, host: HostName, user: string): Promise<{ after: string; lifetimeSeconds: number } | undefined> {
+async function svidIssued(
+  ctx: MultihostContext,
+  host: HostName,
+  user: string,
+): Promise<{ after: string; lifetimeSeconds: number } | undefined> {
   const out = await ctx.topology.fetchX509(host, user);
   const after = out && /SVID Valid After:\s*(.+)/.exec(out)?.[1];
   if (!out || !after) return undefined;
@@ -354,13 +368,36 @@ export async function runFaults(
       { port: '8443', client: A_CLIENT_ID },
       { port: '8444', client: B_CLIENT_ID },
     ].map(({ port, client }) =>
-      workload(ctx, `https-mtls/server:${port}`, SERVER_HOST, SERVER_USER, httpsServer, ['--host', address, '--port', port, '--client-id', client]),
+      workload(ctx, `https-mtls/server:${port}`, SERVER_HOST, SERVER_USER, httpsServer, [
+        '--host',
+        address,
+        '--port',
+        port,
+        '--client-id',
+        client,
+      ]),
     );
     started.push(...servers);
     await Promise.all(servers.map((s) => s.waitForLine(/^Server listening/, 30_000)));
     const loads: Load[] = [
-      { name: 'load A (a-host2 -> a-host1)', workload: workload(ctx, 'load-a', 'a-host2', CLIENT_USER, loadScript, ['--url', `https://${address}:8443/`, '--server-id', A_SERVER_ID]) },
-      { name: 'load A<->B (b-host -> a-host1)', workload: workload(ctx, 'load-b', 'b-host', CLIENT_USER, loadScript, ['--url', `https://${address}:8444/`, '--server-id', A_SERVER_ID]) },
+      {
+        name: 'load A (a-host2 -> a-host1)',
+        workload: workload(ctx, 'load-a', 'a-host2', CLIENT_USER, loadScript, [
+          '--url',
+          `https://${address}:8443/`,
+          '--server-id',
+          A_SERVER_ID,
+        ]),
+      },
+      {
+        name: 'load A<->B (b-host -> a-host1)',
+        workload: workload(ctx, 'load-b', 'b-host', CLIENT_USER, loadScript, [
+          '--url',
+          `https://${address}:8444/`,
+          '--server-id',
+          A_SERVER_ID,
+        ]),
+      },
     ];
     started.push(...loads.map((l) => l.workload));
     await Promise.all(loads.map((l) => l.workload.waitForLine(/^progress requests=[1-9]/, 30_000)));

@@ -62,7 +62,7 @@ export function authorityKeyId(cert: X509Certificate): string | undefined {
 /** The certificates of concatenated DER (how SPIRE's JSON output carries chains and bundles). */
 export function splitCertificates(der: Buffer): X509Certificate[] {
   const out: X509Certificate[] = [];
-  for (let at = 0; at < der.length; ) {
+  for (let at = 0; at < der.length;) {
     const cert = element(der, at);
     out.push(new X509Certificate(der.subarray(at, cert.end)));
     at = cert.end;

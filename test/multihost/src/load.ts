@@ -58,7 +58,9 @@ async function run(): Promise<void> {
   const dispatcher = createSpiffeDispatcher({ svidSource: source, bundleSource: source, authorizer: authorizeId(serverId) });
   // Each SVID the source takes in (the first, then every renewal), for the rotation checks.
   const report = (svid = source.getX509Svid()): void =>
-    console.log(`svid ${svid.id} serial ${svid.certificates[0]!.serialNumber} expires ${svid.expiresAt.toISOString()} authority ${authorityKeyId(svid.certificates[0]!) ?? '-'}`);
+    console.log(
+      `svid ${svid.id} serial ${svid.certificates[0]!.serialNumber} expires ${svid.expiresAt.toISOString()} authority ${authorityKeyId(svid.certificates[0]!) ?? '-'}`,
+    );
   report();
   source.on('update', () => report());
   const progress = setInterval(() => console.log(`progress requests=${requests} failed=${failed}`), 500);

@@ -5,7 +5,16 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLIENT_USER, SERVER_USER, ensureUser, isRoot, repoRoot, runnableRootFor, spireInstalled, type ScenarioResult } from '@spiffe-node/harness';
+import {
+  CLIENT_USER,
+  SERVER_USER,
+  ensureUser,
+  isRoot,
+  repoRoot,
+  runnableRootFor,
+  spireInstalled,
+  type ScenarioResult,
+} from '@spiffe-node/harness';
 import { runFaults } from './faults.js';
 import { MULTIHOST_SCENARIOS } from './scenarios.js';
 import { Topology } from './topology.js';
@@ -15,7 +24,10 @@ export function cannotRun(root = repoRoot()): string | undefined {
   if (!isRoot()) return 'network namespaces (ip netns) and workload users need root';
   if (!spireInstalled(root)) return 'SPIRE is not installed in this checkout: run `bash deploy/spire/install.sh`';
   if (!['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].some((p) => existsSync(p))) return 'iproute2 (`ip`) is not installed';
-  if (!existsSync(join(root, 'apps', 'mtls-echo', 'dist', 'client.js')) || !existsSync(join(root, 'test', 'multihost', 'dist', 'load.js'))) {
+  if (
+    !existsSync(join(root, 'apps', 'mtls-echo', 'dist', 'client.js')) ||
+    !existsSync(join(root, 'test', 'multihost', 'dist', 'load.js'))
+  ) {
     return 'the apps or test/multihost are not built: run `pnpm build`';
   }
   return undefined;
@@ -57,10 +69,13 @@ export async function runMultihost(options: RunOptions = {}): Promise<ScenarioRe
     interrupt = signal;
     log(`${signal}: tearing the topology down`);
     const done = (): never => process.exit(signal === 'SIGINT' ? 130 : 143);
-    void topology.down().catch(() => undefined).finally(() => {
-      runnable.cleanup();
-      done();
-    });
+    void topology
+      .down()
+      .catch(() => undefined)
+      .finally(() => {
+        runnable.cleanup();
+        done();
+      });
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);

@@ -87,18 +87,32 @@ async function mtlsEcho(ctx: MultihostContext, pairing: Pairing, accepted: boole
   const address = ctx.topology.hosts[SERVER_HOST].address;
   const client = accepted ? pairing.client : pairing.wrongClient;
   const server = r.track(
-    app(ctx, 'mtls-echo', 'server', SERVER_HOST, SERVER_USER, ['--host', address, '--port', '55555', '--client-id', pairing.allowedClientId]),
+    app(ctx, 'mtls-echo', 'server', SERVER_HOST, SERVER_USER, [
+      '--host',
+      address,
+      '--port',
+      '55555',
+      '--client-id',
+      pairing.allowedClientId,
+    ]),
   );
   const listening = new RegExp(`^Server listening on ${escape(address)}:55555 as ${escape(A_SERVER_ID)}$`);
   if (await r.line(server, listening, `server listens on ${SERVER_HOST} (${address}) as ${A_SERVER_ID}`)) {
-    const c = r.track(app(ctx, 'mtls-echo', 'client', client.host, client.user, ['--host', address, '--port', '55555', '--server-id', A_SERVER_ID]));
+    const c = r.track(
+      app(ctx, 'mtls-echo', 'client', client.host, client.user, ['--host', address, '--port', '55555', '--server-id', A_SERVER_ID]),
+    );
     await runClient(r, c, accepted);
     if (accepted) {
       r.check('client prints "Server says: Hello client"', c.stdout().includes('Server says: Hello client'));
       await r.line(server, /^Client says: Hello server$/, 'server logs "Client says: Hello server"', 5_000);
     } else {
       r.check('client reports "Unable to read server response"', /Unable to read server response/.test(c.output()));
-      await r.line(server, new RegExp(`^Error reading incoming data: unexpected ID "${escape(client.id)}"$`), `server logs unexpected ID "${client.id}"`, 5_000);
+      await r.line(
+        server,
+        new RegExp(`^Error reading incoming data: unexpected ID "${escape(client.id)}"$`),
+        `server logs unexpected ID "${client.id}"`,
+        5_000,
+      );
       r.check('server never logs a message from the refused client', !/Client says/.test(server.output()));
     }
   }
@@ -113,7 +127,14 @@ async function httpsMtls(ctx: MultihostContext, pairing: Pairing, accepted: bool
   const client = accepted ? pairing.client : pairing.wrongClient;
   const url = `https://${address}:8443/`;
   const server = r.track(
-    app(ctx, 'https-mtls', 'server', SERVER_HOST, SERVER_USER, ['--host', address, '--port', '8443', '--client-id', pairing.allowedClientId]),
+    app(ctx, 'https-mtls', 'server', SERVER_HOST, SERVER_USER, [
+      '--host',
+      address,
+      '--port',
+      '8443',
+      '--client-id',
+      pairing.allowedClientId,
+    ]),
   );
   const listening = new RegExp(`^Server listening on ${escape(url.slice(0, -1))} as ${escape(A_SERVER_ID)}$`);
   if (await r.line(server, listening, `server listens on ${SERVER_HOST} (${url}) as ${A_SERVER_ID}`)) {
@@ -121,7 +142,12 @@ async function httpsMtls(ctx: MultihostContext, pairing: Pairing, accepted: bool
     await runClient(r, c, accepted);
     if (accepted) {
       r.check('client prints "Success!!!"', c.stdout().includes('Success!!!'));
-      await r.line(server, new RegExp(`^Request received from ${escape(client.id)}$`), `server logs "Request received from ${client.id}"`, 5_000);
+      await r.line(
+        server,
+        new RegExp(`^Request received from ${escape(client.id)}$`),
+        `server logs "Request received from ${client.id}"`,
+        5_000,
+      );
     } else {
       const from = ctx.topology.hosts[client.host].address;
       r.check(`client reports "Error connecting to "${url}""`, c.output().includes(`Error connecting to "${url}"`));
@@ -153,7 +179,9 @@ async function jwtProxy(ctx: MultihostContext, pairing: Pairing, accepted: boole
   const proxy = r.track(
     app(ctx, 'jwt-proxy', 'proxy', SERVER_HOST, SERVER_USER, ['--host', address, '--port', '8443', '--upstream', 'https://127.0.0.1:8080']),
   );
-  const up = (await r.line(server, /^Server listening/, `server starts on ${SERVER_HOST} (loopback)`)) && (await r.line(proxy, /^Proxy listening/, `proxy listens on ${SERVER_HOST} (${url})`));
+  const up =
+    (await r.line(server, /^Server listening/, `server starts on ${SERVER_HOST} (loopback)`)) &&
+    (await r.line(proxy, /^Proxy listening/, `proxy listens on ${SERVER_HOST} (${url})`));
   if (up) {
     const args = ['--url', url, '--server-id', A_SERVER_ID, ...(accepted ? [] : [OTHER_AUDIENCE])];
     const c = r.track(app(ctx, 'jwt-proxy', 'client', client.host, client.user, args));
@@ -161,7 +189,12 @@ async function jwtProxy(ctx: MultihostContext, pairing: Pairing, accepted: boole
     if (accepted) {
       r.check('client prints "Success!!!"', c.stdout().includes('Success!!!'));
       await r.line(proxy, /^GET \/$/, 'proxy logs "GET /"', 5_000);
-      await r.line(server, new RegExp(`^Request received from ${escape(client.id)}$`), `server logs "Request received from ${client.id}"`, 5_000);
+      await r.line(
+        server,
+        new RegExp(`^Request received from ${escape(client.id)}$`),
+        `server logs "Request received from ${client.id}"`,
+        5_000,
+      );
     } else {
       r.check('client prints "401 Unauthorized"', c.stdout().includes('401 Unauthorized'));
       const expected = `Invalid token: jwtsvid: expected audience in ["${A_SERVER_ID}"] (audience=["${OTHER_AUDIENCE}"])`;

@@ -69,7 +69,9 @@ function runScript(
 }
 
 /** The SPIRE server binary (deploy/spire/install.sh). */
-const SPIRE_SERVER = process.env.SPIRE_BIN_DIR ? join(process.env.SPIRE_BIN_DIR, 'spire-server') : join(dirname(TOPOLOGY_SCRIPT), '..', '..', '.spire', 'bin', 'spire-server');
+const SPIRE_SERVER = process.env.SPIRE_BIN_DIR
+  ? join(process.env.SPIRE_BIN_DIR, 'spire-server')
+  : join(dirname(TOPOLOGY_SCRIPT), '..', '..', '.spire', 'bin', 'spire-server');
 
 /** Runs a command; resolves with its stdout, rejects with its output on a non-zero exit. */
 function runCommand(command: string, args: string[]): Promise<string> {
@@ -140,23 +142,59 @@ export class Topology {
 
   /** Runs `spire-server <args> -socketPath <host's>` on a server host; resolves with its output. */
   serverCli(host: 'a-server' | 'a-server2' | 'b-host', command: readonly string[], args: string[]): Promise<string> {
-    return runCommand('ip', ['netns', 'exec', this.hosts[host].netns, SPIRE_SERVER, ...command, '-socketPath', join(this.runDir, host, 'server', 'api.sock'), ...args]);
+    return runCommand('ip', [
+      'netns',
+      'exec',
+      this.hosts[host].netns,
+      SPIRE_SERVER,
+      ...command,
+      '-socketPath',
+      join(this.runDir, host, 'server', 'api.sock'),
+      ...args,
+    ]);
   }
 
   /** `spire-agent api fetch x509` as `user` on `host`: its output, or undefined when it got nothing. */
   async fetchX509(host: HostName, user: string): Promise<string | undefined> {
     const where = this.hosts[host];
     const agent = join(this.runDir, 'bin', 'spire-agent');
-    return runCommand('ip', ['netns', 'exec', where.netns, 'runuser', '-u', user, '--', agent, 'api', 'fetch', 'x509', '-socketPath', where.socketPath, '-timeout', '10s']).catch(
-      () => undefined,
-    );
+    return runCommand('ip', [
+      'netns',
+      'exec',
+      where.netns,
+      'runuser',
+      '-u',
+      user,
+      '--',
+      agent,
+      'api',
+      'fetch',
+      'x509',
+      '-socketPath',
+      where.socketPath,
+      '-timeout',
+      '10s',
+    ]).catch(() => undefined);
   }
 
   /** `spire-agent api <args>` as `user` on `host`, against its agent; resolves with its output. */
   agentApi(host: HostName, user: string, args: string[]): Promise<string> {
     const where = this.hosts[host];
     const agent = join(this.runDir, 'bin', 'spire-agent');
-    return runCommand('ip', ['netns', 'exec', where.netns, 'runuser', '-u', user, '--', agent, 'api', ...args, '-socketPath', where.socketPath]);
+    return runCommand('ip', [
+      'netns',
+      'exec',
+      where.netns,
+      'runuser',
+      '-u',
+      user,
+      '--',
+      agent,
+      'api',
+      ...args,
+      '-socketPath',
+      where.socketPath,
+    ]);
   }
 
   /**
@@ -177,7 +215,11 @@ export class Topology {
       federated_bundles?: Record<string, string>;
     }>;
     const first = Array.isArray(parsed) ? parsed[0] : parsed;
-    const svids = (first?.svids ?? []).map((s) => ({ id: s.spiffe_id, chain: splitCertificates(Buffer.from(s.x509_svid, 'base64')), bundle: splitCertificates(Buffer.from(s.bundle, 'base64')) }));
+    const svids = (first?.svids ?? []).map((s) => ({
+      id: s.spiffe_id,
+      chain: splitCertificates(Buffer.from(s.x509_svid, 'base64')),
+      bundle: splitCertificates(Buffer.from(s.bundle, 'base64')),
+    }));
     const federated: Record<string, X509Certificate[]> = {};
     for (const [td, der] of Object.entries(first?.federated_bundles ?? {})) federated[td] = splitCertificates(Buffer.from(der, 'base64'));
     return { svids, federated };

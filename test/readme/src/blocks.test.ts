@@ -57,7 +57,22 @@ describe('shellBlocks', () => {
   });
 
   it('finds shell blocks without a marker, or with a marker it cannot read, and ignores other blocks', () => {
-    const md = [`${fence}ts`, 'const a = 1;', fence, '', `${fence}sh`, 'ls', fence, '<!-- readme-test: sometimes -->', `${fence}console`, '$ ls', fence, `${fence}`, 'no prompt', fence].join('\n');
+    const md = [
+      `${fence}ts`,
+      'const a = 1;',
+      fence,
+      '',
+      `${fence}sh`,
+      'ls',
+      fence,
+      '<!-- readme-test: sometimes -->',
+      `${fence}console`,
+      '$ ls',
+      fence,
+      `${fence}`,
+      'no prompt',
+      fence,
+    ].join('\n');
     assert.deepEqual(
       shellBlocks('X.md', md).map((b) => b.marker.kind),
       ['missing', 'invalid'],
@@ -66,7 +81,10 @@ describe('shellBlocks', () => {
 
   it('reads indented blocks of list items', () => {
     const md = ['1. Then:', '   <!-- readme-test: run -->', '   ```sh', '   pnpm test   # all', '   ```'].join('\n');
-    assert.deepEqual(shellBlocks('X.md', md)[0]?.commands.map((c) => c.text), ['pnpm test   # all']);
+    assert.deepEqual(
+      shellBlocks('X.md', md)[0]?.commands.map((c) => c.text),
+      ['pnpm test   # all'],
+    );
   });
 });
 
@@ -87,7 +105,10 @@ describe('firstMissing', () => {
       '{"uri":"spiffe://example.org/client","hash":"fc1c73e6…"}',
     ];
     assert.equal(firstMissing(shown, output), undefined);
-    assert.equal(firstMissing(['Received 1 svid after 88.879029ms', 'SPIFFE ID: spiffe://example.org/server'], output), 'SPIFFE ID: spiffe://example.org/server');
+    assert.equal(
+      firstMissing(['Received 1 svid after 88.879029ms', 'SPIFFE ID: spiffe://example.org/server'], output),
+      'SPIFFE ID: spiffe://example.org/server',
+    );
     assert.equal(firstMissing(['{"uri":"spiffe://example.org/server",…}'], output), '{"uri":"spiffe://example.org/server",…}');
   });
 

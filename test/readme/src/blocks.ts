@@ -27,10 +27,7 @@
 
 /** What the marker of a block says. */
 export type Marker =
-  | { kind: 'run'; background: string[] }
-  | { kind: 'skip'; reason: string }
-  | { kind: 'missing' }
-  | { kind: 'invalid'; text: string };
+  { kind: 'run'; background: string[] } | { kind: 'skip'; reason: string } | { kind: 'missing' } | { kind: 'invalid'; text: string };
 
 /** One command of a block, as shown, and the output shown for it. */
 export interface Command {
@@ -91,13 +88,13 @@ export function fencedBlocks(markdown: string): FencedBlock[] {
 }
 
 /** Whether a fenced block shows shell commands. */
-export function isShellBlock(block: FencedBlock): boolean {
+function isShellBlock(block: FencedBlock): boolean {
   if (SHELL_INFO.has(block.info)) return true;
   return (block.info === 'text' || block.info === '') && block.lines.some((l) => l.startsWith('$ '));
 }
 
 /** Reads a marker comment. */
-export function parseMarker(text: string | undefined): Marker {
+function parseMarker(text: string | undefined): Marker {
   if (text === undefined) return { kind: 'missing' };
   const body = MARKER.exec(text)?.[1] ?? '';
   const skip = /^skip:\s*(\S.*)$/.exec(body);
@@ -111,12 +108,15 @@ export function parseMarker(text: string | undefined): Marker {
 
 /** An output line as shown, without a trailing note `   (…)`; undefined when nothing is left. */
 function shownOutput(line: string): string | undefined {
-  const text = line.trim().replace(/\s{2,}\([^()]*\)$/, '').trim();
+  const text = line
+    .trim()
+    .replace(/\s{2,}\([^()]*\)$/, '')
+    .trim();
   return text === '' ? undefined : text;
 }
 
 /** The commands of a shell block and the output shown for each. */
-export function commandsOf(block: FencedBlock): Command[] {
+function commandsOf(block: FencedBlock): Command[] {
   const prompt = block.lines.some((l) => l.startsWith('$ '));
   const commands: Array<{ line: number; text: string[]; output: string[] }> = [];
   let continuing = false;

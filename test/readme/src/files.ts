@@ -23,13 +23,14 @@ export function isRoot(): boolean {
 }
 
 /** Whether `user` exists. */
-export function userExists(user: string): boolean {
+function userExists(user: string): boolean {
   return spawnSync('id', ['-u', user], { stdio: 'ignore' }).status === 0;
 }
 
 /** Creates a system user without a home or a login shell, unless it exists (root only). */
 export function ensureUser(user: string): void {
-  if (!userExists(user)) execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', user], { stdio: 'inherit' });
+  if (!userExists(user))
+    execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', user], { stdio: 'inherit' });
 }
 
 /** Whether `user` can read `file` (and every folder above it). */

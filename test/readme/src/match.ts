@@ -21,7 +21,7 @@ const TOKEN = new RegExp(
 );
 
 /** The pattern a shown output line stands for. */
-export function linePattern(shown: string): RegExp {
+function linePattern(shown: string): RegExp {
   let source = '';
   for (const m of shown.matchAll(TOKEN)) {
     if (m[1] !== undefined) source += '.*';

@@ -20,7 +20,8 @@ describe('every shell block of every README says whether the README test runs it
       const problems: string[] = [];
       for (const block of blocksOf(REPO_ROOT, file)) {
         const at = `${file}:${block.line}`;
-        if (block.marker.kind === 'missing') problems.push(`${at}: no <!-- readme-test: run --> or <!-- readme-test: skip: <why> --> above this block:\n${block.body}`);
+        if (block.marker.kind === 'missing')
+          problems.push(`${at}: no <!-- readme-test: run --> or <!-- readme-test: skip: <why> --> above this block:\n${block.body}`);
         if (block.marker.kind === 'invalid') problems.push(`${at}: cannot read the marker ${block.marker.text}`);
         if (block.marker.kind === 'run') {
           if (block.commands.length === 0) problems.push(`${at}: a run block with no command`);
@@ -39,7 +40,8 @@ function cannotRun(): string | undefined {
   if (!isRoot()) return 'needs root: a private /tmp (a mount namespace), and the READMEs run workloads as their own users (runuser)';
   for (const user of WORKLOAD_USERS) ensureUser(user);
   const unreadable = WORKLOAD_USERS.filter((u) => !canRead(u, join(REPO_ROOT, 'packages', 'spiffe', 'package.json')));
-  if (unreadable.length > 0) return `the workload users (${unreadable.join(', ')}) cannot read this checkout (a folder above it is closed to them, as /root is), so the READMEs' runuser commands cannot run from it`;
+  if (unreadable.length > 0)
+    return `the workload users (${unreadable.join(', ')}) cannot read this checkout (a folder above it is closed to them, as /root is), so the READMEs' runuser commands cannot run from it`;
   return undefined;
 }
 

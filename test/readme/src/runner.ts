@@ -9,10 +9,10 @@ import { firstMissing } from './match.js';
 import type { Session } from './session.js';
 
 /** The markers of what the dev agent prints when `pnpm agent` starts it (packages/dev-agent/README.md). */
-export const AGENT_OUTPUT_MARKER = '<!-- readme-test: agent-output -->';
+const AGENT_OUTPUT_MARKER = '<!-- readme-test: agent-output -->';
 
 /** The lines `pnpm agent` shows in packages/dev-agent/README.md. */
-export function agentBanner(root: string): string[] {
+function agentBanner(root: string): string[] {
   const file = join(root, 'packages', 'dev-agent', 'README.md');
   const block = fencedBlocks(readFileSync(file, 'utf8')).find((b) => b.markerText === AGENT_OUTPUT_MARKER);
   if (!block) throw new Error(`${file} has no block marked ${AGENT_OUTPUT_MARKER} (the agent's start-up output)`);
@@ -32,7 +32,7 @@ function backgroundKey(block: ShellBlock, command: Command): string | undefined 
 }
 
 /** Runs one command of a block; the reason it is not as shown, or undefined. */
-export async function runCommand(session: Session, block: ShellBlock, command: Command): Promise<string | undefined> {
+async function runCommand(session: Session, block: ShellBlock, command: Command): Promise<string | undefined> {
   const where = `${block.file}:${command.line}: \`${command.text}\``;
   const key = backgroundKey(block, command);
   if (key !== undefined) {
@@ -44,7 +44,9 @@ export async function runCommand(session: Session, block: ShellBlock, command: C
   const ran = await session.run(command.text);
   if (command.output.length > 0) {
     const missing = firstMissing(command.output, ran.output);
-    return missing === undefined ? undefined : `${where} did not show ${JSON.stringify(missing)} (exit ${ran.code}); it printed:\n${ran.output}`;
+    return missing === undefined
+      ? undefined
+      : `${where} did not show ${JSON.stringify(missing)} (exit ${ran.code}); it printed:\n${ran.output}`;
   }
   return ran.code === 0 ? undefined : `${where} failed (exit ${ran.code}); it printed:\n${ran.output}`;
 }

@@ -65,8 +65,8 @@ export class Session {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let said = '';
-    holder.stdout!.setEncoding('utf8').on('data', (c: string) => (said += c));
-    holder.stderr!.setEncoding('utf8').on('data', (c: string) => (said += c));
+    holder.stdout.setEncoding('utf8').on('data', (c: string) => (said += c));
+    holder.stderr.setEncoding('utf8').on('data', (c: string) => (said += c));
     for (let i = 0; !said.includes('ready'); i++) {
       if (holder.exitCode !== null || i > 200) {
         holder.kill('SIGKILL');
@@ -103,7 +103,9 @@ export class Session {
     const n = ++this.#count;
     writeFileSync(this.stage(`cmd-${n}.sh`), `${command}\n`);
     const at = `/tmp/.readme-test`;
-    this.#shell.stdin!.write(`. ${at}/cmd-${n}.sh > ${at}/out-${n} 2>&1 < /dev/null; echo $? > ${at}/rc-${n}.part && mv ${at}/rc-${n}.part ${at}/rc-${n}\n`);
+    this.#shell.stdin!.write(
+      `. ${at}/cmd-${n}.sh > ${at}/out-${n} 2>&1 < /dev/null; echo $? > ${at}/rc-${n}.part && mv ${at}/rc-${n}.part ${at}/rc-${n}\n`,
+    );
     const deadline = Date.now() + timeoutMs;
     while (!existsSync(this.stage(`rc-${n}`))) {
       if (this.#shell.exitCode !== null) throw new Error(`the shell ended (exit ${this.#shell.exitCode}) while running: ${command}`);

@@ -78,7 +78,11 @@ async function copyInstallBuild(app: string): Promise<string> {
   const readme = readFileSync(join(dir, 'README.md'), 'utf8');
   assert.ok(readme.includes('## Copy this example out'), `apps/${app}/README.md has no "Copy this example out" section`);
   const section = readme.slice(readme.indexOf('## Copy this example out'));
-  assert.doesNotMatch(readFileSync(join(dir, 'tsconfig.json'), 'utf8'), /"extends"/, `apps/${app}/tsconfig.json extends a file of the monorepo`);
+  assert.doesNotMatch(
+    readFileSync(join(dir, 'tsconfig.json'), 'utf8'),
+    /"extends"/,
+    `apps/${app}/tsconfig.json extends a file of the monorepo`,
+  );
 
   const npm = async (...args: string[]): Promise<void> => {
     const r = await run('npm', args, { cwd: dir, timeoutMs: 600_000 });
@@ -89,7 +93,10 @@ async function copyInstallBuild(app: string): Promise<string> {
   for (const field of ['dependencies', 'devDependencies']) {
     for (const [name, range] of Object.entries(pkg[field] ?? {})) {
       if (name === LIBRARY || !range.startsWith('workspace:')) continue;
-      assert.ok(section.includes(`npm pkg delete`) && section.includes(`${field}.${name}`), `apps/${app}/README.md does not say to delete ${field}.${name}`);
+      assert.ok(
+        section.includes(`npm pkg delete`) && section.includes(`${field}.${name}`),
+        `apps/${app}/README.md does not say to delete ${field}.${name}`,
+      );
       await npm('pkg', 'delete', `${field}.${name}`);
     }
   }
@@ -145,8 +152,23 @@ describe('each example app copied out of the monorepo, with the packed library',
     mkdirSync(join(dir, 'config', 'certs', 'mtls-configmap'), { recursive: true });
     const openssl = await run(
       'openssl',
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '30', '-subj', '/CN=employee-client',
-        '-keyout', 'client.key', '-out', 'config/certs/mtls-configmap/tls.crt'],
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-days',
+        '30',
+        '-subj',
+        '/CN=employee-client',
+        '-keyout',
+        'client.key',
+        '-out',
+        'config/certs/mtls-configmap/tls.crt',
+      ],
       { cwd: dir },
     );
     assert.equal(openssl.code, 0, openssl.output);
@@ -166,16 +188,33 @@ describe('each example app copied out of the monorepo, with the packed library',
     const dir = await copyInstallBuild('mtls-files');
     // The server's SVID files, as `spiffe api fetch x509 -write` writes them (the workspace's CLI).
     const svidDir = join(stage, 'server-svids');
-    const fetch = await run(process.execPath, [join(REPO_ROOT, 'packages', 'cli', 'bin', 'spiffe.js'), 'api', 'fetch', 'x509', '-write', svidDir], {
-      cwd: stage,
-      env: { SPIFFE_ENDPOINT_SOCKET: socketOf('server') },
-      timeoutMs: 60_000,
-    });
+    const fetch = await run(
+      process.execPath,
+      [join(REPO_ROOT, 'packages', 'cli', 'bin', 'spiffe.js'), 'api', 'fetch', 'x509', '-write', svidDir],
+      {
+        cwd: stage,
+        env: { SPIFFE_ENDPOINT_SOCKET: socketOf('server') },
+        timeoutMs: 60_000,
+      },
+    );
     assert.equal(fetch.code, 0, fetch.output);
     const [port] = await freePorts(1);
-    const server = program(dir, 'mtls-files/server', 'server', ['--svid-dir', svidDir, '--authorize-id', IDENTITIES.client, '--port', String(port)]);
+    const server = program(dir, 'mtls-files/server', 'server', [
+      '--svid-dir',
+      svidDir,
+      '--authorize-id',
+      IDENTITIES.client,
+      '--port',
+      String(port),
+    ]);
     await server.waitForLine(/^Example mTLS app listening at /, 60_000);
-    const request = program(dir, 'mtls-files/request', 'client', ['--spiffe', '--server-id', IDENTITIES.server, '--url', `https://localhost:${port}`]);
+    const request = program(dir, 'mtls-files/request', 'client', [
+      '--spiffe',
+      '--server-id',
+      IDENTITIES.server,
+      '--url',
+      `https://localhost:${port}`,
+    ]);
     const exit = await request.waitForExit(60_000);
     const detail = [request, server].map((w) => `[${w.name}]\n${w.output()}`).join('\n');
     assert.equal(exit.code, 0, detail);

@@ -70,7 +70,10 @@ describe('the packed package', () => {
   it('holds package.json, README.md, LICENSE, dist and proto, and no tests or test helpers', async () => {
     const r = await run('tar', ['-tzf', tarball], { cwd: REPO_ROOT });
     assert.equal(r.code, 0, r.output);
-    const files = r.stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
+    const files = r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((f) => f.replace(/^package\//, ''));
     const outside = files.filter((f) => !/^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/.+|proto\/.+)$/.test(f));
     assert.deepEqual(outside, [], 'files outside package.json, README.md, LICENSE, CHANGELOG.md, dist/ and proto/');
     const tests = files.filter((f) => /\.test\.|\/testing\//.test(f));
@@ -90,7 +93,16 @@ describe('the packed package', () => {
     // The .proto file is an asset, not a module.
     const r = await run(
       process.execPath,
-      [bin('@arethetypeswrong/cli', 'dist/index.js'), tarball, '--profile', 'esm-only', '--exclude-entrypoints', './proto/workload.proto', '--format', 'ascii'],
+      [
+        bin('@arethetypeswrong/cli', 'dist/index.js'),
+        tarball,
+        '--profile',
+        'esm-only',
+        '--exclude-entrypoints',
+        './proto/workload.proto',
+        '--format',
+        'ascii',
+      ],
       { cwd: REPO_ROOT },
     );
     assert.equal(r.code, 0, r.output);
@@ -105,9 +117,13 @@ describe('an empty npm project with the tarball installed', () => {
   before(async () => {
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '0.0.0', private: true }, null, 2));
     // With the optional peers of the integration subpaths; @types/node for the TypeScript checks.
-    const r = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', tarball, '@types/node@^20.19.0', ...PEERS], {
-      cwd: project,
-    });
+    const r = await run(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', tarball, '@types/node@^20.19.0', ...PEERS],
+      {
+        cwd: project,
+      },
+    );
     assert.equal(r.code, 0, r.output);
     const imports = typedSubpaths().map((s, i) => ({ name: `m${i}`, spec: specifier(s) }));
     writeFileSync(
@@ -129,7 +145,10 @@ describe('an empty npm project with the tarball installed', () => {
       assert.equal(r.code, 0, r.output);
       const out = JSON.parse(r.stdout) as { id: string; subpaths: number[] };
       assert.equal(out.id, 'spiffe://example.org/esm');
-      assert.ok(out.subpaths.every((n) => n > 0), `a subpath exports nothing: ${r.stdout}`);
+      assert.ok(
+        out.subpaths.every((n) => n > 0),
+        `a subpath exports nothing: ${r.stdout}`,
+      );
     });
 
     it(`is required from CommonJS on Node.js ${version}, or fails with ERR_REQUIRE_ESM where require(esm) is off`, async () => {
@@ -139,7 +158,10 @@ describe('an empty npm project with the tarball installed', () => {
         assert.equal(r.code, 0, r.output);
         const out = JSON.parse(r.stdout) as { id: string; subpaths: number[] };
         assert.equal(out.id, 'spiffe://example.org/cjs');
-        assert.ok(out.subpaths.every((n) => n > 0), `a subpath exports nothing: ${r.stdout}`);
+        assert.ok(
+          out.subpaths.every((n) => n > 0),
+          `a subpath exports nothing: ${r.stdout}`,
+        );
         // The documented error of a Node.js without require(esm), reproduced with its switch.
         const off = await run(node, ['--no-experimental-require-module', 'cjs.cjs'], { cwd: project });
         assert.notEqual(off.code, 0, off.output);
@@ -166,7 +188,11 @@ describe('an empty npm project with the tarball and none of the optional peers',
   before(async () => {
     bare = mkdtempSync(join(tmpdir(), 'spiffe-node-consumer-bare-'));
     writeFileSync(join(bare, 'package.json'), JSON.stringify({ name: 'bare-consumer', version: '0.0.0', private: true }, null, 2));
-    const r = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', tarball, '@types/node@^20.19.0'], { cwd: bare });
+    const r = await run(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', tarball, '@types/node@^20.19.0'],
+      { cwd: bare },
+    );
     assert.equal(r.code, 0, r.output);
   });
 
@@ -176,7 +202,10 @@ describe('an empty npm project with the tarball and none of the optional peers',
 
   it(`imports every subpath but ${Object.keys(PEER_SUBPATHS).join(', ')} from ESM`, async () => {
     const specs = withoutPeers().map(specifier);
-    writeFileSync(join(bare, 'esm.mjs'), `${specs.map((s, i) => `import * as m${i} from '${s}';`).join('\n')}\nconsole.log(${specs.map((_, i) => `Object.keys(m${i}).length`).join(' + ')});\n`);
+    writeFileSync(
+      join(bare, 'esm.mjs'),
+      `${specs.map((s, i) => `import * as m${i} from '${s}';`).join('\n')}\nconsole.log(${specs.map((_, i) => `Object.keys(m${i}).length`).join(' + ')});\n`,
+    );
     const r = await run(process.execPath, ['esm.mjs'], { cwd: bare });
     assert.equal(r.code, 0, r.output);
   });

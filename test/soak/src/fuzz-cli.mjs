@@ -31,12 +31,16 @@ const { values } = parseArgs({
 const seed = values.seed ?? String(Math.floor(Math.random() * 2 ** 31));
 const factor = values.minutes ? '1000000' : values.factor;
 const require = createRequire(import.meta.url);
-const packageSources = ['@spiffe-node/spiffe', '@spiffe-node/dev-agent'].map((name) => join(dirname(require.resolve(`${name}/package.json`)), 'src'));
+const packageSources = ['@spiffe-node/spiffe', '@spiffe-node/dev-agent'].map((name) =>
+  join(dirname(require.resolve(`${name}/package.json`)), 'src'),
+);
 const files = [join(here, 'fuzz'), ...packageSources]
   .flatMap((dir) => readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => join(dir, f)))
   .filter((f) => f.endsWith('.fuzz.test.ts') && (!values.only || f.slice(f.lastIndexOf('/') + 1).includes(values.only)))
   .sort();
-console.log(`fuzz: seed ${seed}, runs factor ${factor}${values.minutes ? `, at most ${values.minutes} min per property` : ''}, ${files.length} files`);
+console.log(
+  `fuzz: seed ${seed}, runs factor ${factor}${values.minutes ? `, at most ${values.minutes} min per property` : ''}, ${files.length} files`,
+);
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
   stdio: 'inherit',
   env: {
@@ -47,6 +51,12 @@ const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-conc
   },
 });
 // The same seed, runs and files replay the same run: the fixtures are derived from the seed too.
-const replay = [`--seed ${seed}`, values.minutes ? `--minutes ${values.minutes}` : `--factor ${factor}`, ...(values.only ? [`--only ${values.only}`] : [])].join(' ');
-console.log(`\nfuzz: seed ${seed} — ${r.status === 0 ? 'no property failed' : `a property failed: replay with \`pnpm fuzz -- ${replay}\``}`);
+const replay = [
+  `--seed ${seed}`,
+  values.minutes ? `--minutes ${values.minutes}` : `--factor ${factor}`,
+  ...(values.only ? [`--only ${values.only}`] : []),
+].join(' ');
+console.log(
+  `\nfuzz: seed ${seed} — ${r.status === 0 ? 'no property failed' : `a property failed: replay with \`pnpm fuzz -- ${replay}\``}`,
+);
 process.exit(r.status ?? 1);

@@ -17,7 +17,10 @@ const PATTERNS: Array<{ kind: SecretFinding['kind']; re: RegExp }> = [
   { kind: 'jwt', re: /eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{10,}/ },
   { kind: 'jwk-private-member', re: /"(d|p|q|dp|dq|qi)"\s*:\s*"[A-Za-z0-9_-]{16,}"/ },
   // Base64 (or base64url) of at least 48 bytes, mixing cases and digits: not a hex hash or a word.
-  { kind: 'base64-blob', re: /(?=[A-Za-z0-9+/_-]{64,})(?=[A-Za-z0-9+/_-]*[A-Z])(?=[A-Za-z0-9+/_-]*[a-z])(?=[A-Za-z0-9+/_-]*[0-9])[A-Za-z0-9+/_-]{64,}/ },
+  {
+    kind: 'base64-blob',
+    re: /(?=[A-Za-z0-9+/_-]{64,})(?=[A-Za-z0-9+/_-]*[A-Z])(?=[A-Za-z0-9+/_-]*[a-z])(?=[A-Za-z0-9+/_-]*[0-9])[A-Za-z0-9+/_-]{64,}/,
+  },
 ];
 
 /** Scans `lines` (from the log named `name`); returns one finding per offending line. */

@@ -48,7 +48,8 @@ if (which !== 'all' && which !== 'dev' && which !== 'spire' && which !== 'multih
 }
 
 const backends: Array<() => SoakBackend> = [];
-if (which === 'all' || which === 'dev') backends.push(() => new DevSoakBackend({ root, x509SvidTtlSeconds: 12, jwtSvidTtlSeconds: 20, jwtKeyTtlSeconds: 40 }));
+if (which === 'all' || which === 'dev')
+  backends.push(() => new DevSoakBackend({ root, x509SvidTtlSeconds: 12, jwtSvidTtlSeconds: 20, jwtKeyTtlSeconds: 40 }));
 if (which === 'all' || which === 'spire') {
   if (spireInstalled(root)) backends.push(() => new SpireSoakBackend({ root, x509SvidTtlSeconds: 20 }));
   else if (which === 'spire') {

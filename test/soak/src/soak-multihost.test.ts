@@ -25,17 +25,21 @@ const required = !['', '0', 'false'].includes(process.env.SPIFFE_REQUIRE_SPIRE ?
 const skip = reason && !required ? `${reason} (SPIFFE_REQUIRE_SPIRE=1 makes this a failure)` : false;
 
 describe('soak across hosts (CI length, network namespaces, SPIRE)', { skip }, () => {
-  it(`${seconds} s of traffic from a-host2 to a-host1 through two restarts of the drivers' agent: every target met`, { timeout: (seconds + 240) * 1000 }, async (t) => {
-    if (reason) throw new Error(reason);
-    const report = await runSoak({
-      backend: new MultihostSoakBackend({ root, x509SvidTtlSeconds: 20 }),
-      durationMs: seconds * 1000,
-      requestIntervalMs: 50,
-      onProgress: (line) => t.diagnostic(line),
-    });
-    for (const line of formatReport(report).split('\n')) t.diagnostic(line);
-    writeFileSync(join(tmpdir(), 'spiffe-soak-multihost-ci.json'), `${JSON.stringify(report, null, 2)}\n`);
-    // Every request crosses hosts and the machine is shared: a lower request floor than on loopback.
-    assertCiTargets(report, { x509SvidTtlSeconds: 20, minRequestShare: 0.25, federationSwitched: false });
-  });
+  it(
+    `${seconds} s of traffic from a-host2 to a-host1 through two restarts of the drivers' agent: every target met`,
+    { timeout: (seconds + 240) * 1000 },
+    async (t) => {
+      if (reason) throw new Error(reason);
+      const report = await runSoak({
+        backend: new MultihostSoakBackend({ root, x509SvidTtlSeconds: 20 }),
+        durationMs: seconds * 1000,
+        requestIntervalMs: 50,
+        onProgress: (line) => t.diagnostic(line),
+      });
+      for (const line of formatReport(report).split('\n')) t.diagnostic(line);
+      writeFileSync(join(tmpdir(), 'spiffe-soak-multihost-ci.json'), `${JSON.stringify(report, null, 2)}\n`);
+      // Every request crosses hosts and the machine is shared: a lower request floor than on loopback.
+      assertCiTargets(report, { x509SvidTtlSeconds: 20, minRequestShare: 0.25, federationSwitched: false });
+    },
+  );
 });

@@ -18,16 +18,20 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const seconds = Number(process.env.SOAK_CI_SECONDS ?? '45');
 
 describe('soak (CI length)', () => {
-  it(`${seconds} s of traffic through two agent restarts and a federation change: every target met`, { timeout: (seconds + 120) * 1000 }, async (t) => {
-    const report = await runSoak({
-      backend: new DevSoakBackend({ root, x509SvidTtlSeconds: 12, jwtSvidTtlSeconds: 20, jwtKeyTtlSeconds: 40 }),
-      durationMs: seconds * 1000,
-      requestIntervalMs: 50,
-      onProgress: (line) => t.diagnostic(line),
-    });
-    for (const line of formatReport(report).split('\n')) t.diagnostic(line);
-    writeFileSync(join(tmpdir(), 'spiffe-soak-ci.json'), `${JSON.stringify(report, null, 2)}\n`);
+  it(
+    `${seconds} s of traffic through two agent restarts and a federation change: every target met`,
+    { timeout: (seconds + 120) * 1000 },
+    async (t) => {
+      const report = await runSoak({
+        backend: new DevSoakBackend({ root, x509SvidTtlSeconds: 12, jwtSvidTtlSeconds: 20, jwtKeyTtlSeconds: 40 }),
+        durationMs: seconds * 1000,
+        requestIntervalMs: 50,
+        onProgress: (line) => t.diagnostic(line),
+      });
+      for (const line of formatReport(report).split('\n')) t.diagnostic(line);
+      writeFileSync(join(tmpdir(), 'spiffe-soak-ci.json'), `${JSON.stringify(report, null, 2)}\n`);
 
-    assertCiTargets(report, { x509SvidTtlSeconds: 12, minRequestShare: 0.5, federationSwitched: true });
-  });
+      assertCiTargets(report, { x509SvidTtlSeconds: 12, minRequestShare: 0.5, federationSwitched: true });
+    },
+  );
 });

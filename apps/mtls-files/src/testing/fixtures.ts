@@ -17,7 +17,9 @@ export { TestCa, tempDir, type RunResult, type TestSvid } from '@spiffe-node/tes
 export { x509SvidMessage } from '@spiffe-node/test-kit/fake-agent';
 
 /** The kit's fake agent, serving the Workload API as the library's `workload.proto` defines it. */
-export const FakeAgent = KitFakeAgent.serving(workloadApiService(createRequire(import.meta.url).resolve('@spiffe-node/spiffe/proto/workload.proto')));
+export const FakeAgent = KitFakeAgent.serving(
+  workloadApiService(createRequire(import.meta.url).resolve('@spiffe-node/spiffe/proto/workload.proto')),
+);
 export type FakeAgent = KitFakeAgent;
 
 /** A program started by these fixtures. */
@@ -46,7 +48,11 @@ export function startApp(program: 'server' | 'request', args: string[], env: Rec
 }
 
 /** Runs any program to completion. */
-export async function run(cmd: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+export async function run(
+  cmd: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<RunResult> {
   const child = spawn(cmd, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const proc = trackProcess(child, cmd);
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
@@ -76,16 +82,39 @@ const BIN = join(APP_DIR, 'node_modules', '.bin');
 export const SPIFFE_BIN = join(BIN, 'spiffe');
 
 /** A development agent as a process, in a temporary directory. */
-export async function startDevAgent(options: { x509SvidTtl?: string } = {}): Promise<{ socketPath: string; createEntry: (id: string, extra?: string[]) => Promise<void>; stop: () => Promise<void> }> {
+export async function startDevAgent(
+  options: { x509SvidTtl?: string } = {},
+): Promise<{ socketPath: string; createEntry: (id: string, extra?: string[]) => Promise<void>; stop: () => Promise<void> }> {
   const d = tempDir('mtls-files-agent-');
   const socketPath = join(d.path, 'api.sock');
   const admin = join(d.path, 'admin.sock');
-  const agent = start(join(BIN, 'spiffe-dev-agent'), ['run', '-socketPath', socketPath, '-adminSocketPath', admin, '-dataDir', join(d.path, 'data'), ...(options.x509SvidTtl ? ['-x509SVIDTTL', options.x509SvidTtl] : [])]);
+  const agent = start(join(BIN, 'spiffe-dev-agent'), [
+    'run',
+    '-socketPath',
+    socketPath,
+    '-adminSocketPath',
+    admin,
+    '-dataDir',
+    join(d.path, 'data'),
+    ...(options.x509SvidTtl ? ['-x509SVIDTTL', options.x509SvidTtl] : []),
+  ]);
   await agent.waitFor(/SPIFFE development agent is running/, 20_000);
   return {
     socketPath,
     async createEntry(id, extra = []) {
-      const r = await run(join(BIN, 'spiffe-dev-server'), ['entry', 'create', '-socketPath', admin, '-spiffeID', id, '-parentID', 'spiffe://example.org/host', '-selector', `unix:uid:${process.getuid?.() ?? 0}`, ...extra]);
+      const r = await run(join(BIN, 'spiffe-dev-server'), [
+        'entry',
+        'create',
+        '-socketPath',
+        admin,
+        '-spiffeID',
+        id,
+        '-parentID',
+        'spiffe://example.org/host',
+        '-selector',
+        `unix:uid:${process.getuid?.() ?? 0}`,
+        ...extra,
+      ]);
       if (r.code !== 0) throw new Error(`entry create failed: ${r.stderr}${r.stdout}`);
     },
     async stop() {

@@ -74,7 +74,13 @@ describe('spiffe api fetch x509', () => {
     assert.equal(result.stdout.replace(/^.*\n/, ''), expected);
 
     // Exactly SPIRE's file names (no temporary file left behind), with their modes.
-    assert.deepEqual(readdirSync(out).sort(), ['bundle.0.pem', 'federated_bundle.0.0.pem', 'federated_bundle.0.1.pem', 'svid.0.key', 'svid.0.pem']);
+    assert.deepEqual(readdirSync(out).sort(), [
+      'bundle.0.pem',
+      'federated_bundle.0.0.pem',
+      'federated_bundle.0.1.pem',
+      'svid.0.key',
+      'svid.0.pem',
+    ]);
     const mode = (f: string): number => statSync(join(out, f)).mode & 0o777;
     assert.equal(mode('svid.0.key'), 0o600);
     assert.equal(mode('svid.0.pem'), 0o644);
@@ -84,19 +90,37 @@ describe('spiffe api fetch x509', () => {
 
     // svid.0.pem: the leaf first, then the intermediate; the key is the leaf's, PKCS#8.
     const chain = pemBlocks(readFileSync(join(out, 'svid.0.pem'), 'utf8'));
-    assert.deepEqual(chain.map((c) => c.fingerprint256), [svid.leaf.fingerprint256, mid.certificate.fingerprint256]);
+    assert.deepEqual(
+      chain.map((c) => c.fingerprint256),
+      [svid.leaf.fingerprint256, mid.certificate.fingerprint256],
+    );
     const keyPem = readFileSync(join(out, 'svid.0.key'), 'utf8');
     assert.match(keyPem, /^-----BEGIN PRIVATE KEY-----\n/);
     assert.ok(chain[0]?.checkPrivateKey(createPrivateKey(keyPem)));
-    assert.deepEqual(pemBlocks(readFileSync(join(out, 'bundle.0.pem'), 'utf8')).map((c) => c.fingerprint256), [example.certificate.fingerprint256]);
-    assert.equal(pemBlocks(readFileSync(join(out, 'federated_bundle.0.0.pem'), 'utf8'))[0]?.fingerprint256, alpha.certificate.fingerprint256);
-    assert.equal(pemBlocks(readFileSync(join(out, 'federated_bundle.0.1.pem'), 'utf8'))[0]?.fingerprint256, zeta.certificate.fingerprint256);
+    assert.deepEqual(
+      pemBlocks(readFileSync(join(out, 'bundle.0.pem'), 'utf8')).map((c) => c.fingerprint256),
+      [example.certificate.fingerprint256],
+    );
+    assert.equal(
+      pemBlocks(readFileSync(join(out, 'federated_bundle.0.0.pem'), 'utf8'))[0]?.fingerprint256,
+      alpha.certificate.fingerprint256,
+    );
+    assert.equal(
+      pemBlocks(readFileSync(join(out, 'federated_bundle.0.1.pem'), 'utf8'))[0]?.fingerprint256,
+      zeta.certificate.fingerprint256,
+    );
 
     // openssl accepts the files as they are.
-    const verify = await run('openssl', ['verify', '-partial_chain', '-CAfile', 'bundle.0.pem', '-untrusted', 'svid.0.pem', 'svid.0.pem'], { cwd: out });
+    const verify = await run('openssl', ['verify', '-partial_chain', '-CAfile', 'bundle.0.pem', '-untrusted', 'svid.0.pem', 'svid.0.pem'], {
+      cwd: out,
+    });
     assert.equal(verify.stdout.trim(), 'svid.0.pem: OK', verify.stderr);
     // ...and refuses them against another trust domain's bundle (the check can fail).
-    const wrong = await run('openssl', ['verify', '-partial_chain', '-CAfile', 'federated_bundle.0.0.pem', '-untrusted', 'svid.0.pem', 'svid.0.pem'], { cwd: out });
+    const wrong = await run(
+      'openssl',
+      ['verify', '-partial_chain', '-CAfile', 'federated_bundle.0.0.pem', '-untrusted', 'svid.0.pem', 'svid.0.pem'],
+      { cwd: out },
+    );
     assert.notEqual(wrong.code, 0);
   });
 
@@ -112,7 +136,14 @@ describe('spiffe api fetch x509', () => {
     assert.equal(silent.code, 0, silent.stderr);
     assert.doesNotMatch(silent.stdout, /SPIFFE ID/);
     assert.match(silent.stdout, /^Writing SVID #0 to file /);
-    assert.deepEqual(readdirSync(dir.path).sort(), ['bundle.0.pem', 'bundle.1.pem', 'svid.0.key', 'svid.0.pem', 'svid.1.key', 'svid.1.pem']);
+    assert.deepEqual(readdirSync(dir.path).sort(), [
+      'bundle.0.pem',
+      'bundle.1.pem',
+      'svid.0.key',
+      'svid.0.pem',
+      'svid.1.key',
+      'svid.1.pem',
+    ]);
     assert.equal(pemBlocks(readFileSync(join(dir.path, 'svid.1.pem'), 'utf8'))[0]?.fingerprint256, b.leaf.fingerprint256);
   });
 
@@ -148,17 +179,21 @@ describe('spiffe api fetch x509: errors say what to check', { concurrency: true 
     {
       name: 'a socket that does not exist',
       args: () => ['-socketPath', join(errDir.path, 'missing.sock')],
-      error: /^cannot reach the Workload API: the socket .*missing\.sock \(-socketPath\) does not exist; check that the agent is running and that -socketPath or SPIFFE_ENDPOINT_SOCKET names its socket\n$/,
+      error:
+        /^cannot reach the Workload API: the socket .*missing\.sock \(-socketPath\) does not exist; check that the agent is running and that -socketPath or SPIFFE_ENDPOINT_SOCKET names its socket\n$/,
     },
     {
       name: 'no registration entry for this process',
       args: () => ['-socketPath', errAgent.socketPath],
-      error: new RegExp(`^the agent at socket .* issued no identity to this process \\(uid ${process.getuid?.()}.*\\(PermissionDenied: no identity issued\\); check that a registration entry matches this process \\(for example -selector unix:uid:${process.getuid?.()}\\)`),
+      error: new RegExp(
+        `^the agent at socket .* issued no identity to this process \\(uid ${process.getuid?.()}.*\\(PermissionDenied: no identity issued\\); check that a registration entry matches this process \\(for example -selector unix:uid:${process.getuid?.()}\\)`,
+      ),
     },
     {
       name: 'an agent that does not answer in time',
       args: () => ['-socketPath', silentSocket, '-timeout', '300ms'],
-      error: /^no answer from the Workload API at socket .*silent\.sock \(-socketPath\) within 300 ms; check that the agent is healthy, or give it longer with -timeout\n$/,
+      error:
+        /^no answer from the Workload API at socket .*silent\.sock \(-socketPath\) within 300 ms; check that the agent is healthy, or give it longer with -timeout\n$/,
     },
     {
       name: 'an invalid SPIFFE_ENDPOINT_SOCKET',
@@ -171,7 +206,8 @@ describe('spiffe api fetch x509: errors say what to check', { concurrency: true 
       args: () => [],
       env: { SPIFFE_ENDPOINT_SOCKET: undefined },
       // (Normally no agent listens there: "does not exist"; on a machine running SPIRE, its refusal.)
-      error: /socket \/tmp\/spire-agent\/public\/api\.sock \(SPIRE's default; set -socketPath or SPIFFE_ENDPOINT_SOCKET for another\) (does not exist|issued no identity)/,
+      error:
+        /socket \/tmp\/spire-agent\/public\/api\.sock \(SPIRE's default; set -socketPath or SPIFFE_ENDPOINT_SOCKET for another\) (does not exist|issued no identity)/,
     },
     { name: 'an unknown flag', args: () => ['-bogus'], error: /^flag provided but not defined: -bogus\nUsage of api fetch x509:/ },
   ];
@@ -203,9 +239,23 @@ describe('spiffe api fetch jwt / validate jwt', () => {
   });
 
   it('prints token(<id>) and bundle(<td>) as SPIRE does, for comma-separated and repeated audiences', async () => {
-    const result = await runCli(['api', 'fetch', 'jwt', '-socketPath', agent.socketPath, '-audience', 'spiffe://example.org/db,aud2', '-audience', 'aud3', '-spiffeID', 'spiffe://example.org/web']);
+    const result = await runCli([
+      'api',
+      'fetch',
+      'jwt',
+      '-socketPath',
+      agent.socketPath,
+      '-audience',
+      'spiffe://example.org/db,aud2',
+      '-audience',
+      'aud3',
+      '-spiffeID',
+      'spiffe://example.org/web',
+    ]);
     assert.equal(result.code, 0, result.stderr);
-    const m = /^token\(spiffe:\/\/example\.org\/web\):\n\t([\w-]+\.[\w-]+\.[\w-]+)\nbundle\(spiffe:\/\/example\.org\):\n\t(\{.*\})\n$/.exec(result.stdout);
+    const m = /^token\(spiffe:\/\/example\.org\/web\):\n\t([\w-]+\.[\w-]+\.[\w-]+)\nbundle\(spiffe:\/\/example\.org\):\n\t(\{.*\})\n$/.exec(
+      result.stdout,
+    );
     assert.ok(m, result.stdout);
     const claims = JSON.parse(Buffer.from((m[1] as string).split('.')[1] as string, 'base64url').toString()) as { aud: string[] };
     assert.deepEqual(claims.aud, ['spiffe://example.org/db', 'aud2', 'aud3']);
@@ -223,10 +273,33 @@ describe('spiffe api fetch jwt / validate jwt', () => {
   it('validates a token: the SPIFFE ID and claims; exits 1 with the reason for another audience', async () => {
     const fetched = await runCli(['api', 'fetch', 'jwt', '-socketPath', agent.socketPath, '-audience', 'spiffe://example.org/db']);
     const token = fetched.stdout.split('\n')[1]?.trim() ?? '';
-    const ok = await runCli(['api', 'validate', 'jwt', '-socketPath', agent.socketPath, '-audience', 'spiffe://example.org/db', '-svid', token]);
+    const ok = await runCli([
+      'api',
+      'validate',
+      'jwt',
+      '-socketPath',
+      agent.socketPath,
+      '-audience',
+      'spiffe://example.org/db',
+      '-svid',
+      token,
+    ]);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.match(ok.stdout, /^SVID is valid\.\nSPIFFE ID : spiffe:\/\/example\.org\/web\nClaims {4}: \{"aud":\["spiffe:\/\/example\.org\/db"\],"exp":\d+,"iat":\d+,"sub":"spiffe:\/\/example\.org\/web"\}\n$/);
-    const bad = await runCli(['api', 'validate', 'jwt', '-socketPath', agent.socketPath, '-audience', 'spiffe://example.org/other', '-svid', token]);
+    assert.match(
+      ok.stdout,
+      /^SVID is valid\.\nSPIFFE ID : spiffe:\/\/example\.org\/web\nClaims {4}: \{"aud":\["spiffe:\/\/example\.org\/db"\],"exp":\d+,"iat":\d+,"sub":"spiffe:\/\/example\.org\/web"\}\n$/,
+    );
+    const bad = await runCli([
+      'api',
+      'validate',
+      'jwt',
+      '-socketPath',
+      agent.socketPath,
+      '-audience',
+      'spiffe://example.org/other',
+      '-svid',
+      token,
+    ]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /^SVID is not valid: expected audience in \["spiffe:\/\/example\.org\/db"\]\n$/);
     assert.equal(bad.stdout, '');
@@ -244,7 +317,10 @@ describe('spiffe api watch', () => {
       const second = example.svid('/web', { notAfter: new Date(Date.now() + 7200_000) });
       agent.setX509SvidResponse({ svids: [x509SvidMessage(second, [example.certificate])] });
       await watch.waitFor(new RegExp(`SVID Valid Until:\\t${escape(go(second.leaf.validTo))}\n`));
-      const blocks = watch.stdout().split(/^Received /m).filter((b) => b !== '');
+      const blocks = watch
+        .stdout()
+        .split(/^Received /m)
+        .filter((b) => b !== '');
       assert.equal(blocks.length, 2);
       assert.match(blocks[0] as string, new RegExp(`SVID Valid Until:\\t${escape(go(first.leaf.validTo))}`));
       assert.match(blocks[1] as string, /^1 svid after [0-9.]+(ms|s)\n/);

@@ -13,7 +13,7 @@ import type { CliIo } from '../io.js';
 export const SOCKET_FLAG: FlagSpec = {
   name: 'socketPath',
   kind: 'string',
-  usage: 'Path to the Workload API socket, or a unix:// or tcp:// address (default: SPIFFE_ENDPOINT_SOCKET, else SPIRE\'s socket)',
+  usage: "Path to the Workload API socket, or a unix:// or tcp:// address (default: SPIFFE_ENDPOINT_SOCKET, else SPIRE's socket)",
   default: DEFAULT_SOCKET_PATH,
 };
 

@@ -35,7 +35,9 @@ describe('spiffe api fetch x509 -write with the development agent', () => {
     assert.match(fetched.stdout, new RegExp(`SPIFFE ID:\\t\\t${ME}\\n`));
     assert.match(fetched.stdout, /Intermediate #1 Valid After:/);
 
-    const verify = await run('openssl', ['verify', '-partial_chain', '-CAfile', 'bundle.0.pem', '-untrusted', 'svid.0.pem', 'svid.0.pem'], { cwd: out });
+    const verify = await run('openssl', ['verify', '-partial_chain', '-CAfile', 'bundle.0.pem', '-untrusted', 'svid.0.pem', 'svid.0.pem'], {
+      cwd: out,
+    });
     assert.equal(verify.stdout.trim(), 'svid.0.pem: OK', verify.stderr);
 
     // A SPIFFE mTLS server (the library's), whose own SVID comes from the same agent.
@@ -47,7 +49,11 @@ describe('spiffe api fetch x509 -write with the development agent', () => {
     await once(server, 'listening');
     const port = (server.address() as AddressInfo).port;
     try {
-      const curl = await run('curl', ['-sS', '--cert', 'svid.0.pem', '--key', 'svid.0.key', '--cacert', 'bundle.0.pem', `https://localhost:${port}/`], { cwd: out });
+      const curl = await run(
+        'curl',
+        ['-sS', '--cert', 'svid.0.pem', '--key', 'svid.0.key', '--cacert', 'bundle.0.pem', `https://localhost:${port}/`],
+        { cwd: out },
+      );
       assert.equal(curl.code, 0, curl.stderr);
       assert.equal(curl.stdout, `hello ${ME}\n`);
 
@@ -57,7 +63,19 @@ describe('spiffe api fetch x509 -write with the development agent', () => {
 
       const sClient = await run(
         'openssl',
-        ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', '-cert', 'svid.0.pem', '-key', 'svid.0.key', '-CAfile', 'bundle.0.pem'],
+        [
+          's_client',
+          '-connect',
+          `127.0.0.1:${port}`,
+          '-servername',
+          'localhost',
+          '-cert',
+          'svid.0.pem',
+          '-key',
+          'svid.0.key',
+          '-CAfile',
+          'bundle.0.pem',
+        ],
         { cwd: out, input: '' },
       );
       assert.match(sClient.stdout, /Verify return code: 0 \(ok\)/);
@@ -78,12 +96,18 @@ describe('spiffe api watch with the development agent', () => {
     try {
       // Two complete blocks: each ends with its CA's validity and a blank line.
       await watch.waitFor(/(Received 1 svid after [^\n]+\n[\s\S]*?CA #1 Valid Until:[^\n]*\n\n[\s\S]*?){2}/, 15_000);
-      const blocks = watch.stdout().split(/^Received /m).filter((b) => b !== '');
+      const blocks = watch
+        .stdout()
+        .split(/^Received /m)
+        .filter((b) => b !== '');
       const validAfter = blocks.map((b) => /SVID Valid After:\t(.*)\n/.exec(b)?.[1]);
       const validUntil = blocks.map((b) => /SVID Valid Until:\t(.*)\n/.exec(b)?.[1]);
       assert.ok(blocks.every((b) => b.includes(`SPIFFE ID:\t\t${ME}\n`)));
       assert.notEqual(validUntil[0], validUntil[1], 'the second block is a new SVID');
-      assert.ok(new Date((validAfter[1] as string).replace(' +0000 UTC', 'Z')).getTime() >= new Date((validAfter[0] as string).replace(' +0000 UTC', 'Z')).getTime());
+      assert.ok(
+        new Date((validAfter[1] as string).replace(' +0000 UTC', 'Z')).getTime() >=
+          new Date((validAfter[0] as string).replace(' +0000 UTC', 'Z')).getTime(),
+      );
     } finally {
       const result = await watch.stop('SIGINT');
       assert.equal(result.code, 0, result.stderr);

@@ -26,7 +26,10 @@ export const FETCH_JWT_FLAGS: readonly FlagSpec[] = [
  * ```
  */
 function audiencesOf(flags: ParsedFlags): string[] {
-  return (flags.lists.get('audience') ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  return (flags.lists.get('audience') ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
 }
 
 /**

@@ -49,7 +49,12 @@ export async function syncDirectory(dir: string): Promise<void> {
  * await writeFileAtomic('/run/svids/svid.0.key', keyPem, 0o600);
  * ```
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode: number, options: { sync?: boolean } = {}): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  mode: number,
+  options: { sync?: boolean } = {},
+): Promise<void> {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.tmp-${randomBytes(6).toString('hex')}`);
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;

@@ -42,7 +42,9 @@ export function splitBundles(ctx: X509Context, svid: X509Svid): { own: X509Bundl
   const all = ctx.bundles.bundles();
   return {
     own: all.find((b) => b.trustDomain.equals(td)),
-    federated: all.filter((b) => !b.trustDomain.equals(td)).sort((a, b) => (a.trustDomain.name < b.trustDomain.name ? -1 : a.trustDomain.name > b.trustDomain.name ? 1 : 0)),
+    federated: all
+      .filter((b) => !b.trustDomain.equals(td))
+      .sort((a, b) => (a.trustDomain.name < b.trustDomain.name ? -1 : a.trustDomain.name > b.trustDomain.name ? 1 : 0)),
   };
 }
 

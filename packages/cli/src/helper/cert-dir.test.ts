@@ -75,7 +75,13 @@ describe('CertDir', () => {
     const certDir = new CertDir(dir.path);
     await certDir.write([{ name: 'a', data: 'one', mode: 0o644 }]);
     mkdirSync(join(dir.path, 'b'));
-    await assert.rejects(certDir.write([{ name: 'a', data: 'two', mode: 0o644 }, { name: 'b', data: 'x', mode: 0o644 }]), /is a directory/);
+    await assert.rejects(
+      certDir.write([
+        { name: 'a', data: 'two', mode: 0o644 },
+        { name: 'b', data: 'x', mode: 0o644 },
+      ]),
+      /is a directory/,
+    );
     // The counterpart: a set without the clash goes through.
     await certDir.write([{ name: 'a', data: 'three', mode: 0o644 }]);
     assert.equal(readFileSync(join(dir.path, 'a'), 'utf8'), 'three');

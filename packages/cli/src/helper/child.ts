@@ -61,7 +61,9 @@ export class ManagedCommand {
       if (this.#child === child) this.#child = undefined;
     });
     child.once('exit', (code, signal) => {
-      this.#log.info(`cmd "${this.#cmd}" exited (${signal === null ? `code ${code}` : `signal ${signal}`}); it starts again at the next update`);
+      this.#log.info(
+        `cmd "${this.#cmd}" exited (${signal === null ? `code ${code}` : `signal ${signal}`}); it starts again at the next update`,
+      );
       if (this.#child === child) this.#child = undefined;
     });
     if (options.detached === true) child.unref();
@@ -127,7 +129,8 @@ export async function signalPidFile(pidFile: string, signal: NodeJS.Signals): Pr
     throw new Error(`failed to read pid file "${pidFile}": ${(err as Error).message}`);
   }
   const trimmed = text.trim();
-  if (!/^[0-9]+$/.test(trimmed) || Number(trimmed) <= 0) throw new Error(`failed to parse pid file "${pidFile}": ${JSON.stringify(trimmed.slice(0, 20))} is not a pid`);
+  if (!/^[0-9]+$/.test(trimmed) || Number(trimmed) <= 0)
+    throw new Error(`failed to parse pid file "${pidFile}": ${JSON.stringify(trimmed.slice(0, 20))} is not a pid`);
   const pid = Number(trimmed);
   try {
     process.kill(pid, signal);

@@ -13,7 +13,11 @@ import { helperLog } from './log.js';
 /** The flags of `spiffe helper` (spiffe-helper's). */
 const HELPER_FLAGS: readonly FlagSpec[] = [
   { name: 'config', kind: 'string', usage: 'Path to the configuration file (HCL)', default: 'helper.conf' },
-  { name: 'daemon-mode', kind: 'bool', usage: 'Keep the files current (true, the default) or write them once and exit (false); overrides daemon_mode' },
+  {
+    name: 'daemon-mode',
+    kind: 'bool',
+    usage: 'Keep the files current (true, the default) or write them once and exit (false); overrides daemon_mode',
+  },
   { name: 'exitWhenReady', kind: 'bool', usage: 'Exit once every file is written; overrides exit_when_ready' },
 ];
 
@@ -51,7 +55,9 @@ export async function helperCommand(argv: readonly string[], io: CliIo, signal: 
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    io.stderr(`Error: cannot read the configuration file ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist (give its path with -config)' : (err as Error).message}\n`);
+    io.stderr(
+      `Error: cannot read the configuration file ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist (give its path with -config)' : (err as Error).message}\n`,
+    );
     return 1;
   }
   let config: HelperConfig;

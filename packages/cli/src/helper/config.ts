@@ -239,7 +239,8 @@ class Decoder {
     const v = entry.value;
     let n: number | undefined;
     if (v.kind === 'number') n = v.value;
-    else if (v.kind === 'string' && /^[0-9]+$/.test(v.value)) n = v.value.length > 1 && v.value.startsWith('0') ? parseInt(v.value, 8) : Number(v.value);
+    else if (v.kind === 'string' && /^[0-9]+$/.test(v.value))
+      n = v.value.length > 1 && v.value.startsWith('0') ? parseInt(v.value, 8) : Number(v.value);
     if (n === undefined || !Number.isSafeInteger(n)) throw this.error(v.pos, `"${entry.key}" must be an integer, found ${kindName(v)}`);
     return n;
   }
@@ -251,7 +252,8 @@ class Decoder {
       const hint = /^[1-7][0-7]{2}$/.test(written) ? `; write it in octal with a leading 0 (0${written})` : '';
       throw this.error(entry.value.pos, `"${entry.key}" = ${written} is not a file mode (0 to 0777)${hint}`);
     }
-    if (n === 0) throw this.error(entry.value.pos, `"${entry.key}" = ${written} would make the file unreadable; leave the key out for the default`);
+    if (n === 0)
+      throw this.error(entry.value.pos, `"${entry.key}" = ${written} would make the file unreadable; leave the key out for the default`);
     return n;
   }
 }
@@ -329,7 +331,11 @@ export function splitCommandArgs(text: string): string[] {
  * `, 'helper.conf');
  * ```
  */
-export function parseHelperConfig(text: string, file = 'helper.conf', overrides: { daemonMode?: boolean; exitWhenReady?: boolean } = {}): HelperConfig {
+export function parseHelperConfig(
+  text: string,
+  file = 'helper.conf',
+  overrides: { daemonMode?: boolean; exitWhenReady?: boolean } = {},
+): HelperConfig {
   let root: HclObject;
   try {
     root = parseHcl(text, file);
@@ -356,9 +362,14 @@ export function parseHelperConfig(text: string, file = 'helper.conf', overrides:
   if (jwtEntry !== undefined) {
     const v = jwtEntry.value;
     const items = v.kind === 'list' ? v.items : v.kind === 'object' ? [v] : undefined;
-    if (items === undefined) throw d.error(v.pos, `"jwt_svids" must be a list of { jwt_audience, jwt_svid_file_name } objects, found ${kindName(v)}`);
+    if (items === undefined)
+      throw d.error(v.pos, `"jwt_svids" must be a list of { jwt_audience, jwt_svid_file_name } objects, found ${kindName(v)}`);
     items.forEach((item, index) => {
-      if (item.kind !== 'object') throw d.error(item.pos, `"jwt_svids" element ${index} must be an object { jwt_audience = "...", jwt_svid_file_name = "..." }, found ${kindName(item)}`);
+      if (item.kind !== 'object')
+        throw d.error(
+          item.pos,
+          `"jwt_svids" element ${index} must be an object { jwt_audience = "...", jwt_svid_file_name = "..." }, found ${kindName(item)}`,
+        );
       const keys = d.entries(item, JWT_KEYS, ` in jwt_svids[${index}]`);
       const audience = keys.get('jwt_audience');
       const name = keys.get('jwt_svid_file_name');
@@ -373,7 +384,13 @@ export function parseHelperConfig(text: string, file = 'helper.conf', overrides:
     });
   }
 
-  const health: HelperHealthChecks = { listenerEnabled: false, bindAddress: '', bindPort: 8081, livenessPath: '/live', readinessPath: '/ready' };
+  const health: HelperHealthChecks = {
+    listenerEnabled: false,
+    bindAddress: '',
+    bindPort: 8081,
+    livenessPath: '/live',
+    readinessPath: '/ready',
+  };
   const healthEntry = top.get('health_checks');
   if (healthEntry !== undefined) {
     const v = healthEntry.value;
@@ -413,7 +430,10 @@ export function parseHelperConfig(text: string, file = 'helper.conf', overrides:
 
   const renew = str('renew_signal');
   if (renew !== '' && !Object.prototype.hasOwnProperty.call(constants.signals, renew)) {
-    throw d.error((top.get('renew_signal') as HclEntry).value.pos, `"renew_signal" = ${JSON.stringify(renew)} is not a signal name (for example "SIGHUP" or "SIGUSR1")`);
+    throw d.error(
+      (top.get('renew_signal') as HclEntry).value.pos,
+      `"renew_signal" = ${JSON.stringify(renew)} is not a signal name (for example "SIGHUP" or "SIGUSR1")`,
+    );
   }
   const logLevel = (str('log_level') || 'info').toLowerCase();
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
@@ -454,7 +474,9 @@ export function parseHelperConfig(text: string, file = 'helper.conf', overrides:
     throw d.fileError("all or none of 'svid_file_name', 'svid_key_file_name', 'svid_bundle_file_name' must be specified");
   }
   if (x509Count === 0 && config.jwtSvids.length === 0 && config.jwtBundleFileName === '') {
-    throw d.fileError("at least one of the sets ('svid_file_name', 'svid_key_file_name', 'svid_bundle_file_name'), 'jwt_svids', or 'jwt_bundle_file_name' must be specified");
+    throw d.fileError(
+      "at least one of the sets ('svid_file_name', 'svid_key_file_name', 'svid_bundle_file_name'), 'jwt_svids', or 'jwt_bundle_file_name' must be specified",
+    );
   }
   if (config.certDir === '') throw d.fileError('"cert_dir" is required: the directory the files are kept in');
   const names = [...x509Names, config.jwtBundleFileName, ...config.jwtSvids.map((j) => j.fileName)].filter((n) => n !== '');
@@ -462,7 +484,8 @@ export function parseHelperConfig(text: string, file = 'helper.conf', overrides:
   if (duplicate !== undefined) throw d.fileError(`the file name "${duplicate}" is used for two files`);
   if (config.pidFileName !== '' && config.renewSignal === '') throw d.fileError('must specify renew_signal when using pid_file_name');
   if (!config.daemonMode) {
-    if (config.pidFileName !== '') throw d.fileError('pid_file_name is set but daemon_mode is false; pid_file_name is only supported in daemon mode');
+    if (config.pidFileName !== '')
+      throw d.fileError('pid_file_name is set but daemon_mode is false; pid_file_name is only supported in daemon mode');
     if (config.cmd !== '') config.warnings.push('cmd is set but daemon_mode is false: cmd is ignored');
     if (config.renewSignal !== '') config.warnings.push('renew_signal is set but daemon_mode is false: renew_signal is ignored');
   }
@@ -471,7 +494,9 @@ export function parseHelperConfig(text: string, file = 'helper.conf', overrides:
     config.warnings.push('renew_signal is set but neither cmd nor pid_file_name is: no process will be signalled');
   }
   if ((config.keyFileMode & 0o077) !== 0) {
-    config.warnings.push(`key_file_mode 0${config.keyFileMode.toString(8)} lets other users read the private key; 0600 keeps it to the owner`);
+    config.warnings.push(
+      `key_file_mode 0${config.keyFileMode.toString(8)} lets other users read the private key; 0600 keeps it to the owner`,
+    );
   }
   return config;
 }

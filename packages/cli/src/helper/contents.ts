@@ -25,7 +25,9 @@ function pickSvid(ctx: X509Context, hint: string): X509Svid {
   if (hint === '') return ctx.svids[0] as X509Svid;
   const svid = ctx.svids.find((s) => s.hint === hint);
   if (svid === undefined) {
-    throw new Error(`no SVID carries the hint "${hint}" (the agent sent: ${ctx.svids.map((s) => `${s.id}${s.hint ? ` hint "${s.hint}"` : ''}`).join(', ')})`);
+    throw new Error(
+      `no SVID carries the hint "${hint}" (the agent sent: ${ctx.svids.map((s) => `${s.id}${s.hint ? ` hint "${s.hint}"` : ''}`).join(', ')})`,
+    );
   }
   return svid;
 }

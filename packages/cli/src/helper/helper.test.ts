@@ -8,7 +8,19 @@ import { X509Certificate, createPrivateKey, generateKeyPairSync } from 'node:cry
 import { lstatSync, readFileSync, readdirSync, readlinkSync, renameSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { FakeAgent, TestCa, delay, jwksBytes, spawnCli, runCli, start, tempDir, until, x509SvidMessage, type TestSvid } from '../testing/fixtures.js';
+import {
+  FakeAgent,
+  TestCa,
+  delay,
+  jwksBytes,
+  spawnCli,
+  runCli,
+  start,
+  tempDir,
+  until,
+  x509SvidMessage,
+  type TestSvid,
+} from '../testing/fixtures.js';
 import { CONSISTENCY_READER, SIGNAL_RECORDER, writeScript } from '../testing/scripts.js';
 
 const example = TestCa.create({ trustDomain: 'example.org' });
@@ -34,7 +46,10 @@ function writeConfig(text: string): string {
 }
 
 function serve(svid: TestSvid): void {
-  agent.setX509SvidResponse({ svids: [x509SvidMessage(svid, [example.certificate])], federated_bundles: { 'spiffe://partner.org': partner.der } });
+  agent.setX509SvidResponse({
+    svids: [x509SvidMessage(svid, [example.certificate])],
+    federated_bundles: { 'spiffe://partner.org': partner.der },
+  });
 }
 
 function leafOnDisk(): string | undefined {
@@ -46,7 +61,11 @@ function leafOnDisk(): string | undefined {
 }
 
 function lines(file: string): string[] {
-  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : [];
+  return existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+    : [];
 }
 
 function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
@@ -89,7 +108,11 @@ describe('spiffe helper (daemon)', () => {
       assert.equal(statSync(join(certs, 'svid.pem')).mode & 0o777, 0o644);
       assert.equal(statSync(join(certs, 'svid_bundle.pem')).mode & 0o777, 0o644);
 
-      reader = start(process.execPath, [writeScript(dir.path, 'reader.mjs', CONSISTENCY_READER), join(certs, 'svid.pem'), join(certs, 'svid_key.pem')]);
+      reader = start(process.execPath, [
+        writeScript(dir.path, 'reader.mjs', CONSISTENCY_READER),
+        join(certs, 'svid.pem'),
+        join(certs, 'svid_key.pem'),
+      ]);
       await reader.waitFor(/reading/);
       const rotations = 15;
       let last: TestSvid | undefined;
@@ -102,7 +125,12 @@ describe('spiffe helper (daemon)', () => {
         // arrive as one. Wait for the child to see this rotation's signal before the next one.
         await until(() => lines(childLog).filter((l) => l === 'SIGUSR1').length === i + 1, 5000, `the SIGUSR1 of rotation ${i + 1}`);
       }
-      const report = JSON.parse((await reader.stop('SIGTERM')).stdout.trim().split('\n').pop() as string) as { checks: number; bad: number; errors: number; distinct: number };
+      const report = JSON.parse((await reader.stop('SIGTERM')).stdout.trim().split('\n').pop() as string) as {
+        checks: number;
+        bad: number;
+        errors: number;
+        distinct: number;
+      };
       reader = undefined;
       assert.equal(report.bad, 0, `key and certificate disagreed on disk ${report.bad} times in ${report.checks} checks`);
       assert.equal(report.errors, 0);
@@ -114,7 +142,11 @@ describe('spiffe helper (daemon)', () => {
       // Only the current generation is kept.
       assert.equal(readdirSync(certs).filter((n) => n.startsWith('..2')).length, 1);
       // The files hold what spiffe-helper writes: chain, PKCS#8 key, bundle of the SVID's own trust domain.
-      assert.ok(new X509Certificate(readFileSync(join(certs, 'svid.pem'))).checkPrivateKey(createPrivateKey(readFileSync(join(certs, 'svid_key.pem')))));
+      assert.ok(
+        new X509Certificate(readFileSync(join(certs, 'svid.pem'))).checkPrivateKey(
+          createPrivateKey(readFileSync(join(certs, 'svid_key.pem'))),
+        ),
+      );
       assert.equal(new X509Certificate(readFileSync(join(certs, 'svid_bundle.pem'))).fingerprint256, example.certificate.fingerprint256);
       assert.equal(last?.leaf.fingerprint256, leafOnDisk());
     } finally {
@@ -138,7 +170,11 @@ describe('spiffe helper (daemon)', () => {
     const first = example.svid('/web');
     put('svid.pem', first.certPem);
     put('svid_key.pem', first.keyPem);
-    const reader = start(process.execPath, [writeScript(dir.path, 'reader.mjs', CONSISTENCY_READER), join(certs, 'svid.pem'), join(certs, 'svid_key.pem')]);
+    const reader = start(process.execPath, [
+      writeScript(dir.path, 'reader.mjs', CONSISTENCY_READER),
+      join(certs, 'svid.pem'),
+      join(certs, 'svid_key.pem'),
+    ]);
     await reader.waitFor(/reading/);
     for (let i = 0; i < 200; i++) {
       const next = example.svid('/web');
@@ -161,7 +197,8 @@ jwt_bundle_file_name = "jwt_bundle.json"
 `);
     const helper = spawnCli(['helper', '-config', 'helper.conf'], { cwd: dir.path });
     const tokenFile = join(dir.path, 'certs', 'db.token');
-    const claimsOf = (token: string): { aud: string[]; iat: number; exp: number } => JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString());
+    const claimsOf = (token: string): { aud: string[]; iat: number; exp: number } =>
+      JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString());
     try {
       await until(() => existsSync(tokenFile), 15_000, 'the token file');
       const first = readFileSync(tokenFile, 'utf8');
@@ -193,7 +230,10 @@ jwt_bundle_file_name = "jwt_bundle.json"
       // No identity yet (the agent answers PermissionDenied): alive, not ready.
       const notReady = await httpGet(port, '/ready');
       assert.equal(notReady.status, 503);
-      assert.deepEqual(JSON.parse(notReady.body), { status: 'Service Unavailable', health: { file_write_statuses: { x509_write_status: 'unwritten', jwt_write_status: {} } } });
+      assert.deepEqual(JSON.parse(notReady.body), {
+        status: 'Service Unavailable',
+        health: { file_write_statuses: { x509_write_status: 'unwritten', jwt_write_status: {} } },
+      });
       assert.equal((await httpGet(port, '/live')).status, 200);
       assert.equal((await httpGet(port, '/other')).status, 404);
       serve(example.svid('/web'));
@@ -245,12 +285,21 @@ describe('spiffe helper (one shot and errors)', () => {
     serve(example.intermediate().svid('/web'));
     agent.setJwtIssuer({ ids: ['spiffe://example.org/web'], key: jwtKey.privateKey, kid: 'k1' });
     agent.setJwtBundlesResponse({ bundles: { 'spiffe://example.org': jwksBytes(new Map([['k1', jwtKey.publicKey]])) } });
-    writeConfig(x509Config(`daemon_mode = false\ninclude_federated_domains = true\nadd_intermediates_to_bundle = true\njwt_svids = [{jwt_audience = "db", jwt_svid_file_name = "db.token"}]\njwt_bundle_file_name = "jwt.json"\n`));
+    writeConfig(
+      x509Config(
+        `daemon_mode = false\ninclude_federated_domains = true\nadd_intermediates_to_bundle = true\njwt_svids = [{jwt_audience = "db", jwt_svid_file_name = "db.token"}]\njwt_bundle_file_name = "jwt.json"\n`,
+      ),
+    );
     const result = await runCli(['helper', '-config', 'helper.conf'], { cwd: dir.path });
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /Wrote svid\.pem, svid_key\.pem, svid_bundle\.pem, jwt\.json, db\.token to /);
     const certs = join(dir.path, 'certs');
-    assert.deepEqual(readdirSync(certs).filter((n) => !n.startsWith('..')).sort(), ['db.token', 'jwt.json', 'svid.pem', 'svid_bundle.pem', 'svid_key.pem']);
+    assert.deepEqual(
+      readdirSync(certs)
+        .filter((n) => !n.startsWith('..'))
+        .sort(),
+      ['db.token', 'jwt.json', 'svid.pem', 'svid_bundle.pem', 'svid_key.pem'],
+    );
     // add_intermediates_to_bundle: the leaf alone; the bundle holds root, intermediate and (include_federated_domains) partner.
     const chain = readFileSync(join(certs, 'svid.pem'), 'utf8').match(/BEGIN CERTIFICATE/g) ?? [];
     assert.equal(chain.length, 1);
@@ -263,7 +312,10 @@ describe('spiffe helper (one shot and errors)', () => {
     writeConfig(x509Config('daemon_mode = true\n'));
     const result = await runCli(['helper', '-config', 'helper.conf', '-daemon-mode=false'], { cwd: dir.path });
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /Unable to fetch from the Workload API: the agent at socket .* \(agent_address\) issued no identity to this process/);
+    assert.match(
+      result.stderr,
+      /Unable to fetch from the Workload API: the agent at socket .* \(agent_address\) issued no identity to this process/,
+    );
   });
 
   it('exit_when_ready: exits 0 once every file is written', async () => {
@@ -276,9 +328,23 @@ describe('spiffe helper (one shot and errors)', () => {
   });
 
   const bad: Array<{ name: string; config: () => string; args?: string[]; error: RegExp }> = [
-    { name: 'an unknown key', config: () => x509Config('\nrenew_sginal = "SIGHUP"\n'), error: /^Error: helper\.conf:7: unknown key "renew_sginal" \(did you mean "renew_signal"\?\)\n$/ },
-    { name: 'a missing configuration file', config: () => '', args: ['-config', 'nope.conf'], error: /^Error: cannot read the configuration file nope\.conf: it does not exist \(give its path with -config\)\n$/ },
-    { name: 'an unknown flag', config: () => x509Config(), args: ['-configg', 'x'], error: /^flag provided but not defined: -configg\nUsage of helper:/ },
+    {
+      name: 'an unknown key',
+      config: () => x509Config('\nrenew_sginal = "SIGHUP"\n'),
+      error: /^Error: helper\.conf:7: unknown key "renew_sginal" \(did you mean "renew_signal"\?\)\n$/,
+    },
+    {
+      name: 'a missing configuration file',
+      config: () => '',
+      args: ['-config', 'nope.conf'],
+      error: /^Error: cannot read the configuration file nope\.conf: it does not exist \(give its path with -config\)\n$/,
+    },
+    {
+      name: 'an unknown flag',
+      config: () => x509Config(),
+      args: ['-configg', 'x'],
+      error: /^flag provided but not defined: -configg\nUsage of helper:/,
+    },
   ];
   for (const c of bad) {
     it(`refuses ${c.name} (exit 1)`, async () => {

@@ -57,11 +57,15 @@ const JWT_RETRY_MAX_MS = 60_000;
  * jwtRefreshDelay(svid, { now, unchanged: true });  // about 150.1 s
  * ```
  */
-export function jwtRefreshDelay(svid: { expiry: Date; claims?: Record<string, unknown> }, options: { now?: number; unchanged?: boolean } = {}): number {
+export function jwtRefreshDelay(
+  svid: { expiry: Date; claims?: Record<string, unknown> },
+  options: { now?: number; unchanged?: boolean } = {},
+): number {
   const now = options.now ?? Date.now();
   const exp = svid.expiry.getTime();
   const claimed = svid.claims?.['iat'];
-  const iat = typeof claimed === 'number' && Number.isFinite(claimed) && claimed * 1000 <= now && claimed * 1000 < exp ? claimed * 1000 : now;
+  const iat =
+    typeof claimed === 'number' && Number.isFinite(claimed) && claimed * 1000 <= now && claimed * 1000 < exp ? claimed * 1000 : now;
   const lifetime = Math.max(0, exp - iat);
   const halfLife = iat + lifetime / 2;
   const target = options.unchanged === true ? halfLife + 100 : halfLife - Math.min(1000, lifetime / 10);
@@ -225,7 +229,9 @@ export class SpiffeHelper {
       this.#log.info(`Connecting to the Workload API at ${describeEndpoint(endpoint)}; keeping files in ${this.#certDir.path}`);
       if (this.#config.healthChecks.listenerEnabled) {
         health = await startHealthServer(this.#config.healthChecks, () => this.#health);
-        this.#log.info(`Health checks listening on port ${this.#config.healthChecks.bindPort} (${this.#config.healthChecks.livenessPath}, ${this.#config.healthChecks.readinessPath})`);
+        this.#log.info(
+          `Health checks listening on port ${this.#config.healthChecks.bindPort} (${this.#config.healthChecks.livenessPath}, ${this.#config.healthChecks.readinessPath})`,
+        );
       }
       const tasks: Promise<void>[] = [];
       if (this.#x509Enabled) {
@@ -246,7 +252,8 @@ export class SpiffeHelper {
                   }
                   void this.#apply(files, 'X.509 certificates updated', (status) => (this.#health.x509 = status));
                 },
-                onX509ContextWatchError: (err: WorkloadApiError) => this.#log.error(`Error while watching x509 context: ${describeFailure(err, endpoint)}`),
+                onX509ContextWatchError: (err: WorkloadApiError) =>
+                  this.#log.error(`Error while watching x509 context: ${describeFailure(err, endpoint)}`),
               },
               stop.signal,
             )
@@ -260,8 +267,10 @@ export class SpiffeHelper {
           client
             .watchJwtBundles(
               {
-                onJwtBundlesUpdate: (set) => void this.#apply([jwtBundleFile(set, this.#config)], 'JWT bundle updated', (s) => this.#health.jwt.set(path, s)),
-                onJwtBundlesWatchError: (err: WorkloadApiError) => this.#log.error(`Error while watching JWT bundles: ${describeFailure(err, endpoint)}`),
+                onJwtBundlesUpdate: (set) =>
+                  void this.#apply([jwtBundleFile(set, this.#config)], 'JWT bundle updated', (s) => this.#health.jwt.set(path, s)),
+                onJwtBundlesWatchError: (err: WorkloadApiError) =>
+                  this.#log.error(`Error while watching JWT bundles: ${describeFailure(err, endpoint)}`),
               },
               stop.signal,
             )
@@ -305,7 +314,9 @@ export class SpiffeHelper {
       let delay: number;
       try {
         const svid = await this.#fetchJwt(client, jwt);
-        await this.#apply([this.#jwtFile(jwt, svid)], `JWT SVID updated audience=${jwt.audience} file=${jwt.fileName}`, (s) => this.#health.jwt.set(path, s));
+        await this.#apply([this.#jwtFile(jwt, svid)], `JWT SVID updated audience=${jwt.audience} file=${jwt.fileName}`, (s) =>
+          this.#health.jwt.set(path, s),
+        );
         delay = jwtRefreshDelay(svid, { unchanged: svid.token === held });
         held = svid.token;
         retry = JWT_RETRY_INITIAL_MS;

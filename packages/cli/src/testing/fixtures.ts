@@ -6,7 +6,6 @@
  * @internal
  */
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,18 +13,20 @@ import { createRequire } from 'node:module';
 import { tempDir, trackProcess, type RunResult, type RunningProcess } from '@spiffe-node/test-kit';
 import { FakeAgent as KitFakeAgent, workloadApiService } from '@spiffe-node/test-kit/fake-agent';
 
-export { x509SvidMessage, concatDer, jwksBytes, signJwt } from '@spiffe-node/test-kit/fake-agent';
+export { x509SvidMessage, jwksBytes } from '@spiffe-node/test-kit/fake-agent';
 export { TestCa, delay, tempDir, until, type RunResult, type RunningProcess, type TestSvid } from '@spiffe-node/test-kit';
 
 /** The kit's fake agent, serving the Workload API as the library's `workload.proto` defines it. */
-export const FakeAgent = KitFakeAgent.serving(workloadApiService(createRequire(import.meta.url).resolve('@spiffe-node/spiffe/proto/workload.proto')));
+export const FakeAgent = KitFakeAgent.serving(
+  workloadApiService(createRequire(import.meta.url).resolve('@spiffe-node/spiffe/proto/workload.proto')),
+);
 export type FakeAgent = KitFakeAgent;
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The package directory (packages/cli). */
-export const PACKAGE_DIR = join(here, '..', '..');
+const PACKAGE_DIR = join(here, '..', '..');
 /** The CLI's entry, run through tsx so tests see the current source. */
-export const CLI_MAIN = join(here, '..', 'main.ts');
+const CLI_MAIN = join(here, '..', 'main.ts');
 /** tsx's loader, by absolute URL, so that the CLI runs from any working directory. */
 const TSX = import.meta.resolve('tsx');
 const CLI_DIST = join(PACKAGE_DIR, 'dist', 'main.js');
@@ -51,19 +52,26 @@ const DEV_AGENT_BIN = join(PACKAGE_DIR, '..', 'dev-agent', 'bin', 'spiffe-dev-ag
 const DEV_SERVER_BIN = join(PACKAGE_DIR, '..', 'dev-agent', 'bin', 'spiffe-dev-server.js');
 
 /** Starts `spiffe <args>` as a process. */
-export function spawnCli(args: readonly string[], options: { env?: Record<string, string | undefined>; cwd?: string } = {}): RunningProcess {
+export function spawnCli(
+  args: readonly string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string } = {},
+): RunningProcess {
   const env: Record<string, string | undefined> = { ...process.env, ...options.env };
-  if (options.env && 'SPIFFE_ENDPOINT_SOCKET' in options.env && options.env['SPIFFE_ENDPOINT_SOCKET'] === undefined) delete env['SPIFFE_ENDPOINT_SOCKET'];
+  if (options.env && 'SPIFFE_ENDPOINT_SOCKET' in options.env && options.env['SPIFFE_ENDPOINT_SOCKET'] === undefined)
+    delete env['SPIFFE_ENDPOINT_SOCKET'];
   const child = spawn(process.execPath, [...CLI_ARGS, ...args], {
     cwd: options.cwd ?? PACKAGE_DIR,
-    env: env as NodeJS.ProcessEnv,
+    env: env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return trackProcess(child, `spiffe ${args.join(' ')}`);
 }
 
 /** Runs `spiffe <args>` to completion (killed after `timeoutMs`). */
-export async function runCli(args: readonly string[], options: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export async function runCli(
+  args: readonly string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
   const proc = spawnCli(args, options);
   const timer = setTimeout(() => proc.child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
   try {
@@ -74,7 +82,11 @@ export async function runCli(args: readonly string[], options: { env?: Record<st
 }
 
 /** Runs any program to completion. */
-export async function run(cmd: string, args: readonly string[], options: { cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export async function run(
+  cmd: string,
+  args: readonly string[],
+  options: { cwd?: string; input?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
   const child = spawn(cmd, [...args], { cwd: options.cwd, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   if (options.input !== undefined) child.stdin?.end(options.input);
   const proc = trackProcess(child, cmd);
@@ -105,7 +117,7 @@ export interface DevAgentProcess {
 }
 
 /** Whether the development agent is built (its CLI needs dist/). */
-export function devAgentBuilt(): boolean {
+function devAgentBuilt(): boolean {
   return existsSync(join(PACKAGE_DIR, '..', 'dev-agent', 'dist', 'cli.js'));
 }
 
@@ -115,7 +127,10 @@ export function devAgentBuilt(): boolean {
  * @throws when the dev agent is not built (run the build first).
  */
 export async function startDevAgentProcess(options: { x509SvidTtl?: string; jwtSvidTtl?: string } = {}): Promise<DevAgentProcess> {
-  if (!devAgentBuilt()) throw new Error('the development agent is not built: run `pnpm build` (or `npx tsc -p tsconfig.build.json` in packages/dev-agent) first');
+  if (!devAgentBuilt())
+    throw new Error(
+      'the development agent is not built: run `pnpm build` (or `npx tsc -p tsconfig.build.json` in packages/dev-agent) first',
+    );
   const dir = tempDir('spiffe-cli-agent-');
   const socketPath = join(dir.path, 'api.sock');
   const adminSocketPath = join(dir.path, 'admin.sock');
@@ -153,6 +168,3 @@ export async function startDevAgentProcess(options: { x509SvidTtl?: string; jwtS
     },
   };
 }
-
-/** Waits for `emitter` to emit `event`. */
-export { once };

@@ -77,8 +77,9 @@ export class AdminClient {
 
   /** The federation relationships, each with the bundle held for its trust domain (SPIRE's JSON shape). */
   async listFederation(): Promise<Array<FederationRelationship & { bundle?: Record<string, unknown> }>> {
-    return ((await this.#call('GET', '/v1/federation')) as { relationships: Array<FederationRelationship & { bundle?: Record<string, unknown> }> })
-      .relationships;
+    return (
+      (await this.#call('GET', '/v1/federation')) as { relationships: Array<FederationRelationship & { bundle?: Record<string, unknown> }> }
+    ).relationships;
   }
 
   /**
@@ -91,9 +92,11 @@ export class AdminClient {
     replace: boolean,
     bundle?: unknown,
   ): Promise<FederationRelationship & { bundle?: Record<string, unknown> }> {
-    return ((await this.#call('POST', '/v1/federation', { relationship, replace, bundle })) as {
-      relationship: FederationRelationship & { bundle?: Record<string, unknown> };
-    }).relationship;
+    return (
+      (await this.#call('POST', '/v1/federation', { relationship, replace, bundle })) as {
+        relationship: FederationRelationship & { bundle?: Record<string, unknown> };
+      }
+    ).relationship;
   }
 
   /** Deletes a federation relationship. @throws {@link DevAgentError} `ERR_FEDERATION_NOT_FOUND`. */

@@ -74,9 +74,13 @@ export function federationRoutesOf(options: {
     }
     if (req.method === 'PUT' && path === '/v1/bundle') {
       const td = tdParam(url);
-      if (td === own) throw new DevAgentError('ERR_FEDERATION_INVALID', "setting a federated bundle for the server's own trust domain is not allowed");
+      if (td === own)
+        throw new DevAgentError('ERR_FEDERATION_INVALID', "setting a federated bundle for the server's own trust domain is not allowed");
       if (issuer.authority(td) !== undefined) {
-        throw new DevAgentError('ERR_FEDERATION_INVALID', `the agent holds a CA for "${td}" (-federatedTrustDomain); its bundle cannot be set`);
+        throw new DevAgentError(
+          'ERR_FEDERATION_INVALID',
+          `the agent holds a CA for "${td}" (-federatedTrustDomain); its bundle cannot be set`,
+        );
       }
       const body = (await readJson(req)) as { bundle?: unknown };
       let bundle: SpiffeBundle;
@@ -112,7 +116,9 @@ export function federationRoutesOf(options: {
         try {
           bundle = SpiffeBundle.parse(TrustDomain.fromString(relationship.trustDomain), JSON.stringify(body.bundle));
         } catch (err) {
-          throw new DevAgentError('ERR_FEDERATION_INVALID', `invalid bundle for "${relationship.trustDomain}": ${(err as Error).message}`, { cause: err });
+          throw new DevAgentError('ERR_FEDERATION_INVALID', `invalid bundle for "${relationship.trustDomain}": ${(err as Error).message}`, {
+            cause: err,
+          });
         }
       }
       await store.putRelationship(relationship, body.replace === true, bundle);

@@ -125,7 +125,10 @@ export class AdminServer {
         const td = url.searchParams.get('trustDomain') ?? issuer.config.trustDomain.name;
         const authority = issuer.authority(td);
         if (authority === undefined) {
-          throw new DevAgentError('ERR_AGENT_CONFIG', `this agent has no bundle for trust domain "${td}" (it has ${issuer.trustDomains().join(', ')})`);
+          throw new DevAgentError(
+            'ERR_AGENT_CONFIG',
+            `this agent has no bundle for trust domain "${td}" (it has ${issuer.trustDomains().join(', ')})`,
+          );
         }
         const format = url.searchParams.get('format') ?? 'pem';
         if (format === 'pem') return sendText(res, 200, authority.bundlePem(), 'application/x-pem-file');

@@ -126,11 +126,7 @@ export class CallerProcessError extends Error {
  * const caller = captureCallerProcess(reader.read(socket), acceptedAt, () => reader.currentPeerPid(socket));
  * ```
  */
-export function captureCallerProcess(
-  cred: PeerCredentials,
-  acceptedAt: bigint,
-  currentPid?: () => number | undefined,
-): CallerProcess {
+export function captureCallerProcess(cred: PeerCredentials, acceptedAt: bigint, currentPid?: () => number | undefined): CallerProcess {
   const startTime = processStartTime(cred.pid);
   if (startTime === undefined) throw new CallerProcessError(`process ${cred.pid} exited before its connection could be attested`);
   if (BigInt(startTime) > acceptedAt) {
@@ -167,7 +163,10 @@ function connectedProcessMoved(caller: CallerProcess): string | undefined {
 /** The effective id on a `Uid:` or `Gid:` line of `/proc/<pid>/status` (real, effective, saved, fs). */
 function effectiveId(status: string, key: 'Uid' | 'Gid'): number | undefined {
   const line = status.split('\n').find((l) => l.startsWith(`${key}:`));
-  const value = line?.slice(key.length + 1).trim().split(/\s+/)[1];
+  const value = line
+    ?.slice(key.length + 1)
+    .trim()
+    .split(/\s+/)[1];
   return value === undefined ? undefined : Number(value);
 }
 

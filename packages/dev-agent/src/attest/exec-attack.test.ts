@@ -132,19 +132,19 @@ describe('attestation of a caller that execs after connecting', { skip }, () => 
       .split('\n')
       .find((l) => l.includes(`msg="Refused a workload whose process changed since it connected" pid=${pid} `));
 
-  it('refuses a caller that connected as another binary and then exec\'d the trusted one', async () => {
+  it("refuses a caller that connected as another binary and then exec'd the trusted one", async () => {
     const { result, pid } = await attack('exec');
     assert.deepEqual(result, { status: 7, message: 'no identity issued' });
     assert.match(refusal(pid) ?? '', /change="executable changed from \S*python\S* to \S*node"/);
   });
 
-  it('refuses a caller whose second thread exec\'d the trusted binary after connecting', async () => {
+  it("refuses a caller whose second thread exec'd the trusted binary after connecting", async () => {
     const { result, pid } = await attack('thread-exec');
     assert.deepEqual(result, { status: 7, message: 'no identity issued' });
     assert.match(refusal(pid) ?? '', /change="executable changed from \S*python\S* to \S*node"/);
   });
 
-  it('refuses a forked child holding the connection of a parent that exec\'d the trusted binary', async () => {
+  it("refuses a forked child holding the connection of a parent that exec'd the trusted binary", async () => {
     const { result, pid } = await attack('fork-exec');
     assert.deepEqual(result, { status: 7, message: 'no identity issued' });
     assert.match(refusal(pid) ?? '', /change="executable changed from \S*python\S* to \S*node"/);

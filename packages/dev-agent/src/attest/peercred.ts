@@ -55,7 +55,10 @@ const ENOPROTOOPT = 92;
 const ESRCH = 3;
 const EINVAL = 22;
 const SUPPORTED_ARCHS = new Set(['x64', 'arm64', 'ia32', 'arm', 'riscv64', 's390x']);
-const LIBC_NAMES = ['libc.so.6', `libc.musl-${process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : process.arch}.so.1`];
+const LIBC_NAMES = [
+  'libc.so.6',
+  `libc.musl-${process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : process.arch}.so.1`,
+];
 
 /** The PID a pidfd's process has now (-1 once it has exited), from `/proc/self/fdinfo/<pidfd>`. */
 function pidOfPidfd(pidfd: number): number {
@@ -131,9 +134,7 @@ function loadOnce(): LoadedReader {
     const getsockopt = lib.func('int getsockopt(int, int, int, _Out_ spiffe_dev_agent_ucred *, _Inout_ uint32_t *)');
     // The same function, with an int as the option's value (koffi binds one prototype per wrapper).
     const getsockoptInt = lib.func('int getsockopt(int, int, int, _Out_ int *, _Inout_ uint32_t *)');
-    const getpwuid = lib.func(
-      'int getpwuid_r(uint32_t, _Out_ spiffe_dev_agent_passwd *, uint8_t *, size_t, _Out_ void **)',
-    );
+    const getpwuid = lib.func('int getpwuid_r(uint32_t, _Out_ spiffe_dev_agent_passwd *, uint8_t *, size_t, _Out_ void **)');
     const getgrgid = lib.func('int getgrgid_r(uint32_t, _Out_ spiffe_dev_agent_group *, uint8_t *, size_t, _Out_ void **)');
 
     const lookup = (fn: typeof getpwuid, id: number, field: string): string | undefined => {

@@ -101,10 +101,14 @@ describe('attestation of a connection whose process exited and whose PID was tak
   before(async () => {
     writeFileSync(attacker, ATTACKER);
     writeFileSync(client, RAW_CLIENT_SCRIPT);
-    agent = await startAgentProcess(dir.path, [], [...NAMESPACE, 'sh', '-c', `echo ${PID_MAX} > /proc/sys/kernel/pid_max && exec "$0" "$@"`]);
+    agent = await startAgentProcess(
+      dir.path,
+      [],
+      [...NAMESPACE, 'sh', '-c', `echo ${PID_MAX} > /proc/sys/kernel/pid_max && exec "$0" "$@"`],
+    );
     const launcher = agent.child.pid!;
     agentPid = Number(readFileSync(`/proc/${launcher}/task/${launcher}/children`, 'utf8').trim().split(' ')[0]);
-    assert.ok(agentPid > 0, 'the agent runs as the launcher\'s child');
+    assert.ok(agentPid > 0, "the agent runs as the launcher's child");
     await new AdminClient(agent.adminSocketPath).createEntry({
       spiffeId: 'spiffe://example.org/node-workload',
       selectors: [`unix:path:${node}`, `unix:uid:${process.getuid!()}`],

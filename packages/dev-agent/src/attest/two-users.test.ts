@@ -31,7 +31,6 @@ const skip = !isRoot
     ? `${process.execPath} is not executable by other users`
     : false;
 
-
 describe('attestation of two Unix users by the same agent', { skip }, () => {
   const suffix = randomBytes(3).toString('hex');
   const users = [`sda-a-${suffix}`, `sda-b-${suffix}`, `sda-c-${suffix}`];
@@ -50,7 +49,10 @@ describe('attestation of two Unix users by the same agent', { skip }, () => {
     const uidOf = (user: string): string => execFileSync('id', ['-u', user]).toString().trim();
     const gidOf = (user: string): string => execFileSync('id', ['-g', user]).toString().trim();
     await admin.createEntry({ spiffeId: 'spiffe://example.org/user-a', selectors: [`unix:user:${users[0]}`] });
-    await admin.createEntry({ spiffeId: 'spiffe://example.org/user-b', selectors: [`unix:uid:${uidOf(users[1]!)}`, `unix:gid:${gidOf(users[1]!)}`] });
+    await admin.createEntry({
+      spiffeId: 'spiffe://example.org/user-b',
+      selectors: [`unix:uid:${uidOf(users[1]!)}`, `unix:gid:${gidOf(users[1]!)}`],
+    });
   });
 
   after(async () => {

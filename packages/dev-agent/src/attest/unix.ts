@@ -21,8 +21,7 @@ export interface UnixAttestorOptions {
 
 /** The outcome of attesting a caller: its selectors, or why it is refused. */
 export type UnixAttestation =
-  | { readonly selectors: string[]; readonly refused?: undefined }
-  | { readonly selectors?: undefined; readonly refused: string };
+  { readonly selectors: string[]; readonly refused?: undefined } | { readonly selectors?: undefined; readonly refused: string };
 
 async function supplementaryGids(pid: number): Promise<number[]> {
   try {

@@ -12,14 +12,7 @@ import { DevAgentError } from '../errors.js';
 import { loadJwtKey, mintJwtKey, publicJwk, storeJwtKey, type JwtKey, type StoredJwtKey } from './jwt-key.js';
 import type { KeyType } from './key-type.js';
 import { lifePoint, RotatingSet } from './rotation.js';
-import {
-  loadSigningCert,
-  mintIntermediateCa,
-  mintRootCa,
-  storeSigningCert,
-  type SigningCert,
-  type StoredSigningCert,
-} from './x509-ca.js';
+import { loadSigningCert, mintIntermediateCa, mintRootCa, storeSigningCert, type SigningCert, type StoredSigningCert } from './x509-ca.js';
 
 /** Lifetimes and key type of an authority. */
 export interface AuthorityConfig {
@@ -93,11 +86,7 @@ export class TrustDomainAuthority {
    * @throws {@link DevAgentError} `ERR_AGENT_STATE` if the stored form is for another trust domain
    *   or cannot be read.
    */
-  static async load(
-    trustDomain: TrustDomain,
-    stored: StoredAuthority | undefined,
-    config: AuthorityConfig,
-  ): Promise<TrustDomainAuthority> {
+  static async load(trustDomain: TrustDomain, stored: StoredAuthority | undefined, config: AuthorityConfig): Promise<TrustDomainAuthority> {
     if (stored === undefined) {
       return new TrustDomainAuthority(trustDomain, config, new RotatingSet([], undefined), undefined, new RotatingSet([], undefined), 0);
     }
@@ -120,7 +109,9 @@ export class TrustDomainAuthority {
         stored.sequence,
       );
     } catch (err) {
-      throw new DevAgentError('ERR_AGENT_STATE', `cannot load the stored authority of "${trustDomain.name}": ${(err as Error).message}`, { cause: err });
+      throw new DevAgentError('ERR_AGENT_STATE', `cannot load the stored authority of "${trustDomain.name}": ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 

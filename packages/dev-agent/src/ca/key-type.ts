@@ -74,7 +74,7 @@ export function signingAlgorithm(type: KeyType): EcdsaParams | Algorithm {
 
 /** Generates an extractable key pair of the given type. */
 export async function generateKeyPair(type: KeyType): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(ALGORITHMS[type].generate, true, ['sign', 'verify']));
+  return await webcrypto.subtle.generateKey(ALGORITHMS[type].generate, true, ['sign', 'verify']);
 }
 
 /** Imports a PKCS#8 DER private key of the given type, for signing. */

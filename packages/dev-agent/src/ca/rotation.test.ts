@@ -44,7 +44,10 @@ describe('RotatingSet', () => {
     const old = set.active!;
     const key = await set.rotateNow(minter(10, 1000));
     assert.equal(set.active, key);
-    assert.deepEqual(set.keys.map((k) => k.id), [old.id, key.id]);
+    assert.deepEqual(
+      set.keys.map((k) => k.id),
+      [old.id, key.id],
+    );
   });
 
   it('replaces an active key that expired while nothing ran', async () => {

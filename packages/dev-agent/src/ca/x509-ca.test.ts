@@ -19,7 +19,13 @@ describe('X.509 CA minting', () => {
     it(`mints a conformant root, intermediate and X509-SVID (${keyType})`, async () => {
       const root = await mintRootCa({ trustDomain: 'example.org', keyType, ttlSeconds: 86400 });
       const mid = await mintIntermediateCa({ trustDomain: 'example.org', keyType, ttlSeconds: 3600, issuer: root });
-      const svid = await mintX509Svid({ spiffeId: 'spiffe://example.org/web', dnsNames: ['web.local'], keyType, ttlSeconds: 600, issuer: mid });
+      const svid = await mintX509Svid({
+        spiffeId: 'spiffe://example.org/web',
+        dnsNames: ['web.local'],
+        keyType,
+        ttlSeconds: 600,
+        issuer: mid,
+      });
 
       for (const ca of [root.cert, mid.cert]) {
         assert.equal(ca.ca, true);
@@ -38,7 +44,10 @@ describe('X.509 CA minting', () => {
       assert.ok(svid.cert.checkIssued(mid.cert) && svid.cert.verify(mid.cert.publicKey));
       assert.ok(!svid.cert.verify(root.cert.publicKey), 'signed by the intermediate, not the root');
       const key = createPrivateKey({ key: svid.privateKeyDer, format: 'der', type: 'pkcs8' });
-      assert.deepEqual(createPublicKey(key).export({ type: 'spki', format: 'der' }), svid.cert.publicKey.export({ type: 'spki', format: 'der' }));
+      assert.deepEqual(
+        createPublicKey(key).export({ type: 'spki', format: 'der' }),
+        svid.cert.publicKey.export({ type: 'spki', format: 'der' }),
+      );
       const lifetime = svid.notAfter.getTime() - svid.notBefore.getTime();
       assert.ok(Math.abs(lifetime - 610_000) <= 1000, `lifetime ${lifetime}`);
     });
@@ -48,7 +57,13 @@ describe('X.509 CA minting', () => {
     const root = await mintRootCa({ trustDomain: 'example.org', keyType: 'ec-p256', ttlSeconds: 60 });
     const mid = await mintIntermediateCa({ trustDomain: 'example.org', keyType: 'ec-p256', ttlSeconds: 3600, issuer: root });
     assert.equal(mid.notAfter.getTime(), root.notAfter.getTime());
-    const svid = await mintX509Svid({ spiffeId: 'spiffe://example.org/a', dnsNames: [], keyType: 'ec-p256', ttlSeconds: 7200, issuer: mid });
+    const svid = await mintX509Svid({
+      spiffeId: 'spiffe://example.org/a',
+      dnsNames: [],
+      keyType: 'ec-p256',
+      ttlSeconds: 7200,
+      issuer: mid,
+    });
     assert.equal(svid.notAfter.getTime(), mid.notAfter.getTime());
     // The valid counterpart: a short SVID keeps its own TTL.
     const short = await mintX509Svid({ spiffeId: 'spiffe://example.org/a', dnsNames: [], keyType: 'ec-p256', ttlSeconds: 5, issuer: mid });

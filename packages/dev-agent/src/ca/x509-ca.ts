@@ -10,16 +10,9 @@
 import 'reflect-metadata';
 import { X509Certificate, randomBytes, type webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import {
-  exportPrivateKey,
-  generateKeyPair,
-  importPrivateKey,
-  type KeyType,
-  signingAlgorithm,
-} from './key-type.js';
+import { exportPrivateKey, generateKeyPair, importPrivateKey, type KeyType, signingAlgorithm } from './key-type.js';
 
 type CryptoKey = webcrypto.CryptoKey;
-
 
 /** Certificates start this long before they are minted, for clock skew. */
 const BACKDATE_MS = 10_000;
@@ -94,10 +87,7 @@ async function toSigningCert(keyType: KeyType, cert: x509.X509Certificate, priva
 function caExtensions(trustDomainId: string): x509.Extension[] {
   return [
     new x509.BasicConstraintsExtension(true, undefined, true),
-    new x509.KeyUsagesExtension(
-      x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
-      true,
-    ),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
     new x509.SubjectAlternativeNameExtension([{ type: 'url', value: trustDomainId }], false),
   ];
 }
@@ -110,12 +100,7 @@ function caExtensions(trustDomainId: string): x509.Extension[] {
  * const root = await mintRootCa({ trustDomain: 'example.org', keyType: 'ec-p256', ttlSeconds: 365 * 86400 });
  * ```
  */
-export async function mintRootCa(params: {
-  trustDomain: string;
-  keyType: KeyType;
-  ttlSeconds: number;
-  now?: Date;
-}): Promise<SigningCert> {
+export async function mintRootCa(params: { trustDomain: string; keyType: KeyType; ttlSeconds: number; now?: Date }): Promise<SigningCert> {
   const now = params.now ?? new Date();
   const keys = await generateKeyPair(params.keyType);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -125,10 +110,7 @@ export async function mintRootCa(params: {
     notAfter: new Date(now.getTime() + params.ttlSeconds * 1000),
     signingAlgorithm: signingAlgorithm(params.keyType),
     keys,
-    extensions: [
-      ...caExtensions(`spiffe://${params.trustDomain}`),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
+    extensions: [...caExtensions(`spiffe://${params.trustDomain}`), await x509.SubjectKeyIdentifierExtension.create(keys.publicKey)],
   });
   return toSigningCert(params.keyType, cert, keys.privateKey);
 }
@@ -269,7 +251,9 @@ export async function loadSigningCert(stored: StoredSigningCert): Promise<Signin
 
 /** DER → PEM with the given label. */
 function derToPem(der: Uint8Array, label: string): string {
-  const b64 = Buffer.from(der).toString('base64').replace(/.{1,64}/g, '$&\n');
+  const b64 = Buffer.from(der)
+    .toString('base64')
+    .replace(/.{1,64}/g, '$&\n');
   return `-----BEGIN ${label}-----\n${b64}-----END ${label}-----\n`;
 }
 

@@ -67,13 +67,22 @@ describe("spire-server's entry order", () => {
       ['uid:0', 'user:root'],
     );
     // The input is left as it was.
-    assert.deepEqual(given.map((e) => e.name), before);
-    assert.deepEqual(given[2]!.selectors.map((s) => s.value), ['user:root', 'uid:0']);
+    assert.deepEqual(
+      given.map((e) => e.name),
+      before,
+    );
+    assert.deepEqual(
+      given[2]!.selectors.map((s) => s.value),
+      ['user:root', 'uid:0'],
+    );
   });
 
   it('compares trust domain and path apart, not the ID as one string', () => {
     // As one string, "spiffe://a.b/x" < "spiffe://a/x" ('.' < '/'); SPIRE compares "a" < "a.b" first.
     const ordered = spireEntryOrder([entry('a.b', 'spiffe://a.b/x', ['unix:uid:0']), entry('a', 'spiffe://a/x', ['unix:uid:0'])]);
-    assert.deepEqual(ordered.map((e) => e.name), ['a', 'a.b']);
+    assert.deepEqual(
+      ordered.map((e) => e.name),
+      ['a', 'a.b'],
+    );
   });
 });

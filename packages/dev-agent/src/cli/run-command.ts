@@ -21,7 +21,12 @@ import type { CliIo } from './io.js';
 /** The flags of `run`. */
 const RUN_FLAGS: readonly FlagSpec[] = [
   { name: 'socketPath', kind: 'string', usage: 'Path of the public Workload API socket', default: DEFAULT_SOCKET_PATH },
-  { name: 'adminSocketPath', kind: 'string', usage: 'Path of the private admin socket (used by the CLI)', default: DEFAULT_ADMIN_SOCKET_PATH },
+  {
+    name: 'adminSocketPath',
+    kind: 'string',
+    usage: 'Path of the private admin socket (used by the CLI)',
+    default: DEFAULT_ADMIN_SOCKET_PATH,
+  },
   { name: 'dataDir', kind: 'string', usage: 'Directory for CA keys and registration entries (0700)', default: DEFAULT_DATA_DIR },
   { name: 'trustDomain', kind: 'string', usage: 'The trust domain of the agent', default: DEFAULT_TRUST_DOMAIN },
   { name: 'federatedTrustDomain', kind: 'list', usage: 'Another trust domain with a local CA, for federation. Can be used more than once' },
@@ -31,13 +36,19 @@ const RUN_FLAGS: readonly FlagSpec[] = [
   { name: 'intermediateTTL', kind: 'string', usage: 'Intermediate CA lifetime (at least twice the X509-SVID TTL)', default: '24h' },
   { name: 'jwtKeyTTL', kind: 'string', usage: 'JWT signing key lifetime', default: '24h' },
   { name: 'keyType', kind: 'string', usage: 'Key type of CAs and X509-SVIDs: ec-p256, ec-p384, rsa-2048', default: 'ec-p256' },
-  { name: 'identitySocket', kind: 'list', usage: 'spiffe://td/path=/socket/path: a socket whose callers get the entries with that SPIFFE ID (fallback without peer credentials). Can be used more than once' },
-  { name: 'attestSha256', kind: 'bool', usage: 'Also derive unix:sha256 selectors (hashes the caller\'s executable)' },
+  {
+    name: 'identitySocket',
+    kind: 'list',
+    usage:
+      'spiffe://td/path=/socket/path: a socket whose callers get the entries with that SPIFFE ID (fallback without peer credentials). Can be used more than once',
+  },
+  { name: 'attestSha256', kind: 'bool', usage: "Also derive unix:sha256 selectors (hashes the caller's executable)" },
   { name: 'bundleEndpointAddress', kind: 'string', usage: 'Address of the bundle endpoint (with -bundleEndpointPort)', default: '0.0.0.0' },
   {
     name: 'bundleEndpointPort',
     kind: 'int',
-    usage: "Serve the trust domain's bundle as a SPIFFE bundle endpoint (https_spiffe, SVID spiffe://<trust domain>/spire/server) on this port; off when not set",
+    usage:
+      "Serve the trust domain's bundle as a SPIFFE bundle endpoint (https_spiffe, SVID spiffe://<trust domain>/spire/server) on this port; off when not set",
   },
   { name: 'logLevel', kind: 'string', usage: 'Log level: debug, info, warn, error', default: 'info' },
 ];
@@ -79,7 +90,10 @@ export async function runAgentCommand(argv: readonly string[], io: CliIo): Promi
       keyType: keyType === undefined ? undefined : parseKeyType(keyType),
       identitySockets: (flags.lists.get('identitySocket') ?? []).map(parseIdentitySocket),
       attestSha256: flags.bools.get('attestSha256') ?? false,
-      bundleEndpoint: bundleEndpointPort === undefined ? undefined : { address: flags.strings.get('bundleEndpointAddress') ?? '0.0.0.0', port: bundleEndpointPort },
+      bundleEndpoint:
+        bundleEndpointPort === undefined
+          ? undefined
+          : { address: flags.strings.get('bundleEndpointAddress') ?? '0.0.0.0', port: bundleEndpointPort },
       logLevel,
     };
   } catch (err) {
@@ -129,7 +143,9 @@ export async function runAgentCommand(argv: readonly string[], io: CliIo): Promi
       `Workload API socket: ${agent.socketPath}`,
       `Admin socket:        ${agent.adminSocketPath}`,
       `Data directory:      ${agent.dataDir}`,
-      ...(agent.bundleEndpoint ? [`Bundle endpoint:     ${agent.bundleEndpoint.url} (https_spiffe, ${agent.bundleEndpoint.spiffeId})`] : []),
+      ...(agent.bundleEndpoint
+        ? [`Bundle endpoint:     ${agent.bundleEndpoint.url} (https_spiffe, ${agent.bundleEndpoint.spiffeId})`]
+        : []),
       `Attestation:         ${agent.attestsPeers ? 'unix peer credentials (SO_PEERCRED)' : 'identity sockets only (peer credentials unavailable)'}`,
       `SPIFFE_ENDPOINT_SOCKET=${agent.endpoint}`,
       '',

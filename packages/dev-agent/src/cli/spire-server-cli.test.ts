@@ -53,19 +53,30 @@ describe('spire-server compatible CLI', () => {
     assert.match(down.stderr, /server is unhealthy/);
   });
 
-  it('creates, shows and deletes entries with SPIRE\'s flags and output', async () => {
+  it("creates, shows and deletes entries with SPIRE's flags and output", async () => {
     const created = await runCommand(spireServer, [
-      'entry', 'create',
-      '-socketPath', agent.adminSocketPath,
-      '-spiffeID', 'spiffe://example.org/server',
-      '-parentID', 'spiffe://example.org/host',
-      '-selector', 'unix:user:server-workload',
-      '-selector', 'unix:uid:1001',
-      '-x509SVIDTTL', '600',
-      '-jwtSVIDTTL', '120',
-      '-dns', 'server.local',
-      '-federatesWith', 'spiffe://partner.org',
-      '-hint', 'server',
+      'entry',
+      'create',
+      '-socketPath',
+      agent.adminSocketPath,
+      '-spiffeID',
+      'spiffe://example.org/server',
+      '-parentID',
+      'spiffe://example.org/host',
+      '-selector',
+      'unix:user:server-workload',
+      '-selector',
+      'unix:uid:1001',
+      '-x509SVIDTTL',
+      '600',
+      '-jwtSVIDTTL',
+      '120',
+      '-dns',
+      'server.local',
+      '-federatesWith',
+      'spiffe://partner.org',
+      '-hint',
+      'server',
     ]);
     assert.equal(created.code, 0, created.stderr);
     const id = ENTRY_ID.exec(created.stdout)?.[1];
@@ -90,7 +101,16 @@ describe('spire-server compatible CLI', () => {
         '',
       ].join('\n'),
     );
-    const other = await cli(['entry', 'create', '-spiffeID', 'spiffe://example.org/client', '-parentID', 'spiffe://example.org/host', '-selector', 'unix:user:client-workload']);
+    const other = await cli([
+      'entry',
+      'create',
+      '-spiffeID',
+      'spiffe://example.org/client',
+      '-parentID',
+      'spiffe://example.org/host',
+      '-selector',
+      'unix:user:client-workload',
+    ]);
     assert.equal(other.code, 0, other.stderr);
     assert.match(other.stdout, /X509-SVID TTL {4}: default\nJWT-SVID TTL {5}: default\nSelector {9}: unix:user:client-workload\n/);
 
@@ -105,7 +125,10 @@ describe('spire-server compatible CLI', () => {
     assert.equal(none.stdout, 'Found 0 entries\n');
     const json = await cli(['entry', 'show', '-spiffeID', 'spiffe://example.org/server', '-output', 'json']);
     const parsed = JSON.parse(json.stdout) as { entries: Array<{ id: string; spiffe_id: { trust_domain: string; path: string } }> };
-    assert.deepEqual(parsed.entries.map((e) => [e.id, e.spiffe_id.path]), [[id, '/server']]);
+    assert.deepEqual(
+      parsed.entries.map((e) => [e.id, e.spiffe_id.path]),
+      [[id, '/server']],
+    );
 
     const deleted = await runCommand(spireServer, ['entry', 'delete', '-socketPath', agent.adminSocketPath, '-entryID', id]);
     assert.equal(deleted.code, 0, deleted.stderr);
@@ -116,17 +139,35 @@ describe('spire-server compatible CLI', () => {
     assert.match(again.stderr, /entry not found/);
   });
 
-  it('rejects what SPIRE rejects, with SPIRE\'s messages', async () => {
+  it("rejects what SPIRE rejects, with SPIRE's messages", async () => {
     const base = ['entry', 'create', '-parentID', 'spiffe://example.org/host'];
     const cases: Array<{ args: string[]; error: RegExp }> = [
       { args: [...base, '-spiffeID', 'spiffe://example.org/x'], error: /^Error: at least one selector is required$/m },
-      { args: ['entry', 'create', '-spiffeID', 'spiffe://example.org/x', '-selector', 'unix:uid:1'], error: /^Error: a parent ID is required if the node flag is not set$/m },
+      {
+        args: ['entry', 'create', '-spiffeID', 'spiffe://example.org/x', '-selector', 'unix:uid:1'],
+        error: /^Error: a parent ID is required if the node flag is not set$/m,
+      },
       { args: [...base, '-selector', 'unix:uid:1'], error: /^Error: a SPIFFE ID is required$/m },
-      { args: [...base, '-spiffeID', 'spiffe://example.org/x', '-selector', 'unix'], error: /selector "unix" must be formatted as type:value/ },
-      { args: [...base, '-spiffeID', 'spiffe://example.org/x', '-selector', 'unix:uid:1', '-x509SVIDTTL', '-5'], error: /a positive TTL is required/ },
-      { args: [...base, '-spiffeID', 'spiffe://other.org/x', '-selector', 'unix:uid:1'], error: /not in a trust domain this agent issues for/ },
-      { args: [...base, '-spiffeID', 'spiffe://example.org/x', '-selector', 'unix:uid:1', '-federatesWith', 'spiffe://unknown.org'], error: /code: InvalidArgument, msg: "entry: no bundle for federated trust domain \\"unknown.org\\"/ },
-      { args: [...base, '-spiffeID', 'spiffe://example.org/x', '-selector', 'unix:uid:1', '-bogus'], error: /flag provided but not defined: -bogus/ },
+      {
+        args: [...base, '-spiffeID', 'spiffe://example.org/x', '-selector', 'unix'],
+        error: /selector "unix" must be formatted as type:value/,
+      },
+      {
+        args: [...base, '-spiffeID', 'spiffe://example.org/x', '-selector', 'unix:uid:1', '-x509SVIDTTL', '-5'],
+        error: /a positive TTL is required/,
+      },
+      {
+        args: [...base, '-spiffeID', 'spiffe://other.org/x', '-selector', 'unix:uid:1'],
+        error: /not in a trust domain this agent issues for/,
+      },
+      {
+        args: [...base, '-spiffeID', 'spiffe://example.org/x', '-selector', 'unix:uid:1', '-federatesWith', 'spiffe://unknown.org'],
+        error: /code: InvalidArgument, msg: "entry: no bundle for federated trust domain \\"unknown.org\\"/,
+      },
+      {
+        args: [...base, '-spiffeID', 'spiffe://example.org/x', '-selector', 'unix:uid:1', '-bogus'],
+        error: /flag provided but not defined: -bogus/,
+      },
       { args: ['entry', 'delete'], error: /an entry ID is required/ },
     ];
     for (const c of cases) {
@@ -139,12 +180,26 @@ describe('spire-server compatible CLI', () => {
     assert.equal((await cli(args)).code, 0);
     const dup = await cli(args);
     assert.equal(dup.code, 1);
-    assert.match(dup.stderr, /^Failed to create the following entry \(code: AlreadyExists, msg: "similar entry already exists"\):\nEntry ID {9}: \(none\)\n/);
+    assert.match(
+      dup.stderr,
+      /^Failed to create the following entry \(code: AlreadyExists, msg: "similar entry already exists"\):\nEntry ID {9}: \(none\)\n/,
+    );
     assert.match(dup.stderr, /Error: failed to create one or more entries\n$/);
   });
 
   it('creates an entry under the ID given with -entryID, and fails on a taken or invalid one as SPIRE does', async () => {
-    const args = (id: string, name: string) => ['entry', 'create', '-entryID', id, '-parentID', 'spiffe://example.org/host', '-spiffeID', `spiffe://example.org/${name}`, '-selector', `unix:user:${name}`];
+    const args = (id: string, name: string) => [
+      'entry',
+      'create',
+      '-entryID',
+      id,
+      '-parentID',
+      'spiffe://example.org/host',
+      '-spiffeID',
+      `spiffe://example.org/${name}`,
+      '-selector',
+      `unix:user:${name}`,
+    ];
     const created = await cli(args('custom-1', 'custom'));
     assert.equal(created.code, 0, created.stderr);
     assert.match(created.stdout, /^Entry ID {9}: custom-1\nSPIFFE ID {8}: spiffe:\/\/example.org\/custom\n/);
@@ -160,9 +215,23 @@ describe('spire-server compatible CLI', () => {
     assert.match(taken.stderr, /Error: failed to create one or more entries\n$/);
     const invalid = await cli(args('not valid!', 'custom-invalid'));
     assert.equal(invalid.code, 1);
-    assert.match(invalid.stderr, /^Failed to create the following entry \(code: InvalidArgument, msg: "entry: entry ID \\"not valid!\\" contains invalid characters/);
+    assert.match(
+      invalid.stderr,
+      /^Failed to create the following entry \(code: InvalidArgument, msg: "entry: entry ID \\"not valid!\\" contains invalid characters/,
+    );
     // An empty -entryID is no choice: a UUID.
-    const generated = await cli(['entry', 'create', '-entryID', '', '-parentID', 'spiffe://example.org/host', '-spiffeID', 'spiffe://example.org/custom-generated', '-selector', 'unix:user:g']);
+    const generated = await cli([
+      'entry',
+      'create',
+      '-entryID',
+      '',
+      '-parentID',
+      'spiffe://example.org/host',
+      '-spiffeID',
+      'spiffe://example.org/custom-generated',
+      '-selector',
+      'unix:user:g',
+    ]);
     assert.match(generated.stdout, ENTRY_ID);
     // "." and ".." are valid IDs (SPIRE's alphabet) and survive the admin API's paths.
     for (const id of ['.', '..']) {
@@ -172,7 +241,8 @@ describe('spire-server compatible CLI', () => {
       assert.equal(deleted.code, 0, deleted.stderr);
       assert.equal(deleted.stdout, `Deleted entry with ID: ${id}\n\n\nDeleted 1 entries successfully`);
     }
-    for (const id of ['custom-1', ENTRY_ID.exec(generated.stdout)![1]!]) assert.equal((await cli(['entry', 'delete', '-entryID', id])).code, 0);
+    for (const id of ['custom-1', ENTRY_ID.exec(generated.stdout)![1]!])
+      assert.equal((await cli(['entry', 'delete', '-entryID', id])).code, 0);
   });
 
   it("shows entries in SPIRE's order (trust domain, path, parent, TTLs, selectors), selectors sorted", async () => {
@@ -186,11 +256,22 @@ describe('spire-server compatible CLI', () => {
     await create('order-b', '-selector', 'unix:uid:5');
     await create('order-a', '-selector', 'unix:uid:1');
     await create('order-p', '-selector', 'unix:uid:1');
-    const partner = await cli(['entry', 'create', '-parentID', parent, '-spiffeID', 'spiffe://partner.org/order', '-selector', 'unix:uid:1']);
+    const partner = await cli([
+      'entry',
+      'create',
+      '-parentID',
+      parent,
+      '-spiffeID',
+      'spiffe://partner.org/order',
+      '-selector',
+      'unix:uid:1',
+    ]);
     assert.equal(partner.code, 0, partner.stderr);
     const shown = await cli(['entry', 'show', '-parentID', parent]);
     const blocks = shown.stdout.split('\n\n').filter((b) => b.includes('SPIFFE ID'));
-    const summary = blocks.map((b) => [/SPIFFE ID {8}: (.*)/.exec(b)![1], [...b.matchAll(/Selector {9}: (.*)/g)].map((m) => m[1]).join(',')].join(' '));
+    const summary = blocks.map((b) =>
+      [/SPIFFE ID {8}: (.*)/.exec(b)![1], [...b.matchAll(/Selector {9}: (.*)/g)].map((m) => m[1]).join(',')].join(' '),
+    );
     assert.deepEqual(summary, [
       'spiffe://example.org/order-a unix:uid:1',
       'spiffe://example.org/order-b unix:uid:5',
@@ -202,15 +283,31 @@ describe('spire-server compatible CLI', () => {
     const json = JSON.parse((await cli(['entry', 'show', '-parentID', parent, '-output', 'json'])).stdout) as {
       entries: Array<{ spiffe_id: { path: string }; selectors: Array<{ value: string }> }>;
     };
-    assert.deepEqual(json.entries.map((e) => e.spiffe_id.path), ['/order-a', '/order-b', '/order-b', '/order-p', '/order-z', '/order']);
-    assert.deepEqual(json.entries[2]!.selectors.map((x) => x.value), ['uid:0', 'user:root']);
+    assert.deepEqual(
+      json.entries.map((e) => e.spiffe_id.path),
+      ['/order-a', '/order-b', '/order-b', '/order-p', '/order-z', '/order'],
+    );
+    assert.deepEqual(
+      json.entries[2]!.selectors.map((x) => x.value),
+      ['uid:0', 'user:root'],
+    );
   });
 
   it('creates entries from a registration JSON file (-data), as SPIRE does', async () => {
     const data = JSON.stringify({
       entries: [
-        { spiffe_id: 'spiffe://example.org/from-file', parent_id: 'spiffe://example.org/host', selectors: [{ type: 'unix', value: 'uid:2001' }], x509_svid_ttl: 300 },
-        { entry_id: 'from-file-id', spiffe_id: { trust_domain: 'example.org', path: '/from-file-2' }, parent_id: { trust_domain: 'example.org', path: '/host' }, selectors: [{ type: 'unix', value: 'uid:2002' }] },
+        {
+          spiffe_id: 'spiffe://example.org/from-file',
+          parent_id: 'spiffe://example.org/host',
+          selectors: [{ type: 'unix', value: 'uid:2001' }],
+          x509_svid_ttl: 300,
+        },
+        {
+          entry_id: 'from-file-id',
+          spiffe_id: { trust_domain: 'example.org', path: '/from-file-2' },
+          parent_id: { trust_domain: 'example.org', path: '/host' },
+          selectors: [{ type: 'unix', value: 'uid:2002' }],
+        },
       ],
     });
     const res = await cli(['entry', 'create', '-data', '-'], data);
@@ -225,20 +322,35 @@ describe('spire-server compatible CLI', () => {
     assert.equal(pem.code, 0, pem.stderr);
     assert.match(pem.stdout, /^-----BEGIN CERTIFICATE-----\n/);
     // The Workload API serves the same root to a workload.
-    const entry = await cli(['entry', 'create', '-spiffeID', 'spiffe://example.org/bundle-check', '-parentID', 'spiffe://example.org/host', '-selector', `unix:uid:${process.getuid!()}`]);
+    const entry = await cli([
+      'entry',
+      'create',
+      '-spiffeID',
+      'spiffe://example.org/bundle-check',
+      '-parentID',
+      'spiffe://example.org/host',
+      '-selector',
+      `unix:uid:${process.getuid!()}`,
+    ]);
     assert.equal(entry.code, 0, entry.stderr);
     const client = workloadClient(agent.socketPath);
     try {
       const stream = openStream<{ bundles: Record<string, Buffer> }>(client, 'FetchX509Bundles');
       const res = await stream.message(1);
       stream.cancel();
-      const served = splitDer(res.bundles['spiffe://example.org']!).map((d) => new X509Certificate(d).toString()).join('');
+      const served = splitDer(res.bundles['spiffe://example.org']!)
+        .map((d) => new X509Certificate(d).toString())
+        .join('');
       assert.equal(served, pem.stdout);
     } finally {
       client.close();
     }
     const spiffe = await cli(['bundle', 'show', '-format', 'spiffe']);
-    const bundle = JSON.parse(spiffe.stdout) as { keys: Array<{ use: string; x5c?: string[]; kid?: string }>; spiffe_sequence: number; spiffe_refresh_hint: number };
+    const bundle = JSON.parse(spiffe.stdout) as {
+      keys: Array<{ use: string; x5c?: string[]; kid?: string }>;
+      spiffe_sequence: number;
+      spiffe_refresh_hint: number;
+    };
     const x509 = bundle.keys.filter((k) => k.use === 'x509-svid');
     assert.equal(x509.length, 1);
     assert.equal(new X509Certificate(Buffer.from(x509[0]!.x5c![0]!, 'base64')).toString(), pem.stdout);

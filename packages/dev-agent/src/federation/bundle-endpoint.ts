@@ -72,7 +72,11 @@ export async function startBundleEndpoint(issuer: Issuer, where: BundleEndpointA
     svid = X509Svid.parseRaw([minted.der, intermediate.der], minted.privateKeyDer);
     signedBy = intermediate.id;
     renewAt = now.getTime() + (minted.notAfter.getTime() - now.getTime()) / 2;
-    logger.log('info', 'Issued bundle endpoint X509-SVID', { spiffe_id: spiffeId, serial: minted.serial, expires_at: minted.notAfter.toISOString() });
+    logger.log('info', 'Issued bundle endpoint X509-SVID', {
+      spiffe_id: spiffeId,
+      serial: minted.serial,
+      expires_at: minted.notAfter.toISOString(),
+    });
   };
   await mint();
   let minting: Promise<void> | undefined;

@@ -77,7 +77,9 @@ export class FederationManager {
     try {
       bundle = await fetchBundle(this.#endpoint(relationship));
     } catch (err) {
-      throw new DevAgentError('ERR_FEDERATION_FETCH', `failed to fetch federated bundle from endpoint: ${(err as Error).message}`, { cause: err });
+      throw new DevAgentError('ERR_FEDERATION_FETCH', `failed to fetch federated bundle from endpoint: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     await this.#store.setBundle(trustDomain, bundle);
   }

@@ -52,7 +52,9 @@ export function checkRelationship(params: FederationRelationship, own: readonly 
   try {
     url = new URL(String(params.bundleEndpointUrl ?? ''));
   } catch {
-    throw invalid(`failed to convert federation relationship: failed to parse bundle endpoint URL: ${JSON.stringify(params.bundleEndpointUrl)} is not a URL`);
+    throw invalid(
+      `failed to convert federation relationship: failed to parse bundle endpoint URL: ${JSON.stringify(params.bundleEndpointUrl)} is not a URL`,
+    );
   }
   if (url.protocol !== 'https:') throw invalid('failed to convert federation relationship: bundle endpoint URL must use the https scheme');
   if (url.username !== '' || url.password !== '') {
@@ -66,7 +68,12 @@ export function checkRelationship(params: FederationRelationship, own: readonly 
   } catch (err) {
     throw invalid(`failed to convert federation relationship: failed to parse endpoint SPIFFE ID: ${(err as Error).message}`);
   }
-  return { trustDomain: td.name, bundleEndpointUrl: params.bundleEndpointUrl, profile: 'https_spiffe', endpointSpiffeId: endpointId.toString() };
+  return {
+    trustDomain: td.name,
+    bundleEndpointUrl: params.bundleEndpointUrl,
+    profile: 'https_spiffe',
+    endpointSpiffeId: endpointId.toString(),
+  };
 }
 
 /**

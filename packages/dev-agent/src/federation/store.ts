@@ -59,7 +59,9 @@ export class FederationStore extends EventEmitter {
       for (const r of stored.relationships) store.#relationships.set(r.trustDomain, r);
       for (const [td, json] of Object.entries(stored.bundles)) store.#bundles.set(td, SpiffeBundle.parse(TrustDomain.fromString(td), json));
     } catch (err) {
-      throw new DevAgentError('ERR_AGENT_STATE', `${store.#file} cannot be read (${(err as Error).message}); fix or remove it`, { cause: err });
+      throw new DevAgentError('ERR_AGENT_STATE', `${store.#file} cannot be read (${(err as Error).message}); fix or remove it`, {
+        cause: err,
+      });
     }
     return store;
   }

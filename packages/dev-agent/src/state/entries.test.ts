@@ -21,12 +21,21 @@ describe('registration entries', () => {
 
   it('validates and normalises entry parameters', () => {
     const e = validateEntryParams(
-      { ...valid, spiffeId: 'SPIFFE://Example.ORG/Web', selectors: ['unix:uid:1', { type: 'unix', value: 'uid:1' }, 'unix:gid:2'], federatesWith: ['spiffe://partner.org', 'partner.org'], dnsNames: ['a.local', '*.b.local'] },
+      {
+        ...valid,
+        spiffeId: 'SPIFFE://Example.ORG/Web',
+        selectors: ['unix:uid:1', { type: 'unix', value: 'uid:1' }, 'unix:gid:2'],
+        federatesWith: ['spiffe://partner.org', 'partner.org'],
+        dnsNames: ['a.local', '*.b.local'],
+      },
       ctx,
     );
     assert.equal(e.spiffeId, 'spiffe://example.org/Web');
     assert.equal(e.parentId, 'spiffe://example.org/host');
-    assert.deepEqual(e.selectors, [{ type: 'unix', value: 'uid:1' }, { type: 'unix', value: 'gid:2' }]);
+    assert.deepEqual(e.selectors, [
+      { type: 'unix', value: 'uid:1' },
+      { type: 'unix', value: 'gid:2' },
+    ]);
     assert.deepEqual(e.federatesWith, ['partner.org']);
     assert.equal(e.x509SvidTtl, 0);
     assert.equal(e.hint, '');
@@ -79,7 +88,10 @@ describe('registration entries', () => {
     // Same ID and parent with other selectors is a different entry.
     await store.create({ spiffeId: 'spiffe://example.org/a', selectors: ['unix:user:a2'] }, ctx);
     await store.delete(created[1]!.id);
-    await assert.rejects(store.delete(created[1]!.id), (err: unknown) => err instanceof DevAgentError && err.code === 'ERR_ENTRY_NOT_FOUND');
+    await assert.rejects(
+      store.delete(created[1]!.id),
+      (err: unknown) => err instanceof DevAgentError && err.code === 'ERR_ENTRY_NOT_FOUND',
+    );
     const reopened = await EntryStore.open(path);
     assert.deepEqual(
       reopened.list().map((e) => [e.spiffeId, e.selectors[0]!.value]),
@@ -123,16 +135,38 @@ describe('registration entries', () => {
     const generated = await store.create({ id: '', spiffeId: 'spiffe://example.org/web2', selectors: ['unix:uid:1'] }, ctx);
     assert.match(generated.id, /^[0-9a-f-]{36}$/);
     const rejects = (params: EntryParams, code: string, message: RegExp) =>
-      assert.rejects(store.create(params, ctx), (err: unknown) => err instanceof DevAgentError && err.code === code && message.test(err.message));
+      assert.rejects(
+        store.create(params, ctx),
+        (err: unknown) => err instanceof DevAgentError && err.code === code && message.test(err.message),
+      );
     // Another entry under a taken ID.
-    await rejects({ id: 'web-1', spiffeId: 'spiffe://example.org/other', selectors: ['unix:uid:2'] }, 'ERR_ENTRY_EXISTS', /^an entry with ID "web-1" already exists/);
+    await rejects(
+      { id: 'web-1', spiffeId: 'spiffe://example.org/other', selectors: ['unix:uid:2'] },
+      'ERR_ENTRY_EXISTS',
+      /^an entry with ID "web-1" already exists/,
+    );
     // The same entry again under any ID: SPIRE reports the similar entry first.
-    await rejects({ id: 'web-1', spiffeId: 'spiffe://example.org/web', selectors: ['unix:uid:1'] }, 'ERR_ENTRY_EXISTS', /^similar entry already exists$/);
-    await rejects({ id: 'web-9', spiffeId: 'spiffe://example.org/web', selectors: ['unix:uid:1'] }, 'ERR_ENTRY_EXISTS', /^similar entry already exists$/);
-    await rejects({ id: 'no good', spiffeId: 'spiffe://example.org/other', selectors: ['unix:uid:2'] }, 'ERR_ENTRY_INVALID', /invalid characters/);
+    await rejects(
+      { id: 'web-1', spiffeId: 'spiffe://example.org/web', selectors: ['unix:uid:1'] },
+      'ERR_ENTRY_EXISTS',
+      /^similar entry already exists$/,
+    );
+    await rejects(
+      { id: 'web-9', spiffeId: 'spiffe://example.org/web', selectors: ['unix:uid:1'] },
+      'ERR_ENTRY_EXISTS',
+      /^similar entry already exists$/,
+    );
+    await rejects(
+      { id: 'no good', spiffeId: 'spiffe://example.org/other', selectors: ['unix:uid:2'] },
+      'ERR_ENTRY_INVALID',
+      /invalid characters/,
+    );
     // Once the ID is free again, it can be used.
     await store.delete('web-1');
     assert.equal((await store.create({ id: 'web-1', spiffeId: 'spiffe://example.org/other', selectors: ['unix:uid:2'] }, ctx)).id, 'web-1');
-    assert.deepEqual((await EntryStore.open(path)).list().map((e) => e.id), [generated.id, 'web-1']);
+    assert.deepEqual(
+      (await EntryStore.open(path)).list().map((e) => e.id),
+      [generated.id, 'web-1'],
+    );
   });
 });

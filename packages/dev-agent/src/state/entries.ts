@@ -153,7 +153,10 @@ export function validateEntryId(id: unknown): string | undefined {
     throw new DevAgentError('ERR_ENTRY_INVALID', `entry: entry ID is too long (${id.length} characters; at most ${MAX_ENTRY_ID_LENGTH})`);
   }
   if (!ENTRY_ID_CHARS.test(id)) {
-    throw new DevAgentError('ERR_ENTRY_INVALID', `entry: entry ID ${JSON.stringify(id)} contains invalid characters; use A-Z, a-z, 0-9, '-', '.' and '_'`);
+    throw new DevAgentError(
+      'ERR_ENTRY_INVALID',
+      `entry: entry ID ${JSON.stringify(id)} contains invalid characters; use A-Z, a-z, 0-9, '-', '.' and '_'`,
+    );
   }
   return id;
 }
@@ -172,7 +175,10 @@ function checkDnsName(name: string): void {
 function checkTtl(value: number | undefined, what: string): number {
   if (value === undefined) return 0;
   if (!Number.isInteger(value) || value < 0) {
-    throw new DevAgentError('ERR_ENTRY_INVALID', `entry: ${what} must be a whole, non-negative number of seconds (0 for the default), got ${value}`);
+    throw new DevAgentError(
+      'ERR_ENTRY_INVALID',
+      `entry: ${what} must be a whole, non-negative number of seconds (0 for the default), got ${value}`,
+    );
   }
   return value;
 }
@@ -190,7 +196,9 @@ function parseTrustDomain(value: string): TrustDomain {
   try {
     return TrustDomain.fromString(value);
   } catch (err) {
-    throw new DevAgentError('ERR_ENTRY_INVALID', `entry: "${value}" is not a valid trust domain: ${(err as Error).message}`, { cause: err });
+    throw new DevAgentError('ERR_ENTRY_INVALID', `entry: "${value}" is not a valid trust domain: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
@@ -200,17 +208,17 @@ function parseTrustDomain(value: string): TrustDomain {
  *
  * @throws {@link DevAgentError} `ERR_ENTRY_INVALID` naming what was wrong.
  */
-export function validateEntryParams(
-  params: EntryParams,
-  ctx: EntryContext,
-): Omit<RegistrationEntry, 'id' | 'revision' | 'createdAt'> {
+export function validateEntryParams(params: EntryParams, ctx: EntryContext): Omit<RegistrationEntry, 'id' | 'revision' | 'createdAt'> {
   if (params === null || typeof params !== 'object') throw new TypeError('createEntry: expected an object of entry parameters');
   if (params.spiffeId === undefined || params.spiffeId === '') {
     throw new DevAgentError('ERR_ENTRY_INVALID', 'entry: a SPIFFE ID is required');
   }
   const spiffeId = parseId(params.spiffeId, 'SPIFFE ID');
   if (spiffeId.path === '') {
-    throw new DevAgentError('ERR_ENTRY_INVALID', `entry: "${spiffeId}" has no path; an SVID's SPIFFE ID needs one, such as ${spiffeId}/workload`);
+    throw new DevAgentError(
+      'ERR_ENTRY_INVALID',
+      `entry: "${spiffeId}" has no path; an SVID's SPIFFE ID needs one, such as ${spiffeId}/workload`,
+    );
   }
   if (!ctx.localTrustDomains.includes(spiffeId.trustDomain.name)) {
     throw new DevAgentError(
@@ -338,7 +346,10 @@ export class EntryStore {
     );
     if (similar) throw new DevAgentError('ERR_ENTRY_EXISTS', 'similar entry already exists');
     if (chosenId !== undefined && this.get(chosenId) !== undefined) {
-      throw new DevAgentError('ERR_ENTRY_EXISTS', `an entry with ID ${JSON.stringify(chosenId)} already exists; choose another ID or leave it out to get a UUID`);
+      throw new DevAgentError(
+        'ERR_ENTRY_EXISTS',
+        `an entry with ID ${JSON.stringify(chosenId)} already exists; choose another ID or leave it out to get a UUID`,
+      );
     }
     const entry: RegistrationEntry = { id: chosenId ?? randomUUID(), ...fields, revision: 0, createdAt: new Date().toISOString() };
     const next = [...this.#entries, entry];

@@ -43,10 +43,16 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = Number((await fs.readFile(file, 'utf8').catch(() => '')).trim());
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new DevAgentError('ERR_AGENT_STATE', `the data directory ${dataDir} is in use by another agent (pid ${pid}); stop it or use another -dataDir`);
+        throw new DevAgentError(
+          'ERR_AGENT_STATE',
+          `the data directory ${dataDir} is in use by another agent (pid ${pid}); stop it or use another -dataDir`,
+        );
       }
       if (pid === process.pid) {
-        throw new DevAgentError('ERR_AGENT_STATE', `the data directory ${dataDir} is in use by another agent in this process; use another dataDir`);
+        throw new DevAgentError(
+          'ERR_AGENT_STATE',
+          `the data directory ${dataDir} is in use by another agent in this process; use another dataDir`,
+        );
       }
       await fs.rm(file, { force: true });
     }

@@ -21,14 +21,14 @@ describe('untrustedSymlinkOnPath', { skip: process.getuid?.() === 0 ? false : 'n
   symlinkSync(`${d}/real/sub`, `${d}/theirs`);
   symlinkSync('theirs', `${d}/to-theirs`);
 
-  it('follows the agent\'s own links, absolute and relative, and stops at what does not exist yet', async () => {
+  it("follows the agent's own links, absolute and relative, and stops at what does not exist yet", async () => {
     lchownSync(`${d}/theirs`, other, other);
     assert.equal(await untrustedSymlinkOnPath(`${d}/mine/sub/new/admin`), undefined);
     assert.equal(await untrustedSymlinkOnPath(`${d}/relative/../new`), undefined);
     assert.equal(await untrustedSymlinkOnPath(`${d}/missing/theirs`), undefined);
   });
 
-  it('refuses another user\'s link, reached directly, through a link, or after a `..` that leaves a link\'s target', async () => {
+  it("refuses another user's link, reached directly, through a link, or after a `..` that leaves a link's target", async () => {
     lchownSync(`${d}/theirs`, other, other);
     const refused = new RegExp(`^${d}/theirs is a symlink owned by uid ${other}, who chooses where it leads`);
     assert.match((await untrustedSymlinkOnPath(`${d}/theirs/x`)) ?? '', refused);

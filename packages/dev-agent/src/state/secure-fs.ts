@@ -49,7 +49,10 @@ export async function ensurePrivateDir(dir: string, mode: number): Promise<void>
   try {
     const st = await handle.stat();
     if (st.uid !== euid()) {
-      throw new DevAgentError('ERR_AGENT_STATE', `${dir} is owned by uid ${st.uid}, not by this agent's uid ${euid()}; remove it or pick another path`);
+      throw new DevAgentError(
+        'ERR_AGENT_STATE',
+        `${dir} is owned by uid ${st.uid}, not by this agent's uid ${euid()}; remove it or pick another path`,
+      );
     }
     if ((st.mode & 0o7777) !== mode) await handle.chmod(mode);
   } finally {

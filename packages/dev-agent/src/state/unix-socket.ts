@@ -110,7 +110,10 @@ export async function listenUnixSocket(server: Server, path: string, mode: numbe
   const st = await fs.lstat(path).catch(() => undefined);
   if (st === undefined || !st.isSocket() || st.uid !== euid() || (st.mode & 0o7777) !== mode) {
     server.close();
-    const found = st === undefined ? 'nothing' : `${st.isSocket() ? 'a socket' : st.isSymbolicLink() ? 'a symlink' : 'a file'} of uid ${st.uid} with mode ${octal(st.mode)}`;
+    const found =
+      st === undefined
+        ? 'nothing'
+        : `${st.isSocket() ? 'a socket' : st.isSymbolicLink() ? 'a symlink' : 'a file'} of uid ${st.uid} with mode ${octal(st.mode)}`;
     throw new DevAgentError(
       'ERR_AGENT_STATE',
       `${path} is not the socket the agent just created (mode ${octal(mode)}, uid ${euid()}): found ${found}; another user who can write to ${dirname(path)} replaced it, or a default ACL there changed its mode`,

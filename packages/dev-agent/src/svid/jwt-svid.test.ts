@@ -25,7 +25,10 @@ function es256(header: Record<string, unknown>, claims: Record<string, unknown>,
 describe('JWT-SVIDs', () => {
   it('mints ES256 tokens with kid, typ, sub, aud, exp and iat, never past the key', async () => {
     const { token, expiresAt } = await mintJwtSvid({ spiffeId: ID, audience: ['a', 'b'], ttlSeconds: 300, key });
-    const [h, p] = token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()) as Record<string, unknown>);
+    const [h, p] = token
+      .split('.')
+      .slice(0, 2)
+      .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()) as Record<string, unknown>);
     assert.deepEqual(h, { alg: 'ES256', kid: key.id, typ: 'JWT' });
     assert.equal(p!.sub, ID);
     assert.deepEqual(p!.aud, ['a', 'b']);
@@ -56,21 +59,43 @@ describe('JWT-SVIDs', () => {
       { name: 'expired', token: es256({ alg: 'ES256', kid: key.id }, { ...good, exp: now - 10 }), reason: /token has expired/ },
       { name: 'not yet valid', token: es256({ alg: 'ES256', kid: key.id }, { ...good, nbf: now + 600 }), reason: /not yet valid/ },
       // SPIRE's words, Go-quoted: several audiences space-separated, a single string as a list.
-      { name: 'other audience', token: es256({ alg: 'ES256', kid: key.id }, good), audience: 'z', reason: /^expected audience in \["z"\] \(audience=\["a"\]\)$/ },
+      {
+        name: 'other audience',
+        token: es256({ alg: 'ES256', kid: key.id }, good),
+        audience: 'z',
+        reason: /^expected audience in \["z"\] \(audience=\["a"\]\)$/,
+      },
       {
         name: 'other audience, several in the token',
         token: es256({ alg: 'ES256', kid: key.id }, { ...good, aud: ['a', 'say "b"'] }),
         audience: 'z',
         reason: /^expected audience in \["z"\] \(audience=\["a" "say \\"b\\""\]\)$/,
       },
-      { name: 'other audience, aud a string', token: es256({ alg: 'ES256', kid: key.id }, { ...good, aud: 'a' }), audience: 'z', reason: /^expected audience in \["z"\] \(audience=\["a"\]\)$/ },
+      {
+        name: 'other audience, aud a string',
+        token: es256({ alg: 'ES256', kid: key.id }, { ...good, aud: 'a' }),
+        audience: 'z',
+        reason: /^expected audience in \["z"\] \(audience=\["a"\]\)$/,
+      },
       { name: 'no exp', token: es256({ alg: 'ES256', kid: key.id }, { sub: ID, aud: 'a' }), reason: /"exp"/ },
-      { name: 'no aud', token: es256({ alg: 'ES256', kid: key.id }, { sub: ID, exp: now + 60 }), reason: /^expected audience in \["a"\] \(audience=\[\]\)$/ },
+      {
+        name: 'no aud',
+        token: es256({ alg: 'ES256', kid: key.id }, { sub: ID, exp: now + 60 }),
+        reason: /^expected audience in \["a"\] \(audience=\[\]\)$/,
+      },
       { name: 'no sub', token: es256({ alg: 'ES256', kid: key.id }, { aud: 'a', exp: now + 60 }), reason: /no subject/ },
-      { name: 'sub not a SPIFFE ID', token: es256({ alg: 'ES256', kid: key.id }, { ...good, sub: 'https://x' }), reason: /not a SPIFFE ID/ },
+      {
+        name: 'sub not a SPIFFE ID',
+        token: es256({ alg: 'ES256', kid: key.id }, { ...good, sub: 'https://x' }),
+        reason: /not a SPIFFE ID/,
+      },
       { name: 'unknown kid', token: es256({ alg: 'ES256', kid: 'nope' }, good), reason: /no key found for key ID "nope"/ },
       { name: 'signed by another key', token: es256({ alg: 'ES256', kid: key.id }, good, other), reason: /signature is invalid/ },
-      { name: 'foreign trust domain', token: es256({ alg: 'ES256', kid: key.id }, { ...good, sub: 'spiffe://other.org/x' }), reason: /no keys found for trust domain "other.org"/ },
+      {
+        name: 'foreign trust domain',
+        token: es256({ alg: 'ES256', kid: key.id }, { ...good, sub: 'spiffe://other.org/x' }),
+        reason: /no keys found for trust domain "other.org"/,
+      },
       { name: 'alg none', token: `${b64({ alg: 'none' })}.${b64(good)}.`, reason: /unsupported token signature algorithm "none"/ },
       { name: 'HS256', token: hs, reason: /unsupported token signature algorithm "HS256"/ },
       { name: 'alg that does not fit the key', token: rs, reason: /does not fit the key/ },

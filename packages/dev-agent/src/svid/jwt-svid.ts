@@ -75,7 +75,9 @@ export async function validateJwtSvid(
     throw new JwtSvidValidationError(`token header "typ" must be "JWT" or "JOSE", got "${String(header.typ)}"`);
   }
   if (header.crit !== undefined) {
-    throw new JwtSvidValidationError(`token header lists critical parameters this validator does not understand: ${JSON.stringify(header.crit)}`);
+    throw new JwtSvidValidationError(
+      `token header lists critical parameters this validator does not understand: ${JSON.stringify(header.crit)}`,
+    );
   }
   if (typeof unverified.sub !== 'string') throw new JwtSvidValidationError('token has no subject claim');
   let subject: SpiffeId;

@@ -113,7 +113,12 @@ export function runCommand(command: string, args: readonly string[], env: NodeJS
 
 /** Runs `spiffe-dev-agent server <args>` from source against an admin socket. */
 export function runServerCli(adminSocketPath: string, args: readonly string[], input?: string): Promise<CliResult> {
-  return runCommand(process.execPath, ['--import', 'tsx', CLI, 'server', ...args], { SPIFFE_DEV_AGENT_ADMIN_SOCKET: adminSocketPath }, input);
+  return runCommand(
+    process.execPath,
+    ['--import', 'tsx', CLI, 'server', ...args],
+    { SPIFFE_DEV_AGENT_ADMIN_SOCKET: adminSocketPath },
+    input,
+  );
 }
 
 /** A raw grpc-js client of the Workload API (not the core library's client). */

@@ -40,8 +40,7 @@ function hasSecurityHeader(call: AnyCall): boolean {
 }
 
 const noIdentity = (): grpc.ServiceError => statusError(grpc.status.PERMISSION_DENIED, 'no identity issued');
-const missingHeader = (): grpc.ServiceError =>
-  statusError(grpc.status.INVALID_ARGUMENT, 'security header missing from request');
+const missingHeader = (): grpc.ServiceError => statusError(grpc.status.INVALID_ARGUMENT, 'security header missing from request');
 
 /**
  * Builds the Workload API handlers.
@@ -185,10 +184,7 @@ export function createWorkloadHandlers(issuer: Issuer, attest: Attest, logger: L
       });
     },
 
-    FetchJWTSVID(
-      call: grpc.ServerUnaryCall<{ audience?: string[]; spiffe_id?: string }, unknown>,
-      callback: grpc.sendUnaryData<unknown>,
-    ) {
+    FetchJWTSVID(call: grpc.ServerUnaryCall<{ audience?: string[]; spiffe_id?: string }, unknown>, callback: grpc.sendUnaryData<unknown>) {
       void (async () => {
         if (!hasSecurityHeader(call)) return callback(missingHeader());
         const audience = (call.request.audience ?? []).filter((a) => a !== '');
@@ -222,10 +218,7 @@ export function createWorkloadHandlers(issuer: Issuer, attest: Attest, logger: L
       });
     },
 
-    ValidateJWTSVID(
-      call: grpc.ServerUnaryCall<{ audience?: string; svid?: string }, unknown>,
-      callback: grpc.sendUnaryData<unknown>,
-    ) {
+    ValidateJWTSVID(call: grpc.ServerUnaryCall<{ audience?: string; svid?: string }, unknown>, callback: grpc.sendUnaryData<unknown>) {
       void (async () => {
         if (!hasSecurityHeader(call)) return callback(missingHeader());
         const audience = call.request.audience ?? '';

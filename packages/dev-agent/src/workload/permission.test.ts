@@ -26,8 +26,7 @@ interface X509SvidResponse {
 }
 
 const uid = process.getuid!();
-const denied = (err: grpc.ServiceError): boolean =>
-  err.code === grpc.status.PERMISSION_DENIED && err.details === 'no identity issued';
+const denied = (err: grpc.ServiceError): boolean => err.code === grpc.status.PERMISSION_DENIED && err.details === 'no identity issued';
 
 describe('callers without a matching entry', () => {
   const dir = tempDir();
@@ -41,8 +40,16 @@ describe('callers without a matching entry', () => {
     agent = await startAgentProcess(dir.path, ['-identitySocket', `spiffe://example.org/fallback=${fallbackSocket}`]);
     admin = new AdminClient(agent.adminSocketPath);
     // Entries for somebody else, and one for us under a parent that is not this agent.
-    await admin.createEntry({ spiffeId: 'spiffe://example.org/fallback', parentId: 'spiffe://example.org/host', selectors: ['unix:uid:4242424'] });
-    await admin.createEntry({ spiffeId: 'spiffe://example.org/not-here', parentId: 'spiffe://example.org/spire/agent/x', selectors: [`unix:uid:${uid}`] });
+    await admin.createEntry({
+      spiffeId: 'spiffe://example.org/fallback',
+      parentId: 'spiffe://example.org/host',
+      selectors: ['unix:uid:4242424'],
+    });
+    await admin.createEntry({
+      spiffeId: 'spiffe://example.org/not-here',
+      parentId: 'spiffe://example.org/spire/agent/x',
+      selectors: [`unix:uid:${uid}`],
+    });
     client = workloadClient(agent.socketPath);
   });
 
@@ -71,7 +78,10 @@ describe('callers without a matching entry', () => {
     }
     const ok = await unary<{ spiffe_id: string }>(client, 'ValidateJWTSVID', { audience: 'verifier', svid: token });
     assert.equal(ok.spiffe_id, 'spiffe://example.org/fallback');
-    const invalid = (details: RegExp) => (err: grpc.ServiceError): boolean => err.code === grpc.status.INVALID_ARGUMENT && details.test(err.details);
+    const invalid =
+      (details: RegExp) =>
+      (err: grpc.ServiceError): boolean =>
+        err.code === grpc.status.INVALID_ARGUMENT && details.test(err.details);
     await assert.rejects(
       unary(client, 'ValidateJWTSVID', { audience: 'other', svid: token }),
       invalid(/^expected audience in \["other"\] \(audience=\["verifier"\]\)$/),
@@ -88,7 +98,10 @@ describe('callers without a matching entry', () => {
     const entry = await admin.createEntry({ spiffeId: 'spiffe://example.org/me', selectors: [`unix:uid:${uid}`] });
     const stream = openStream<X509SvidResponse>(client, 'FetchX509SVID');
     const first = await stream.message(1);
-    assert.deepEqual(first.svids.map((s) => s.spiffe_id), ['spiffe://example.org/me']);
+    assert.deepEqual(
+      first.svids.map((s) => s.spiffe_id),
+      ['spiffe://example.org/me'],
+    );
     await admin.deleteEntry(entry.id);
     assert.ok(denied(await stream.failure()));
   });
@@ -99,11 +112,17 @@ describe('callers without a matching entry', () => {
       const stream = openStream<X509SvidResponse>(fallback, 'FetchX509SVID');
       const res = await stream.message(1);
       stream.cancel();
-      assert.deepEqual(res.svids.map((s) => s.spiffe_id), ['spiffe://example.org/fallback']);
+      assert.deepEqual(
+        res.svids.map((s) => s.spiffe_id),
+        ['spiffe://example.org/fallback'],
+      );
       const leaf = new X509Certificate(splitDer(res.svids[0]!.x509_svid)[0]!);
       assert.equal(leaf.subjectAltName, 'URI:spiffe://example.org/fallback');
       const jwt = await unary<{ svids: Array<{ spiffe_id: string }> }>(fallback, 'FetchJWTSVID', { audience: ['x'] });
-      assert.deepEqual(jwt.svids.map((s) => s.spiffe_id), ['spiffe://example.org/fallback']);
+      assert.deepEqual(
+        jwt.svids.map((s) => s.spiffe_id),
+        ['spiffe://example.org/fallback'],
+      );
     } finally {
       fallback.close();
     }

@@ -34,7 +34,12 @@ describe('rotation', () => {
     admin = new AdminClient(agent.adminSocketPath);
     // Served in entry ID order: short, then long.
     await admin.createEntry({ id: 'a-short', spiffeId: 'spiffe://example.org/short', selectors: [`unix:uid:${process.getuid!()}`] });
-    await admin.createEntry({ id: 'b-long', spiffeId: 'spiffe://example.org/long', selectors: [`unix:uid:${process.getuid!()}`], x509SvidTtl: 3600 });
+    await admin.createEntry({
+      id: 'b-long',
+      spiffeId: 'spiffe://example.org/long',
+      selectors: [`unix:uid:${process.getuid!()}`],
+      x509SvidTtl: 3600,
+    });
     client = workloadClient(agent.socketPath);
   });
 
@@ -55,7 +60,10 @@ describe('rotation', () => {
       const a = leaf(first, 0);
       const b = leaf(second, 0);
       assert.notEqual(a.serialNumber, b.serialNumber, 'a new SVID');
-      assert.deepEqual(second.svids.map((s) => s.spiffe_id), ['spiffe://example.org/short', 'spiffe://example.org/long']);
+      assert.deepEqual(
+        second.svids.map((s) => s.spiffe_id),
+        ['spiffe://example.org/short', 'spiffe://example.org/long'],
+      );
       // Four-second TTL: expiry is four seconds after issuance; the next one came about two seconds later.
       const lifetime = new Date(a.validTo).getTime() - (new Date(a.validFrom).getTime() + 10_000);
       assert.ok(lifetime >= 3000 && lifetime <= 5000, `lifetime ${lifetime}`);
@@ -82,7 +90,9 @@ describe('rotation', () => {
       const cached = await unary<{ svids: Array<{ svid: string }> }>(client, 'FetchJWTSVID', { audience: ['aud'] });
       assert.equal(cached.svids[0]!.svid, old.svids[0]!.svid, 'the same token while nothing changed');
       await admin.rotateJwt();
-      const afterRotation = JSON.parse((await stream.message(2)).bundles['spiffe://example.org']!.toString()) as { keys: Array<{ kid: string }> };
+      const afterRotation = JSON.parse((await stream.message(2)).bundles['spiffe://example.org']!.toString()) as {
+        keys: Array<{ kid: string }>;
+      };
       assert.equal(afterRotation.keys.length, before.keys.length + 1);
       assert.ok(afterRotation.keys.some((k) => k.kid === oldKid));
       const fresh = await unary<{ svids: Array<{ svid: string }> }>(client, 'FetchJWTSVID', { audience: ['aud'] });

@@ -111,11 +111,15 @@ export class WorkloadApiServer {
         const dir = dirname(id.socketPath);
         const planted = await untrustedSymlinkOnPath(dir);
         if (planted !== undefined) {
-          options.logger.log('error', 'Refused an unsafe socket directory', { socket_path: id.socketPath, directory: dir, reason: planted });
+          options.logger.log('error', 'Refused an unsafe socket directory', {
+            socket_path: id.socketPath,
+            directory: dir,
+            reason: planted,
+          });
           throw new DevAgentError('ERR_AGENT_STATE', `cannot serve the identity socket ${id.socketPath}: ${planted}`);
         }
         if (await ensureSocketDirectory(dir)) {
-          options.logger.log('info', 'Created the identity socket directory, reachable only by this agent\'s user', {
+          options.logger.log('info', "Created the identity socket directory, reachable only by this agent's user", {
             directory: dir,
             mode: '0700',
           });
@@ -193,7 +197,10 @@ export class WorkloadApiServer {
             pid: cred.pid,
             change: result.refused,
           });
-          return { caller: undefined, fields: { pid: cred.pid, uid: cred.uid, gid: cred.gid, reason: `caller refused: ${result.refused}` } };
+          return {
+            caller: undefined,
+            fields: { pid: cred.pid, uid: cred.uid, gid: cred.gid, reason: `caller refused: ${result.refused}` },
+          };
         }
         return {
           caller: { kind: 'selectors', selectors: new Set(result.selectors) },
@@ -209,11 +216,10 @@ export class WorkloadApiServer {
     this.#injector.destroy();
     for (const socket of this.#sockets) socket.destroy();
     await Promise.all(
-      this.#listeners.map(
-        ({ server, path }) =>
-          new Promise<void>((resolve) => {
-            server.close(() => resolve());
-          }).then(() => removeSocket(path)),
+      this.#listeners.map(({ server, path }) =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+        }).then(() => removeSocket(path)),
       ),
     );
     this.#listeners.length = 0;

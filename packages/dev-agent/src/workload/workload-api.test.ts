@@ -58,7 +58,10 @@ function dnsSans(cert: X509Certificate): string[] {
 }
 
 /** Checks an X509-SVID from the wire: chain to the bundle, URI SAN, key pair. */
-function assertValidSvid(svid: X509Svid, expectedId: string): { leaf: X509Certificate; intermediate: X509Certificate; roots: X509Certificate[] } {
+function assertValidSvid(
+  svid: X509Svid,
+  expectedId: string,
+): { leaf: X509Certificate; intermediate: X509Certificate; roots: X509Certificate[] } {
   assert.equal(svid.spiffe_id, expectedId);
   const [leafDer, intermediateDer, ...more] = splitDer(svid.x509_svid);
   assert.equal(more.length, 0, 'the chain is leaf + intermediate');
@@ -166,7 +169,11 @@ describe('Workload API served by the agent process', () => {
     const stream = openStream<X509SvidResponse>(client, 'FetchX509SVID');
     const first = await stream.message(1);
     assert.equal(first.svids.length, 2);
-    const entry = await admin.createEntry({ id: 'd-third', spiffeId: 'spiffe://example.org/third', selectors: [`unix:uid:${uid}`, `unix:gid:${process.getgid!()}`] });
+    const entry = await admin.createEntry({
+      id: 'd-third',
+      spiffeId: 'spiffe://example.org/third',
+      selectors: [`unix:uid:${uid}`, `unix:gid:${process.getgid!()}`],
+    });
     try {
       const second = await stream.message(2);
       assert.deepEqual(
@@ -180,7 +187,7 @@ describe('Workload API served by the agent process', () => {
     }
   });
 
-  it('serves identities in entry ID order, not creation order, on X.509 and JWT alike (SPIRE\'s order)', async () => {
+  it("serves identities in entry ID order, not creation order, on X.509 and JWT alike (SPIRE's order)", async () => {
     // Created last, but its ID sorts first: it becomes the default identity.
     const entry = await admin.createEntry({ id: 'a-newest', spiffeId: 'spiffe://example.org/newest', selectors: [`unix:uid:${uid}`] });
     try {
@@ -196,12 +203,15 @@ describe('Workload API served by the agent process', () => {
     }
   });
 
-  it('serves the X.509 bundles of the caller\'s trust domain and of the ones it federates with', async () => {
+  it("serves the X.509 bundles of the caller's trust domain and of the ones it federates with", async () => {
     const stream = openStream<BundlesResponse>(client, 'FetchX509Bundles');
     const res = await stream.message(1);
     stream.cancel();
     assert.deepEqual(Object.keys(res.bundles).sort(), ['spiffe://example.org', 'spiffe://partner.org']);
-    const pem = (der: Buffer): string => splitDer(der).map((d) => new X509Certificate(d).toString()).join('');
+    const pem = (der: Buffer): string =>
+      splitDer(der)
+        .map((d) => new X509Certificate(d).toString())
+        .join('');
     assert.equal(pem(res.bundles['spiffe://example.org']!), await admin.bundle('pem'));
     assert.equal(pem(res.bundles['spiffe://partner.org']!), await admin.bundle('pem', 'partner.org'));
   });
@@ -251,7 +261,10 @@ describe('Workload API served by the agent process', () => {
 
   it('issues a JWT-SVID for the requested SPIFFE ID only, and none for an ID the caller does not have', async () => {
     const res = await unary<JwtSvidResponse>(client, 'FetchJWTSVID', { audience: ['svc'], spiffe_id: 'spiffe://example.org/second' });
-    assert.deepEqual(res.svids.map((s) => s.spiffe_id), ['spiffe://example.org/second']);
+    assert.deepEqual(
+      res.svids.map((s) => s.spiffe_id),
+      ['spiffe://example.org/second'],
+    );
     await assert.rejects(
       unary(client, 'FetchJWTSVID', { audience: ['svc'], spiffe_id: 'spiffe://example.org/elsewhere' }),
       (err: grpc.ServiceError) => err.code === grpc.status.PERMISSION_DENIED && err.details === 'no identity issued',
@@ -286,8 +299,13 @@ describe('Workload API served by the agent process', () => {
     }
   });
 
-  it('mints a new JWT-SVID once less than half of the cached one\'s lifetime remains', async () => {
-    const entry = await admin.createEntry({ id: 'z-short-jwt', spiffeId: 'spiffe://example.org/short-jwt', selectors: [`unix:uid:${uid}`], jwtSvidTtl: 4 });
+  it("mints a new JWT-SVID once less than half of the cached one's lifetime remains", async () => {
+    const entry = await admin.createEntry({
+      id: 'z-short-jwt',
+      spiffeId: 'spiffe://example.org/short-jwt',
+      selectors: [`unix:uid:${uid}`],
+      jwtSvidTtl: 4,
+    });
     try {
       const fetch = async (): Promise<string> =>
         (await unary<JwtSvidResponse>(client, 'FetchJWTSVID', { audience: ['half-life'], spiffe_id: entry.spiffeId })).svids[0]!.svid;
@@ -308,21 +326,30 @@ describe('Workload API served by the agent process', () => {
   it('validates JWT-SVIDs, and rejects bad ones with InvalidArgument and the reason', async () => {
     const { svids } = await unary<JwtSvidResponse>(client, 'FetchJWTSVID', { audience: ['validator'] });
     const token = svids[0]!.svid;
-    const ok = await unary<{ spiffe_id: string; claims: { fields: Record<string, { stringValue?: string; numberValue?: number; listValue?: { values: Array<{ stringValue: string }> } }> } }>(
-      client,
-      'ValidateJWTSVID',
-      { audience: 'validator', svid: token },
-    );
+    const ok = await unary<{
+      spiffe_id: string;
+      claims: {
+        fields: Record<string, { stringValue?: string; numberValue?: number; listValue?: { values: Array<{ stringValue: string }> } }>;
+      };
+    }>(client, 'ValidateJWTSVID', { audience: 'validator', svid: token });
     assert.equal(ok.spiffe_id, 'spiffe://example.org/workload');
     assert.equal(ok.claims.fields.sub?.stringValue, 'spiffe://example.org/workload');
-    assert.deepEqual(ok.claims.fields.aud?.listValue?.values.map((v) => v.stringValue), ['validator']);
+    assert.deepEqual(
+      ok.claims.fields.aud?.listValue?.values.map((v) => v.stringValue),
+      ['validator'],
+    );
     assert.equal(typeof ok.claims.fields.exp?.numberValue, 'number');
 
     const [h, p, s] = token.split('.') as [string, string, string];
     const flipped = `${s.slice(0, 10)}${s[10] === 'A' ? 'B' : 'A'}${s.slice(11)}`;
     const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url')}.${p}.`;
     const cases: Array<{ name: string; audience: string; svid: string; reason: RegExp }> = [
-      { name: 'another audience', audience: 'someone-else', svid: token, reason: /^expected audience in \["someone-else"\] \(audience=\["validator"\]\)$/ },
+      {
+        name: 'another audience',
+        audience: 'someone-else',
+        svid: token,
+        reason: /^expected audience in \["someone-else"\] \(audience=\["validator"\]\)$/,
+      },
       { name: 'a bad signature', audience: 'validator', svid: `${h}.${p}.${flipped}`, reason: /signature/ },
       { name: 'alg none', audience: 'validator', svid: unsigned, reason: /algorithm/ },
       { name: 'not a JWT', audience: 'validator', svid: 'not-a-token', reason: /malformed/ },
@@ -426,7 +453,9 @@ describe('Workload API served by the agent process', () => {
     assert.equal(mode(join(agent.adminSocketPath, '..')), 0o700);
     assert.equal(mode(agent.dataDir), 0o700);
     const files = readdirSync(agent.dataDir);
-    assert.ok(files.includes('entries.json') && files.includes('authority-example.org.json') && files.includes('authority-partner.org.json'));
+    assert.ok(
+      files.includes('entries.json') && files.includes('authority-example.org.json') && files.includes('authority-partner.org.json'),
+    );
     for (const f of files) assert.equal(mode(join(agent.dataDir, f)), 0o600, f);
   });
 
@@ -443,4 +472,3 @@ describe('Workload API served by the agent process', () => {
     }
   });
 });
-

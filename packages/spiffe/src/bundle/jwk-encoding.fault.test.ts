@@ -31,12 +31,19 @@ function assertRefused(parse: () => unknown, what: string): void {
     assert.equal(err.code, 'ERR_BUNDLE_INVALID');
     return;
   }
-  assert.fail(`${what} was accepted${accepted instanceof JwtBundle || accepted instanceof SpiffeBundle ? `, and marshals to ${accepted.marshal()}` : ''}`);
+  assert.fail(
+    `${what} was accepted${accepted instanceof JwtBundle || accepted instanceof SpiffeBundle ? `, and marshals to ${accepted.marshal()}` : ''}`,
+  );
 }
 
 describe('JWK members that are not base64url (fault cases)', () => {
   it('the intact keys parse (the valid counterpart)', () => {
-    const jwks = JSON.stringify({ keys: [{ ...ec, kid: 'e', use: 'jwt-svid' }, { ...rsa, kid: 'r', use: 'jwt-svid' }] });
+    const jwks = JSON.stringify({
+      keys: [
+        { ...ec, kid: 'e', use: 'jwt-svid' },
+        { ...rsa, kid: 'r', use: 'jwt-svid' },
+      ],
+    });
     assert.equal(JwtBundle.parse(td, jwks).jwtAuthorities().size, 2);
     const doc = JSON.stringify({ keys: [{ ...rootJwk, use: 'x509-svid', x5c: [root.der.toString('base64')] }] });
     assert.equal(SpiffeBundle.parse(td, doc).x509Bundle().authorities().length, 1);

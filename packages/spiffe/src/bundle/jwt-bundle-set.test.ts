@@ -9,8 +9,7 @@ import { keyPair } from '../svid/jwt/testing/tokens.js';
 const a = TrustDomain.fromString('a.org');
 const b = TrustDomain.fromString('b.org');
 const c = TrustDomain.fromString('c.org');
-const bundleOf = (td: TrustDomain, kid = 'k'): JwtBundle =>
-  JwtBundle.fromJwtAuthorities(td, new Map([[kid, keyPair('P-256').publicKey]]));
+const bundleOf = (td: TrustDomain, kid = 'k'): JwtBundle => JwtBundle.fromJwtAuthorities(td, new Map([[kid, keyPair('P-256').publicKey]]));
 
 describe('JwtBundleSet', () => {
   it('holds one bundle per trust domain', () => {
@@ -20,7 +19,10 @@ describe('JwtBundleSet', () => {
     assert.equal(set.has(c), false);
     assert.equal(set.get(a)?.trustDomain.name, 'a.org');
     assert.equal(set.get(c), undefined);
-    assert.deepEqual(set.bundles().map((x) => x.trustDomain.name), ['a.org', 'b.org']);
+    assert.deepEqual(
+      set.bundles().map((x) => x.trustDomain.name),
+      ['a.org', 'b.org'],
+    );
   });
 
   it('starts empty', () => {

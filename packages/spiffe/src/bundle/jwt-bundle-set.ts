@@ -140,10 +140,7 @@ export class JwtBundleSet implements JwtBundleSource {
     assertTrustDomain(trustDomain, 'JwtBundleSet.getJwtBundleForTrustDomain');
     const bundle = this.#bundles.get(trustDomain.name);
     if (bundle === undefined) {
-      throw new BundleError(
-        'ERR_BUNDLE_NOT_FOUND',
-        `jwtbundle: no JWT bundle for trust domain "${trustDomain.name}"`,
-      );
+      throw new BundleError('ERR_BUNDLE_NOT_FOUND', `jwtbundle: no JWT bundle for trust domain "${trustDomain.name}"`);
     }
     return bundle;
   }

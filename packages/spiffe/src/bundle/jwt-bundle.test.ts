@@ -126,7 +126,12 @@ describe('JwtBundle.parse', () => {
     { name: 'a key that is not an object', input: '{"keys":["k1"]}', valid: good, pattern: /key 0 of JWKS is not a JSON object/ },
     { name: 'a key without kty', input: jwks({ kid: 'k1', x: 'a' }), valid: good, pattern: /no "kty"/ },
     { name: 'a JWT key without kid', input: jwks(publicJwk(ec.publicKey, undefined)), valid: good, pattern: /key 0 of JWKS has no "kid"/ },
-    { name: 'a jwt-svid key without kid', input: jwks(publicJwk(ec.publicKey, undefined, { use: 'jwt-svid' })), valid: jwks(publicJwk(ec.publicKey, 'k1', { use: 'jwt-svid' })), pattern: /has no "kid"/ },
+    {
+      name: 'a jwt-svid key without kid',
+      input: jwks(publicJwk(ec.publicKey, undefined, { use: 'jwt-svid' })),
+      valid: jwks(publicJwk(ec.publicKey, 'k1', { use: 'jwt-svid' })),
+      pattern: /has no "kid"/,
+    },
     { name: 'an empty kid', input: jwks(publicJwk(ec.publicKey, '')), valid: good, pattern: /has no "kid"/ },
     { name: 'a numeric kid', input: jwks(publicJwk(ec.publicKey, undefined, { kid: 1 })), valid: good, pattern: /has no "kid"/ },
     {
@@ -143,9 +148,24 @@ describe('JwtBundle.parse', () => {
       valid: good,
       pattern: /private key material \("d"\)/,
     },
-    { name: 'an EC point not on the curve', input: jwks(badPoint), valid: good, pattern: /key "k1" \(key 0 of JWKS\) is not a valid EC public key/ },
-    { name: 'an RSA key without modulus', input: jwks({ kty: 'RSA', kid: 'k1', e: 'AQAB' }), valid: jwks(publicJwk(rsa.publicKey, 'k1')), pattern: /not a valid RSA public key/ },
-    { name: 'an EC key on an unknown curve', input: jwks(publicJwk(ec.publicKey, 'k1', { crv: 'P-999' })), valid: good, pattern: /not a valid EC public key/ },
+    {
+      name: 'an EC point not on the curve',
+      input: jwks(badPoint),
+      valid: good,
+      pattern: /key "k1" \(key 0 of JWKS\) is not a valid EC public key/,
+    },
+    {
+      name: 'an RSA key without modulus',
+      input: jwks({ kty: 'RSA', kid: 'k1', e: 'AQAB' }),
+      valid: jwks(publicJwk(rsa.publicKey, 'k1')),
+      pattern: /not a valid RSA public key/,
+    },
+    {
+      name: 'an EC key on an unknown curve',
+      input: jwks(publicJwk(ec.publicKey, 'k1', { crv: 'P-999' })),
+      valid: good,
+      pattern: /not a valid EC public key/,
+    },
   ];
   for (const { name, input, valid, pattern } of invalid) {
     it(`rejects ${name}; accepts its valid counterpart`, () => {
@@ -217,13 +237,28 @@ describe('JwtBundle authorities', () => {
 
   it('keeps the keys that fit each algorithm current across changes', () => {
     const bundle = JwtBundle.fromJwtAuthorities(td, new Map([['a', ec.publicKey]]));
-    assert.deepEqual(jwtAuthorityEntriesFor(bundle, 'ES256').map((e) => e.kid), ['a']);
-    assert.deepEqual(jwtAuthorityEntriesFor(bundle, 'RS256').map((e) => e.kid), []);
+    assert.deepEqual(
+      jwtAuthorityEntriesFor(bundle, 'ES256').map((e) => e.kid),
+      ['a'],
+    );
+    assert.deepEqual(
+      jwtAuthorityEntriesFor(bundle, 'RS256').map((e) => e.kid),
+      [],
+    );
     bundle.addJwtAuthority('r', rsa.publicKey);
-    assert.deepEqual(jwtAuthorityEntriesFor(bundle, 'RS256').map((e) => e.kid), ['r']);
-    assert.deepEqual(jwtAuthorityEntriesFor(bundle, 'PS512').map((e) => e.kid), ['r']);
+    assert.deepEqual(
+      jwtAuthorityEntriesFor(bundle, 'RS256').map((e) => e.kid),
+      ['r'],
+    );
+    assert.deepEqual(
+      jwtAuthorityEntriesFor(bundle, 'PS512').map((e) => e.kid),
+      ['r'],
+    );
     bundle.removeJwtAuthority('a');
-    assert.deepEqual(jwtAuthorityEntriesFor(bundle, 'ES256').map((e) => e.kid), []);
+    assert.deepEqual(
+      jwtAuthorityEntriesFor(bundle, 'ES256').map((e) => e.kid),
+      [],
+    );
     bundle.addJwtAuthority('e', ed.publicKey);
     for (const alg of ['ES256', 'ES384', 'ES512', 'RS256', 'PS256'] as const) {
       assert.ok(!jwtAuthorityEntriesFor(bundle, alg).some((e) => e.kid === 'e'), alg);
@@ -234,10 +269,7 @@ describe('JwtBundle authorities', () => {
     const bundle = JwtBundle.parse(td, jwks(publicJwk(rsa.publicKey, 'r', { alg: 'PS384' })));
     assert.deepEqual([...(jwtAuthorityEntry(bundle, 'r')?.verifiers.keys() ?? [])], ['PS384']);
     const plain = JwtBundle.parse(td, jwks(publicJwk(rsa.publicKey, 'r')));
-    assert.deepEqual(
-      [...(jwtAuthorityEntry(plain, 'r')?.verifiers.keys() ?? [])],
-      ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'],
-    );
+    assert.deepEqual([...(jwtAuthorityEntry(plain, 'r')?.verifiers.keys() ?? [])], ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']);
   });
 
   it('rejects misuse with TypeError', () => {
@@ -253,20 +285,34 @@ describe('JwtBundle authorities', () => {
 });
 
 describe('JwtBundle.equals', () => {
-  const base = (): JwtBundle =>
-    JwtBundle.parse(td, jwks(publicJwk(ec.publicKey, 'a'), publicJwk(rsa.publicKey, 'b', { alg: 'RS256' })));
+  const base = (): JwtBundle => JwtBundle.parse(td, jwks(publicJwk(ec.publicKey, 'a'), publicJwk(rsa.publicKey, 'b', { alg: 'RS256' })));
   it('equals a bundle with the same keys under the same kids, in any order', () => {
     const same = JwtBundle.parse(td, jwks(publicJwk(rsa.publicKey, 'b', { alg: 'RS256' }), publicJwk(ec.publicKey, 'a')));
     assert.ok(base().equals(same));
-    const imported = JwtBundle.parse(td, jwks(publicJwk(createPublicKey(ec.publicKey.export({ format: 'pem', type: 'spki' })), 'a'), publicJwk(rsa.publicKey, 'b', { alg: 'RS256' })));
+    const imported = JwtBundle.parse(
+      td,
+      jwks(
+        publicJwk(createPublicKey(ec.publicKey.export({ format: 'pem', type: 'spki' })), 'a'),
+        publicJwk(rsa.publicKey, 'b', { alg: 'RS256' }),
+      ),
+    );
     assert.ok(base().equals(imported));
   });
   const different: [string, () => JwtBundle][] = [
-    ['another trust domain', () => JwtBundle.parse(other, jwks(publicJwk(ec.publicKey, 'a'), publicJwk(rsa.publicKey, 'b', { alg: 'RS256' })))],
-    ['another key under a kid', () => JwtBundle.parse(td, jwks(publicJwk(ec384.publicKey, 'a'), publicJwk(rsa.publicKey, 'b', { alg: 'RS256' })))],
+    [
+      'another trust domain',
+      () => JwtBundle.parse(other, jwks(publicJwk(ec.publicKey, 'a'), publicJwk(rsa.publicKey, 'b', { alg: 'RS256' }))),
+    ],
+    [
+      'another key under a kid',
+      () => JwtBundle.parse(td, jwks(publicJwk(ec384.publicKey, 'a'), publicJwk(rsa.publicKey, 'b', { alg: 'RS256' }))),
+    ],
     ['another kid', () => JwtBundle.parse(td, jwks(publicJwk(ec.publicKey, 'c'), publicJwk(rsa.publicKey, 'b', { alg: 'RS256' })))],
     ['a missing key', () => JwtBundle.parse(td, jwks(publicJwk(ec.publicKey, 'a')))],
-    ['another published alg', () => JwtBundle.parse(td, jwks(publicJwk(ec.publicKey, 'a'), publicJwk(rsa.publicKey, 'b', { alg: 'PS256' })))],
+    [
+      'another published alg',
+      () => JwtBundle.parse(td, jwks(publicJwk(ec.publicKey, 'a'), publicJwk(rsa.publicKey, 'b', { alg: 'PS256' }))),
+    ],
   ];
   for (const [name, make] of different) {
     it(`does not equal a bundle with ${name}`, () => {

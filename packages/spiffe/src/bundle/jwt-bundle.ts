@@ -2,11 +2,7 @@ import { KeyObject, createPublicKey, type JsonWebKey } from 'node:crypto';
 import { malformedKeyMember } from './jwk-members.js';
 import { BundleError } from '../errors.js';
 import { TrustDomain } from '../spiffeid/index.js';
-import {
-  makeAuthorityEntry,
-  type JwtAuthorityEntry,
-  type JwtSvidAlgorithm,
-} from '../svid/jwt/algorithms.js';
+import { makeAuthorityEntry, type JwtAuthorityEntry, type JwtSvidAlgorithm } from '../svid/jwt/algorithms.js';
 import type { JwtBundleSource } from './source.js';
 
 /** The JWK `kty` values a JWT bundle holds keys of; keys of any other type are ignored. */
@@ -385,9 +381,7 @@ function parseJwk(jwk: unknown, index: number): ParsedJwk | undefined {
   if (use !== undefined && use !== 'jwt-svid') return undefined;
   if (!PUBLIC_KEY_TYPES.has(kty)) return undefined;
   if (typeof kid !== 'string' || kid === '') {
-    throw bundleError(
-      `key ${index} of JWKS has no "kid"; every JWT authority needs a non-empty key ID`,
-    );
+    throw bundleError(`key ${index} of JWKS has no "kid"; every JWT authority needs a non-empty key ID`);
   }
   if (alg !== undefined && typeof alg !== 'string') {
     throw bundleError(`key "${kid}" (key ${index} of JWKS) has a non-string "alg"`);
@@ -407,10 +401,7 @@ function parseJwk(jwk: unknown, index: number): ParsedJwk | undefined {
   try {
     key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
   } catch (err) {
-    throw bundleError(
-      `key "${kid}" (key ${index} of JWKS) is not a valid ${kty} public key: ${(err as Error).message}`,
-      err,
-    );
+    throw bundleError(`key "${kid}" (key ${index} of JWKS) is not a valid ${kty} public key: ${(err as Error).message}`, err);
   }
   return { kid, key, alg };
 }

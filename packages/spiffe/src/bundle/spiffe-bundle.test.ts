@@ -50,7 +50,10 @@ describe('SpiffeBundle.parse', () => {
       doc([x509Key(ca), jwtKey(jwtEc, 'ec-1'), x509Key(ca2), jwtKey(jwtRsa, 'rsa-1')], { spiffe_sequence: 42, spiffe_refresh_hint: 300 }),
     );
     assert.equal(bundle.trustDomain, td);
-    assert.deepEqual(bundle.x509Authorities().map((c) => c.fingerprint256), [ca.certificate.fingerprint256, ca2.certificate.fingerprint256]);
+    assert.deepEqual(
+      bundle.x509Authorities().map((c) => c.fingerprint256),
+      [ca.certificate.fingerprint256, ca2.certificate.fingerprint256],
+    );
     assert.deepEqual([...bundle.jwtAuthorities().keys()], ['ec-1', 'rsa-1']);
     assert.ok(bundle.findJwtAuthority('ec-1')?.equals(jwtEc));
     assert.ok(bundle.findJwtAuthority('rsa-1')?.equals(jwtRsa));
@@ -69,7 +72,10 @@ describe('SpiffeBundle.parse', () => {
     assert.equal(bundle.sequenceNumber, undefined);
     assert.equal(bundle.refreshHint, undefined);
     assert.throws(() => parseAndVerifyX509Svid(ca.svid('/w').chainDer, bundle), { code: 'ERR_X509SVID_UNTRUSTED' });
-    assert.equal(parseAndVerifyX509Svid(ca.svid('/w').chainDer, SpiffeBundle.parse(td, doc([x509Key(ca)]))).id.toString(), 'spiffe://example.org/w');
+    assert.equal(
+      parseAndVerifyX509Svid(ca.svid('/w').chainDer, SpiffeBundle.parse(td, doc([x509Key(ca)]))).id.toString(),
+      'spiffe://example.org/w',
+    );
   });
 
   const ignored: Array<[string, Jwk]> = [
@@ -93,21 +99,57 @@ describe('SpiffeBundle.parse', () => {
     ['keys: null', () => '{"keys": null}', '"keys" must be an array of JWKs (use [] to trust nothing), got null'],
     ['a key that is not an object', () => doc(['x509-svid']), 'key 0 is not a JSON object'],
     ['a non-string use', () => doc([{ use: 1, kty: 'EC' }]), 'key 0 has a non-string "use"'],
-    ['an x509-svid key without kty', () => doc([{ use: 'x509-svid', x5c: [ca.der.toString('base64')] }]), 'x509-svid key 0 has no "kty" string'],
-    ['x5c with two certificates', () => doc([x509Key(ca, { x5c: [ca.der.toString('base64'), ca2.der.toString('base64')] })]), 'x509-svid key 0 must carry exactly one certificate in "x5c", found 2'],
+    [
+      'an x509-svid key without kty',
+      () => doc([{ use: 'x509-svid', x5c: [ca.der.toString('base64')] }]),
+      'x509-svid key 0 has no "kty" string',
+    ],
+    [
+      'x5c with two certificates',
+      () => doc([x509Key(ca, { x5c: [ca.der.toString('base64'), ca2.der.toString('base64')] })]),
+      'x509-svid key 0 must carry exactly one certificate in "x5c", found 2',
+    ],
     ['x5c empty', () => doc([x509Key(ca, { x5c: [] })]), 'x509-svid key 0 must carry exactly one certificate in "x5c", found 0'],
-    ['no x5c', () => doc([jwtKey(jwtEc, 'a'), x509Key(ca, { x5c: undefined })]), 'x509-svid key 1 must carry exactly one certificate in "x5c", found none'],
-    ['x5c in base64url', () => doc([x509Key(ca, { x5c: [ca.der.toString('base64url')] })]), /x509-svid key 0: "x5c" must hold a standard base64 DER certificate$/],
+    [
+      'no x5c',
+      () => doc([jwtKey(jwtEc, 'a'), x509Key(ca, { x5c: undefined })]),
+      'x509-svid key 1 must carry exactly one certificate in "x5c", found none',
+    ],
+    [
+      'x5c in base64url',
+      () => doc([x509Key(ca, { x5c: [ca.der.toString('base64url')] })]),
+      /x509-svid key 0: "x5c" must hold a standard base64 DER certificate$/,
+    ],
     ['x5c that is not a certificate', () => doc([x509Key(ca, { x5c: ['MAMCAQE='] })]), /x509-svid key 0 certificate cannot be parsed: /],
-    ['x5c whose key differs from the JWK', () => doc([x509Key(ca, { x5c: [ca2.der.toString('base64')] })]), /x509-svid key 0 is not a valid EC public key|x509-svid key 0: the key does not match/],
-    ['x5c of another EC key than the JWK', () => doc([x509Key(ca, { x5c: [caOther.der.toString('base64')] })]), 'x509-svid key 0: the key does not match the public key of its "x5c" certificate'],
-    ['private key material in an x509-svid key', () => doc([x509Key(ca, { d: 'AAAA' })]), 'x509-svid key 0 contains private key material ("d")'],
+    [
+      'x5c whose key differs from the JWK',
+      () => doc([x509Key(ca, { x5c: [ca2.der.toString('base64')] })]),
+      /x509-svid key 0 is not a valid EC public key|x509-svid key 0: the key does not match/,
+    ],
+    [
+      'x5c of another EC key than the JWK',
+      () => doc([x509Key(ca, { x5c: [caOther.der.toString('base64')] })]),
+      'x509-svid key 0: the key does not match the public key of its "x5c" certificate',
+    ],
+    [
+      'private key material in an x509-svid key',
+      () => doc([x509Key(ca, { d: 'AAAA' })]),
+      'x509-svid key 0 contains private key material ("d")',
+    ],
     ['a jwt-svid key without kid', () => doc([x509Key(ca), jwtKey(jwtEc, '', { kid: undefined })]), /key 1 has no "kid"/],
     ['a duplicate kid', () => doc([jwtKey(jwtEc, 'same'), x509Key(ca), jwtKey(jwtRsa, 'same')]), /duplicate key ID "same" \(key 2\)/],
     ['a malformed jwt-svid key', () => doc([jwtKey(jwtEc, 'k', { x: 'AAAA' })]), /key "k" \(key 0\) is not a valid EC public key/],
     ['a negative spiffe_sequence', () => doc([], { spiffe_sequence: -1 }), '"spiffe_sequence" must be a non-negative integer, got -1'],
-    ['a fractional spiffe_refresh_hint', () => doc([], { spiffe_refresh_hint: 1.5 }), '"spiffe_refresh_hint" must be a non-negative integer, got 1.5'],
-    ['a string spiffe_refresh_hint', () => doc([], { spiffe_refresh_hint: '300' }), '"spiffe_refresh_hint" must be a non-negative integer, got "300"'],
+    [
+      'a fractional spiffe_refresh_hint',
+      () => doc([], { spiffe_refresh_hint: 1.5 }),
+      '"spiffe_refresh_hint" must be a non-negative integer, got 1.5',
+    ],
+    [
+      'a string spiffe_refresh_hint',
+      () => doc([], { spiffe_refresh_hint: '300' }),
+      '"spiffe_refresh_hint" must be a non-negative integer, got "300"',
+    ],
   ];
   for (const [name, input, message] of bad) {
     it(`rejects ${name}`, () => assertInvalid(() => SpiffeBundle.parse(td, input()), message));
@@ -141,7 +183,10 @@ describe('SpiffeBundle.marshal', () => {
     );
     const text = original.marshal();
     const parsed = JSON.parse(text) as { keys: Jwk[]; spiffe_sequence: number; spiffe_refresh_hint: number };
-    assert.deepEqual(parsed.keys.map((k) => k['use']), ['x509-svid', 'x509-svid', 'jwt-svid', 'jwt-svid']);
+    assert.deepEqual(
+      parsed.keys.map((k) => k['use']),
+      ['x509-svid', 'x509-svid', 'jwt-svid', 'jwt-svid'],
+    );
     assert.deepEqual(parsed.keys[0]!['x5c'], [ca.der.toString('base64')]);
     assert.equal(parsed.keys[2]!['kid'], 'ec-1');
     assert.equal(parsed.keys[2]!['alg'], 'ES256');
@@ -161,7 +206,12 @@ describe('SpiffeBundle.marshal', () => {
 
 describe('SpiffeBundle: authorities, halves and sources', () => {
   it('builds from init, from an X509Bundle and from a JwtBundle', () => {
-    const init = new SpiffeBundle(td, { x509Authorities: [ca.certificate], jwtAuthorities: new Map([['k', jwtEc]]), refreshHint: 5, sequenceNumber: 2 });
+    const init = new SpiffeBundle(td, {
+      x509Authorities: [ca.certificate],
+      jwtAuthorities: new Map([['k', jwtEc]]),
+      refreshHint: 5,
+      sequenceNumber: 2,
+    });
     assert.equal(init.x509Authorities().length, 1);
     assert.equal(init.jwtAuthorities().size, 1);
     assert.equal(init.refreshHint, 5);
@@ -207,7 +257,8 @@ describe('SpiffeBundle: authorities, halves and sources', () => {
   });
 
   it('compares every part', () => {
-    const make = (): SpiffeBundle => new SpiffeBundle(td, { x509Authorities: [ca.certificate], jwtAuthorities: new Map([['k', jwtEc]]), sequenceNumber: 1 });
+    const make = (): SpiffeBundle =>
+      new SpiffeBundle(td, { x509Authorities: [ca.certificate], jwtAuthorities: new Map([['k', jwtEc]]), sequenceNumber: 1 });
     assert.equal(make().equals(make()), true);
     const changed: Array<(b: SpiffeBundle) => void> = [
       (b) => (b.sequenceNumber = 2),
@@ -220,7 +271,12 @@ describe('SpiffeBundle: authorities, halves and sources', () => {
       change(b);
       assert.equal(b.equals(make()), false);
     }
-    assert.equal(make().equals(new SpiffeBundle(other, { x509Authorities: [ca.certificate], jwtAuthorities: new Map([['k', jwtEc]]), sequenceNumber: 1 })), false);
+    assert.equal(
+      make().equals(
+        new SpiffeBundle(other, { x509Authorities: [ca.certificate], jwtAuthorities: new Map([['k', jwtEc]]), sequenceNumber: 1 }),
+      ),
+      false,
+    );
   });
 
   it('validates the refresh hint and sequence number it is given', () => {
@@ -250,7 +306,10 @@ describe('SpiffeBundleSet', () => {
 
   it('replaces the bundle of a trust domain, has/get/remove/bundles/size', () => {
     const set = new SpiffeBundleSet(b, a);
-    assert.deepEqual(set.bundles().map((x) => x.trustDomain.name), ['example.org', 'other.org']);
+    assert.deepEqual(
+      set.bundles().map((x) => x.trustDomain.name),
+      ['example.org', 'other.org'],
+    );
     const replacement = new SpiffeBundle(td, { sequenceNumber: 9 });
     set.add(replacement);
     assert.equal(set.size, 2);
@@ -265,7 +324,11 @@ describe('SpiffeBundleSet', () => {
   it('throws ERR_BUNDLE_NOT_FOUND naming the trust domain', () => {
     const set = new SpiffeBundleSet(a);
     for (const fn of [() => set.getX509BundleForTrustDomain(other), () => set.getJwtBundleForTrustDomain(other)]) {
-      assert.throws(fn, { name: 'BundleError', code: 'ERR_BUNDLE_NOT_FOUND', message: 'spiffebundle: no bundle for trust domain "other.org"' });
+      assert.throws(fn, {
+        name: 'BundleError',
+        code: 'ERR_BUNDLE_NOT_FOUND',
+        message: 'spiffebundle: no bundle for trust domain "other.org"',
+      });
     }
   });
 

@@ -157,7 +157,9 @@ export class SpiffeBundle implements X509BundleSource, JwtBundleSource {
     if (!isPlainObject(doc)) throw fail('the document is not a JSON object (a JWK Set)');
     const keys = doc['keys'];
     if (!Array.isArray(keys)) {
-      throw fail(`"keys" must be an array of JWKs (use [] to trust nothing), got ${keys === undefined ? 'nothing' : keys === null ? 'null' : typeof keys}`);
+      throw fail(
+        `"keys" must be an array of JWKs (use [] to trust nothing), got ${keys === undefined ? 'nothing' : keys === null ? 'null' : typeof keys}`,
+      );
     }
     const readSeconds = (member: string): number | undefined => {
       const v = doc[member];
@@ -463,9 +465,7 @@ function parseX509Key(
 ): X509Certificate {
   const x5c = key['x5c'];
   if (!Array.isArray(x5c) || x5c.length !== 1) {
-    throw fail(
-      `x509-svid key ${index} must carry exactly one certificate in "x5c", found ${Array.isArray(x5c) ? x5c.length : 'none'}`,
-    );
+    throw fail(`x509-svid key ${index} must carry exactly one certificate in "x5c", found ${Array.isArray(x5c) ? x5c.length : 'none'}`);
   }
   for (const member of PRIVATE_MEMBERS) {
     if (member in key) throw fail(`x509-svid key ${index} contains private key material ("${member}")`);

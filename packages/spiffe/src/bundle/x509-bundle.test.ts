@@ -54,12 +54,28 @@ describe('X509Bundle.parse', () => {
       ca1.pem + ca1.keyPem,
       'x509bundle: bundle of "example.org": PEM block 2 is a "PRIVATE KEY" block; only CERTIFICATE blocks are expected here',
     ],
-    ['a block that is not base64', '-----BEGIN CERTIFICATE-----\n$$$$\n-----END CERTIFICATE-----\n', /block 1 \("CERTIFICATE"\) is not valid base64$/],
+    [
+      'a block that is not base64',
+      '-----BEGIN CERTIFICATE-----\n$$$$\n-----END CERTIFICATE-----\n',
+      /block 1 \("CERTIFICATE"\) is not valid base64$/,
+    ],
     ['a block with bad base64 padding', '-----BEGIN CERTIFICATE-----\nMIIB=\n-----END CERTIFICATE-----\n', /is not valid base64$/],
     ['an unterminated block', ca1.pem.replace('-----END CERTIFICATE-----', ''), /has no "-----END CERTIFICATE-----" line$/],
-    ['an encrypted-style block with headers', '-----BEGIN CERTIFICATE-----\nProc-Type: 4,ENCRYPTED\n\nAAAA\n-----END CERTIFICATE-----\n', /has headers/],
-    ['a CERTIFICATE block holding something else', toPem('CERTIFICATE', Buffer.from('3003020101', 'hex')), /certificate 1 cannot be parsed: /],
-    ['a CERTIFICATE block with trailing bytes', toPem('CERTIFICATE', Buffer.concat([ca1.der, Buffer.from([0x30, 0])])), /certificate 1 cannot be parsed: expected one certificate, found 2 DER elements$/],
+    [
+      'an encrypted-style block with headers',
+      '-----BEGIN CERTIFICATE-----\nProc-Type: 4,ENCRYPTED\n\nAAAA\n-----END CERTIFICATE-----\n',
+      /has headers/,
+    ],
+    [
+      'a CERTIFICATE block holding something else',
+      toPem('CERTIFICATE', Buffer.from('3003020101', 'hex')),
+      /certificate 1 cannot be parsed: /,
+    ],
+    [
+      'a CERTIFICATE block with trailing bytes',
+      toPem('CERTIFICATE', Buffer.concat([ca1.der, Buffer.from([0x30, 0])])),
+      /certificate 1 cannot be parsed: expected one certificate, found 2 DER elements$/,
+    ],
   ];
   for (const [name, input, message] of bad) {
     it(`rejects ${name}; the clean bundle parses`, () => {
@@ -84,8 +100,16 @@ describe('X509Bundle.parseRaw', () => {
   const bad: Array<[string, Uint8Array, RegExp]> = [
     ['empty input', new Uint8Array(0), /^x509bundle: bundle of "example.org": no certificates \(the DER input is empty\)$/],
     ['PEM text', Buffer.from(ca1.pem), /cannot split the DER certificates: /],
-    ['a truncated certificate', Buffer.concat([ca1.der, ca2.der.subarray(0, 50)]), /cannot split the DER certificates: element at offset \d+ runs past the end/],
-    ['a SEQUENCE that is not a certificate', Buffer.concat([ca1.der, Buffer.from('3003020101', 'hex')]), /certificate 2 cannot be parsed: /],
+    [
+      'a truncated certificate',
+      Buffer.concat([ca1.der, ca2.der.subarray(0, 50)]),
+      /cannot split the DER certificates: element at offset \d+ runs past the end/,
+    ],
+    [
+      'a SEQUENCE that is not a certificate',
+      Buffer.concat([ca1.der, Buffer.from('3003020101', 'hex')]),
+      /certificate 2 cannot be parsed: /,
+    ],
   ];
   for (const [name, input, message] of bad) {
     it(`rejects ${name}`, () => assertInvalid(() => X509Bundle.parseRaw(td, input), message));
@@ -171,7 +195,10 @@ describe('X509BundleSet', () => {
 
   it('lists bundles sorted by trust domain', () => {
     const set = new X509BundleSet(caOther.bundle(), ca1.bundle(), X509Bundle.fromAuthorities(TrustDomain.fromString('a.org'), []));
-    assert.deepEqual(set.bundles().map((b) => b.trustDomain.name), ['a.org', 'example.org', 'other.org']);
+    assert.deepEqual(
+      set.bundles().map((b) => b.trustDomain.name),
+      ['a.org', 'example.org', 'other.org'],
+    );
   });
 
   it('has, gets and removes by trust domain', () => {

@@ -6,7 +6,11 @@ import { encodePem } from './pem.js';
 import type { X509BundleSource } from './source.js';
 
 function invalid(td: TrustDomain, message: string, cause?: unknown): BundleError {
-  return new BundleError('ERR_BUNDLE_INVALID', `x509bundle: bundle of "${td.name}": ${message}`, cause === undefined ? undefined : { cause });
+  return new BundleError(
+    'ERR_BUNDLE_INVALID',
+    `x509bundle: bundle of "${td.name}": ${message}`,
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 /** @internal Throws a TypeError unless `td` is a TrustDomain. */

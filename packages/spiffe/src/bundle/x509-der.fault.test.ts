@@ -44,7 +44,9 @@ describe('certificates that are not DER (fault cases)', () => {
       assert.ok(err instanceof BundleError, String(err));
       return;
     }
-    assert.fail(`accepted a certificate that is not DER; the bundle keeps ${kept.equals(bad) ? 'the same' : 'different'} bytes than it was given`);
+    assert.fail(
+      `accepted a certificate that is not DER; the bundle keeps ${kept.equals(bad) ? 'the same' : 'different'} bytes than it was given`,
+    );
   });
 
   it('X509Bundle.parse (PEM) refuses it too', () => {
@@ -54,6 +56,10 @@ describe('certificates that are not DER (fault cases)', () => {
 
   it('X509Svid.parseRaw refuses a leaf that is not DER', () => {
     const svid = ca.svid('/web');
-    assert.throws(() => X509Svid.parseRaw([new Uint8Array(withSetPaddingBit(svid.leaf.raw))], svid.keyDer), X509SvidError, 'accepted a leaf that is not DER');
+    assert.throws(
+      () => X509Svid.parseRaw([new Uint8Array(withSetPaddingBit(svid.leaf.raw))], svid.keyDer),
+      X509SvidError,
+      'accepted a leaf that is not DER',
+    );
   });
 });

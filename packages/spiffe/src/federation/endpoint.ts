@@ -85,9 +85,7 @@ export interface BundleEndpoint {
 export interface ResolvedEndpoint {
   trustDomain: TrustDomain;
   url: URL;
-  profile:
-    | { type: 'https_web'; ca: string[] | undefined }
-    | { type: 'https_spiffe'; endpointId: SpiffeId; bundleSource: X509BundleSource };
+  profile: { type: 'https_web'; ca: string[] | undefined } | { type: 'https_spiffe'; endpointId: SpiffeId; bundleSource: X509BundleSource };
 }
 
 function caToPem(ca: NonNullable<HttpsWebProfile['ca']>, where: string): string[] {
@@ -142,7 +140,9 @@ export function resolveEndpoint(endpoint: BundleEndpoint, where: string): Resolv
     }
     return { trustDomain, url, profile: { type: 'https_spiffe', endpointId, bundleSource: profile.bundleSource } };
   }
-  throw new TypeError(`${where}: unknown profile type ${JSON.stringify((profile as { type?: unknown }).type)}; use 'https_web' or 'https_spiffe'`);
+  throw new TypeError(
+    `${where}: unknown profile type ${JSON.stringify((profile as { type?: unknown }).type)}; use 'https_web' or 'https_spiffe'`,
+  );
 }
 
 /**

@@ -49,7 +49,10 @@ describe('fetchBundle over https_spiffe', () => {
   it('fetches the bundle from an endpoint whose SVID verifies and carries the expected ID', async () => {
     const bundle = await fetchBundle({ trustDomain: 'partner.org', url: endpoint.url(), profile: spiffeProfile() });
     assert.ok(bundle.trustDomain.equals(PARTNER));
-    assert.deepEqual(bundle.x509Authorities().map((c) => c.fingerprint256), [partnerCa.certificate.fingerprint256]);
+    assert.deepEqual(
+      bundle.x509Authorities().map((c) => c.fingerprint256),
+      [partnerCa.certificate.fingerprint256],
+    );
     assert.ok(bundle.findJwtAuthority('kid-1')?.equals(jwtKey));
     assert.equal(bundle.refreshHint, 300);
     assert.equal(typeof bundle.sequenceNumber, 'number');
@@ -249,9 +252,6 @@ describe('fetchBundle configuration', () => {
       fetchBundle({ trustDomain: PARTNER, url: 'https://127.0.0.1/', profile: { type: 'https_spiffe', endpointId: ENDPOINT_ID } as never }),
       TypeError,
     );
-    await assert.rejects(
-      fetchBundle({ trustDomain: PARTNER, url: 'https://127.0.0.1/', profile: { type: 'https' } as never }),
-      TypeError,
-    );
+    await assert.rejects(fetchBundle({ trustDomain: PARTNER, url: 'https://127.0.0.1/', profile: { type: 'https' } as never }), TypeError);
   });
 });

@@ -3,7 +3,15 @@ import { generateKeyPairSync } from 'node:crypto';
 import https from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
-import { JwtBundle, JwtBundleSet, SpiffeBundle, X509Bundle, X509BundleSet, type JwtBundleSource, type X509BundleSource } from '../bundle/index.js';
+import {
+  JwtBundle,
+  JwtBundleSet,
+  SpiffeBundle,
+  X509Bundle,
+  X509BundleSet,
+  type JwtBundleSource,
+  type X509BundleSource,
+} from '../bundle/index.js';
 import { TrustDomain } from '../spiffeid/index.js';
 import { TestCa } from '../testing/ca.js';
 import { toSvid } from '../tls/testing/fixtures.js';
@@ -131,7 +139,11 @@ describe('bundleEndpointHandler over https_web and express', () => {
   after(() => endpoint.close());
 
   it('serves the SpiffeBundle with its own sequence number, fetched over https_web', async () => {
-    const fetched = await fetchBundle({ trustDomain: TD, url: endpoint.url('/bundle.json'), profile: { type: 'https_web', ca: webCa.pem } });
+    const fetched = await fetchBundle({
+      trustDomain: TD,
+      url: endpoint.url('/bundle.json'),
+      profile: { type: 'https_web', ca: webCa.pem },
+    });
     assert.equal(fetched.sequenceNumber, 7);
     assert.equal(fetched.refreshHint, 300);
     assert.ok(fetched.hasX509Authority(ca.certificate));

@@ -131,7 +131,11 @@ export function bundleEndpointHandler(
     try {
       body = documentNow();
     } catch (err) {
-      safeLog(logger, 'error', `federation: bundle endpoint of "${td.name}": cannot build the bundle document: ${(err as Error)?.message ?? err}`);
+      safeLog(
+        logger,
+        'error',
+        `federation: bundle endpoint of "${td.name}": cannot build the bundle document: ${(err as Error)?.message ?? err}`,
+      );
       return plain(res, 500, 'internal error\n');
     }
     if (body === undefined) {

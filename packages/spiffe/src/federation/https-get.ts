@@ -93,7 +93,11 @@ function checkRedirect(origin: URL, from: URL, location: string | undefined, fai
   try {
     checkEndpointUrl(target, 'redirect');
   } catch (err) {
-    throw fail('ERR_FEDERATION_REDIRECT', `a redirect to ${JSON.stringify(location)}, which is not a bundle endpoint URL (https, no userinfo)`, err);
+    throw fail(
+      'ERR_FEDERATION_REDIRECT',
+      `a redirect to ${JSON.stringify(location)}, which is not a bundle endpoint URL (https, no userinfo)`,
+      err,
+    );
   }
   if (target.host !== origin.host) {
     throw fail(
@@ -121,10 +125,7 @@ function getOnce(url: URL, request: GetRequest, timeoutMs: number, fail: Fail): 
       else resolve(answer as Answer);
     };
     const onAbort = (): void => finish(fail('ERR_FEDERATION_FETCH', 'the fetch was aborted', request.signal?.reason));
-    const timer = setTimeout(
-      () => finish(fail('ERR_FEDERATION_TIMEOUT', `no complete answer within ${request.timeoutMs} ms`)),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => finish(fail('ERR_FEDERATION_TIMEOUT', `no complete answer within ${request.timeoutMs} ms`)), timeoutMs);
     const req = https.request(url, {
       ...request.tls,
       method: 'GET',
@@ -143,7 +144,12 @@ function getOnce(url: URL, request: GetRequest, timeoutMs: number, fail: Fail): 
       }
       if (status !== 200) {
         res.resume();
-        finish(fail('ERR_FEDERATION_FETCH', `the endpoint answered HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}; expected 200 with a SPIFFE bundle`));
+        finish(
+          fail(
+            'ERR_FEDERATION_FETCH',
+            `the endpoint answered HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}; expected 200 with a SPIFFE bundle`,
+          ),
+        );
         return;
       }
       const declared = Number(res.headers['content-length']);

@@ -29,7 +29,10 @@ function doc(authorities: TestCa[], extra: Record<string, unknown> = {}): string
 }
 
 function fingerprints(source: FederatedBundleSource): string[] {
-  return source.getBundle().x509Authorities().map((c) => c.fingerprint256);
+  return source
+    .getBundle()
+    .x509Authorities()
+    .map((c) => c.fingerprint256);
 }
 
 const cleanup: Array<() => Promise<void>> = [];
@@ -43,7 +46,11 @@ async function partnerEndpoint(svid = new RotatingSvidSource(toSvid(partnerCa.sv
   return { endpoint, svid };
 }
 
-async function watch(endpoint: TestEndpoint, options: FederatedBundleSourceOptions = fast, bundleSource: X509BundleSource = partnerCa.bundle()) {
+async function watch(
+  endpoint: TestEndpoint,
+  options: FederatedBundleSourceOptions = fast,
+  bundleSource: X509BundleSource = partnerCa.bundle(),
+) {
   const source = await FederatedBundleSource.create(
     { trustDomain: PARTNER, url: endpoint.url(), profile: { type: 'https_spiffe', endpointId: ENDPOINT_ID, bundleSource } },
     options,
@@ -133,7 +140,11 @@ describe('FederatedBundleSource', () => {
   it('fails create() with the cause when the endpoint has another ID', async () => {
     const { endpoint } = await partnerEndpoint();
     const err = await FederatedBundleSource.create(
-      { trustDomain: PARTNER, url: endpoint.url(), profile: { type: 'https_spiffe', endpointId: 'spiffe://partner.org/not-it', bundleSource: partnerCa.bundle() } },
+      {
+        trustDomain: PARTNER,
+        url: endpoint.url(),
+        profile: { type: 'https_spiffe', endpointId: 'spiffe://partner.org/not-it', bundleSource: partnerCa.bundle() },
+      },
       { ...fast, timeoutMs: 500 },
     ).then(
       () => assert.fail('expected a rejection'),
@@ -173,7 +184,10 @@ describe('FederatedBundleSource', () => {
     const closed = once(source, 'close');
     await source.close();
     await closed;
-    assert.throws(() => source.getBundle(), (err: unknown) => err instanceof SourceClosedError && err.code === 'ERR_SOURCE_CLOSED');
+    assert.throws(
+      () => source.getBundle(),
+      (err: unknown) => err instanceof SourceClosedError && err.code === 'ERR_SOURCE_CLOSED',
+    );
     assert.throws(() => source.getX509BundleForTrustDomain(PARTNER), { code: 'ERR_SOURCE_CLOSED' });
     const requests = endpoint.requests;
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -185,7 +199,10 @@ describe('bundleEndpointHandler with a FederatedBundleSource', () => {
   it('re-serves a fetched bundle that round-trips through the fetcher', async () => {
     const { endpoint } = await partnerEndpoint(undefined, doc([partnerCa, nextCa]));
     const source = await watch(endpoint);
-    const relay = await spiffeEndpoint(toSvid(partnerCa.svid('/relay')), bundleEndpointHandler(source, PARTNER, { refreshHintSeconds: 42 }));
+    const relay = await spiffeEndpoint(
+      toSvid(partnerCa.svid('/relay')),
+      bundleEndpointHandler(source, PARTNER, { refreshHintSeconds: 42 }),
+    );
     cleanup.push(() => relay.close());
     const again = await fetchBundle({
       trustDomain: PARTNER,
@@ -194,9 +211,11 @@ describe('bundleEndpointHandler with a FederatedBundleSource', () => {
     });
     assert.equal(again.refreshHint, 42);
     assert.deepEqual(
-      again.x509Authorities().map((c) => c.fingerprint256).sort(),
+      again
+        .x509Authorities()
+        .map((c) => c.fingerprint256)
+        .sort(),
       [partnerCa.certificate.fingerprint256, nextCa.certificate.fingerprint256].sort(),
     );
   });
 });
-

@@ -243,7 +243,8 @@ export class FederatedBundleSource extends EventEmitter implements X509BundleSou
    */
   getX509BundleForTrustDomain(trustDomain: TrustDomain): X509Bundle {
     this.#assertOpen();
-    if (!(trustDomain instanceof TrustDomain)) throw new TypeError('FederatedBundleSource.getX509BundleForTrustDomain: expected a TrustDomain');
+    if (!(trustDomain instanceof TrustDomain))
+      throw new TypeError('FederatedBundleSource.getX509BundleForTrustDomain: expected a TrustDomain');
     return (this.#bundle as SpiffeBundle).getX509BundleForTrustDomain(trustDomain);
   }
 
@@ -259,7 +260,8 @@ export class FederatedBundleSource extends EventEmitter implements X509BundleSou
    */
   getJwtBundleForTrustDomain(trustDomain: TrustDomain): JwtBundle {
     this.#assertOpen();
-    if (!(trustDomain instanceof TrustDomain)) throw new TypeError('FederatedBundleSource.getJwtBundleForTrustDomain: expected a TrustDomain');
+    if (!(trustDomain instanceof TrustDomain))
+      throw new TypeError('FederatedBundleSource.getJwtBundleForTrustDomain: expected a TrustDomain');
     return (this.#bundle as SpiffeBundle).getJwtBundleForTrustDomain(trustDomain);
   }
 
@@ -412,11 +414,13 @@ export class FederatedBundleSource extends EventEmitter implements X509BundleSou
     const error =
       err instanceof FederationError
         ? err
-        : this.#fail('ERR_FEDERATION_FETCH', `unexpected failure: ${err instanceof SpiffeError || err instanceof Error ? err.message : String(err)}`, err);
+        : this.#fail(
+            'ERR_FEDERATION_FETCH',
+            `unexpected failure: ${err instanceof SpiffeError || err instanceof Error ? err.message : String(err)}`,
+            err,
+          );
     this.#lastError = error;
-    const kept = this.#bundle
-      ? `keeping the last good bundle (sequence ${this.#bundle.sequenceNumber ?? 'none'})`
-      : 'no bundle yet';
+    const kept = this.#bundle ? `keeping the last good bundle (sequence ${this.#bundle.sequenceNumber ?? 'none'})` : 'no bundle yet';
     safeLog(this.#logger, 'warn', `${error.message}; ${kept}; retrying in ${seconds(retryMs)}`);
     if (this.listenerCount('error') === 0) return;
     try {

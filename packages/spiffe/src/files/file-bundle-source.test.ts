@@ -62,9 +62,18 @@ describe('fileBundleSource', () => {
     assert.equal(source.getX509BundleForTrustDomain(EXAMPLE).authorities().length, 1);
     // It verifies an SVID of its trust domain, as any bundle source.
     assert.equal(parseAndVerifyX509Svid(ca.svid('/web').chainDer, source).id.toString(), 'spiffe://example.org/web');
-    assert.throws(() => source.getX509BundleForTrustDomain(OTHER), (e: unknown) => e instanceof BundleError && e.code === 'ERR_BUNDLE_NOT_FOUND' && /only the bundle of "example\.org"/.test(e.message));
-    assert.throws(() => source.getJwtBundleForTrustDomain(EXAMPLE), (e: unknown) => e instanceof BundleError && /holds no JWT authorities/.test(e.message));
-    assert.deepEqual(source.x509Bundles().map((b) => b.trustDomain.name), ['example.org']);
+    assert.throws(
+      () => source.getX509BundleForTrustDomain(OTHER),
+      (e: unknown) => e instanceof BundleError && e.code === 'ERR_BUNDLE_NOT_FOUND' && /only the bundle of "example\.org"/.test(e.message),
+    );
+    assert.throws(
+      () => source.getJwtBundleForTrustDomain(EXAMPLE),
+      (e: unknown) => e instanceof BundleError && /holds no JWT authorities/.test(e.message),
+    );
+    assert.deepEqual(
+      source.x509Bundles().map((b) => b.trustDomain.name),
+      ['example.org'],
+    );
   });
 
   it('reads a SPIFFE bundle (auto-detected JSON): X.509 and JWT authorities', async () => {

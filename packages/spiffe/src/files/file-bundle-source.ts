@@ -228,7 +228,10 @@ export class FileBundleSource extends EventEmitter implements X509BundleSource, 
     const why = this.trustDomain.equals(trustDomain)
       ? `${this.#file} holds no ${kind} authorities`
       : `this source holds only the bundle of "${this.trustDomain.name}" (${this.#file})`;
-    return new BundleError('ERR_BUNDLE_NOT_FOUND', `${kind === 'JWT' ? 'jwtbundle' : 'x509bundle'}: no ${kind} bundle for trust domain "${trustDomain.name}": ${why}`);
+    return new BundleError(
+      'ERR_BUNDLE_NOT_FOUND',
+      `${kind === 'JWT' ? 'jwtbundle' : 'x509bundle'}: no ${kind} bundle for trust domain "${trustDomain.name}": ${why}`,
+    );
   }
 
   #assertOpen(): void {

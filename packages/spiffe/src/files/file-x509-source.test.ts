@@ -80,7 +80,13 @@ describe('fileX509Source: reading', () => {
     assert.equal(source.getX509Svid().certificates[0]?.fingerprint256, svid.leaf.fingerprint256);
     assert.equal(source.getX509BundleForTrustDomain(EXAMPLE).authorities()[0]?.fingerprint256, example.certificate.fingerprint256);
     assert.equal(source.getX509BundleForTrustDomain(PARTNER).authorities()[0]?.fingerprint256, partner.certificate.fingerprint256);
-    assert.deepEqual(source.x509Bundles().map((b) => b.trustDomain.name).sort(), ['example.org', 'partner.org']);
+    assert.deepEqual(
+      source
+        .x509Bundles()
+        .map((b) => b.trustDomain.name)
+        .sort(),
+      ['example.org', 'partner.org'],
+    );
     assert.throws(
       () => source.getX509BundleForTrustDomain(TrustDomain.fromString('other.org')),
       (err: unknown) => err instanceof BundleError && err.code === 'ERR_BUNDLE_NOT_FOUND' && /other\.org/.test(err.message),
@@ -109,7 +115,11 @@ describe('fileX509Source: reading', () => {
   });
 
   const bad: Array<{ name: string; setup: () => void; options?: Parameters<typeof open>[0]; error: RegExp }> = [
-    { name: 'a missing certificate file', setup: () => replace(paths().keyFile, example.svid('/a').keyPem), error: /svid\.0\.pem: it does not exist/ },
+    {
+      name: 'a missing certificate file',
+      setup: () => replace(paths().keyFile, example.svid('/a').keyPem),
+      error: /svid\.0\.pem: it does not exist/,
+    },
     {
       name: 'a key that belongs to another certificate',
       setup: () => {
@@ -181,7 +191,10 @@ describe('fileX509Source: reading', () => {
     writeAll(example.svid('/a'));
     const source = open();
     await source.close();
-    assert.throws(() => source.getX509Svid(), (err: unknown) => err instanceof SourceClosedError && err.code === 'ERR_SOURCE_CLOSED');
+    assert.throws(
+      () => source.getX509Svid(),
+      (err: unknown) => err instanceof SourceClosedError && err.code === 'ERR_SOURCE_CLOSED',
+    );
     assert.equal(source.reload(), false);
   });
 });
@@ -299,7 +312,13 @@ describe('fileX509Source: watching', () => {
     write(serverDir, example.svid('/server'));
     write(clientDir, example.svid('/client'));
     const from = (d: string): FileX509Source => {
-      const s = fileX509Source({ certFile: join(d, 'svid.pem'), keyFile: join(d, 'key.pem'), bundleFile: join(d, 'bundle.pem'), watch: true, pollIntervalMs: 5000 });
+      const s = fileX509Source({
+        certFile: join(d, 'svid.pem'),
+        keyFile: join(d, 'key.pem'),
+        bundleFile: join(d, 'bundle.pem'),
+        watch: true,
+        pollIntervalMs: 5000,
+      });
       sources.push(s);
       return s;
     };
@@ -307,7 +326,13 @@ describe('fileX509Source: watching', () => {
     const clientSource = from(clientDir);
     const seen: string[] = [];
     const server = listen(
-      { port: 0, host: '127.0.0.1', svidSource: serverSource, bundleSource: serverSource, authorizer: authorizeId(SpiffeId.fromString('spiffe://example.org/client')) },
+      {
+        port: 0,
+        host: '127.0.0.1',
+        svidSource: serverSource,
+        bundleSource: serverSource,
+        authorizer: authorizeId(SpiffeId.fromString('spiffe://example.org/client')),
+      },
       (socket) => {
         seen.push(String(peerIdFromSocket(socket)));
         socket.end('ok\n');

@@ -331,7 +331,11 @@ export class FileX509Source extends EventEmitter implements X509SvidSource, X509
     if (reason === this.#lastIgnored) return;
     this.#lastIgnored = reason;
     const keeping = this.#current.svid;
-    safeLog(this.#logger, 'warn', `${reason}; ignored the new contents and kept the SVID ${keeping.id} (expires ${keeping.expiresAt.toISOString()})`);
+    safeLog(
+      this.#logger,
+      'warn',
+      `${reason}; ignored the new contents and kept the SVID ${keeping.id} (expires ${keeping.expiresAt.toISOString()})`,
+    );
     this.emit('ignored', err instanceof SpiffeError ? err : fileError(reason, err));
   }
 

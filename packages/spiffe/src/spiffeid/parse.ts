@@ -42,14 +42,7 @@ function isUpperAscii(c: number): boolean {
 }
 
 function isPathChar(c: number): boolean {
-  return (
-    (c >= 0x61 && c <= 0x7a) ||
-    (c >= 0x41 && c <= 0x5a) ||
-    (c >= 0x30 && c <= 0x39) ||
-    c === 0x2e ||
-    c === 0x2d ||
-    c === 0x5f
-  );
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x2d || c === 0x5f;
 }
 
 /** The byte length of a string in UTF-8, counted without allocating. */
@@ -92,7 +85,10 @@ export function scanTrustDomain(name: string, context: 'id' | 'name'): string {
       throw err('trust-domain-userinfo', `trust domain "${name}" contains userinfo ("@" at index ${i}); a trust domain has no userinfo`);
     }
     if (c === 0x25) {
-      throw err('percent-encoding', `trust domain "${name}" contains percent-encoding ("%" at index ${i}); percent-encoded characters are not allowed`);
+      throw err(
+        'percent-encoding',
+        `trust domain "${name}" contains percent-encoding ("%" at index ${i}); percent-encoded characters are not allowed`,
+      );
     }
     throw err(
       'trust-domain-character',
@@ -100,10 +96,7 @@ export function scanTrustDomain(name: string, context: 'id' | 'name'): string {
     );
   }
   if (name.length > MAX_TRUST_DOMAIN_LENGTH) {
-    throw err(
-      'trust-domain-too-long',
-      `trust domain is ${name.length} bytes long; at most ${MAX_TRUST_DOMAIN_LENGTH} are allowed`,
-    );
+    throw err('trust-domain-too-long', `trust domain is ${name.length} bytes long; at most ${MAX_TRUST_DOMAIN_LENGTH} are allowed`);
   }
   return lower ? name.toLowerCase() : name;
 }
@@ -139,7 +132,10 @@ export function scanPath(path: string, err: (rule: string, message: string) => S
     if (isPathChar(c)) continue;
     const ch = String.fromCodePoint(path.codePointAt(i) ?? c);
     if (c === 0x25) {
-      throw err('percent-encoding', `path "${path}" contains percent-encoding ("%" at index ${i}); percent-encoded characters are not allowed`);
+      throw err(
+        'percent-encoding',
+        `path "${path}" contains percent-encoding ("%" at index ${i}); percent-encoded characters are not allowed`,
+      );
     }
     if (c === 0x3f) {
       throw err('query', `path "${path}" contains a query ("?" at index ${i}); a SPIFFE ID has no query`);

@@ -99,7 +99,10 @@ describe('SpiffeId.fromString', () => {
   for (const [input, rule, mentions] of invalid) {
     it(`rejects ${JSON.stringify(input)} (${rule})`, () => {
       assertRule(() => SpiffeId.fromString(input), rule, mentions);
-      assert.throws(() => SpiffeId.fromString(input), (err: unknown) => (err as SpiffeError).code === 'ERR_SPIFFEID_INVALID');
+      assert.throws(
+        () => SpiffeId.fromString(input),
+        (err: unknown) => (err as SpiffeError).code === 'ERR_SPIFFEID_INVALID',
+      );
     });
   }
 
@@ -198,7 +201,10 @@ describe('TrustDomain.fromString', () => {
   for (const [input, rule, code] of invalid) {
     it(`rejects ${JSON.stringify(input.length > 40 ? input.slice(0, 20) + '…' : input)} (${rule})`, () => {
       assertRule(() => TrustDomain.fromString(input), rule);
-      assert.throws(() => TrustDomain.fromString(input), (err: unknown) => (err as SpiffeError).code === code);
+      assert.throws(
+        () => TrustDomain.fromString(input),
+        (err: unknown) => (err as SpiffeError).code === code,
+      );
     });
   }
 

@@ -42,7 +42,10 @@ describe('TestCa (the test certificate authority)', () => {
     const m2 = m1.intermediate();
     const svid = m2.svid('/w');
     assert.equal(svid.id, 'spiffe://example.org/w');
-    assert.deepEqual(svid.certificates.map((c) => c.fingerprint256), [svid.leaf, m2.certificate, m1.certificate].map((c) => c.fingerprint256));
+    assert.deepEqual(
+      svid.certificates.map((c) => c.fingerprint256),
+      [svid.leaf, m2.certificate, m1.certificate].map((c) => c.fingerprint256),
+    );
     assert.equal(svid.chainDer.length, 3);
     assert.equal((svid.certPem.match(/BEGIN CERTIFICATE/g) ?? []).length, 3);
     assert.ok(createPrivateKey({ key: svid.keyDer, format: 'der', type: 'pkcs8' }).equals(svid.privateKey));

@@ -45,7 +45,17 @@ export function packDeclarations(): PackedTypes {
   mkdirSync(packageDir);
   copyFileSync(join(PACKAGE_DIR, 'package.json'), join(packageDir, 'package.json'));
   const emitted = tsc(
-    ['-p', 'tsconfig.build.json', '--emitDeclarationOnly', '--declarationMap', 'false', '--sourceMap', 'false', '--outDir', join(packageDir, 'dist')],
+    [
+      '-p',
+      'tsconfig.build.json',
+      '--emitDeclarationOnly',
+      '--declarationMap',
+      'false',
+      '--sourceMap',
+      'false',
+      '--outDir',
+      join(packageDir, 'dist'),
+    ],
     PACKAGE_DIR,
   );
   if (emitted.status !== 0) throw new Error(`tsc could not emit the declarations:\n${emitted.output}`);

@@ -59,7 +59,10 @@ describe('seededEntropy: fixtures that a seed replays', () => {
 describe('seededEntropy: signatures', () => {
   it('signs the same bytes the same way, in DER or IEEE P1363 (JWS), and the signatures verify', () => {
     const entropy = seededEntropy(3);
-    for (const [alg, hash, size] of [['ec-p256', 'sha256', 64], ['ec-p384', 'sha384', 96]] as const) {
+    for (const [alg, hash, size] of [
+      ['ec-p256', 'sha256', 64],
+      ['ec-p384', 'sha384', 96],
+    ] as const) {
       const { privateKey, publicKey } = entropy.keyPair(alg);
       const data = Buffer.from('header.payload');
       const p1363 = entropy.sign(hash, data, privateKey, 'ieee-p1363');

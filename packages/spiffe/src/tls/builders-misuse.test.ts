@@ -24,18 +24,58 @@ const SERVER = 'spiffe://example.org/server';
 describe('builders refuse missing pieces', () => {
   const auth = authorizeId(SERVER);
   const cases: Array<{ name: string; run: () => unknown; message: RegExp }> = [
-    { name: 'mtlsServerOptions without authorizer', run: () => mtlsServerOptions(svids.server, bundles, undefined as never), message: /authorizer is required/ },
-    { name: 'mtlsServerOptions without bundles', run: () => mtlsServerOptions(svids.server, undefined as never, auth), message: /X509BundleSource/ },
+    {
+      name: 'mtlsServerOptions without authorizer',
+      run: () => mtlsServerOptions(svids.server, bundles, undefined as never),
+      message: /authorizer is required/,
+    },
+    {
+      name: 'mtlsServerOptions without bundles',
+      run: () => mtlsServerOptions(svids.server, undefined as never, auth),
+      message: /X509BundleSource/,
+    },
     { name: 'tlsServerOptions without SVID source', run: () => tlsServerOptions({} as never), message: /X509SvidSource/ },
-    { name: 'mtlsWebServerOptions without authorizer', run: () => mtlsWebServerOptions({ cert: pki.web.cert, key: pki.web.key }, bundles, undefined as never), message: /authorizer is required/ },
-    { name: 'mtlsWebServerOptions without key', run: () => mtlsWebServerOptions({ cert: pki.web.cert } as never, bundles, auth), message: /cert, key/ },
-    { name: 'tlsClientOptions without authorizer', run: () => tlsClientOptions(bundles, undefined as never), message: /authorizer is required/ },
-    { name: 'mtlsClientOptions without authorizer', run: () => mtlsClientOptions(svids.client, bundles, undefined as never), message: /authorizer is required/ },
+    {
+      name: 'mtlsWebServerOptions without authorizer',
+      run: () => mtlsWebServerOptions({ cert: pki.web.cert, key: pki.web.key }, bundles, undefined as never),
+      message: /authorizer is required/,
+    },
+    {
+      name: 'mtlsWebServerOptions without key',
+      run: () => mtlsWebServerOptions({ cert: pki.web.cert } as never, bundles, auth),
+      message: /cert, key/,
+    },
+    {
+      name: 'tlsClientOptions without authorizer',
+      run: () => tlsClientOptions(bundles, undefined as never),
+      message: /authorizer is required/,
+    },
+    {
+      name: 'mtlsClientOptions without authorizer',
+      run: () => mtlsClientOptions(svids.client, bundles, undefined as never),
+      message: /authorizer is required/,
+    },
     { name: 'mtlsWebClientOptions without SVID source', run: () => mtlsWebClientOptions(undefined as never), message: /X509SvidSource/ },
-    { name: 'createSpiffeHttpsAgent without authorizer', run: () => createSpiffeHttpsAgent({ bundleSource: bundles } as never), message: /authorizer is required/ },
-    { name: 'createSpiffeDispatcher without authorizer', run: () => createSpiffeDispatcher({ bundleSource: bundles } as never), message: /authorizer is required/ },
-    { name: 'grpcChannelCredentials without authorizer', run: () => grpcChannelCredentials({ bundleSource: bundles } as never), message: /authorizer is required/ },
-    { name: 'grpcServerCredentials with bundles but no authorizer', run: () => grpcServerCredentials({ svidSource: svids.server, bundleSource: bundles }), message: /authorizer is required/ },
+    {
+      name: 'createSpiffeHttpsAgent without authorizer',
+      run: () => createSpiffeHttpsAgent({ bundleSource: bundles } as never),
+      message: /authorizer is required/,
+    },
+    {
+      name: 'createSpiffeDispatcher without authorizer',
+      run: () => createSpiffeDispatcher({ bundleSource: bundles } as never),
+      message: /authorizer is required/,
+    },
+    {
+      name: 'grpcChannelCredentials without authorizer',
+      run: () => grpcChannelCredentials({ bundleSource: bundles } as never),
+      message: /authorizer is required/,
+    },
+    {
+      name: 'grpcServerCredentials with bundles but no authorizer',
+      run: () => grpcServerCredentials({ svidSource: svids.server, bundleSource: bundles }),
+      message: /authorizer is required/,
+    },
     { name: 'spiffeAuth with a non-function authorizer', run: () => spiffeAuth({ authorizer: 'x' as never }), message: /authorizer/ },
     {
       name: 'tuning that sets the certificate',
@@ -72,8 +112,18 @@ describe('builders refuse missing pieces', () => {
   });
   it('accepts the valid counterparts', () => {
     assert.ok(mtlsServerOptions(svids.server, bundles, auth, { resumption: true, tlsOptions: { ALPNProtocols: ['h2'] } }));
-    assert.ok(tlsClientOptions({ getX509BundleForTrustDomain: (td) => bundles.getX509BundleForTrustDomain(td), x509Bundles: () => bundles.bundles() }, auth));
-    assert.ok(createSpiffeHttpsAgent({ bundleSource: { getX509BundleForTrustDomain: (td) => bundles.getX509BundleForTrustDomain(td) }, authorizer: auth }));
+    assert.ok(
+      tlsClientOptions(
+        { getX509BundleForTrustDomain: (td) => bundles.getX509BundleForTrustDomain(td), x509Bundles: () => bundles.bundles() },
+        auth,
+      ),
+    );
+    assert.ok(
+      createSpiffeHttpsAgent({
+        bundleSource: { getX509BundleForTrustDomain: (td) => bundles.getX509BundleForTrustDomain(td) },
+        authorizer: auth,
+      }),
+    );
     assert.ok(spiffeAuth({ authorizer: authorizeAny() }));
   });
 });

@@ -90,7 +90,12 @@ function spiffeClientOptions(
       const authorities = unionOfAuthorities(bundleSource) ?? [];
       return memo.get([svid, ...authorities], () => {
         const pem = svid === undefined ? undefined : svidPem(svid);
-        return contextWithAnchors({ ca: caPems(authorities), minVersion: MIN_TLS_VERSION, secureOptions: NO_RENEGOTIATION, ...(pem ?? {}) });
+        return contextWithAnchors({
+          ca: caPems(authorities),
+          minVersion: MIN_TLS_VERSION,
+          secureOptions: NO_RENEGOTIATION,
+          ...(pem ?? {}),
+        });
       });
     },
   });
@@ -149,11 +154,7 @@ export function tlsClientOptions(bundleSource: X509BundleSource, authorizer: Aut
  * });
  * ```
  */
-export function mtlsClientOptions(
-  svidSource: X509SvidSource,
-  bundleSource: X509BundleSource,
-  authorizer: Authorizer,
-): SpiffeClientOptions {
+export function mtlsClientOptions(svidSource: X509SvidSource, bundleSource: X509BundleSource, authorizer: Authorizer): SpiffeClientOptions {
   assertSvidSource(svidSource, 'mtlsClientOptions');
   assertBundleSource(bundleSource, 'mtlsClientOptions');
   assertAuthorizer(authorizer, 'mtlsClientOptions');
@@ -191,7 +192,12 @@ export function mtlsWebClientOptions(
     get(): SecureContext {
       const svid = svidSource.getX509Svid();
       return memo.get([svid], () =>
-        createSecureContext({ ...svidPem(svid), ...(ca === undefined ? {} : { ca }), minVersion: MIN_TLS_VERSION, secureOptions: NO_RENEGOTIATION }),
+        createSecureContext({
+          ...svidPem(svid),
+          ...(ca === undefined ? {} : { ca }),
+          minVersion: MIN_TLS_VERSION,
+          secureOptions: NO_RENEGOTIATION,
+        }),
       );
     },
   });

@@ -115,7 +115,10 @@ describe('dial: remembered server verifications', () => {
       assert.deepEqual(await connect(whole.port, source), { id: SERVER, chain: 2 });
       assert.deepEqual(await connect(whole.port, source), { id: SERVER, chain: 2 }, 'the caller still reads the whole chain');
       assert.deepEqual(await connect(bare.port, source), { id: SERVER, chain: 1 });
-      assert.ok((await connect(bare.port, new SwappableSource(ca.bundle()))).error instanceof TlsPeerError, 'another source remembers nothing');
+      assert.ok(
+        (await connect(bare.port, new SwappableSource(ca.bundle()))).error instanceof TlsPeerError,
+        'another source remembers nothing',
+      );
     } finally {
       await closeServer(whole.srv);
       await closeServer(bare.srv);

@@ -73,7 +73,17 @@ export function clientConfigFrom(params: SpiffeClientParams, where: string): Cli
 const webOptions = new WeakMap<ClientConfig, SpiffeClientOptions>();
 
 /** Options that decide trust and identity; the caller's values for them are dropped. */
-const CONTROLLED = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'secureContext', 'rejectUnauthorized', 'checkServerIdentity', 'session'] as const;
+const CONTROLLED = [
+  'ca',
+  'cert',
+  'key',
+  'pfx',
+  'passphrase',
+  'secureContext',
+  'rejectUnauthorized',
+  'checkServerIdentity',
+  'session',
+] as const;
 
 /**
  * @internal Fresh `tls.connect` options for one connection: the SVID current now, and (except
@@ -117,7 +127,9 @@ function timeoutError(ms: number): Error {
 
 function abortError(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason : new TlsConnectionError('ERR_TLS_ABORTED', 'tls: the connection attempt was aborted', { cause: reason });
+  return reason instanceof Error
+    ? reason
+    : new TlsConnectionError('ERR_TLS_ABORTED', 'tls: the connection attempt was aborted', { cause: reason });
 }
 
 /**
@@ -165,7 +177,10 @@ export function connectVerified(config: ClientConfig, base: ConnectionOptions, c
       if (config.mode !== 'mtls-web') {
         try {
           const bundleSource = config.bundleSource as X509BundleSource;
-          const verified = authorizePeer(serverVerificationsFor(bundleSource).verify(socket, bundleSource), config.authorizer as Authorizer);
+          const verified = authorizePeer(
+            serverVerificationsFor(bundleSource).verify(socket, bundleSource),
+            config.authorizer as Authorizer,
+          );
           recordVerifiedPeer(socket, verified);
         } catch (err) {
           fail(toTlsPeerError(err));

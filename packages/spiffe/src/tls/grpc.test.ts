@@ -84,7 +84,11 @@ class EchoServer {
   client(svid: X509Svid | undefined, expectServer = SERVER): grpc.Client {
     return new EchoClient(
       `127.0.0.1:${this.port}`,
-      grpcChannelCredentials({ ...(svid === undefined ? {} : { svidSource: svid }), bundleSource: bundles, authorizer: authorizeId(expectServer) }),
+      grpcChannelCredentials({
+        ...(svid === undefined ? {} : { svidSource: svid }),
+        bundleSource: bundles,
+        authorizer: authorizeId(expectServer),
+      }),
     );
   }
 
@@ -277,7 +281,12 @@ describe('gRPC: grpcServerCredentials and grpcChannelCredentials', { timeout: 60
     });
     const injected = new Rejections();
     const injector = grpcServer.createConnectionInjector(
-      grpcServerCredentials({ svidSource: svids.server, bundleSource: bundles, authorizer: authorizeOneOf(CLIENT), onRejected: injected.onRejected }),
+      grpcServerCredentials({
+        svidSource: svids.server,
+        bundleSource: bundles,
+        authorizer: authorizeOneOf(CLIENT),
+        onRejected: injected.onRejected,
+      }),
     );
     const tcp = net.createServer((socket) => injector.injectConnection(socket));
     tcp.listen(0, '127.0.0.1');
@@ -325,7 +334,12 @@ describe('gRPC: bundle updates and several servers in one process', { timeout: 6
     const source = new SwappableSource(ca.bundle());
     const rejections = new Rejections();
     const server = await new EchoServer().start(
-      grpcServerCredentials({ svidSource: svids.server, bundleSource: source, authorizer: authorizeAny(), onRejected: rejections.onRejected }),
+      grpcServerCredentials({
+        svidSource: svids.server,
+        bundleSource: source,
+        authorizer: authorizeAny(),
+        onRejected: rejections.onRejected,
+      }),
     );
     try {
       assert.equal(await server.call(svids.client, 'before'), `before from ${CLIENT}`);
@@ -346,7 +360,12 @@ describe('gRPC: bundle updates and several servers in one process', { timeout: 6
     );
     const forOther = new Rejections();
     const otherServer = await new EchoServer().start(
-      grpcServerCredentials({ svidSource: svids.server, bundleSource: bundles, authorizer: authorizeOneOf(OTHER), onRejected: forOther.onRejected }),
+      grpcServerCredentials({
+        svidSource: svids.server,
+        bundleSource: bundles,
+        authorizer: authorizeOneOf(OTHER),
+        onRejected: forOther.onRejected,
+      }),
     );
     // A plain grpc-js mTLS server in the same process: OpenSSL checks the client, this library does not.
     const serverPem = svids.server.marshal();
@@ -381,7 +400,12 @@ describe('gRPC: bundle updates and several servers in one process', { timeout: 6
     };
     const reported: unknown[] = [];
     const server = await new EchoServer().start(
-      grpcServerCredentials({ svidSource: source, bundleSource: bundles, authorizer: authorizeAny(), onRotationError: (err) => reported.push(err) }),
+      grpcServerCredentials({
+        svidSource: source,
+        bundleSource: bundles,
+        authorizer: authorizeAny(),
+        onRotationError: (err) => reported.push(err),
+      }),
     );
     try {
       withdrawn = true;
@@ -399,7 +423,12 @@ describe('gRPC: bundle updates and several servers in one process', { timeout: 6
     const rejections = new Rejections();
     const seen: string[] = [];
     const credentials = grpc.experimental.createServerCredentialsWithInterceptors(
-      grpcServerCredentials({ svidSource: svids.server, bundleSource: bundles, authorizer: authorizeOneOf(CLIENT), onRejected: rejections.onRejected }),
+      grpcServerCredentials({
+        svidSource: svids.server,
+        bundleSource: bundles,
+        authorizer: authorizeOneOf(CLIENT),
+        onRejected: rejections.onRejected,
+      }),
       [(method, call) => (seen.push(method.path), new grpc.ServerInterceptingCall(call))],
     );
     const server = await new EchoServer().start(credentials);
@@ -432,7 +461,10 @@ describe('gRPC: bundle updates and several servers in one process', { timeout: 6
     const client = server.client(chains.viaIntermediate);
     try {
       const replies = await Promise.all(['1', '2', '3'].map((m) => echo(client, m)));
-      assert.deepEqual(replies, ['1', '2', '3'].map((m) => `${m} from ${CLIENT}`));
+      assert.deepEqual(
+        replies,
+        ['1', '2', '3'].map((m) => `${m} from ${CLIENT}`),
+      );
     } finally {
       client.close();
       server.stop();

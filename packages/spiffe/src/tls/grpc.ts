@@ -167,7 +167,9 @@ let classes: ReturnType<typeof grpcClasses> | undefined;
  * ```
  */
 export function grpcChannelCredentials(options: SpiffeClientParams): grpc.ChannelCredentials {
-  return new (classes ??= grpcClasses('grpcChannelCredentials')).SpiffeChannelCredentials(clientConfigFrom(options, 'grpcChannelCredentials'));
+  return new (classes ??= grpcClasses('grpcChannelCredentials')).SpiffeChannelCredentials(
+    clientConfigFrom(options, 'grpcChannelCredentials'),
+  );
 }
 
 /**

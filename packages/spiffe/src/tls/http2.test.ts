@@ -46,7 +46,11 @@ describe('http2: createHttp2SecureServer and connectHttp2', () => {
   after(() => closeServer(server));
 
   it('does an authenticated round trip', async () => {
-    const session = await connectHttp2(`https://127.0.0.1:${port}`, { svidSource: svids.client, bundleSource: bundles, authorizer: authorizeId(SERVER) });
+    const session = await connectHttp2(`https://127.0.0.1:${port}`, {
+      svidSource: svids.client,
+      bundleSource: bundles,
+      authorizer: authorizeId(SERVER),
+    });
     try {
       assert.equal(String(peerIdFromSocket(session.socket)), SERVER);
       assert.deepEqual(await get(session), { status: 200, body: `hello ${CLIENT}` });
@@ -62,7 +66,11 @@ describe('http2: createHttp2SecureServer and connectHttp2', () => {
       }),
     );
     const compatPort = await listenLocal(compat);
-    const session = await connectHttp2(`https://127.0.0.1:${compatPort}`, { svidSource: svids.client, bundleSource: bundles, authorizer: authorizeId(SERVER) });
+    const session = await connectHttp2(`https://127.0.0.1:${compatPort}`, {
+      svidSource: svids.client,
+      bundleSource: bundles,
+      authorizer: authorizeId(SERVER),
+    });
     try {
       assert.deepEqual(await get(session), { status: 200, body: `compat ${CLIENT}` });
     } finally {
@@ -73,7 +81,11 @@ describe('http2: createHttp2SecureServer and connectHttp2', () => {
 
   it('never opens a session for a rejected client', async () => {
     const count = streams.length;
-    const outcome = await connectHttp2(`https://127.0.0.1:${port}`, { svidSource: svids.other, bundleSource: bundles, authorizer: authorizeId(SERVER) }).then(
+    const outcome = await connectHttp2(`https://127.0.0.1:${port}`, {
+      svidSource: svids.other,
+      bundleSource: bundles,
+      authorizer: authorizeId(SERVER),
+    }).then(
       async (session) => {
         session.on('error', () => {});
         const result = await get(session).catch((err: Error) => err);

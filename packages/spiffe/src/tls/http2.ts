@@ -40,9 +40,7 @@ export function createHttp2SecureServer(
 ): http2.Http2SecureServer {
   const state = stateFor(options, 'createHttp2SecureServer');
   const server =
-    onRequest === undefined
-      ? http2.createSecureServer(state.serverOptions())
-      : http2.createSecureServer(state.serverOptions(), onRequest);
+    onRequest === undefined ? http2.createSecureServer(state.serverOptions()) : http2.createSecureServer(state.serverOptions(), onRequest);
   state.attach(server);
   return server;
 }

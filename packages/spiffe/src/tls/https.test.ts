@@ -7,13 +7,7 @@ import express from 'express';
 import { authorizeId, authorizeOneOf } from '../authorize/index.js';
 import { TlsPeerError } from '../errors.js';
 import type { X509Svid } from '../svid/x509/index.js';
-import {
-  createHttpsServer,
-  createSpiffeHttpsAgent,
-  mtlsServerOptions,
-  peerIdFromSocket,
-  tlsServerOptions,
-} from './index.js';
+import { createHttpsServer, createSpiffeHttpsAgent, mtlsServerOptions, peerIdFromSocket, tlsServerOptions } from './index.js';
 import { spiffeAuth } from '../express/index.js';
 import { closeServer, delay, listenLocal, makePki, trackSockets } from './testing/fixtures.js';
 
@@ -118,11 +112,14 @@ describe('https: createHttpsServer and createSpiffeHttpsAgent', () => {
   it('works as axios httpsAgent: rejection of an impostor', async () => {
     const fake = await impostor();
     try {
-      await assert.rejects(axios.get(`https://127.0.0.1:${fake.port}/`, { httpsAgent: agentFor(svids.client) }), (err: Error & { code?: string }) => {
-        assert.match(err.message, /unexpected ID "spiffe:\/\/example\.org\/other"/);
-        assert.equal(err.code, 'ERR_TLS_PEER_REJECTED');
-        return true;
-      });
+      await assert.rejects(
+        axios.get(`https://127.0.0.1:${fake.port}/`, { httpsAgent: agentFor(svids.client) }),
+        (err: Error & { code?: string }) => {
+          assert.match(err.message, /unexpected ID "spiffe:\/\/example\.org\/other"/);
+          assert.equal(err.code, 'ERR_TLS_PEER_REJECTED');
+          return true;
+        },
+      );
       assert.equal(Buffer.concat(fake.received).length, 0);
     } finally {
       await closeServer(fake.server);

@@ -64,7 +64,6 @@ export function formatTlsHandshakeError(err: unknown, socket?: Pick<TLSSocket, '
   }
   const address = socket?.remoteAddress;
   const port = socket?.remotePort;
-  const from =
-    address === undefined ? 'unknown peer' : address.includes(':') ? `[${address}]:${port ?? ''}` : `${address}:${port ?? ''}`;
+  const from = address === undefined ? 'unknown peer' : address.includes(':') ? `[${address}]:${port ?? ''}` : `${address}:${port ?? ''}`;
   return `TLS handshake error from ${from}: ${reason}`;
 }

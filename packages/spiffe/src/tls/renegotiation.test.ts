@@ -52,12 +52,15 @@ const serverCreators: Array<{ name: string; make: (onSocket: (socket: TLSSocket)
   },
   {
     name: 'listen',
-    make: (onSocket) => listen({ port: 0, host: '127.0.0.1', svidSource: svids.server, bundleSource: bundles, authorizer: authorizeId(CLIENT) }, onSocket),
+    make: (onSocket) =>
+      listen({ port: 0, host: '127.0.0.1', svidSource: svids.server, bundleSource: bundles, authorizer: authorizeId(CLIENT) }, onSocket),
   },
   {
     name: 'createHttpsServer',
     make: (onSocket) => {
-      const server = createHttpsServer(mtlsServerOptions(svids.server, bundles, authorizeId(CLIENT)), (req, res) => res.end(peerUri(req.socket as TLSSocket)));
+      const server = createHttpsServer(mtlsServerOptions(svids.server, bundles, authorizeId(CLIENT)), (req, res) =>
+        res.end(peerUri(req.socket as TLSSocket)),
+      );
       server.on('secureConnection', onSocket);
       return server;
     },
@@ -65,7 +68,9 @@ const serverCreators: Array<{ name: string; make: (onSocket: (socket: TLSSocket)
   {
     name: 'createHttp2SecureServer',
     make: (onSocket) => {
-      const server = createHttp2SecureServer(mtlsServerOptions(svids.server, bundles, authorizeId(CLIENT), { tlsOptions: { allowHTTP1: true } as tls.TlsOptions }));
+      const server = createHttp2SecureServer(
+        mtlsServerOptions(svids.server, bundles, authorizeId(CLIENT), { tlsOptions: { allowHTTP1: true } as tls.TlsOptions }),
+      );
       server.on('secureConnection', onSocket);
       return server;
     },
@@ -86,7 +91,9 @@ describe('a client that renegotiates to swap its certificate', { skip }, () => {
         }),
       );
       const rejected: Array<{ err: TlsPeerError; line: string }> = [];
-      server.on('spiffeRejected', (err: TlsPeerError, socket: TLSSocket) => rejected.push({ err, line: formatTlsHandshakeError(err, socket) }));
+      server.on('spiffeRejected', (err: TlsPeerError, socket: TLSSocket) =>
+        rejected.push({ err, line: formatTlsHandshakeError(err, socket) }),
+      );
       const port = await listenLocal(server);
       try {
         const attacker = renegotiatingClient(port, minted.client, forgedAdmin);
@@ -101,7 +108,10 @@ describe('a client that renegotiates to swap its certificate', { skip }, () => {
         const { err, line } = rejected[0]!;
         assert.ok(err instanceof TlsPeerError);
         assert.equal(err.code, 'ERR_TLS_RENEGOTIATION_REFUSED');
-        assert.match(line, /^TLS handshake error from 127\.0\.0\.1:\d+: the client of an established TLS 1\.2 connection tried to renegotiate/);
+        assert.match(
+          line,
+          /^TLS handshake error from 127\.0\.0\.1:\d+: the client of an established TLS 1\.2 connection tried to renegotiate/,
+        );
       } finally {
         await closeServer(server);
       }
@@ -122,7 +132,10 @@ async function converse(socket: TLSSocket): Promise<{ seen: string[]; error: Err
 }
 
 const clients: Array<{ name: string; connect: (port: number) => Promise<TLSSocket> }> = [
-  { name: 'dial', connect: (port) => dial({ host: '127.0.0.1', port, svidSource: svids.client, bundleSource: bundles, authorizer: authorizeId(SERVER) }) },
+  {
+    name: 'dial',
+    connect: (port) => dial({ host: '127.0.0.1', port, svidSource: svids.client, bundleSource: bundles, authorizer: authorizeId(SERVER) }),
+  },
   {
     name: 'dial (mode tls)',
     connect: (port) => dial({ host: '127.0.0.1', port, mode: 'tls', bundleSource: bundles, authorizer: authorizeId(SERVER) }),

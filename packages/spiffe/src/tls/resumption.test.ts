@@ -286,4 +286,3 @@ describe('the helpers never resume and verify every connection', () => {
     }
   });
 });
-

@@ -16,7 +16,10 @@ describe('plain server options fail closed', () => {
   const builders = [
     { name: 'tlsServerOptions', make: () => tlsServerOptions(svids.server) },
     { name: 'mtlsServerOptions', make: () => mtlsServerOptions(svids.server, bundles, authorizeId(CLIENT)) },
-    { name: 'mtlsWebServerOptions', make: () => mtlsWebServerOptions({ cert: pki.web.cert, key: pki.web.key }, bundles, authorizeId(CLIENT)) },
+    {
+      name: 'mtlsWebServerOptions',
+      make: () => mtlsWebServerOptions({ cert: pki.web.cert, key: pki.web.key }, bundles, authorizeId(CLIENT)),
+    },
   ];
   const misuses: Array<{ name: string; use: (opts: tls.TlsOptions) => unknown }> = [
     { name: 'https.createServer(opts)', use: (opts) => https.createServer(opts) },

@@ -167,12 +167,9 @@ function serverOptions(config: ServerConfig): SpiffeServerOptions {
 
 /** @internal The configuration inside server options, or a TypeError for anything else. */
 export function serverConfigOf(options: unknown, where: string): ServerConfig {
-  const config =
-    options !== null && typeof options === 'object' ? (options as Partial<SpiffeServerOptions>)[SERVER_CONFIG] : undefined;
+  const config = options !== null && typeof options === 'object' ? (options as Partial<SpiffeServerOptions>)[SERVER_CONFIG] : undefined;
   if (config === undefined) {
-    throw new TypeError(
-      `${where}: expected options from tlsServerOptions(), mtlsServerOptions() or mtlsWebServerOptions()`,
-    );
+    throw new TypeError(`${where}: expected options from tlsServerOptions(), mtlsServerOptions() or mtlsWebServerOptions()`);
   }
   return config;
 }

@@ -121,7 +121,12 @@ describe('createTlsServer: remembered client verifications', () => {
       createTlsServer(mtlsServerOptions(svids.server, new SwappableSource(ca.bundle()), authorizeId(CLIENT)), (socket) => {
         const detailed = socket.getPeerCertificate(true);
         let chain = 0;
-        for (let c: tls.DetailedPeerCertificate | undefined = detailed; c?.raw && chain < 5; c = c.issuerCertificate === c ? undefined : c.issuerCertificate) chain++;
+        for (
+          let c: tls.DetailedPeerCertificate | undefined = detailed;
+          c?.raw && chain < 5;
+          c = c.issuerCertificate === c ? undefined : c.issuerCertificate
+        )
+          chain++;
         seen.push({ chain, issuer: detailed.issuerCertificate?.raw, peerChain: peerChainFromSocket(socket)?.length });
         socket.once('data', () => socket.end(String(peerIdFromSocket(socket))));
       }),

@@ -17,7 +17,17 @@ import {
   secureServer,
   tlsServerOptions,
 } from './index.js';
-import { closeServer, collect, delay, listenLocal, makePki, RotatingSvidSource, SilentSvidSource, toSvid, trackSockets } from './testing/fixtures.js';
+import {
+  closeServer,
+  collect,
+  delay,
+  listenLocal,
+  makePki,
+  RotatingSvidSource,
+  SilentSvidSource,
+  toSvid,
+  trackSockets,
+} from './testing/fixtures.js';
 
 const pki = makePki();
 const { minted, svids, bundles, ca } = pki;
@@ -98,13 +108,25 @@ describe('SVID rotation', () => {
     );
     const port = await listenLocal(server);
     try {
-      const socket = await dial({ host: '127.0.0.1', port, svidSource: svids.client, bundleSource: bundles, authorizer: authorizeId(SERVER) });
+      const socket = await dial({
+        host: '127.0.0.1',
+        port,
+        svidSource: svids.client,
+        bundleSource: bundles,
+        authorizer: authorizeId(SERVER),
+      });
       const before = socket.getPeerX509Certificate()?.serialNumber;
       for (let i = 0; i < 3; i++) source.set(toSvid(ca.svid('/server')));
       socket.write('still there?');
       const [echo] = (await once(socket, 'data')) as [Buffer];
       assert.equal(echo.toString(), 'still there?');
-      const fresh = await dial({ host: '127.0.0.1', port, svidSource: svids.client, bundleSource: bundles, authorizer: authorizeId(SERVER) });
+      const fresh = await dial({
+        host: '127.0.0.1',
+        port,
+        svidSource: svids.client,
+        bundleSource: bundles,
+        authorizer: authorizeId(SERVER),
+      });
       assert.notEqual(fresh.getPeerX509Certificate()?.serialNumber, before);
       fresh.destroy();
       socket.destroy();
@@ -145,7 +167,13 @@ describe('SVID rotation', () => {
     server.on('spiffeRejected', (err: TlsPeerError) => rejected.push(err));
     const port = await listenLocal(server);
     const attempt = async () => {
-      const socket = tls.connect({ host: '127.0.0.1', port, cert: minted.client.certPem, key: minted.client.keyPem, rejectUnauthorized: false });
+      const socket = tls.connect({
+        host: '127.0.0.1',
+        port,
+        cert: minted.client.certPem,
+        key: minted.client.keyPem,
+        rejectUnauthorized: false,
+      });
       return (await collect(socket)).data;
     };
     try {
@@ -185,7 +213,11 @@ function countingAuthorizer(expected: string) {
   return { state, authorizer };
 }
 
-async function echoIdServer(options: Parameters<typeof mtlsServerOptions>[3], authorizer: Authorizer, source = svids.server as Parameters<typeof mtlsServerOptions>[0]) {
+async function echoIdServer(
+  options: Parameters<typeof mtlsServerOptions>[3],
+  authorizer: Authorizer,
+  source = svids.server as Parameters<typeof mtlsServerOptions>[0],
+) {
   const rejected: TlsPeerError[] = [];
   const server = trackSockets(
     createTlsServer(mtlsServerOptions(source, bundles, authorizer, options), (socket) => {
@@ -310,10 +342,21 @@ describe('TLS sessions', () => {
 describe('cipher suites', () => {
   /** The suite a default node:tls client ends up with against a server of `options`. */
   async function negotiated(tuning: Parameters<typeof mtlsServerOptions>[3], connect: tls.ConnectionOptions = {}) {
-    const server = trackSockets(createTlsServer(mtlsServerOptions(svids.server, bundles, authorizeId(CLIENT), tuning), (socket) => socket.end(socket.getCipher().name)));
+    const server = trackSockets(
+      createTlsServer(mtlsServerOptions(svids.server, bundles, authorizeId(CLIENT), tuning), (socket) =>
+        socket.end(socket.getCipher().name),
+      ),
+    );
     const port = await listenLocal(server);
     try {
-      const socket = tls.connect({ host: '127.0.0.1', port, cert: minted.client.certPem, key: minted.client.keyPem, rejectUnauthorized: false, ...connect });
+      const socket = tls.connect({
+        host: '127.0.0.1',
+        port,
+        cert: minted.client.certPem,
+        key: minted.client.keyPem,
+        rejectUnauthorized: false,
+        ...connect,
+      });
       return (await collect(socket)).data;
     } finally {
       await closeServer(server);
@@ -359,8 +402,16 @@ describe('secureServer', () => {
   });
 
   const misuse: Array<{ name: string; run: () => unknown; message: RegExp }> = [
-    { name: 'a server that is not a tls.Server', run: () => secureServer({} as never, tlsServerOptions(svids.server)), message: /expected a tls\.Server/ },
-    { name: 'options that are not SPIFFE options', run: () => secureServer(tls.createServer(), { cert: 'x' } as never), message: /expected options from/ },
+    {
+      name: 'a server that is not a tls.Server',
+      run: () => secureServer({} as never, tlsServerOptions(svids.server)),
+      message: /expected a tls\.Server/,
+    },
+    {
+      name: 'options that are not SPIFFE options',
+      run: () => secureServer(tls.createServer(), { cert: 'x' } as never),
+      message: /expected options from/,
+    },
     {
       name: 'securing a server twice',
       run: () => secureServer(createTlsServer(tlsServerOptions(svids.server)), tlsServerOptions(svids.server)),

@@ -72,8 +72,7 @@ export class ServerState {
 
   /** Options for `setSecureContext`: identity, no trust store, tickets per `resumption`. */
   contextOptions(): SecureContextOptions {
-    const identity =
-      this.config.mode === 'mtls-web' ? (this.config.webIdentity as SecureContextOptions) : svidPem(this.#svid as X509Svid);
+    const identity = this.config.mode === 'mtls-web' ? (this.config.webIdentity as SecureContextOptions) : svidPem(this.#svid as X509Svid);
     return {
       ...this.config.tlsOptions,
       ...serverCipherOptions(this.config),

@@ -18,19 +18,32 @@ interface Seen {
  * A plain node:tls server (no SPIFFE gate) that reads the client's leaf from the session in its
  * connection listener; one client connection presenting `client` (or nothing).
  */
-async function readOnServer(client: TestSvid | undefined, options: tls.TlsOptions = {}, connect: tls.ConnectionOptions = {}): Promise<Seen> {
+async function readOnServer(
+  client: TestSvid | undefined,
+  options: tls.TlsOptions = {},
+  connect: tls.ConnectionOptions = {},
+): Promise<Seen> {
   const seen: Seen = { leaf: undefined, session: undefined };
   const server = trackSockets(
-    tls.createServer({ cert: minted.server.certPem, key: minted.server.keyPem, requestCert: true, rejectUnauthorized: false, ...options }, (socket: TLSSocket) => {
-      const read = socket.getSession.bind(socket);
-      socket.getSession = () => (seen.session = read());
-      seen.leaf = peerLeafFromSession(socket);
-      socket.end('done');
-    }),
+    tls.createServer(
+      { cert: minted.server.certPem, key: minted.server.keyPem, requestCert: true, rejectUnauthorized: false, ...options },
+      (socket: TLSSocket) => {
+        const read = socket.getSession.bind(socket);
+        socket.getSession = () => (seen.session = read());
+        seen.leaf = peerLeafFromSession(socket);
+        socket.end('done');
+      },
+    ),
   );
   const port = await listenLocal(server);
   try {
-    const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...(client ? { cert: client.certPem, key: client.keyPem } : {}), ...connect });
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port,
+      rejectUnauthorized: false,
+      ...(client ? { cert: client.certPem, key: client.keyPem } : {}),
+      ...connect,
+    });
     await collect(socket);
   } finally {
     await closeServer(server);
@@ -85,7 +98,7 @@ describe('peerLeafFromSession', () => {
     assert.deepEqual(peerLeafFromSession(socket), der);
   });
 
-  it("reads the DER behind the header newer Node lines (24) put in front of the session", () => {
+  it('reads the DER behind the header newer Node lines (24) put in front of the session', () => {
     const der = Buffer.from(minted.client.chainDer[0]!);
     const session = tlv(0x30, integer(1), integer(0x0304), tlv(0xa3, der));
     const header = (version: string, name: string) =>

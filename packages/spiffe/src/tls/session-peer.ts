@@ -58,7 +58,7 @@ export function peerLeafFromSession(socket: TLSSocket): Buffer | undefined {
     if (start < 0) return undefined;
     const top = readTlv(session, start);
     if (top.tag !== SEQUENCE_TAG || top.end !== session.length) return undefined;
-    for (let offset = top.contentStart; offset < top.end; ) {
+    for (let offset = top.contentStart; offset < top.end;) {
       const field = readTlv(session, offset, top.end);
       if (field.tag === PEER_CERTIFICATE_TAG) {
         const cert = readTlv(session, field.contentStart, field.end);

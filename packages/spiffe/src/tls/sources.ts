@@ -14,19 +14,13 @@ import type { X509SvidSource } from '../svid/x509/index.js';
 /** @internal Throws a TypeError unless `source` can hand out an X509-SVID. */
 export function assertSvidSource(source: unknown, where: string): asserts source is X509SvidSource {
   if (source === null || typeof source !== 'object' || typeof (source as X509SvidSource).getX509Svid !== 'function') {
-    throw new TypeError(
-      `${where}: expected an X509SvidSource (an X509Svid, a file source or an X509Source: an object with getX509Svid())`,
-    );
+    throw new TypeError(`${where}: expected an X509SvidSource (an X509Svid, a file source or an X509Source: an object with getX509Svid())`);
   }
 }
 
 /** @internal Throws a TypeError unless `source` can hand out X.509 bundles. */
 export function assertBundleSource(source: unknown, where: string): asserts source is X509BundleSource {
-  if (
-    source === null ||
-    typeof source !== 'object' ||
-    typeof (source as X509BundleSource).getX509BundleForTrustDomain !== 'function'
-  ) {
+  if (source === null || typeof source !== 'object' || typeof (source as X509BundleSource).getX509BundleForTrustDomain !== 'function') {
     throw new TypeError(
       `${where}: expected an X509BundleSource (an X509Bundle, X509BundleSet, SpiffeBundleSet or X509Source: an object with getX509BundleForTrustDomain())`,
     );
@@ -56,7 +50,7 @@ function listX509Bundles(source: X509BundleSource): X509Bundle[] | undefined {
   if (typeof source.x509Bundles !== 'function') return undefined;
   const bundles: unknown = source.x509Bundles();
   if (!Array.isArray(bundles) || !bundles.every((bundle) => bundle instanceof X509Bundle)) {
-    throw new TypeError('tls: the bundle source\'s x509Bundles() must return an array of X509Bundle');
+    throw new TypeError("tls: the bundle source's x509Bundles() must return an array of X509Bundle");
   }
   return bundles;
 }

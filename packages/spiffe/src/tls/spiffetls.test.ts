@@ -6,15 +6,7 @@ import { authorizeId, authorizeOneOf } from '../authorize/index.js';
 import { AuthorizationError, TlsPeerError, X509SvidError } from '../errors.js';
 import type { TestSvid } from '../testing/ca.js';
 import type { X509Svid } from '../svid/x509/index.js';
-import {
-  createTlsServer,
-  dial,
-  formatTlsHandshakeError,
-  listen,
-  peerIdFromSocket,
-  tlsServerOptions,
-  type SpiffeTlsMode,
-} from './index.js';
+import { createTlsServer, dial, formatTlsHandshakeError, listen, peerIdFromSocket, tlsServerOptions, type SpiffeTlsMode } from './index.js';
 import { closeServer, collect, listenLocal, makePki, trackSockets } from './testing/fixtures.js';
 
 const pki = makePki();
@@ -106,7 +98,12 @@ const clientCases: Array<{
     reason: { type: X509SvidError, code: 'ERR_X509SVID_UNTRUSTED' },
     message: /other\.org/,
   },
-  { name: 'a client without a certificate', svid: undefined, code: 'ERR_TLS_NO_PEER_CERTIFICATE', message: /^tls: the client presented no certificate/ },
+  {
+    name: 'a client without a certificate',
+    svid: undefined,
+    code: 'ERR_TLS_NO_PEER_CERTIFICATE',
+    message: /^tls: the client presented no certificate/,
+  },
 ];
 
 for (const mode of ['mtls', 'mtls-web'] as const) {
@@ -265,7 +262,14 @@ describe('the rejected side', () => {
     const port = await listenLocal(server);
     try {
       await assert.rejects(
-        dial({ host: '127.0.0.1', port, mode: 'tls', bundleSource: bundles, authorizer: authorizeId(SERVER), tlsOptions: { maxVersion: 'TLSv1.3' } }),
+        dial({
+          host: '127.0.0.1',
+          port,
+          mode: 'tls',
+          bundleSource: bundles,
+          authorizer: authorizeId(SERVER),
+          tlsOptions: { maxVersion: 'TLSv1.3' },
+        }),
         { code: 'ERR_TLS_PEER_REJECTED', message: 'tls: unexpected ID "spiffe://example.org/other"' },
       );
       await new Promise((r) => setTimeout(r, 50));
@@ -285,8 +289,19 @@ describe('dial (mtls-web)', () => {
 
   const cases: Array<{ name: string; host: string; ca?: string; svid: X509Svid; ok?: boolean; code?: string }> = [
     { name: 'trusts the Web PKI server by CA and host name', host: 'localhost', ca: pki.web.ca, svid: svids.client, ok: true },
-    { name: 'rejects the server when its CA is not trusted', host: 'localhost', svid: svids.client, code: 'DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY' },
-    { name: 'rejects the server when the host name does not match', host: '127.0.0.1', ca: pki.web.ca, svid: svids.client, code: 'ERR_TLS_CERT_ALTNAME_INVALID' },
+    {
+      name: 'rejects the server when its CA is not trusted',
+      host: 'localhost',
+      svid: svids.client,
+      code: 'DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+    },
+    {
+      name: 'rejects the server when the host name does not match',
+      host: '127.0.0.1',
+      ca: pki.web.ca,
+      svid: svids.client,
+      code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+    },
   ];
   for (const c of cases) {
     it(c.name, async () => {
@@ -321,9 +336,21 @@ describe('dial (mtls-web)', () => {
 describe('dial argument checks', () => {
   const cases: Array<{ name: string; options: Record<string, unknown>; message: RegExp }> = [
     { name: 'no authorizer', options: { port: 1, svidSource: svids.client, bundleSource: bundles }, message: /authorizer is required/ },
-    { name: 'no bundle source', options: { port: 1, svidSource: svids.client, authorizer: authorizeId(SERVER) }, message: /X509BundleSource/ },
-    { name: 'no SVID source in mtls mode', options: { port: 1, bundleSource: bundles, authorizer: authorizeId(SERVER) }, message: /X509SvidSource/ },
-    { name: 'an unknown mode', options: { port: 1, mode: 'plain', bundleSource: bundles, authorizer: authorizeId(SERVER) }, message: /mode must be/ },
+    {
+      name: 'no bundle source',
+      options: { port: 1, svidSource: svids.client, authorizer: authorizeId(SERVER) },
+      message: /X509BundleSource/,
+    },
+    {
+      name: 'no SVID source in mtls mode',
+      options: { port: 1, bundleSource: bundles, authorizer: authorizeId(SERVER) },
+      message: /X509SvidSource/,
+    },
+    {
+      name: 'an unknown mode',
+      options: { port: 1, mode: 'plain', bundleSource: bundles, authorizer: authorizeId(SERVER) },
+      message: /mode must be/,
+    },
     { name: 'a bad port', options: { port: 0, mode: 'tls', bundleSource: bundles, authorizer: authorizeId(SERVER) }, message: /port/ },
   ];
   for (const c of cases) {

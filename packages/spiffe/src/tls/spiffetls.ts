@@ -11,13 +11,7 @@ import type { X509BundleSource } from '../bundle/index.js';
 import type { X509SvidSource } from '../svid/x509/index.js';
 import { connectVerified, type ClientConfig } from './connect.js';
 import type { SpiffeTlsMode } from './mode.js';
-import {
-  mtlsServerOptions,
-  mtlsWebServerOptions,
-  tlsServerOptions,
-  type SpiffeServerOptions,
-  type WebIdentity,
-} from './server-options.js';
+import { mtlsServerOptions, mtlsWebServerOptions, tlsServerOptions, type SpiffeServerOptions, type WebIdentity } from './server-options.js';
 import { createTlsServer } from './server.js';
 import { assertAuthorizer, assertBundleSource, assertSvidSource } from './sources.js';
 
@@ -97,9 +91,19 @@ function serverOptionsFor(options: ListenOptions): SpiffeServerOptions {
     case 'tls':
       return tlsServerOptions(options.svidSource as X509SvidSource, tuning);
     case 'mtls':
-      return mtlsServerOptions(options.svidSource as X509SvidSource, options.bundleSource as X509BundleSource, options.authorizer as Authorizer, tuning);
+      return mtlsServerOptions(
+        options.svidSource as X509SvidSource,
+        options.bundleSource as X509BundleSource,
+        options.authorizer as Authorizer,
+        tuning,
+      );
     case 'mtls-web':
-      return mtlsWebServerOptions(options.webIdentity as WebIdentity, options.bundleSource as X509BundleSource, options.authorizer as Authorizer, tuning);
+      return mtlsWebServerOptions(
+        options.webIdentity as WebIdentity,
+        options.bundleSource as X509BundleSource,
+        options.authorizer as Authorizer,
+        tuning,
+      );
   }
 }
 

@@ -42,7 +42,12 @@ describe('fetch through createSpiffeDispatcher (undici)', () => {
 
   it('presents the current SVID on new connections', async () => {
     const source = new RotatingSvidSource(svids.other);
-    const dispatcher = createSpiffeDispatcher({ svidSource: source, bundleSource: bundles, authorizer: authorizeId(SERVER), agentOptions: { pipelining: 0 } });
+    const dispatcher = createSpiffeDispatcher({
+      svidSource: source,
+      bundleSource: bundles,
+      authorizer: authorizeId(SERVER),
+      agentOptions: { pipelining: 0 },
+    });
     try {
       await assert.rejects(fetch(`https://127.0.0.1:${port}/`, { dispatcher }));
       assert.equal(rejected.at(-1)?.message, 'tls: unexpected ID "spiffe://example.org/other"');

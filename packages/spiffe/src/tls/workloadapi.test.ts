@@ -53,7 +53,13 @@ describe('with Workload API X509Sources', () => {
     );
     const port = await listenLocal(server);
     const roundTrip = async () => {
-      const socket = await dial({ host: '127.0.0.1', port, svidSource: clientSource, bundleSource: clientSource, authorizer: authorizeId(SERVER) });
+      const socket = await dial({
+        host: '127.0.0.1',
+        port,
+        svidSource: clientSource,
+        bundleSource: clientSource,
+        authorizer: authorizeId(SERVER),
+      });
       const serial = socket.getPeerX509Certificate()?.serialNumber;
       socket.write('hi');
       const [reply] = (await once(socket, 'data')) as [Buffer];

@@ -1,11 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkloadApiError } from '../errors.js';
-import {
-  describeWorkloadApiAddress,
-  parseWorkloadApiAddress,
-  resolveWorkloadApiAddress,
-} from './address.js';
+import { describeWorkloadApiAddress, parseWorkloadApiAddress, resolveWorkloadApiAddress } from './address.js';
 
 describe('parseWorkloadApiAddress: valid addresses', () => {
   const valid: { address: string; kind: 'unix' | 'tcp'; target: string; socketPath?: string; port?: number }[] = [

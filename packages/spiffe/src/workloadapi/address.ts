@@ -52,8 +52,7 @@ function addressError(address: string, from: 'option' | 'env', problem: string):
   const origin = from === 'env' ? `${ENDPOINT_SOCKET_ENV}=${JSON.stringify(address)}` : JSON.stringify(address);
   return new WorkloadApiError(
     'ERR_WORKLOADAPI_ADDRESS',
-    `workloadapi: invalid Workload API address ${origin}: ${problem}; ` +
-      `use e.g. ${UNIX_EXAMPLE} or ${TCP_EXAMPLE}`,
+    `workloadapi: invalid Workload API address ${origin}: ${problem}; ` + `use e.g. ${UNIX_EXAMPLE} or ${TCP_EXAMPLE}`,
   );
 }
 
@@ -77,11 +76,7 @@ function parseUnix(address: string, from: 'option' | 'env'): WorkloadApiAddress 
   } else if (rest.startsWith('/')) {
     rawPath = rest;
   } else {
-    throw addressError(
-      address,
-      from,
-      rest === '' ? 'the socket path is empty' : 'the socket path must be absolute',
-    );
+    throw addressError(address, from, rest === '' ? 'the socket path is empty' : 'the socket path must be absolute');
   }
   if (rawPath.includes('?')) throw addressError(address, from, 'a unix address has no query');
   if (rawPath.includes('#')) throw addressError(address, from, 'a unix address has no fragment');
@@ -128,11 +123,7 @@ function parseTcp(address: string, from: 'option' | 'env'): WorkloadApiAddress {
       throw addressError(address, from, 'write an IPv6 address in brackets, e.g. tcp://[::1]:8081');
     }
     if (!isIPv4(host)) {
-      throw addressError(
-        address,
-        from,
-        `the host must be an IP address, not a name ("${host}")`,
-      );
+      throw addressError(address, from, `the host must be an IP address, not a name ("${host}")`);
     }
   }
   if (portText === undefined || portText === '') {
@@ -161,10 +152,7 @@ function parseTcp(address: string, from: 'option' | 'env'): WorkloadApiAddress {
  * parseWorkloadApiAddress('unix:/run/agent.sock').socketPath; // '/run/agent.sock'
  * ```
  */
-export function parseWorkloadApiAddress(
-  address: string,
-  from: 'option' | 'env' = 'option',
-): WorkloadApiAddress {
+export function parseWorkloadApiAddress(address: string, from: 'option' | 'env' = 'option'): WorkloadApiAddress {
   if (typeof address !== 'string') {
     throw new TypeError(`parseWorkloadApiAddress: expected a string, got ${typeof address}`);
   }
@@ -176,11 +164,7 @@ export function parseWorkloadApiAddress(
   if (address.startsWith('/')) {
     throw addressError(address, from, 'the scheme is missing (write unix:// before the socket path)');
   }
-  throw addressError(
-    address,
-    from,
-    scheme === '' ? 'the scheme is missing' : `unsupported scheme "${scheme}" (use unix or tcp)`,
-  );
+  throw addressError(address, from, scheme === '' ? 'the scheme is missing' : `unsupported scheme "${scheme}" (use unix or tcp)`);
 }
 
 /**
@@ -198,10 +182,7 @@ export function parseWorkloadApiAddress(
  * resolveWorkloadApiAddress('tcp://10.0.0.1:8081').target; // 'ipv4:10.0.0.1:8081'
  * ```
  */
-export function resolveWorkloadApiAddress(
-  address?: string,
-  env: Record<string, string | undefined> = process.env,
-): WorkloadApiAddress {
+export function resolveWorkloadApiAddress(address?: string, env: Record<string, string | undefined> = process.env): WorkloadApiAddress {
   if (address !== undefined) return parseWorkloadApiAddress(address, 'option');
   const fromEnv = env[ENDPOINT_SOCKET_ENV];
   if (fromEnv === undefined || fromEnv === '') {

@@ -38,9 +38,26 @@ describe('BundleSource', () => {
     agent.setJwtBundlesResponse({ bundles: example.jwtBundles([partner]) });
     const source = await BundleSource.create({ client, timeoutMs: 5000 });
     sources.push(source);
-    assert.deepEqual(source.getX509BundleSet().bundles().map((b) => b.trustDomain.name).sort(), ['example.org', 'partner.org']);
-    assert.deepEqual(source.getJwtBundleSet().bundles().map((b) => b.trustDomain.name).sort(), ['example.org', 'partner.org']);
-    assert.deepEqual(source.x509Bundles().map((b) => b.trustDomain.name), ['example.org', 'partner.org']);
+    assert.deepEqual(
+      source
+        .getX509BundleSet()
+        .bundles()
+        .map((b) => b.trustDomain.name)
+        .sort(),
+      ['example.org', 'partner.org'],
+    );
+    assert.deepEqual(
+      source
+        .getJwtBundleSet()
+        .bundles()
+        .map((b) => b.trustDomain.name)
+        .sort(),
+      ['example.org', 'partner.org'],
+    );
+    assert.deepEqual(
+      source.x509Bundles().map((b) => b.trustDomain.name),
+      ['example.org', 'partner.org'],
+    );
     await source.close();
     assert.throws(() => source.getX509BundleSet(), hasCode('ERR_SOURCE_CLOSED'));
     assert.throws(() => source.x509Bundles(), hasCode('ERR_SOURCE_CLOSED'));
@@ -81,7 +98,9 @@ describe('BundleSource', () => {
     const source = await BundleSource.create({ client, timeoutMs: 5000 });
     sources.push(source);
     agent.withdrawIdentity();
-    await until(() => missing(() => source.getX509BundleForTrustDomain(EXAMPLE)) && missing(() => source.getJwtBundleForTrustDomain(EXAMPLE)));
+    await until(
+      () => missing(() => source.getX509BundleForTrustDomain(EXAMPLE)) && missing(() => source.getJwtBundleForTrustDomain(EXAMPLE)),
+    );
   });
 
   it('create() times out naming what it waited for', async () => {

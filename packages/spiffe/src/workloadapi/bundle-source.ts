@@ -34,8 +34,7 @@ export type BundleSourceOptions = WorkloadApiSourceOptions;
  * ```
  */
 export type BundleSourceUpdate =
-  | { readonly kind: 'x509'; readonly bundles: X509BundleSet }
-  | { readonly kind: 'jwt'; readonly bundles: JwtBundleSet };
+  { readonly kind: 'x509'; readonly bundles: X509BundleSet } | { readonly kind: 'jwt'; readonly bundles: JwtBundleSet };
 
 /**
  * The X.509 and JWT bundles of every trust domain this workload trusts, from the Workload API's
@@ -153,7 +152,10 @@ export class BundleSource extends WorkloadApiSource<BundleSourceUpdate> implemen
   getX509BundleSet(): X509BundleSet {
     this.assertOpen();
     if (!this.#x509) {
-      throw new BundleError('ERR_BUNDLE_NOT_FOUND', `x509bundle: the BundleSource holds no X.509 bundles (${this.#x509Reason ?? 'none received'})`);
+      throw new BundleError(
+        'ERR_BUNDLE_NOT_FOUND',
+        `x509bundle: the BundleSource holds no X.509 bundles (${this.#x509Reason ?? 'none received'})`,
+      );
     }
     return this.#x509;
   }
@@ -171,7 +173,10 @@ export class BundleSource extends WorkloadApiSource<BundleSourceUpdate> implemen
   getJwtBundleSet(): JwtBundleSet {
     this.assertOpen();
     if (!this.#jwt) {
-      throw new BundleError('ERR_BUNDLE_NOT_FOUND', `jwtbundle: the BundleSource holds no JWT bundles (${this.#jwtReason ?? 'none received'})`);
+      throw new BundleError(
+        'ERR_BUNDLE_NOT_FOUND',
+        `jwtbundle: the BundleSource holds no JWT bundles (${this.#jwtReason ?? 'none received'})`,
+      );
     }
     return this.#jwt;
   }

@@ -48,7 +48,10 @@ describe('WorkloadApiClient: X.509', () => {
     assert.equal(calls.length, 1);
     assert.deepEqual(calls[0]?.metadata['workload.spiffe.io'], ['true']);
     // The SVID chains to the bundle of its trust domain.
-    parseAndVerifyX509Svid(svid.certificates.map((c) => new Uint8Array(c.raw)), example.ca.bundle());
+    parseAndVerifyX509Svid(
+      svid.certificates.map((c) => new Uint8Array(c.raw)),
+      example.ca.bundle(),
+    );
   });
 
   it('fetches every SVID in order, with hints', async () => {
@@ -100,10 +103,7 @@ describe('WorkloadApiClient: X.509', () => {
   });
 
   it('rejects a fetch with PermissionDenied as a coded error', async () => {
-    await assert.rejects(
-      client.fetchX509Svid(),
-      isWorkloadApiError('ERR_WORKLOADAPI_PERMISSION_DENIED', status.PERMISSION_DENIED),
-    );
+    await assert.rejects(client.fetchX509Svid(), isWorkloadApiError('ERR_WORKLOADAPI_PERMISSION_DENIED', status.PERMISSION_DENIED));
     await assert.rejects(client.fetchX509Svid(), /PermissionDenied "no identity issued"; check that a registration entry matches/);
   });
 
@@ -130,30 +130,46 @@ describe('WorkloadApiClient: response validation', () => {
     { name: 'empty x509_svid', svid: () => example.svid('/bad', { x509_svid: Buffer.alloc(0) }), reason: /x509_svid field is empty/ },
     { name: 'empty key', svid: () => example.svid('/bad', { x509_svid_key: Buffer.alloc(0) }), reason: /x509_svid_key field is empty/ },
     { name: 'empty bundle', svid: () => example.svid('/bad', { bundle: Buffer.alloc(0) }), reason: /bundle field is empty/ },
-    { name: 'key of another certificate', svid: () => example.svid('/bad', { x509_svid_key: keyOfAnother }), reason: /private key does not match/ },
+    {
+      name: 'key of another certificate',
+      svid: () => example.svid('/bad', { x509_svid_key: keyOfAnother }),
+      reason: /private key does not match/,
+    },
     {
       name: 'spiffe_id differing from the URI SAN',
       svid: () => example.svid('/bad', { spiffe_id: 'spiffe://example.org/admin' }),
       reason: /spiffe_id spiffe:\/\/example\.org\/admin differs from the certificate's URI SAN spiffe:\/\/example\.org\/bad/,
     },
-    { name: 'spiffe_id that is no SPIFFE ID', svid: () => example.svid('/bad', { spiffe_id: 'https://example.org/bad' }), reason: /not a SPIFFE ID/ },
+    {
+      name: 'spiffe_id that is no SPIFFE ID',
+      svid: () => example.svid('/bad', { spiffe_id: 'https://example.org/bad' }),
+      reason: /not a SPIFFE ID/,
+    },
     {
       name: 'CA certificate as the leaf',
-      svid: () => ({ ...example.svid('/bad'), x509_svid: concatDer([example.ca.certificate]), x509_svid_key: example.ca.keyDer, spiffe_id: 'spiffe://example.org' }),
+      svid: () => ({
+        ...example.svid('/bad'),
+        x509_svid: concatDer([example.ca.certificate]),
+        x509_svid_key: example.ca.keyDer,
+        spiffe_id: 'spiffe://example.org',
+      }),
       reason: /x509svid: /,
     },
-    { name: 'garbage certificate bytes', svid: () => example.svid('/bad', { x509_svid: Buffer.from('not DER at all') }), reason: /x509svid: / },
+    {
+      name: 'garbage certificate bytes',
+      svid: () => example.svid('/bad', { x509_svid: Buffer.from('not DER at all') }),
+      reason: /x509svid: /,
+    },
     { name: 'garbage bundle bytes', svid: () => example.svid('/bad', { bundle: Buffer.from('not DER') }), reason: /bundle is invalid/ },
     {
       name: 'expired leaf',
-      svid: () =>
-        ({
-          ...example.svid('/bad'),
-          ...(() => {
-            const s = example.ca.svid('/bad', { notBefore: new Date(now - 7200_000), notAfter: new Date(now - 3600_000) });
-            return { x509_svid: concatDer(s.certificates), x509_svid_key: s.keyDer };
-          })(),
-        }),
+      svid: () => ({
+        ...example.svid('/bad'),
+        ...(() => {
+          const s = example.ca.svid('/bad', { notBefore: new Date(now - 7200_000), notAfter: new Date(now - 3600_000) });
+          return { x509_svid: concatDer(s.certificates), x509_svid_key: s.keyDer };
+        })(),
+      }),
       reason: /expired at/,
     },
   ];
@@ -161,7 +177,10 @@ describe('WorkloadApiClient: response validation', () => {
     it(`discards an SVID with ${c.name}, serving the valid one`, async () => {
       agent.setX509SvidResponse({ svids: [c.svid(), example.svid('/good')] });
       const svids = await client.fetchX509Svids();
-      assert.deepEqual(svids.map((s) => s.id.toString()), ['spiffe://example.org/good']);
+      assert.deepEqual(
+        svids.map((s) => s.id.toString()),
+        ['spiffe://example.org/good'],
+      );
       const reasons = log.matching('warn', /discarded SVID #0/);
       assert.equal(reasons.length, 1, JSON.stringify(log.lines));
       assert.match(reasons[0]!.message, c.reason);
@@ -195,7 +214,13 @@ describe('WorkloadApiClient: response validation', () => {
       },
     });
     const ctx = await client.fetchX509Context();
-    assert.deepEqual(ctx.bundles.bundles().map((b) => b.trustDomain.name).sort(), ['example.org', 'partner.org']);
+    assert.deepEqual(
+      ctx.bundles
+        .bundles()
+        .map((b) => b.trustDomain.name)
+        .sort(),
+      ['example.org', 'partner.org'],
+    );
     assert.equal(log.matching('warn', /other\.org/).length, 1);
     assert.equal(log.matching('warn', /empty\.org.*empty/).length, 1);
   });
@@ -261,7 +286,10 @@ describe('WorkloadApiClient: watching', () => {
     agent.failAllCalls('FetchJWTBundles', { code: status.UNIMPLEMENTED, details: 'not here' });
     const errors: WorkloadApiError[] = [];
     await assert.rejects(
-      client.watchJwtBundles({ onJwtBundlesUpdate: () => undefined, onJwtBundlesWatchError: (e) => errors.push(e) }, new AbortController().signal),
+      client.watchJwtBundles(
+        { onJwtBundlesUpdate: () => undefined, onJwtBundlesWatchError: (e) => errors.push(e) },
+        new AbortController().signal,
+      ),
       isWorkloadApiError('ERR_WORKLOADAPI_RPC', status.UNIMPLEMENTED),
     );
     await delay(400);
@@ -371,7 +399,10 @@ describe('WorkloadApiClient: watching', () => {
     agent.setJwtBundlesResponse({ bundles: example.jwtBundles() });
     const w = collectingWatcher();
     const x509 = client.watchX509Context(w.watcher, new AbortController().signal);
-    const jwt = client.watchJwtBundles({ onJwtBundlesUpdate: () => undefined, onJwtBundlesWatchError: () => undefined }, new AbortController().signal);
+    const jwt = client.watchJwtBundles(
+      { onJwtBundlesUpdate: () => undefined, onJwtBundlesWatchError: () => undefined },
+      new AbortController().signal,
+    );
     await agent.waitForOpenStreams('FetchX509SVID', 1);
     await agent.waitForOpenStreams('FetchJWTBundles', 1);
     client.close();
@@ -383,7 +414,10 @@ describe('WorkloadApiClient: watching', () => {
     agent.setX509BundlesResponse({ bundles: example.x509Bundles([partner]) });
     const sets: number[] = [];
     const controller = new AbortController();
-    const done = client.watchX509Bundles({ onX509BundlesUpdate: (s) => sets.push(s.size), onX509BundlesWatchError: () => undefined }, controller.signal);
+    const done = client.watchX509Bundles(
+      { onX509BundlesUpdate: (s) => sets.push(s.size), onX509BundlesWatchError: () => undefined },
+      controller.signal,
+    );
     await until(() => sets.length === 1);
     agent.setX509BundlesResponse({ bundles: example.x509Bundles() });
     await until(() => sets.length === 2);
@@ -423,7 +457,10 @@ describe('WorkloadApiClient: JWT', () => {
     assert.equal(db.id.toString(), 'spiffe://example.org/db');
     assert.equal((agent.callsTo('FetchJWTSVID')[0]?.request as { spiffe_id: string }).spiffe_id, 'spiffe://example.org/db');
     const all = await client.fetchJwtSvids({ audience: 'a' });
-    assert.deepEqual(all.map((s) => s.id.toString()), ['spiffe://example.org/web', 'spiffe://example.org/db']);
+    assert.deepEqual(
+      all.map((s) => s.id.toString()),
+      ['spiffe://example.org/web', 'spiffe://example.org/db'],
+    );
   });
 
   it('rejects an empty audience with TypeError before any call', async () => {
@@ -468,7 +505,16 @@ describe('WorkloadApiClient: JWT', () => {
     const seen: string[][] = [];
     const controller = new AbortController();
     const done = client.watchJwtBundles(
-      { onJwtBundlesUpdate: (s) => seen.push(s.bundles().map((b) => b.trustDomain.name).sort()), onJwtBundlesWatchError: () => undefined },
+      {
+        onJwtBundlesUpdate: (s) =>
+          seen.push(
+            s
+              .bundles()
+              .map((b) => b.trustDomain.name)
+              .sort(),
+          ),
+        onJwtBundlesWatchError: () => undefined,
+      },
       controller.signal,
     );
     await until(() => seen.length === 1);
@@ -491,8 +537,15 @@ describe('WorkloadApiClient: JWT', () => {
   it('rejects a token the agent refuses, and a response naming another ID', async () => {
     agent.setJwtIssuer(example.jwtIssuer(['/web']));
     const token = (await client.fetchJwtSvid({ audience: 'a' })).token;
-    await assert.rejects(client.validateJwtSvid(token, 'b'), isWorkloadApiError('ERR_WORKLOADAPI_INVALID_ARGUMENT', status.INVALID_ARGUMENT));
-    const forged = signJwt({ sub: 'spiffe://example.org/web', aud: 'a', exp: Math.floor(Date.now() / 1000) + 60 }, partner.jwtKey.privateKey, 'x');
+    await assert.rejects(
+      client.validateJwtSvid(token, 'b'),
+      isWorkloadApiError('ERR_WORKLOADAPI_INVALID_ARGUMENT', status.INVALID_ARGUMENT),
+    );
+    const forged = signJwt(
+      { sub: 'spiffe://example.org/web', aud: 'a', exp: Math.floor(Date.now() / 1000) + 60 },
+      partner.jwtKey.privateKey,
+      'x',
+    );
     await assert.rejects(client.validateJwtSvid(forged, 'a'), /signature is invalid/);
     agent.setValidateJwtSvidHandler(() => ({ spiffe_id: 'spiffe://example.org/admin', claims: { fields: {} } }));
     await assert.rejects(client.validateJwtSvid(token, 'a'), isWorkloadApiError('ERR_WORKLOADAPI_RESPONSE'));

@@ -121,10 +121,7 @@ const METHOD_MESSAGES: Readonly<Record<StreamMethod | UnaryMethod, readonly [Mes
   ValidateJWTSVID: ['ValidateJWTSVIDRequest', 'ValidateJWTSVIDResponse'],
 };
 
-type StreamOutcome =
-  | { kind: 'aborted' }
-  | { kind: 'ended' }
-  | { kind: 'failed'; error: GrpcCallError };
+type StreamOutcome = { kind: 'aborted' } | { kind: 'ended' } | { kind: 'failed'; error: GrpcCallError };
 
 function normalizeAudience(audience: unknown, where: string): string[] {
   const list = typeof audience === 'string' ? [audience] : audience;
@@ -490,26 +487,36 @@ export class WorkloadApiClient {
    * Starts a call of `method`: `onMessage` gets each decoded response, `onEnd` the status once.
    * A response that does not decode ends the call with `Internal`.
    */
-  #start(method: StreamMethod | UnaryMethod, request: unknown, onMessage: (message: unknown) => void, onEnd: (status: GrpcCallStatus) => void): GrpcCall {
+  #start(
+    method: StreamMethod | UnaryMethod,
+    request: unknown,
+    onMessage: (message: unknown) => void,
+    onEnd: (status: GrpcCallStatus) => void,
+  ): GrpcCall {
     const [requestType, responseType] = METHOD_MESSAGES[method];
     const responseSpec = MESSAGES[responseType];
     // The channel delivers nothing synchronously, so `call` is set before any handler runs.
-    const call: GrpcCall = this.#channel.call(`/SpiffeWorkloadAPI/${method}`, encodeMessage(MESSAGES[requestType], request), SECURITY_METADATA, {
-      message: (bytes) => {
-        let message: unknown;
-        try {
-          message = decodeMessage(responseSpec, bytes);
-        } catch (err) {
-          call.abort({ code: GrpcStatus.INTERNAL, details: `could not decode the ${responseType}: ${(err as Error)?.message ?? err}` });
-          return;
-        }
-        onMessage(message);
+    const call: GrpcCall = this.#channel.call(
+      `/SpiffeWorkloadAPI/${method}`,
+      encodeMessage(MESSAGES[requestType], request),
+      SECURITY_METADATA,
+      {
+        message: (bytes) => {
+          let message: unknown;
+          try {
+            message = decodeMessage(responseSpec, bytes);
+          } catch (err) {
+            call.abort({ code: GrpcStatus.INTERNAL, details: `could not decode the ${responseType}: ${(err as Error)?.message ?? err}` });
+            return;
+          }
+          onMessage(message);
+        },
+        end: (status) => {
+          this.#calls.delete(call);
+          onEnd(status);
+        },
       },
-      end: (status) => {
-        this.#calls.delete(call);
-        onEnd(status);
-      },
-    });
+    );
     this.#calls.add(call);
     return call;
   }
@@ -561,7 +568,13 @@ export class WorkloadApiClient {
           if (this.closed) reject(this.#closedDuringCall());
           else if (status.code !== GrpcStatus.OK) reject(fromGrpcError(new GrpcCallError(status), method, this.#where()));
           else if (count === 0) {
-            reject(fromGrpcError(new GrpcCallError({ code: GrpcStatus.INTERNAL, details: `${method} ended without a response` }), method, this.#where()));
+            reject(
+              fromGrpcError(
+                new GrpcCallError({ code: GrpcStatus.INTERNAL, details: `${method} ended without a response` }),
+                method,
+                this.#where(),
+              ),
+            );
           } else resolve(response as R);
         },
       );
@@ -618,7 +631,11 @@ export class WorkloadApiClient {
           report(
             err instanceof WorkloadApiError
               ? err
-              : new WorkloadApiError('ERR_WORKLOADAPI_RESPONSE', `workloadapi: ${method} response refused: ${(err as Error)?.message ?? err}`, { cause: err }),
+              : new WorkloadApiError(
+                  'ERR_WORKLOADAPI_RESPONSE',
+                  `workloadapi: ${method} response refused: ${(err as Error)?.message ?? err}`,
+                  { cause: err },
+                ),
           );
           return;
         }
@@ -636,18 +653,11 @@ export class WorkloadApiClient {
       if (outcome.kind === 'aborted' || signal.aborted) return;
       let error: WorkloadApiError;
       if (outcome.kind === 'ended') {
-        error = new WorkloadApiError(
-          'ERR_WORKLOADAPI_UNAVAILABLE',
-          `workloadapi: ${method} stream was ended by the server; reopening it`,
-        );
+        error = new WorkloadApiError('ERR_WORKLOADAPI_UNAVAILABLE', `workloadapi: ${method} stream was ended by the server; reopening it`);
       } else {
         error = fromGrpcError(outcome.error, method, this.#where());
         if (isTerminalStatus(outcome.error.code)) {
-          safeLog(
-            this.logger,
-            'error',
-            `${error.message}; not retrying (${grpcStatusName(outcome.error.code)} is not transient)`,
-          );
+          safeLog(this.logger, 'error', `${error.message}; not retrying (${grpcStatusName(outcome.error.code)} is not transient)`);
           report(error);
           throw error;
         }
@@ -666,4 +676,3 @@ export class WorkloadApiClient {
     }
   }
 }
-

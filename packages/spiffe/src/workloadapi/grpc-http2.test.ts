@@ -68,14 +68,19 @@ function run(channel: GrpcHttp2Channel, request = Buffer.from('req'), onCall?: (
   return new Promise<{ messages: Buffer[]; status: GrpcCallStatus; ends: number }>((resolve) => {
     const messages: Buffer[] = [];
     let ends = 0;
-    const call = channel.call('/SpiffeWorkloadAPI/FetchX509SVID', request, { 'workload.spiffe.io': 'true' }, {
-      message: (m) => messages.push(Buffer.from(m)),
-      end: (status) => {
-        ends++;
-        // Let anything that would arrive late arrive before answering.
-        setTimeout(() => resolve({ messages, status, ends }), 50);
+    const call = channel.call(
+      '/SpiffeWorkloadAPI/FetchX509SVID',
+      request,
+      { 'workload.spiffe.io': 'true' },
+      {
+        message: (m) => messages.push(Buffer.from(m)),
+        end: (status) => {
+          ends++;
+          // Let anything that would arrive late arrive before answering.
+          setTimeout(() => resolve({ messages, status, ends }), 50);
+        },
       },
-    });
+    );
     onCall?.(() => call.cancel());
   });
 }
@@ -112,7 +117,11 @@ describe('GrpcHttp2Channel', () => {
   it('splits messages whatever the chunking: byte by byte, and several in one chunk', async () => {
     const frames = Buffer.concat([grpcFrame(Buffer.from('one')), grpcFrame(Buffer.alloc(0)), grpcFrame(Buffer.from('three'))]);
     const server = await serve((stream, { headers }) => {
-      if (headers['x-mode'] === 'bytes') okResponse(stream, [...frames].map((b) => Buffer.from([b])));
+      if (headers['x-mode'] === 'bytes')
+        okResponse(
+          stream,
+          [...frames].map((b) => Buffer.from([b])),
+        );
       else okResponse(stream, frames);
     });
     const channel = new GrpcHttp2Channel(server.address);
@@ -132,7 +141,10 @@ describe('GrpcHttp2Channel', () => {
 
   it('reads the status of a trailers-only response and percent-decodes grpc-message', async () => {
     const server = await serve((stream) => {
-      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '7', 'grpc-message': 'no%20identity%20issued%3A%20%C3%A9' }, { endStream: true });
+      stream.respond(
+        { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '7', 'grpc-message': 'no%20identity%20issued%3A%20%C3%A9' },
+        { endStream: true },
+      );
     });
     const channel = new GrpcHttp2Channel(server.address);
     try {
@@ -196,17 +208,27 @@ describe('GrpcHttp2Channel', () => {
     // Node's server sends RST_STREAM with the code given to close() only before it responded;
     // after, destroy() resets with INTERNAL_ERROR, and close() would end the stream first.
     const resets: Array<[string, (stream: ServerHttp2Stream) => void, number, string[]]> = [
-      ['INTERNAL_ERROR after a message', (stream) => {
-        stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
-        stream.write(grpcFrame(Buffer.from('first')));
-        setTimeout(() => stream.destroy(new Error('cut')), 20);
-      }, GrpcStatus.INTERNAL, ['first']],
+      [
+        'INTERNAL_ERROR after a message',
+        (stream) => {
+          stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+          stream.write(grpcFrame(Buffer.from('first')));
+          setTimeout(() => stream.destroy(new Error('cut')), 20);
+        },
+        GrpcStatus.INTERNAL,
+        ['first'],
+      ],
       ['REFUSED_STREAM', (stream) => stream.close(http2.constants.NGHTTP2_REFUSED_STREAM), GrpcStatus.UNAVAILABLE, []],
       ['ENHANCE_YOUR_CALM', (stream) => stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM), GrpcStatus.RESOURCE_EXHAUSTED, []],
-      ['ended without trailers', (stream) => {
-        stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
-        stream.end(grpcFrame(Buffer.from('first')));
-      }, GrpcStatus.INTERNAL, ['first']],
+      [
+        'ended without trailers',
+        (stream) => {
+          stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+          stream.end(grpcFrame(Buffer.from('first')));
+        },
+        GrpcStatus.INTERNAL,
+        ['first'],
+      ],
     ];
     for (const [name, behave, code, expected] of resets) {
       const server = await serve(behave);
@@ -288,13 +310,18 @@ describe('GrpcHttp2Channel', () => {
     try {
       const heard: string[] = [];
       const status = await new Promise<GrpcCallStatus>((resolve) => {
-        const call = channel.call('/S/M', Buffer.alloc(0), {}, {
-          message: (m) => {
-            heard.push(String(m));
-            call.abort({ code: GrpcStatus.INTERNAL, details: 'refused by the caller' });
+        const call = channel.call(
+          '/S/M',
+          Buffer.alloc(0),
+          {},
+          {
+            message: (m) => {
+              heard.push(String(m));
+              call.abort({ code: GrpcStatus.INTERNAL, details: 'refused by the caller' });
+            },
+            end: resolve,
           },
-          end: resolve,
-        });
+        );
       });
       await new Promise((r) => setTimeout(r, 50));
       assert.deepEqual(heard, ['one']);
@@ -316,7 +343,9 @@ describe('GrpcHttp2Channel', () => {
         const channel = new GrpcHttp2Channel(parseWorkloadApiAddress(${JSON.stringify(server.address.url)}));
         channel.call('/S/M', Buffer.alloc(0), {}, { message: () => {}, end: (s) => console.log('status', s.code) });
       `;
-      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       let out = '';
       child.stdout.on('data', (d) => (out += d));
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);

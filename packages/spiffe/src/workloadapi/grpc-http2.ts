@@ -204,7 +204,12 @@ export class GrpcHttp2Channel {
   constructor(address: WorkloadApiAddress) {
     this.#address = address;
     // grpc-go servers (the SPIRE agent) accept any authority; this is what gRPC clients send.
-    this.#authority = address.kind === 'unix' ? 'localhost' : address.host?.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+    this.#authority =
+      address.kind === 'unix'
+        ? 'localhost'
+        : address.host?.includes(':')
+          ? `[${address.host}]:${address.port}`
+          : `${address.host}:${address.port}`;
   }
 
   /** Closes the connection; calls still open end with `Cancelled`. No call may start after. */
@@ -335,13 +340,19 @@ export class GrpcHttp2Channel {
         const cause = sessionError ?? streamError;
         finish({
           code: GrpcStatus.UNAVAILABLE,
-          details: cause !== undefined ? `connection to the agent failed: ${cause.message}` : 'the connection to the agent closed before the call ended',
+          details:
+            cause !== undefined
+              ? `connection to the agent failed: ${cause.message}`
+              : 'the connection to the agent closed before the call ended',
         });
       } else if (rstCode !== 0) {
         finish({ code: statusForReset(rstCode), details: `the server reset the stream (HTTP/2 error code ${rstCode})` });
       } else {
         // Node reports some resets as code 0 (a stream already closed on this side).
-        finish({ code: GrpcStatus.INTERNAL, details: `the server closed the stream without a gRPC status${streamError ? `: ${streamError.message}` : ''}` });
+        finish({
+          code: GrpcStatus.INTERNAL,
+          details: `the server closed the stream without a gRPC status${streamError ? `: ${streamError.message}` : ''}`,
+        });
       }
     });
   }

@@ -6,7 +6,15 @@ import { parseAndValidateJwtSvid } from '../svid/jwt/index.js';
 import type { WorkloadApiClient } from './client.js';
 import { JwtSource } from './jwt-source.js';
 import type { FakeAgent } from './testing/fake-agent.js';
-import { type AgentAndClient, delay, hasCode, startAgentAndClient, stopAgentAndClient, TestTrustDomain, until } from './testing/fixtures.js';
+import {
+  type AgentAndClient,
+  delay,
+  hasCode,
+  startAgentAndClient,
+  stopAgentAndClient,
+  TestTrustDomain,
+  until,
+} from './testing/fixtures.js';
 
 const example = TestTrustDomain.create('example.org');
 const partner = TestTrustDomain.create('partner.org');

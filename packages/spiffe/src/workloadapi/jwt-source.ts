@@ -164,12 +164,7 @@ export class JwtSource extends WorkloadApiSource<JwtBundleSet> implements JwtSvi
     return pending;
   }
 
-  async #refresh(
-    key: string,
-    audience: string[],
-    subject: SpiffeId | undefined,
-    cached: CacheEntry | undefined,
-  ): Promise<JwtSvid> {
+  async #refresh(key: string, audience: string[], subject: SpiffeId | undefined, cached: CacheEntry | undefined): Promise<JwtSvid> {
     let svid: JwtSvid;
     try {
       svid = await this.client.fetchJwtSvid(subject ? { audience, subject } : { audience });

@@ -57,11 +57,7 @@ export const defaultWorkloadApiLogger: WorkloadApiLogger = Object.freeze({
  * ```
  * @internal
  */
-export function safeLog(
-  logger: WorkloadApiLogger,
-  level: keyof WorkloadApiLogger,
-  message: string,
-): void {
+export function safeLog(logger: WorkloadApiLogger, level: keyof WorkloadApiLogger, message: string): void {
   try {
     logger[level](message);
   } catch {

@@ -26,7 +26,9 @@ import { MESSAGES, type MessageName } from './schema.js';
 export const WORKLOAD_PROTO_PATH = fileURLToPath(new URL('../../proto/workload.proto', import.meta.url));
 
 /** The methods of `SpiffeWorkloadAPI`: name, request and response types, server streaming. */
-const METHODS: ReadonlyArray<readonly [name: string, request: MessageName, response: MessageName, streaming: boolean, originalName: string]> = [
+const METHODS: ReadonlyArray<
+  readonly [name: string, request: MessageName, response: MessageName, streaming: boolean, originalName: string]
+> = [
   ['FetchX509SVID', 'X509SVIDRequest', 'X509SVIDResponse', true, 'fetchX509Svid'],
   ['FetchX509Bundles', 'X509BundlesRequest', 'X509BundlesResponse', true, 'fetchX509Bundles'],
   ['FetchJWTSVID', 'JWTSVIDRequest', 'JWTSVIDResponse', false, 'fetchJwtsvid'],

@@ -44,7 +44,11 @@ function assertEquivalent(method: Method, side: Side, value: unknown): unknown {
   const referenceBytes = serialize(reference, method, side, value);
   const decoded = deserialize(ours, method, side, oursBytes);
   assert.deepStrictEqual(deserialize(reference, method, side, oursBytes), decoded, 'proto-loader reads what we write');
-  assert.deepStrictEqual(deserialize(ours, method, side, referenceBytes), deserialize(reference, method, side, referenceBytes), 'we read what proto-loader writes');
+  assert.deepStrictEqual(
+    deserialize(ours, method, side, referenceBytes),
+    deserialize(reference, method, side, referenceBytes),
+    'we read what proto-loader writes',
+  );
   assert.deepStrictEqual(decoded, deserialize(reference, method, side, referenceBytes), 'same result either way');
   return decoded;
 }
@@ -80,7 +84,13 @@ const key = Buffer.from('308204be020100300d06092a864886f70d0101', 'hex');
 
 const handPicked: { name: string; method: Method; side: Side; value: unknown; expected: unknown }[] = [
   { name: 'empty X509SVIDRequest', method: 'FetchX509SVID', side: 'request', value: {}, expected: {} },
-  { name: 'empty X509SVIDResponse', method: 'FetchX509SVID', side: 'response', value: {}, expected: { svids: [], crl: [], federated_bundles: {} } },
+  {
+    name: 'empty X509SVIDResponse',
+    method: 'FetchX509SVID',
+    side: 'response',
+    value: {},
+    expected: { svids: [], crl: [], federated_bundles: {} },
+  },
   {
     name: 'full X509SVIDResponse (Uint8Array bytes, repeated bytes, map)',
     method: 'FetchX509SVID',
@@ -107,7 +117,11 @@ const handPicked: { name: string; method: Method; side: Side; value: unknown; ex
     method: 'FetchX509SVID',
     side: 'response',
     value: { svids: [{}] },
-    expected: { svids: [{ spiffe_id: '', x509_svid: Buffer.alloc(0), x509_svid_key: Buffer.alloc(0), bundle: Buffer.alloc(0), hint: '' }], crl: [], federated_bundles: {} },
+    expected: {
+      svids: [{ spiffe_id: '', x509_svid: Buffer.alloc(0), x509_svid_key: Buffer.alloc(0), bundle: Buffer.alloc(0), hint: '' }],
+      crl: [],
+      federated_bundles: {},
+    },
   },
   { name: 'empty X509BundlesRequest', method: 'FetchX509Bundles', side: 'request', value: {}, expected: {} },
   {
@@ -125,13 +139,29 @@ const handPicked: { name: string; method: Method; side: Side; value: unknown; ex
     value: { audience: ['spiffe://example.org/db', ''], spiffe_id: 'spiffe://example.org/web' },
     expected: { audience: ['spiffe://example.org/db', ''], spiffe_id: 'spiffe://example.org/web' },
   },
-  { name: 'JWTSVIDRequest without subject', method: 'FetchJWTSVID', side: 'request', value: { audience: ['a'] }, expected: { audience: ['a'], spiffe_id: '' } },
+  {
+    name: 'JWTSVIDRequest without subject',
+    method: 'FetchJWTSVID',
+    side: 'request',
+    value: { audience: ['a'] },
+    expected: { audience: ['a'], spiffe_id: '' },
+  },
   {
     name: 'JWTSVIDResponse',
     method: 'FetchJWTSVID',
     side: 'response',
-    value: { svids: [{ spiffe_id: 'spiffe://example.org/web', svid: 'a.b.c' }, { spiffe_id: 'spiffe://example.org/x', svid: 'd.e.f', hint: 'h' }] },
-    expected: { svids: [{ spiffe_id: 'spiffe://example.org/web', svid: 'a.b.c', hint: '' }, { spiffe_id: 'spiffe://example.org/x', svid: 'd.e.f', hint: 'h' }] },
+    value: {
+      svids: [
+        { spiffe_id: 'spiffe://example.org/web', svid: 'a.b.c' },
+        { spiffe_id: 'spiffe://example.org/x', svid: 'd.e.f', hint: 'h' },
+      ],
+    },
+    expected: {
+      svids: [
+        { spiffe_id: 'spiffe://example.org/web', svid: 'a.b.c', hint: '' },
+        { spiffe_id: 'spiffe://example.org/x', svid: 'd.e.f', hint: 'h' },
+      ],
+    },
   },
   { name: 'empty JWTBundlesRequest', method: 'FetchJWTBundles', side: 'request', value: {}, expected: {} },
   {
@@ -148,7 +178,13 @@ const handPicked: { name: string; method: Method; side: Side; value: unknown; ex
     value: { audience: 'spiffe://example.org/db', svid: 'a.b.c' },
     expected: { audience: 'spiffe://example.org/db', svid: 'a.b.c' },
   },
-  { name: 'ValidateJWTSVIDResponse without claims', method: 'ValidateJWTSVID', side: 'response', value: {}, expected: { spiffe_id: '', claims: null } },
+  {
+    name: 'ValidateJWTSVIDResponse without claims',
+    method: 'ValidateJWTSVID',
+    side: 'response',
+    value: {},
+    expected: { spiffe_id: '', claims: null },
+  },
   {
     name: 'ValidateJWTSVIDResponse with empty claims',
     method: 'ValidateJWTSVID',
@@ -175,7 +211,16 @@ const handPicked: { name: string; method: Method; side: Side; value: unknown; ex
           nothing: { nullValue: 'NULL_VALUE' },
           nothing2: { nullValue: 0 },
           unset: {},
-          aud: { listValue: { values: [{ stringValue: 'a' }, { numberValue: 1.5 }, { listValue: {} }, { structValue: { fields: { deep: { boolValue: true } } } }] } },
+          aud: {
+            listValue: {
+              values: [
+                { stringValue: 'a' },
+                { numberValue: 1.5 },
+                { listValue: {} },
+                { structValue: { fields: { deep: { boolValue: true } } } },
+              ],
+            },
+          },
           obj: { structValue: { fields: {} } },
         },
       },
@@ -216,7 +261,10 @@ const handPicked: { name: string; method: Method; side: Side; value: unknown; ex
     method: 'ValidateJWTSVID',
     side: 'response',
     value: { claims: { fields: { odd: { nullValue: 7 }, negative: { nullValue: -3 } } } },
-    expected: { spiffe_id: '', claims: { fields: { odd: { nullValue: 7, kind: 'nullValue' }, negative: { nullValue: -3, kind: 'nullValue' } } } },
+    expected: {
+      spiffe_id: '',
+      claims: { fields: { odd: { nullValue: 7, kind: 'nullValue' }, negative: { nullValue: -3, kind: 'nullValue' } } },
+    },
   },
 ];
 
@@ -228,17 +276,35 @@ describe('codec: hand-picked messages match proto-loader', () => {
   }
 
   it('decodes a bytes field as a Buffer', () => {
-    const decoded = deserialize(ours, 'FetchX509SVID', 'response', serialize(ours, 'FetchX509SVID', 'response', { crl: [new Uint8Array([9])] })) as { crl: unknown[] };
+    const decoded = deserialize(
+      ours,
+      'FetchX509SVID',
+      'response',
+      serialize(ours, 'FetchX509SVID', 'response', { crl: [new Uint8Array([9])] }),
+    ) as { crl: unknown[] };
     assert.ok(Buffer.isBuffer(decoded.crl[0]));
   });
 
   it('accepts bytes as base64 strings, as proto-loader does', () => {
     const value = { crl: [cert.toString('base64')], bundles: { 'spiffe://example.org': cert.toString('base64') } };
-    assert.deepStrictEqual(assertEquivalent('FetchX509Bundles', 'response', value), { crl: [cert], bundles: { 'spiffe://example.org': cert } });
+    assert.deepStrictEqual(assertEquivalent('FetchX509Bundles', 'response', value), {
+      crl: [cert],
+      bundles: { 'spiffe://example.org': cert },
+    });
   });
 
   it("encodes the fake agent's snake_case Struct values (which proto-loader silently dropped)", () => {
-    const value = { spiffe_id: 'x', claims: { fields: { s: { string_value: 'v' }, n: { null_value: 0 }, l: { list_value: { values: [{ number_value: 2 }, { bool_value: true }] } }, o: { struct_value: { fields: {} } } } } };
+    const value = {
+      spiffe_id: 'x',
+      claims: {
+        fields: {
+          s: { string_value: 'v' },
+          n: { null_value: 0 },
+          l: { list_value: { values: [{ number_value: 2 }, { bool_value: true }] } },
+          o: { struct_value: { fields: {} } },
+        },
+      },
+    };
     const decoded = deserialize(ours, 'ValidateJWTSVID', 'response', serialize(ours, 'ValidateJWTSVID', 'response', value));
     assert.deepStrictEqual(decoded, {
       spiffe_id: 'x',
@@ -246,7 +312,15 @@ describe('codec: hand-picked messages match proto-loader', () => {
         fields: {
           s: { stringValue: 'v', kind: 'stringValue' },
           n: { nullValue: 'NULL_VALUE', kind: 'nullValue' },
-          l: { listValue: { values: [{ numberValue: 2, kind: 'numberValue' }, { boolValue: true, kind: 'boolValue' }] }, kind: 'listValue' },
+          l: {
+            listValue: {
+              values: [
+                { numberValue: 2, kind: 'numberValue' },
+                { boolValue: true, kind: 'boolValue' },
+              ],
+            },
+            kind: 'listValue',
+          },
           o: { structValue: { fields: {} }, kind: 'structValue' },
         },
       },
@@ -272,8 +346,14 @@ describe('codec: hand-picked messages match proto-loader', () => {
 
   it('lets the last of duplicate map keys and of repeated singular fields win', () => {
     const bytes = Buffer.from('1a060a0161120162' + '1a060a0161120163' + '0a00', 'hex');
-    const twice = Buffer.concat([encodeMessage(MESSAGES.ValidateJWTSVIDRequest, { audience: 'a' }), encodeMessage(MESSAGES.ValidateJWTSVIDRequest, { audience: 'b' })]);
-    assert.deepStrictEqual(deserialize(ours, 'FetchX509SVID', 'response', bytes), deserialize(reference, 'FetchX509SVID', 'response', bytes));
+    const twice = Buffer.concat([
+      encodeMessage(MESSAGES.ValidateJWTSVIDRequest, { audience: 'a' }),
+      encodeMessage(MESSAGES.ValidateJWTSVIDRequest, { audience: 'b' }),
+    ]);
+    assert.deepStrictEqual(
+      deserialize(ours, 'FetchX509SVID', 'response', bytes),
+      deserialize(reference, 'FetchX509SVID', 'response', bytes),
+    );
     assert.deepStrictEqual(deserialize(ours, 'ValidateJWTSVID', 'request', twice), { audience: 'b', svid: '' });
   });
 
@@ -281,8 +361,20 @@ describe('codec: hand-picked messages match proto-loader', () => {
     { name: 'a repeated field that is not an array', method: 'FetchX509SVID', side: 'response', value: { svids: 5 }, ok: { svids: [] } },
     { name: 'a map that is not an object', method: 'FetchJWTBundles', side: 'response', value: { bundles: 'x' }, ok: { bundles: {} } },
     { name: 'bytes that are a number', method: 'FetchX509Bundles', side: 'response', value: { crl: [5] }, ok: { crl: [Buffer.from([5])] } },
-    { name: 'a message that is a string', method: 'ValidateJWTSVID', side: 'response', value: { claims: 'x' }, ok: { claims: { fields: {} } } },
-    { name: 'an unknown enum name', method: 'ValidateJWTSVID', side: 'response', value: { claims: { fields: { k: { nullValue: 'NOPE' } } } }, ok: { claims: { fields: { k: { nullValue: 'NULL_VALUE' } } } } },
+    {
+      name: 'a message that is a string',
+      method: 'ValidateJWTSVID',
+      side: 'response',
+      value: { claims: 'x' },
+      ok: { claims: { fields: {} } },
+    },
+    {
+      name: 'an unknown enum name',
+      method: 'ValidateJWTSVID',
+      side: 'response',
+      value: { claims: { fields: { k: { nullValue: 'NOPE' } } } },
+      ok: { claims: { fields: { k: { nullValue: 'NULL_VALUE' } } } },
+    },
   ];
   for (const c of badEncodings) {
     it(`refuses to encode ${c.name}, and encodes its valid counterpart`, () => {
@@ -466,11 +558,17 @@ describe('codec: seeded random messages match proto-loader', () => {
 
   it('skips unknown fields inside nested messages and map entries', () => {
     const g = new Gen(prng(42));
-    const svid = Buffer.concat([encodeMessage(MESSAGES.X509SVID, { spiffe_id: 'spiffe://example.org/web', bundle: cert }), unknownFields(g), Buffer.from('3a0178', 'hex')]);
+    const svid = Buffer.concat([
+      encodeMessage(MESSAGES.X509SVID, { spiffe_id: 'spiffe://example.org/web', bundle: cert }),
+      unknownFields(g),
+      Buffer.from('3a0178', 'hex'),
+    ]);
     const entry = Buffer.from('0a0161' + '2001' + '120162', 'hex');
     const bytes = Buffer.concat([Buffer.from([0x0a, svid.length]), svid, Buffer.from([0x1a, entry.length]), entry]);
     const expected = {
-      svids: [{ spiffe_id: 'spiffe://example.org/web', x509_svid: Buffer.alloc(0), x509_svid_key: Buffer.alloc(0), bundle: cert, hint: '' }],
+      svids: [
+        { spiffe_id: 'spiffe://example.org/web', x509_svid: Buffer.alloc(0), x509_svid_key: Buffer.alloc(0), bundle: cert, hint: '' },
+      ],
       crl: [],
       federated_bundles: { a: Buffer.from('b') },
     };
@@ -499,26 +597,86 @@ describe('codec: malformed input is refused with a WorkloadApiError', () => {
   const cases: { name: string; method: Method; side: Side; bad: string | Buffer; good: string | Buffer }[] = [
     { name: 'a tag with no length after it', method: 'FetchX509SVID', side: 'response', bad: '0a', good: '0a00' },
     { name: 'a length past the end', method: 'FetchX509SVID', side: 'response', bad: '0a05', good: '0a00' },
-    { name: 'a length past the end of the enclosing message', method: 'FetchX509SVID', side: 'response', bad: '0a020a05', good: '0a020a00' },
+    {
+      name: 'a length past the end of the enclosing message',
+      method: 'FetchX509SVID',
+      side: 'response',
+      bad: '0a020a05',
+      good: '0a020a00',
+    },
     { name: 'a truncated varint tag', method: 'FetchX509SVID', side: 'response', bad: '80', good: '800100' },
-    { name: 'a varint of 11 bytes', method: 'FetchX509SVID', side: 'response', bad: 'a001' + 'ff'.repeat(10) + '01', good: 'a001' + 'ff'.repeat(9) + '01' },
-    { name: 'a 10-byte varint overflowing 64 bits', method: 'FetchX509SVID', side: 'response', bad: 'a001' + 'ff'.repeat(9) + '02', good: 'a001' + 'ff'.repeat(9) + '01' },
-    { name: 'a length varint overflowing 64 bits', method: 'FetchJWTBundles', side: 'response', bad: 'a201' + 'ff'.repeat(9) + '7f', good: 'a20100' },
+    {
+      name: 'a varint of 11 bytes',
+      method: 'FetchX509SVID',
+      side: 'response',
+      bad: 'a001' + 'ff'.repeat(10) + '01',
+      good: 'a001' + 'ff'.repeat(9) + '01',
+    },
+    {
+      name: 'a 10-byte varint overflowing 64 bits',
+      method: 'FetchX509SVID',
+      side: 'response',
+      bad: 'a001' + 'ff'.repeat(9) + '02',
+      good: 'a001' + 'ff'.repeat(9) + '01',
+    },
+    {
+      name: 'a length varint overflowing 64 bits',
+      method: 'FetchJWTBundles',
+      side: 'response',
+      bad: 'a201' + 'ff'.repeat(9) + '7f',
+      good: 'a20100',
+    },
     { name: 'a huge length', method: 'FetchJWTBundles', side: 'response', bad: 'a201ffffffff0f', good: 'a20100' },
     { name: 'field number 0', method: 'FetchX509SVID', side: 'response', bad: '0000', good: 'a00100' },
     { name: 'wire type 3 (group start)', method: 'FetchX509SVID', side: 'response', bad: 'a301', good: 'a00100' },
     { name: 'wire type 4 (group end)', method: 'FetchX509SVID', side: 'response', bad: 'a401', good: 'a501' + '00'.repeat(4) },
     { name: 'wire type 6', method: 'FetchX509SVID', side: 'response', bad: 'a601', good: 'a101' + '00'.repeat(8) },
     { name: 'wire type 7', method: 'FetchX509SVID', side: 'response', bad: 'a701', good: 'a20100' },
-    { name: 'a truncated fixed64 unknown field', method: 'FetchX509SVID', side: 'response', bad: 'a101' + '00'.repeat(7), good: 'a101' + '00'.repeat(8) },
-    { name: 'a truncated fixed32 unknown field', method: 'FetchX509SVID', side: 'response', bad: 'a501' + '00'.repeat(3), good: 'a501' + '00'.repeat(4) },
+    {
+      name: 'a truncated fixed64 unknown field',
+      method: 'FetchX509SVID',
+      side: 'response',
+      bad: 'a101' + '00'.repeat(7),
+      good: 'a101' + '00'.repeat(8),
+    },
+    {
+      name: 'a truncated fixed32 unknown field',
+      method: 'FetchX509SVID',
+      side: 'response',
+      bad: 'a501' + '00'.repeat(3),
+      good: 'a501' + '00'.repeat(4),
+    },
     { name: 'a known field with the wrong wire type', method: 'FetchX509SVID', side: 'response', bad: '0801', good: '0a00' },
     { name: 'a string field sent as fixed32', method: 'ValidateJWTSVID', side: 'request', bad: '0d00000000', good: '0a00' },
     { name: 'a map entry with a varint value', method: 'FetchJWTBundles', side: 'response', bad: '0a050a01611001', good: '0a050a01611200' },
-    { name: 'a map entry value running past the entry', method: 'FetchJWTBundles', side: 'response', bad: '0a050a0161120362', good: '0a060a0161120162' },
-    { name: 'a truncated double in a Value', method: 'ValidateJWTSVID', side: 'response', bad: '120f0a0d0a016b120811' + '00'.repeat(7), good: '12100a0e0a016b120911' + '000000000000f03f' },
-    { name: 'a Value with a length-delimited bool', method: 'ValidateJWTSVID', side: 'response', bad: '12090a070a016b12022200', good: '12090a070a016b12022001' },
-    { name: 'Structs nested past the limit', method: 'ValidateJWTSVID', side: 'response', bad: nestedStructs(120), good: nestedStructs(40) },
+    {
+      name: 'a map entry value running past the entry',
+      method: 'FetchJWTBundles',
+      side: 'response',
+      bad: '0a050a0161120362',
+      good: '0a060a0161120162',
+    },
+    {
+      name: 'a truncated double in a Value',
+      method: 'ValidateJWTSVID',
+      side: 'response',
+      bad: '120f0a0d0a016b120811' + '00'.repeat(7),
+      good: '12100a0e0a016b120911' + '000000000000f03f',
+    },
+    {
+      name: 'a Value with a length-delimited bool',
+      method: 'ValidateJWTSVID',
+      side: 'response',
+      bad: '12090a070a016b12022200',
+      good: '12090a070a016b12022001',
+    },
+    {
+      name: 'Structs nested past the limit',
+      method: 'ValidateJWTSVID',
+      side: 'response',
+      bad: nestedStructs(120),
+      good: nestedStructs(40),
+    },
   ];
   for (const c of cases) {
     it(`${c.method} ${c.side}: ${c.name}`, () => {
@@ -526,7 +684,8 @@ describe('codec: malformed input is refused with a WorkloadApiError', () => {
       const good = typeof c.good === 'string' ? Buffer.from(c.good, 'hex') : c.good;
       assert.throws(
         () => deserialize(ours, c.method, c.side, bad),
-        (err: unknown) => err instanceof WorkloadApiError && err.code === 'ERR_WORKLOADAPI_RESPONSE' && err.message.startsWith('workloadapi: malformed '),
+        (err: unknown) =>
+          err instanceof WorkloadApiError && err.code === 'ERR_WORKLOADAPI_RESPONSE' && err.message.startsWith('workloadapi: malformed '),
       );
       assert.doesNotThrow(() => deserialize(ours, c.method, c.side, good));
     });
@@ -570,11 +729,16 @@ describe('codec over a real gRPC call', () => {
         call.write({});
         call.end();
       },
-      FetchJWTSVID: (call: grpc.ServerUnaryCall<{ audience: string[]; spiffe_id: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      FetchJWTSVID: (
+        call: grpc.ServerUnaryCall<{ audience: string[]; spiffe_id: string }, unknown>,
+        callback: grpc.sendUnaryData<unknown>,
+      ) => {
         callback(null, { svids: call.request.audience.map((aud) => ({ spiffe_id: call.request.spiffe_id, svid: aud })) });
       },
     });
-    await new Promise<void>((resolve, reject) => server.bindAsync(socket, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      server.bindAsync(socket, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+    );
     client = new grpc.Client(socket, grpc.credentials.createInsecure());
   });
 
@@ -587,7 +751,13 @@ describe('codec over a real gRPC call', () => {
   it('carries a unary request and response', async () => {
     const def = ours['FetchJWTSVID']!;
     const response = await new Promise<unknown>((resolve, reject) =>
-      client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, { audience: ['spiffe://example.org/db', 'x'], spiffe_id: 'spiffe://example.org/web' }, (err, value) => (err ? reject(err) : resolve(value))),
+      client.makeUnaryRequest(
+        def.path,
+        def.requestSerialize,
+        def.responseDeserialize,
+        { audience: ['spiffe://example.org/db', 'x'], spiffe_id: 'spiffe://example.org/web' },
+        (err, value) => (err ? reject(err) : resolve(value)),
+      ),
     );
     assert.deepStrictEqual(response, {
       svids: [

@@ -201,7 +201,15 @@ function toEnumNumber(spec: MessageSpec, field: FieldSpec, value: unknown): numb
 }
 
 /** Writes one value; `always` writes proto3 default values too (oneof members, map entries). */
-function writeValue(writer: WireWriter, spec: MessageSpec, field: FieldSpec, no: number, value: unknown, always: boolean, depth: number): void {
+function writeValue(
+  writer: WireWriter,
+  spec: MessageSpec,
+  field: FieldSpec,
+  no: number,
+  value: unknown,
+  always: boolean,
+  depth: number,
+): void {
   switch (field.type) {
     case 'string': {
       const text = typeof value === 'string' ? value : String(value);

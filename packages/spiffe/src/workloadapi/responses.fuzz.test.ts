@@ -38,13 +38,23 @@ function countingLogger(): { logger: WorkloadApiLogger; lines: string[] } {
 describe('fuzz: Workload API endpoint addresses', () => {
   const scheme = fc.constantFrom('unix:', 'UNIX:', 'tcp:', 'TCP:', 'http:', '', 'unix', 'tcp');
   const slashes = fc.constantFrom('', '/', '//', '///', '////');
-  const host = fc.oneof(fc.ipV4(), fc.ipV6().map((h) => `[${h}]`), fc.ipV6(), fc.constantFrom('localhost', 'agent.local', '', '[::1', '256.1.1.1', '1.2.3', 'user@1.2.3.4'));
+  const host = fc.oneof(
+    fc.ipV4(),
+    fc.ipV6().map((h) => `[${h}]`),
+    fc.ipV6(),
+    fc.constantFrom('localhost', 'agent.local', '', '[::1', '256.1.1.1', '1.2.3', 'user@1.2.3.4'),
+  );
   const port = fc.oneof(fc.integer({ min: 0, max: 70000 }).map(String), fc.constantFrom('', 'x', '08080', '-1', '1e3'));
-  const path = fc.array(fc.oneof(fc.constantFrom('tmp', 'spire-agent', 'api.sock', '', '..', '%2F', '%zz', '%00', '?q', '#f'), fc.string({ maxLength: 6 })), { maxLength: 4 }).map((segs) => segs.join('/'));
+  const path = fc
+    .array(
+      fc.oneof(fc.constantFrom('tmp', 'spire-agent', 'api.sock', '', '..', '%2F', '%zz', '%00', '?q', '#f'), fc.string({ maxLength: 6 })),
+      { maxLength: 4 },
+    )
+    .map((segs) => segs.join('/'));
   const address = fc.oneof(
-    fc.tuple(scheme, slashes, fc.option(host, { nil: undefined }), fc.option(port, { nil: undefined }), path).map(
-      ([s, sl, h, p, pa]) => `${s}${sl}${h ?? ''}${p === undefined ? '' : `:${p}`}${pa === '' ? '' : `/${pa}`}`,
-    ),
+    fc
+      .tuple(scheme, slashes, fc.option(host, { nil: undefined }), fc.option(port, { nil: undefined }), path)
+      .map(([s, sl, h, p, pa]) => `${s}${sl}${h ?? ''}${p === undefined ? '' : `:${p}`}${pa === '' ? '' : `/${pa}`}`),
     fc.string({ unit: 'binary-ascii', maxLength: 40 }),
   );
   it('parseWorkloadApiAddress: WorkloadApiError, or an absolute socket path or an IP address and a port in range', () => {
@@ -93,18 +103,37 @@ const caOf = (id: string): TestCa => (id.startsWith('spiffe://partner.org') ? pa
 
 const der = (certs: readonly { raw: Buffer }[]): Uint8Array => new Uint8Array(Buffer.concat(certs.map((c) => c.raw)));
 const bytesVariant = (valid: Uint8Array, others: Uint8Array[]): fc.Arbitrary<Uint8Array> =>
-  fc.oneof({ weight: 6, arbitrary: fc.constant(valid) }, { weight: 2, arbitrary: mutatedBytes(valid) }, { weight: 1, arbitrary: fc.constantFrom(new Uint8Array(0), ...others) });
+  fc.oneof(
+    { weight: 6, arbitrary: fc.constant(valid) },
+    { weight: 2, arbitrary: mutatedBytes(valid) },
+    { weight: 1, arbitrary: fc.constantFrom(new Uint8Array(0), ...others) },
+  );
 
 const svidMessage: fc.Arbitrary<X509SvidMessage> = fc.constantFrom(...SOURCES).chain((s) =>
   fc.record({
-    spiffe_id: fc.oneof({ weight: 6, arbitrary: fc.constant(s.id) }, { weight: 1, arbitrary: fc.constantFrom('', 'spiffe://example.org/other', 'not an id', s.id.toUpperCase(), 'spiffe://example.org') }),
+    spiffe_id: fc.oneof(
+      { weight: 6, arbitrary: fc.constant(s.id) },
+      { weight: 1, arbitrary: fc.constantFrom('', 'spiffe://example.org/other', 'not an id', s.id.toUpperCase(), 'spiffe://example.org') },
+    ),
     x509_svid: bytesVariant(der(s.certificates), [der(db.certificates), der([example.certificate])]),
     x509_svid_key: bytesVariant(new Uint8Array(s.keyDer), [new Uint8Array(db.keyDer), new Uint8Array(s.keyDer.subarray(0, 30))]),
-    bundle: bytesVariant(der([caOf(s.id).certificate]), [der([partner.certificate, example.certificate]), der([exampleMid.certificate]), der([otherExampleRoot.certificate])]),
+    bundle: bytesVariant(der([caOf(s.id).certificate]), [
+      der([partner.certificate, example.certificate]),
+      der([exampleMid.certificate]),
+      der([otherExampleRoot.certificate]),
+    ]),
     hint: fc.oneof(fc.constant(''), fc.string({ maxLength: 8 })),
   }),
 );
-const federatedKey = fc.constantFrom('spiffe://partner.org', 'partner.org', 'spiffe://example.org', 'spiffe://partner.org/workload', 'not a td', 'spiffe://Partner.ORG', '');
+const federatedKey = fc.constantFrom(
+  'spiffe://partner.org',
+  'partner.org',
+  'spiffe://example.org',
+  'spiffe://partner.org/workload',
+  'not a td',
+  'spiffe://Partner.ORG',
+  '',
+);
 const federated = fc.dictionary(federatedKey, bytesVariant(der([partner.certificate]), [der([example.certificate])]), { maxKeys: 3 });
 
 describe('fuzz: Workload API responses', () => {
@@ -116,7 +145,10 @@ describe('fuzz: Workload API responses', () => {
           () => parseX509SvidResponse({ svids, crl: [], federated_bundles: federatedBundles }, log.logger),
           'parseX509SvidResponse',
         );
-        assert.ok(log.lines.length <= svids.length + Object.keys(federatedBundles).length + 1, `one line per discarded item at most:\n${log.lines.join('\n')}`);
+        assert.ok(
+          log.lines.length <= svids.length + Object.keys(federatedBundles).length + 1,
+          `one line per discarded item at most:\n${log.lines.join('\n')}`,
+        );
         for (const line of log.lines) assert.match(line, /^workloadapi: FetchX509SVID/);
         if (!outcome.ok) {
           assert.ok(outcome.error instanceof WorkloadApiError, String(outcome.error));
@@ -128,7 +160,10 @@ describe('fuzz: Workload API responses', () => {
         for (const svid of ctx.svids) {
           const from = svids.find((m) => {
             try {
-              return SpiffeId.fromString(m.spiffe_id).equals(svid.id) && Buffer.from(m.x509_svid).subarray(0, svid.certificates[0]!.raw.length).equals(svid.certificates[0]!.raw);
+              return (
+                SpiffeId.fromString(m.spiffe_id).equals(svid.id) &&
+                Buffer.from(m.x509_svid).subarray(0, svid.certificates[0]!.raw.length).equals(svid.certificates[0]!.raw)
+              );
             } catch {
               return false;
             }

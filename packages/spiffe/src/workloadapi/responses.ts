@@ -15,12 +15,7 @@ import { X509Svid, parseAndVerifyX509Svid } from '../svid/x509/index.js';
 import { parseInsecureJwtSvid } from '../svid/jwt/index.js';
 import type { JwtSvid } from '../svid/jwt/index.js';
 import { safeLog, type WorkloadApiLogger } from './logger.js';
-import type {
-  JwtBundlesResponseMessage,
-  JwtSvidResponseMessage,
-  X509BundlesResponseMessage,
-  X509SvidResponseMessage,
-} from './messages.js';
+import type { JwtBundlesResponseMessage, JwtSvidResponseMessage, X509BundlesResponseMessage, X509SvidResponseMessage } from './messages.js';
 
 /**
  * The X.509 material of a workload: its X509-SVIDs (the first is the default identity) and the
@@ -72,11 +67,7 @@ function trustDomainFromKey(key: string): TrustDomain {
   return TrustDomain.fromString(key);
 }
 
-function noBundles(
-  method: string,
-  map: Record<string, Uint8Array> | undefined,
-  logger: WorkloadApiLogger,
-): WorkloadApiError {
+function noBundles(method: string, map: Record<string, Uint8Array> | undefined, logger: WorkloadApiLogger): WorkloadApiError {
   if (Object.keys(map ?? {}).length === 0) {
     safeLog(logger, 'warn', `workloadapi: ${method}: ignored a response that holds no bundle`);
     return invalidResponse(method, 'ignored: it holds no bundle');
@@ -99,7 +90,11 @@ function parseBundleMap<B>(
     try {
       td = trustDomainFromKey(key);
     } catch (err) {
-      safeLog(logger, 'warn', `workloadapi: ${method}: discarded the ${kind} bundle keyed ${JSON.stringify(key)}: not a trust domain ID (${message(err)})`);
+      safeLog(
+        logger,
+        'warn',
+        `workloadapi: ${method}: discarded the ${kind} bundle keyed ${JSON.stringify(key)}: not a trust domain ID (${message(err)})`,
+      );
       continue;
     }
     if (skip?.(td)) continue;
@@ -133,11 +128,7 @@ function parseBundleMap<B>(
  * ```
  * @internal
  */
-export function parseX509SvidResponse(
-  response: X509SvidResponseMessage,
-  logger: WorkloadApiLogger,
-  now: Date = new Date(),
-): X509Context {
+export function parseX509SvidResponse(response: X509SvidResponseMessage, logger: WorkloadApiLogger, now: Date = new Date()): X509Context {
   const method = 'FetchX509SVID';
   const svids: X509Svid[] = [];
   const ownBundles = new Map<string, X509Bundle>();
@@ -219,10 +210,7 @@ export function parseX509SvidResponse(
  * ```
  * @internal
  */
-export function parseX509BundlesResponse(
-  response: X509BundlesResponseMessage,
-  logger: WorkloadApiLogger,
-): X509BundleSet {
+export function parseX509BundlesResponse(response: X509BundlesResponseMessage, logger: WorkloadApiLogger): X509BundleSet {
   const method = 'FetchX509Bundles';
   const bundles = parseBundleMap(method, response.bundles, 'X.509', (td, v) => X509Bundle.parseRaw(td, new Uint8Array(v)), logger);
   if (bundles.length === 0) throw noBundles(method, response.bundles, logger);
@@ -239,10 +227,7 @@ export function parseX509BundlesResponse(
  * ```
  * @internal
  */
-export function parseJwtBundlesResponse(
-  response: JwtBundlesResponseMessage,
-  logger: WorkloadApiLogger,
-): JwtBundleSet {
+export function parseJwtBundlesResponse(response: JwtBundlesResponseMessage, logger: WorkloadApiLogger): JwtBundleSet {
   const method = 'FetchJWTBundles';
   const bundles = parseBundleMap(method, response.bundles, 'JWT', (td, v) => JwtBundle.parse(td, new Uint8Array(v)), logger);
   if (bundles.length === 0) throw noBundles(method, response.bundles, logger);

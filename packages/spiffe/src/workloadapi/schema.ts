@@ -69,9 +69,7 @@ export const MESSAGES = {
     { name: 'audience', no: 1, type: 'string', repeated: true },
     { name: 'spiffe_id', no: 2, type: 'string' },
   ]),
-  JWTSVIDResponse: message('JWTSVIDResponse', [
-    { name: 'svids', no: 1, type: 'message', repeated: true, message: () => JWT_SVID },
-  ]),
+  JWTSVIDResponse: message('JWTSVIDResponse', [{ name: 'svids', no: 1, type: 'message', repeated: true, message: () => JWT_SVID }]),
   JWTSVID: JWT_SVID,
   JWTBundlesRequest: EMPTY_REQUEST('JWTBundlesRequest'),
   JWTBundlesResponse: message('JWTBundlesResponse', [{ name: 'bundles', no: 1, type: 'bytes', map: true }]),

@@ -305,7 +305,10 @@ describe('Workload API faults: the stream itself', { concurrency: true }, () => 
       // A reopen after the SVID expired gets it again and discards it, with its own line.
       const loud = log.loud();
       const warnings = loud.filter((w) => !/: discarded SVID #0 .*: the certificate expired at /.test(w.message));
-      assert.ok(warnings.length >= 1 && warnings.length <= cutter.cuts, `one warning per cut at most (${cutter.cuts} cuts):\n${describeLines(loud)}`);
+      assert.ok(
+        warnings.length >= 1 && warnings.length <= cutter.cuts,
+        `one warning per cut at most (${cutter.cuts} cuts):\n${describeLines(loud)}`,
+      );
       for (const w of warnings) assert.match(w.message, /^workloadapi: FetchX509SVID failed: Internal .*; retrying with backoff$/);
       await source.close();
     } finally {
@@ -366,7 +369,10 @@ describe('Workload API faults: the stream itself', { concurrency: true }, () => 
       assert.ok(during.length >= 3, `it keeps trying (${during.length} attempts)`);
       assertNoSpin(during, 8, 'attempts while Unavailable');
       assert.equal(rig.log.loud().length, 1, describeLines(rig.log.loud()));
-      assert.match(rig.log.loud()[0]!.message, /^workloadapi: FetchX509SVID failed: Unavailable "agent restarting"; check that an agent is running .*; retrying with backoff$/);
+      assert.match(
+        rig.log.loud()[0]!.message,
+        /^workloadapi: FetchX509SVID failed: Unavailable "agent restarting"; check that an agent is running .*; retrying with backoff$/,
+      );
 
       rig.agent.failAllCalls('FetchX509SVID', undefined);
       rig.agent.setX509SvidResponse(response(shortLivedSvid()));
@@ -397,21 +403,28 @@ describe('Workload API faults: the stream itself', { concurrency: true }, () => 
     const rig = await x509Rig();
     try {
       rig.agent.withdrawIdentity();
-      await until(() => {
-        try {
-          rig.source.getX509Svid();
-          return false;
-        } catch {
-          return true;
-        }
-      }, 3000, 'withdrawal');
+      await until(
+        () => {
+          try {
+            rig.source.getX509Svid();
+            return false;
+          } catch {
+            return true;
+          }
+        },
+        3000,
+        'withdrawal',
+      );
       assert.ok(Date.now() < rig.expiresAt.getTime(), 'withdrawn before expiry');
-      assert.throws(() => rig.source.getX509Svid(), (err: unknown) => {
-        assert.ok(err instanceof WorkloadApiError);
-        assert.equal(err.code, 'ERR_SVID_NOT_FOUND');
-        assert.match(err.message, /withdrew this workload's identity/);
-        return true;
-      });
+      assert.throws(
+        () => rig.source.getX509Svid(),
+        (err: unknown) => {
+          assert.ok(err instanceof WorkloadApiError);
+          assert.equal(err.code, 'ERR_SVID_NOT_FOUND');
+          assert.match(err.message, /withdrew this workload's identity/);
+          return true;
+        },
+      );
       assert.throws(() => rig.source.getX509BundleForTrustDomain(EXAMPLE), { code: 'ERR_BUNDLE_NOT_FOUND' });
       const linesAfterFirstRetries = rig.log.loud().length;
       await delay(900);
@@ -576,7 +589,10 @@ const MALFORMED: MalformedCase[] = [
   },
   {
     name: 'a CA certificate as the leaf',
-    build: () => response(x509SvidMessage(example.ca.svid('/web', { isCa: true, keyUsage: ['digitalSignature', 'keyCertSign'] }), [example.ca.certificate])),
+    build: () =>
+      response(
+        x509SvidMessage(example.ca.svid('/web', { isCa: true, keyUsage: ['digitalSignature', 'keyCertSign'] }), [example.ca.certificate]),
+      ),
     line: /^workloadapi: FetchX509SVID: discarded SVID #0 \(spiffe:\/\/example\.org\/web\): x509svid: /,
   },
   {
@@ -698,14 +714,18 @@ describe('Workload API faults: JWT bundles and JWT-SVIDs', { concurrency: true }
     try {
       const token = (await rig.source.fetchJwtSvid({ audience: AUDIENCE })).token;
       rig.agent.withdrawIdentity();
-      await until(() => {
-        try {
-          rig.source.getJwtBundleForTrustDomain(EXAMPLE);
-          return false;
-        } catch {
-          return true;
-        }
-      }, 3000, 'bundles dropped');
+      await until(
+        () => {
+          try {
+            rig.source.getJwtBundleForTrustDomain(EXAMPLE);
+            return false;
+          } catch {
+            return true;
+          }
+        },
+        3000,
+        'bundles dropped',
+      );
       await assert.rejects(parseAndValidateJwtSvid(token, rig.source, [AUDIENCE]), (err: unknown) => err instanceof Error && 'code' in err);
       await assert.rejects(rig.source.fetchJwtSvid({ audience: AUDIENCE }), (err: unknown) => {
         assert.ok(err instanceof WorkloadApiError);

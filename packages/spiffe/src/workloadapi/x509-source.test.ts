@@ -10,7 +10,15 @@ import { TrustDomain } from '../spiffeid/index.js';
 import { WorkloadApiClient } from './client.js';
 import type { X509Context } from './responses.js';
 import { FakeAgent } from './testing/fake-agent.js';
-import { type AgentAndClient, delay, hasCode, startAgentAndClient, stopAgentAndClient, TestTrustDomain, until } from './testing/fixtures.js';
+import {
+  type AgentAndClient,
+  delay,
+  hasCode,
+  startAgentAndClient,
+  stopAgentAndClient,
+  TestTrustDomain,
+  until,
+} from './testing/fixtures.js';
 import { X509Source } from './x509-source.js';
 
 const example = TestTrustDomain.create('example.org');
@@ -42,12 +50,18 @@ describe('X509Source', () => {
     assert.equal(source.getX509Svid().id.toString(), 'spiffe://example.org/web');
     assert.ok(source.getX509BundleForTrustDomain(EXAMPLE).hasAuthority(example.ca.certificate));
     assert.ok(source.getX509BundleForTrustDomain(PARTNER).hasAuthority(partner.ca.certificate));
-    assert.deepEqual(source.x509Bundles().map((b) => b.trustDomain.name), ['example.org', 'partner.org']);
-    assert.throws(() => source.getX509BundleForTrustDomain(TrustDomain.fromString('nobody.org')), (err: unknown) => {
-      assert.ok(err instanceof BundleError);
-      assert.equal(err.code, 'ERR_BUNDLE_NOT_FOUND');
-      return true;
-    });
+    assert.deepEqual(
+      source.x509Bundles().map((b) => b.trustDomain.name),
+      ['example.org', 'partner.org'],
+    );
+    assert.throws(
+      () => source.getX509BundleForTrustDomain(TrustDomain.fromString('nobody.org')),
+      (err: unknown) => {
+        assert.ok(err instanceof BundleError);
+        assert.equal(err.code, 'ERR_BUNDLE_NOT_FOUND');
+        return true;
+      },
+    );
     assert.equal(source.getX509Context().svids.length, 2);
   });
 
@@ -79,7 +93,12 @@ describe('X509Source', () => {
     await assert.rejects(create({ hint: 'x', picker: (s) => s[0]! }), TypeError);
     // A picker that fails serves nothing rather than a guess.
     await assert.rejects(
-      create({ timeoutMs: 200, picker: () => { throw new Error('no good SVID'); } }),
+      create({
+        timeoutMs: 200,
+        picker: () => {
+          throw new Error('no good SVID');
+        },
+      }),
       /last error was: X509Source: the picker threw: no good SVID/,
     );
   });
@@ -163,7 +182,12 @@ describe('X509Source', () => {
   it('waits for an agent that starts after the source', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'x509src-'));
     const socketPath = join(dir, 'late.sock');
-    const lateClient = new WorkloadApiClient({ address: `unix://${socketPath}`, logger: log.logger, initialBackoffMs: 50, maxBackoffMs: 200 });
+    const lateClient = new WorkloadApiClient({
+      address: `unix://${socketPath}`,
+      logger: log.logger,
+      initialBackoffMs: 50,
+      maxBackoffMs: 200,
+    });
     let late: FakeAgent | undefined;
     try {
       const creating = X509Source.create({ client: lateClient, timeoutMs: 5000 });
@@ -195,11 +219,14 @@ describe('X509Source', () => {
         return true;
       }
     });
-    assert.throws(() => source.getX509Svid(), (err: unknown) => {
-      hasCode('ERR_SVID_NOT_FOUND')(err);
-      assert.match((err as Error).message, /withdrew this workload's identity/);
-      return true;
-    });
+    assert.throws(
+      () => source.getX509Svid(),
+      (err: unknown) => {
+        hasCode('ERR_SVID_NOT_FOUND')(err);
+        assert.match((err as Error).message, /withdrew this workload's identity/);
+        return true;
+      },
+    );
     assert.throws(() => source.getX509BundleForTrustDomain(PARTNER), hasCode('ERR_BUNDLE_NOT_FOUND'));
     assert.equal(log.matching('warn', /identity withdrawn/).length, 1);
     agent.setX509SvidResponse(example.x509Response(['/web-again']));
@@ -218,11 +245,14 @@ describe('X509Source', () => {
     const source = await create();
     assert.equal(source.getX509Svid().id.path, '/short');
     await delay(notAfter.getTime() - Date.now() + 50);
-    assert.throws(() => source.getX509Svid(), (err: unknown) => {
-      hasCode('ERR_SVID_NOT_FOUND')(err);
-      assert.match((err as Error).message, /expired at/);
-      return true;
-    });
+    assert.throws(
+      () => source.getX509Svid(),
+      (err: unknown) => {
+        hasCode('ERR_SVID_NOT_FOUND')(err);
+        assert.match((err as Error).message, /expired at/);
+        return true;
+      },
+    );
   });
 
   it('keeps the current SVID when a response is refused', async () => {

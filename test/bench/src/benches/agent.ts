@@ -13,7 +13,6 @@ import type { Figure } from '../lib/figures.js';
 import { CommandProcess, nowNs, procCpuMicros, sleep } from '../lib/proc.js';
 import { median, percentile } from '../lib/stats.js';
 
-
 async function issuance(ctx: Parameters<Benchmark['run']>[0]): Promise<Figure> {
   const ENTRIES = ctx.smoke ? 20 : 100;
   const agent = await BenchAgent.start({ entries: false, node: ctx.node.path });
@@ -44,8 +43,12 @@ async function issuance(ctx: Parameters<Benchmark['run']>[0]): Promise<Figure> {
       cpuPerSvid.push((c1 - c0) / ENTRIES);
     }
     return {
-      bench: 'agent', item: '7', metric: 'X509-SVIDs issued/s', unit: '/s',
-      ours: median(rates), oursLabel: `dev agent, ${ENTRIES} entries re-minted per rotation`,
+      bench: 'agent',
+      item: '7',
+      metric: 'X509-SVIDs issued/s',
+      unit: '/s',
+      ours: median(rates),
+      oursLabel: `dev agent, ${ENTRIES} entries re-minted per rotation`,
       note: `agent CPU ≈ ${median(cpuPerSvid).toFixed(0)} µs per SVID (/proc, 10 ms ticks); the first fetch of ${ENTRIES} new SVIDs took ${firstMs.toFixed(0)} ms; no target`,
       detail: { rates, cpuPerSvidUs: cpuPerSvid, firstFetchMs: firstMs },
     };
@@ -67,9 +70,14 @@ async function pushCost(ctx: Parameters<Benchmark['run']>[0], counts: number[]):
   const out: PushCost[] = [];
   try {
     for (const n of counts) {
-      const streams = await CommandProcess.start(`go streams (${n})`, ctx.go, ['streams', '-socket', BenchAgent.address(agent.clientSocket), '-n', String(n)], {
-        readyTimeoutMs: 180_000,
-      });
+      const streams = await CommandProcess.start(
+        `go streams (${n})`,
+        ctx.go,
+        ['streams', '-socket', BenchAgent.address(agent.clientSocket), '-n', String(n)],
+        {
+          readyTimeoutMs: 180_000,
+        },
+      );
       try {
         await sleep(300);
         const rounds = ctx.smoke ? 1 : 5;
@@ -113,14 +121,22 @@ export const agentBenchmark: Benchmark = {
     for (const c of costs) {
       const scaled = c !== base;
       figures.push({
-        bench: 'agent', item: '7', metric: `rotation push to ${c.streams} streams: all delivered`, unit: 'ms',
-        ours: c.allMs, oursLabel: `p50 stream ${c.p50Ms.toFixed(1)} ms`,
+        bench: 'agent',
+        item: '7',
+        metric: `rotation push to ${c.streams} streams: all delivered`,
+        unit: 'ms',
+        ours: c.allMs,
+        oursLabel: `p50 stream ${c.p50Ms.toFixed(1)} ms`,
         ...(scaled ? { baseline: base.allMs, baselineLabel: `${base.streams} streams`, ratio: c.allMs / base.allMs } : {}),
         detail: c,
       });
       figures.push({
-        bench: 'agent', item: '7', metric: `rotation push to ${c.streams} streams: agent CPU`, unit: 'ms',
-        ours: c.cpuMs, oursLabel: `${((c.cpuMs * 1000) / c.streams).toFixed(0)} µs per stream`,
+        bench: 'agent',
+        item: '7',
+        metric: `rotation push to ${c.streams} streams: agent CPU`,
+        unit: 'ms',
+        ours: c.cpuMs,
+        oursLabel: `${((c.cpuMs * 1000) / c.streams).toFixed(0)} µs per stream`,
         ...(scaled ? { baseline: base.cpuMs, baselineLabel: `${base.streams} streams`, ratio: c.cpuMs / base.cpuMs } : {}),
         note: c === base ? 'no target; CPU from /proc (10 ms ticks), includes minting the 2 SVIDs' : undefined,
       });

@@ -39,19 +39,49 @@ export const httpsBenchmark: Benchmark = {
     try {
       const client = await startLoad(ctx, agent);
       stops.push(() => client.stop());
-      const ours = await CommandProcess.node('ours https server', 'https-server.ts', ['--kind', 'spiffe', '--socket', serverAddress, '--client-id', CLIENT_ID], { node: ctx.node.path });
+      const ours = await CommandProcess.node(
+        'ours https server',
+        'https-server.ts',
+        ['--kind', 'spiffe', '--socket', serverAddress, '--client-id', CLIENT_ID],
+        { node: ctx.node.path },
+      );
       stops.push(() => ours.stop());
-      const plain = await CommandProcess.node('plain https server', 'https-server.ts', ['--kind', 'plain', '--socket', serverAddress, '--client-id', CLIENT_ID], { node: ctx.node.path });
+      const plain = await CommandProcess.node(
+        'plain https server',
+        'https-server.ts',
+        ['--kind', 'plain', '--socket', serverAddress, '--client-id', CLIENT_ID],
+        { node: ctx.node.path },
+      );
       stops.push(() => plain.stop());
       const dist = join(appDir('@spiffe-node/example-jwt-proxy'), 'dist');
       const serverPort = await freePort();
-      const jwtServer = await AppProcess.start('jwt-proxy/server', join(dist, 'server.js'),
-        ['--host', '127.0.0.1', '--port', String(serverPort), '--socket', serverAddress, '--audience', SERVER_ID], serverPort, ctx.node.path);
+      const jwtServer = await AppProcess.start(
+        'jwt-proxy/server',
+        join(dist, 'server.js'),
+        ['--host', '127.0.0.1', '--port', String(serverPort), '--socket', serverAddress, '--audience', SERVER_ID],
+        serverPort,
+        ctx.node.path,
+      );
       stops.push(() => jwtServer.stop());
       const proxyPort = await freePort();
-      const proxy = await AppProcess.start('jwt-proxy/proxy', join(dist, 'proxy.js'),
-        ['--host', '127.0.0.1', '--port', String(proxyPort), '--upstream', `https://127.0.0.1:${serverPort}`, '--server-id', SERVER_ID, '--socket', serverAddress],
-        proxyPort, ctx.node.path);
+      const proxy = await AppProcess.start(
+        'jwt-proxy/proxy',
+        join(dist, 'proxy.js'),
+        [
+          '--host',
+          '127.0.0.1',
+          '--port',
+          String(proxyPort),
+          '--upstream',
+          `https://127.0.0.1:${serverPort}`,
+          '--server-id',
+          SERVER_ID,
+          '--socket',
+          serverAddress,
+        ],
+        proxyPort,
+        ctx.node.path,
+      );
       stops.push(() => proxy.stop());
 
       const urls: Record<string, string> = {
@@ -64,7 +94,14 @@ export const httpsBenchmark: Benchmark = {
         const base = arm.replace(/-1$/, '');
         const conc = arm.endsWith('-1') ? 1 : THROUGHPUT_CONCURRENCY;
         const jwt = base === 'proxy' || base === 'direct';
-        const r = await client.send({ cmd: 'http', url: urls[base], ms, conc, warm_ms: ctx.smoke ? 50 : 300, ...(jwt ? { audience: SERVER_ID } : {}) });
+        const r = await client.send({
+          cmd: 'http',
+          url: urls[base],
+          ms,
+          conc,
+          warm_ms: ctx.smoke ? 50 : 300,
+          ...(jwt ? { audience: SERVER_ID } : {}),
+        });
         if (r.count === 0) throw new Error(`no request to ${base} succeeded: ${r.first_error}`);
         return { rate: r.count / (r.elapsed_ms / 1000), p50: r.p50_us / 1000, p99: r.p99_us / 1000, errors: r.errors };
       };
@@ -73,13 +110,35 @@ export const httpsBenchmark: Benchmark = {
       const get = (a: Arm, k: keyof Sample): number[] => results.get(a)!.map((s) => s[k]);
       const errors = arms.reduce((n, a) => n + get(a, 'errors').reduce((x, y) => x + y, 0), 0);
       const range = (v: number[]): [number, number] => [Math.min(...v), Math.max(...v)];
-      const detail = { rounds: ctx.rounds, roundMs: ctx.roundMs, concurrency: THROUGHPUT_CONCURRENCY, samples: Object.fromEntries(results), errors };
-      const compare = (metric: string, unit: string, a: Arm, b: Arm, k: keyof Sample, labels: [string, string], extra: Partial<Figure> = {}): Figure => {
+      const detail = {
+        rounds: ctx.rounds,
+        roundMs: ctx.roundMs,
+        concurrency: THROUGHPUT_CONCURRENCY,
+        samples: Object.fromEntries(results),
+        errors,
+      };
+      const compare = (
+        metric: string,
+        unit: string,
+        a: Arm,
+        b: Arm,
+        k: keyof Sample,
+        labels: [string, string],
+        extra: Partial<Figure> = {},
+      ): Figure => {
         const q = ratios(get(a, k), get(b, k));
         return {
-          bench: 'https', item: '3', metric, unit,
-          ours: median(get(a, k)), oursLabel: labels[0], baseline: median(get(b, k)), baselineLabel: labels[1],
-          ratio: median(q), ratioRange: range(q), ...extra,
+          bench: 'https',
+          item: '3',
+          metric,
+          unit,
+          ours: median(get(a, k)),
+          oursLabel: labels[0],
+          baseline: median(get(b, k)),
+          baselineLabel: labels[1],
+          ratio: median(q),
+          ratioRange: range(q),
+          ...extra,
         };
       };
       const mtlsLabels: [string, string] = ['createHttpsServer + mtlsServerOptions', 'plain https, same certs'];
@@ -87,7 +146,9 @@ export const httpsBenchmark: Benchmark = {
       const p99Added = ratios(get('proxy-1', 'p99'), get('direct-1', 'p99'));
       return [
         compare(`req/s, ${THROUGHPUT_CONCURRENCY} keep-alive connections`, '/s', 'ours', 'plain', 'rate', mtlsLabels, {
-          target: { op: '>=', value: 0.95, on: 'ratio' }, detail, note: errors > 0 ? `${errors} failed requests over the run` : undefined,
+          target: { op: '>=', value: 0.95, on: 'ratio' },
+          detail,
+          note: errors > 0 ? `${errors} failed requests over the run` : undefined,
         }),
         compare(`p50 latency, ${THROUGHPUT_CONCURRENCY} connections`, 'ms', 'ours', 'plain', 'p50', mtlsLabels),
         compare(`p99 latency, ${THROUGHPUT_CONCURRENCY} connections`, 'ms', 'ours', 'plain', 'p99', mtlsLabels),

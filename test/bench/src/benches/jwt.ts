@@ -53,27 +53,42 @@ export const jwtBenchmark: Benchmark = {
     const stops: Array<() => Promise<void>> = [];
     try {
       for (const node of lines) {
-        const worker = await CommandProcess.node(`jwt worker (Node ${node.version})`, 'jwt-worker.ts', ['--socket', BenchAgent.address(agent.serverSocket), '--audience', SERVER_ID], {
-          node: node.path,
-        });
+        const worker = await CommandProcess.node(
+          `jwt worker (Node ${node.version})`,
+          'jwt-worker.ts',
+          ['--socket', BenchAgent.address(agent.serverSocket), '--audience', SERVER_ID],
+          {
+            node: node.path,
+          },
+        );
         stops.push(() => worker.stop());
         workers.set(node, worker);
       }
-      const go = await CommandProcess.start('go-spiffe jwt', ctx.go, ['jwt', '-socket', BenchAgent.address(agent.serverSocket), '-audience', SERVER_ID], {
-        env: { GOMAXPROCS: '1' },
-      });
+      const go = await CommandProcess.start(
+        'go-spiffe jwt',
+        ctx.go,
+        ['jwt', '-socket', BenchAgent.address(agent.serverSocket), '-audience', SERVER_ID],
+        {
+          env: { GOMAXPROCS: '1' },
+        },
+      );
       stops.push(() => go.stop());
       let setup: Record<string, unknown> = {};
       for (const worker of workers.values()) setup = await worker.send({ cmd: 'setup', token, tokens });
+      const alg = String(setup.alg);
       const ms = Math.max(100, Math.round(ctx.roundMs / 2));
       const arms: string[] = [...lines.flatMap((l) => KINDS.map((k) => `${k}@${l.line}`)), 'go-spiffe'];
-      const workerOf = new Map<string, CommandProcess>(lines.flatMap((l) => KINDS.map((k): [string, CommandProcess] => [`${k}@${l.line}`, workers.get(l)!])));
+      const workerOf = new Map<string, CommandProcess>(
+        lines.flatMap((l) => KINDS.map((k): [string, CommandProcess] => [`${k}@${l.line}`, workers.get(l)!])),
+      );
       const once = async (arm: string, time: number): Promise<number> => {
         const kind = arm.split('@')[0] as string;
         const r =
           arm === 'go-spiffe'
             ? await go.send({ cmd: 'run', token, ms: time })
-            : await workerOf.get(arm)!.send({ cmd: 'run', impl: kind.startsWith('ours') ? 'ours' : 'jose', distinct: kind.endsWith('distinct'), ms: time });
+            : await workerOf
+                .get(arm)!
+                .send({ cmd: 'run', impl: kind.startsWith('ours') ? 'ours' : 'jose', distinct: kind.endsWith('distinct'), ms: time });
         // Per second of the validating process's CPU time: on an idle machine the same as per
         // wall-clock second (one thread validating), and robust to the other work of a shared one.
         return r.ops / (Number(r.cpu_ns) / 1e9);
@@ -82,17 +97,40 @@ export const jwtBenchmark: Benchmark = {
       const results = await interleave(ctx.rounds, arms, (arm) => once(arm, ms));
       const r = (a: string): number[] => results.get(a)!;
       const range = (v: number[]): [number, number] => [Math.min(...v), Math.max(...v)];
-      const detail = { alg: setup.alg, rounds: ctx.rounds, ms, lines: lines.map((l) => ({ version: l.version, openssl: l.openssl })), samples: Object.fromEntries(results) };
-      const ourLabel = (kind: string): string => (kind === 'ours' ? 'parseAndValidateJwtSvid + JwtSource' : 'parseAndValidateJwtSvid, new token each call');
-      const fig = (item: string, metric: string, a: string, b: string, labels: [string, string], target?: number, note?: string, withDetail = false): Figure => {
+      const detail = {
+        alg,
+        rounds: ctx.rounds,
+        ms,
+        lines: lines.map((l) => ({ version: l.version, openssl: l.openssl })),
+        samples: Object.fromEntries(results),
+      };
+      const ourLabel = (kind: string): string =>
+        kind === 'ours' ? 'parseAndValidateJwtSvid + JwtSource' : 'parseAndValidateJwtSvid, new token each call';
+      const fig = (
+        item: string,
+        metric: string,
+        a: string,
+        b: string,
+        labels: [string, string],
+        target?: number,
+        note?: string,
+        withDetail = false,
+      ): Figure => {
         const q = ratios(r(a), r(b));
         return {
-          bench: 'jwt', item, metric, unit: '/s',
-          ours: median(r(a)), oursLabel: labels[0],
-          baseline: median(r(b)), baselineLabel: labels[1],
-          ratio: median(q), ratioRange: range(q),
+          bench: 'jwt',
+          item,
+          metric,
+          unit: '/s',
+          ours: median(r(a)),
+          oursLabel: labels[0],
+          baseline: median(r(b)),
+          baselineLabel: labels[1],
+          ratio: median(q),
+          ratioRange: range(q),
           ...(target === undefined ? {} : { target: { op: '>=' as const, value: target, on: 'ratio' as const } }),
-          note, detail: withDetail ? detail : undefined,
+          note,
+          detail: withDetail ? detail : undefined,
         };
       };
       const figures: Figure[] = [];
@@ -100,13 +138,42 @@ export const jwtBenchmark: Benchmark = {
         const on = several ? ` (Node ${node.line})` : '';
         const at = (k: Kind): string => `${k}@${node.line}`;
         figures.push(
-          fig('2', `${setup.alg} validations/s, same token${on}`, at('ours'), at('jose'), [ourLabel('ours'), 'jose.jwtVerify, pre-imported key'], 2,
-            'a repeated token skips the signature check (remembered per bundle version); every other check runs each call', node === lines[0]),
-          fig('2', `${setup.alg} validations/s, same token${on}`, at('ours'), 'go-spiffe', [ourLabel('ours'), 'go-spiffe jwtsvid.ParseAndValidate'], 1.0),
-          fig('2', `${setup.alg} validations/s, new token each call${on}`, at('ours-distinct'), at('jose-distinct'), [ourLabel('ours-distinct'), 'jose.jwtVerify, new token each call'], undefined,
-            'no target: every call verifies a signature'),
-          fig('2', `${setup.alg} validations/s, new token each call${on}`, at('ours-distinct'), 'go-spiffe', [ourLabel('ours-distinct'), 'go-spiffe (no cache, same cost any token)'], undefined,
-            'no target: every call verifies a signature'),
+          fig(
+            '2',
+            `${alg} validations/s, same token${on}`,
+            at('ours'),
+            at('jose'),
+            [ourLabel('ours'), 'jose.jwtVerify, pre-imported key'],
+            2,
+            'a repeated token skips the signature check (remembered per bundle version); every other check runs each call',
+            node === lines[0],
+          ),
+          fig(
+            '2',
+            `${alg} validations/s, same token${on}`,
+            at('ours'),
+            'go-spiffe',
+            [ourLabel('ours'), 'go-spiffe jwtsvid.ParseAndValidate'],
+            1.0,
+          ),
+          fig(
+            '2',
+            `${alg} validations/s, new token each call${on}`,
+            at('ours-distinct'),
+            at('jose-distinct'),
+            [ourLabel('ours-distinct'), 'jose.jwtVerify, new token each call'],
+            undefined,
+            'no target: every call verifies a signature',
+          ),
+          fig(
+            '2',
+            `${alg} validations/s, new token each call${on}`,
+            at('ours-distinct'),
+            'go-spiffe',
+            [ourLabel('ours-distinct'), 'go-spiffe (no cache, same cost any token)'],
+            undefined,
+            'no target: every call verifies a signature',
+          ),
         );
       }
       const base = lines[0] as NodeBinary;
@@ -117,7 +184,15 @@ export const jwtBenchmark: Benchmark = {
           const what = kind.endsWith('distinct') ? 'new token each call' : 'same token';
           const label = kind.startsWith('ours') ? ourLabel(kind) : 'jose.jwtVerify';
           figures.push(
-            fig('2', `${setup.alg} validations/s, ${what}, ${vs}`, `${kind}@${node.line}`, `${kind}@${base.line}`, [`${label} on Node ${node.line}`, `${label} on Node ${base.line}`], undefined, note),
+            fig(
+              '2',
+              `${alg} validations/s, ${what}, ${vs}`,
+              `${kind}@${node.line}`,
+              `${kind}@${base.line}`,
+              [`${label} on Node ${node.line}`, `${label} on Node ${base.line}`],
+              undefined,
+              note,
+            ),
           );
         }
       }

@@ -50,31 +50,63 @@ export const memoryBenchmark: Benchmark = {
     let streams: CommandProcess | undefined;
     try {
       // The agent idle, after it issued the client's SVID once.
-      const warm = await CommandProcess.start('go streams', ctx.go, ['streams', '-socket', BenchAgent.address(agent.clientSocket), '-n', '1']);
+      const warm = await CommandProcess.start('go streams', ctx.go, [
+        'streams',
+        '-socket',
+        BenchAgent.address(agent.clientSocket),
+        '-n',
+        '1',
+      ]);
       await warm.stop();
       await sleep(500);
       const idle = procRssBytes(agent.pid) / MB;
-      streams = await CommandProcess.start('go streams', ctx.go, ['streams', '-socket', BenchAgent.address(agent.clientSocket), '-n', String(STREAMS)], {
-        readyTimeoutMs: 120_000,
-      });
+      streams = await CommandProcess.start(
+        'go streams',
+        ctx.go,
+        ['streams', '-socket', BenchAgent.address(agent.clientSocket), '-n', String(STREAMS)],
+        {
+          readyTimeoutMs: 120_000,
+        },
+      );
       await sleep(Number(settleMs));
       const serving = procRssBytes(agent.pid) / MB;
       return [
         {
-          bench: 'memory', item: '6', metric: 'workload RSS', unit: 'MB',
-          ours: withSources, oursLabel: 'Node + X509Source + JwtSource', baseline: bare, baselineLabel: 'bare Node process',
-          ratio: withSources / bare, target: { op: '<=', value: 15, on: 'difference' },
+          bench: 'memory',
+          item: '6',
+          metric: 'workload RSS',
+          unit: 'MB',
+          ours: withSources,
+          oursLabel: 'Node + X509Source + JwtSource',
+          baseline: bare,
+          baselineLabel: 'bare Node process',
+          ratio: withSources / bare,
+          target: { op: '<=', value: 15, on: 'difference' },
           detail: { runs, rssBytes: Object.fromEntries(results) },
         },
         {
-          bench: 'memory', item: '6', metric: 'workload RSS, library loaded only', unit: 'MB',
-          ours: importOnly, oursLabel: "import '@spiffe-node/spiffe', no source", baseline: bare, baselineLabel: 'bare Node process',
-          ratio: importOnly / bare, note: 'no target: the share of the workload figure that is loading the library',
+          bench: 'memory',
+          item: '6',
+          metric: 'workload RSS, library loaded only',
+          unit: 'MB',
+          ours: importOnly,
+          oursLabel: "import '@spiffe-node/spiffe', no source",
+          baseline: bare,
+          baselineLabel: 'bare Node process',
+          ratio: importOnly / bare,
+          note: 'no target: the share of the workload figure that is loading the library',
         },
         {
-          bench: 'memory', item: '6', metric: `dev agent RSS, ${STREAMS} streams`, unit: 'MB',
-          ours: serving, oursLabel: `${STREAMS} connections, a FetchX509SVID stream each`, baseline: idle, baselineLabel: 'the agent idle',
-          ratio: serving / idle, note: `${(((serving - idle) * 1024) / STREAMS).toFixed(0)} KB per stream; no target`,
+          bench: 'memory',
+          item: '6',
+          metric: `dev agent RSS, ${STREAMS} streams`,
+          unit: 'MB',
+          ours: serving,
+          oursLabel: `${STREAMS} connections, a FetchX509SVID stream each`,
+          baseline: idle,
+          baselineLabel: 'the agent idle',
+          ratio: serving / idle,
+          note: `${(((serving - idle) * 1024) / STREAMS).toFixed(0)} KB per stream; no target`,
         },
       ];
     } finally {

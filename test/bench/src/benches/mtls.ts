@@ -62,19 +62,35 @@ export async function startTlsServer(
   node: NodeBinary = ctx.node,
 ): Promise<CommandProcess> {
   if (arm === 'go-spiffe') {
-    return CommandProcess.start('go-spiffe mTLS server', ctx.go, ['serve-mtls', '-socket', BenchAgent.address(agent.serverSocket), '-client-id', CLIENT_ID], {
-      env: { GOMAXPROCS: '1' },
-    });
+    return CommandProcess.start(
+      'go-spiffe mTLS server',
+      ctx.go,
+      ['serve-mtls', '-socket', BenchAgent.address(agent.serverSocket), '-client-id', CLIENT_ID],
+      {
+        env: { GOMAXPROCS: '1' },
+      },
+    );
   }
   const kind = arm === 'ours' ? 'spiffe' : arm;
-  return CommandProcess.node(`${arm} tls server (Node ${node.version})`, 'tls-server.ts', ['--kind', kind, '--socket', BenchAgent.address(agent.serverSocket), '--client-id', CLIENT_ID], {
-    nodeArgs,
-    node: node.path,
-  });
+  return CommandProcess.node(
+    `${arm} tls server (Node ${node.version})`,
+    'tls-server.ts',
+    ['--kind', kind, '--socket', BenchAgent.address(agent.serverSocket), '--client-id', CLIENT_ID],
+    {
+      nodeArgs,
+      node: node.path,
+    },
+  );
 }
 
 export async function startLoad(ctx: BenchContext, agent: BenchAgent): Promise<CommandProcess> {
-  return CommandProcess.start('go load client', ctx.go, ['load', '-socket', BenchAgent.address(agent.clientSocket), '-server-id', SERVER_ID]);
+  return CommandProcess.start('go load client', ctx.go, [
+    'load',
+    '-socket',
+    BenchAgent.address(agent.clientSocket),
+    '-server-id',
+    SERVER_ID,
+  ]);
 }
 
 type Offer = 'x25519' | 'default';
@@ -89,7 +105,13 @@ async function measure(client: CommandProcess, server: CommandProcess, ms: numbe
   const r = await client.send({ cmd: 'handshakes', addr: `127.0.0.1:${server.ready.port}`, ms, conc: CONCURRENCY, groups });
   const cpu1 = await server.cpuMicros();
   if (r.count === 0) throw new Error(`no handshake succeeded: ${r.first_error}`);
-  return { rate: r.count / (r.elapsed_ms / 1000), cpuPerHandshakeUs: (cpu1 - cpu0) / r.count, count: r.count, errors: r.errors, negotiated: r.negotiated ?? undefined };
+  return {
+    rate: r.count / (r.elapsed_ms / 1000),
+    cpuPerHandshakeUs: (cpu1 - cpu0) / r.count,
+    count: r.count,
+    errors: r.errors,
+    negotiated: r.negotiated ?? undefined,
+  };
 }
 
 /**
@@ -167,7 +189,7 @@ export const mtlsBenchmark: Benchmark = {
     try {
       for (const arm of arms) {
         const node = nodeOf.get(arm);
-        servers.set(arm, await startTlsServer(ctx, agent, (arm.split('@')[0] as Arm), [], node ?? ctx.node));
+        servers.set(arm, await startTlsServer(ctx, agent, arm.split('@')[0] as Arm, [], node ?? ctx.node));
       }
       // With --client-groups both, each server is measured twice a round: `arm` with X25519
       // offered and `arm+pq` with Go's default groups.
@@ -183,11 +205,23 @@ export const mtlsBenchmark: Benchmark = {
       const range = (v: number[]): [number, number] => [Math.min(...v), Math.max(...v)];
       const negotiated = Object.fromEntries(measured.map((a) => [a, agreed(a)]));
       const detail = {
-        rounds: ctx.rounds, roundMs: ctx.roundMs, concurrency: CONCURRENCY, clientGroups: ctx.clientGroups,
-        lines: lines.map((l) => ({ version: l.version, openssl: l.openssl })), negotiated,
-        samples: Object.fromEntries([...results].map(([a, v]) => [a, v.map(({ negotiated: _n, ...rest }) => rest)])), errors,
+        rounds: ctx.rounds,
+        roundMs: ctx.roundMs,
+        concurrency: CONCURRENCY,
+        clientGroups: ctx.clientGroups,
+        lines: lines.map((l) => ({ version: l.version, openssl: l.openssl })),
+        negotiated,
+        samples: Object.fromEntries([...results].map(([a, v]) => [a, v.map(({ negotiated: _n, ...rest }) => rest)])),
+        errors,
       };
-      const figure = (item: string, metric: string, k: 'rate' | 'cpuPerHandshakeUs', a: string, b: string, extra: Partial<Figure> = {}): Figure => {
+      const figure = (
+        item: string,
+        metric: string,
+        k: 'rate' | 'cpuPerHandshakeUs',
+        a: string,
+        b: string,
+        extra: Partial<Figure> = {},
+      ): Figure => {
         const q = ratios(get(a, k), get(b, k));
         const label = (arm: string): string => {
           const node = nodeOf.get(arm.replace(/\+pq$/, ''));
@@ -195,30 +229,45 @@ export const mtlsBenchmark: Benchmark = {
           return `${LABELS[arm.split(/[@+]/)[0] as Arm]}${several && node ? ` on Node ${node.line}` : ''}${offered}`;
         };
         return {
-          bench: 'mtls', item, metric, unit: k === 'rate' ? '/s' : 'µs',
-          ours: median(get(a, k)), oursLabel: label(a),
-          baseline: median(get(b, k)), baselineLabel: label(b),
-          ratio: median(q), ratioRange: range(q), ...extra,
+          bench: 'mtls',
+          item,
+          metric,
+          unit: k === 'rate' ? '/s' : 'µs',
+          ours: median(get(a, k)),
+          oursLabel: label(a),
+          baseline: median(get(b, k)),
+          baselineLabel: label(b),
+          ratio: median(q),
+          ratioRange: range(q),
+          ...extra,
         };
       };
       const figures: Figure[] = [];
       for (const node of lines) {
         const on = several ? ` (Node ${node.line})` : '';
         const ours = armOf('ours', node);
-        const agreedNote = `client offers ${offers[0] === 'default' ? "Go's default groups (X25519MLKEM768, X25519, …)" : 'X25519 only'}; ` +
+        const agreedNote =
+          `client offers ${offers[0] === 'default' ? "Go's default groups (X25519MLKEM768, X25519, …)" : 'X25519 only'}; ` +
           `negotiated: ours ${agreedText(agreed(ours))}; plain ${agreedText(agreed(armOf('plain', node)))}; go-spiffe ${agreedText(agreed('go-spiffe'))}` +
           (errors > 0 ? `; ${errors} failed handshakes over the run` : '');
         // The issue's target for Node 24 (OpenSSL 3.5), kept for the newer lines.
         const goTarget = Number(node.line) >= 24 ? { target: { op: '<=' as const, value: 1.15, on: 'ratio' as const } } : {};
         figures.push(
           figure('1', `mTLS handshakes/s${on}`, 'rate', ours, armOf('plain', node), {
-            target: { op: '>=', value: 1.2, on: 'ratio' }, note: agreedNote, detail: node === lines[0] ? detail : undefined,
+            target: { op: '>=', value: 1.2, on: 'ratio' },
+            note: agreedNote,
+            detail: node === lines[0] ? detail : undefined,
           }),
-          figure('1', `server CPU per handshake${on}`, 'cpuPerHandshakeUs', ours, armOf('plain', node), { target: { op: '<=', value: 0.8, on: 'ratio' } }),
+          figure('1', `server CPU per handshake${on}`, 'cpuPerHandshakeUs', ours, armOf('plain', node), {
+            target: { op: '<=', value: 0.8, on: 'ratio' },
+          }),
           figure('8', `mTLS handshakes/s${on}`, 'rate', ours, 'go-spiffe', { note: 'no target: may stay below 1 (see README)' }),
           figure('8', `server CPU per handshake${on}`, 'cpuPerHandshakeUs', ours, 'go-spiffe', {
             ...goTarget,
-            note: Number(node.line) >= 24 ? 'target of issue #21 for Node 24 (OpenSSL 3.5) and later (lower is better)' : 'no target on this line (lower is better)',
+            note:
+              Number(node.line) >= 24
+                ? 'target of issue #21 for Node 24 (OpenSSL 3.5) and later (lower is better)'
+                : 'no target on this line (lower is better)',
           }),
           figure('8', `server CPU per handshake${on}`, 'cpuPerHandshakeUs', ours, armOf('bare', node), {
             note: 'no target: the bare server has the same TLS settings and checks nothing; the difference is the cost of this library (verification, authorizer, gate)',
@@ -234,9 +283,16 @@ export const mtlsBenchmark: Benchmark = {
           const on = several && node ? ` (Node ${node.line})` : '';
           const what = arm === 'go-spiffe' ? 'go-spiffe' : arm.split('@')[0];
           figures.push(
-            figure('8', `${what} server CPU per handshake, Go's default groups vs X25519 offered${on}`, 'cpuPerHandshakeUs', `${arm}+pq`, arm, {
-              note: `no target: negotiated ${agreedText(agreed(`${arm}+pq`))} against ${agreedText(agreed(arm))}`,
-            }),
+            figure(
+              '8',
+              `${what} server CPU per handshake, Go's default groups vs X25519 offered${on}`,
+              'cpuPerHandshakeUs',
+              `${arm}+pq`,
+              arm,
+              {
+                note: `no target: negotiated ${agreedText(agreed(`${arm}+pq`))} against ${agreedText(agreed(arm))}`,
+              },
+            ),
           );
         }
       }
@@ -254,8 +310,20 @@ export const mtlsBenchmark: Benchmark = {
       for (const node of ctx.profile ? lines : []) {
         for (const arm of ['ours', 'bare', 'plain'] as const) {
           const { summary, handshakes, path, perf, cpuPerHandshakeUs } = await profileServer(ctx, agent, client, arm, node);
-          if (perf) ctx.log(formatPerf(`perf profile of the ${arm} server on Node ${node.version} (${cpuPerHandshakeUs.toFixed(0)} µs CPU per handshake)`, perf, cpuPerHandshakeUs));
-          ctx.log(formatProfile(`V8 CPU profile of the ${arm} server on Node ${node.version} (${handshakes} handshakes, ${path})`, summary, { count: handshakes, unit: 'handshake' }));
+          if (perf)
+            ctx.log(
+              formatPerf(
+                `perf profile of the ${arm} server on Node ${node.version} (${cpuPerHandshakeUs.toFixed(0)} µs CPU per handshake)`,
+                perf,
+                cpuPerHandshakeUs,
+              ),
+            );
+          ctx.log(
+            formatProfile(`V8 CPU profile of the ${arm} server on Node ${node.version} (${handshakes} handshakes, ${path})`, summary, {
+              count: handshakes,
+              unit: 'handshake',
+            }),
+          );
           (detail as Record<string, unknown>)[`profile_${arm}_node${node.line}`] = { handshakes, v8: summary, perf, cpuPerHandshakeUs };
         }
       }

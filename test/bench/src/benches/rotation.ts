@@ -57,26 +57,54 @@ export const rotationBenchmark: Benchmark = {
         }
       }
       if (fromReturn.length < rotations) {
-        throw new Error(`only ${fromReturn.length} of ${rotations} rotations were seen by the client (${r.count} handshakes, ${r.errors} errors: ${r.first_error})`);
+        throw new Error(
+          `only ${fromReturn.length} of ${rotations} rotations were seen by the client (${r.count} handshakes, ${r.errors} errors: ${r.first_error})`,
+        );
       }
       const callMs = calls.map((c) => (c.t1 - c.t0) / 1e6);
-      const detail = { rotations, intervalMs: interval, handshakes: r.count, errors: r.errors, fromCallReturnMs: fromReturn, fromCallStartMs: fromCall, rotateCallMs: callMs, callReturnToServerSourceUpdateMs: toSource, serverSourceUpdateToHandshakeMs: sourceToHandshake, firstError: r.first_error };
+      const detail = {
+        rotations,
+        intervalMs: interval,
+        handshakes: r.count,
+        errors: r.errors,
+        fromCallReturnMs: fromReturn,
+        fromCallStartMs: fromCall,
+        rotateCallMs: callMs,
+        callReturnToServerSourceUpdateMs: toSource,
+        serverSourceUpdateToHandshakeMs: sourceToHandshake,
+        firstError: r.first_error,
+      };
       const label = 'mtlsServerOptions server + X509Source';
       return [
         {
-          bench: 'rotation', item: '4', metric: 'push → first handshake with new SVID, p50', unit: 'ms',
-          ours: percentile(fromReturn, 0.5), oursLabel: label, detail,
+          bench: 'rotation',
+          item: '4',
+          metric: 'push → first handshake with new SVID, p50',
+          unit: 'ms',
+          ours: percentile(fromReturn, 0.5),
+          oursLabel: label,
+          detail,
           note:
             `${rotations} rotations, from the rotate call's return; from before the call (minting included) p50 ${percentile(fromCall, 0.5).toFixed(1)} ms, p99 ${percentile(fromCall, 0.99).toFixed(1)} ms; ` +
             `of which the server's X509Source received the SVID at p50 ${percentile(toSource, 0.5).toFixed(1)} ms (its update event to the first new handshake: p50 ${percentile(sourceToHandshake, 0.5).toFixed(1)} ms, p99 ${percentile(sourceToHandshake, 0.99).toFixed(1)} ms)`,
         },
         {
-          bench: 'rotation', item: '4', metric: 'push → first handshake with new SVID, p99', unit: 'ms',
-          ours: percentile(fromReturn, 0.99), oursLabel: label, target: { op: '<=', value: 50, on: 'value' },
+          bench: 'rotation',
+          item: '4',
+          metric: 'push → first handshake with new SVID, p99',
+          unit: 'ms',
+          ours: percentile(fromReturn, 0.99),
+          oursLabel: label,
+          target: { op: '<=', value: 50, on: 'value' },
         },
         {
-          bench: 'rotation', item: '4', metric: `failed requests during ${rotations} rotations`, unit: 'req',
-          ours: r.errors, oursLabel: `${r.count} handshakes, 2 loops`, target: { op: '<=', value: 0, on: 'value' },
+          bench: 'rotation',
+          item: '4',
+          metric: `failed requests during ${rotations} rotations`,
+          unit: 'req',
+          ours: r.errors,
+          oursLabel: `${r.count} handshakes, 2 loops`,
+          target: { op: '<=', value: 0, on: 'value' },
           note: r.errors > 0 ? `first error: ${r.first_error}` : undefined,
         },
       ];

@@ -44,8 +44,22 @@ export const spireBenchmark: Benchmark = {
       if (withSpire) {
         const spire = await SpireAgent.start(root, { layout: 'isolated' });
         stops.push(() => spire.stop());
-        const r = spawnSync(spire.registration.command, ['entry', 'create', '-socketPath', spire.registration.socket,
-          '-parentID', 'spiffe://example.org/host', '-spiffeID', BENCH_ID, '-selector', `unix:uid:${uid}`], { encoding: 'utf8' });
+        const r = spawnSync(
+          spire.registration.command,
+          [
+            'entry',
+            'create',
+            '-socketPath',
+            spire.registration.socket,
+            '-parentID',
+            'spiffe://example.org/host',
+            '-spiffeID',
+            BENCH_ID,
+            '-selector',
+            `unix:uid:${uid}`,
+          ],
+          { encoding: 'utf8' },
+        );
         if (r.status !== 0) throw new Error(`spire-server entry create failed: ${r.stdout}${r.stderr}`);
         spireFetch = await CommandProcess.start('go fetch (SPIRE)', ctx.go, ['fetch', '-socket', `unix://${spire.socketPath}`]);
         stops.push(() => spireFetch!.stop());
@@ -64,10 +78,19 @@ export const spireBenchmark: Benchmark = {
       const q = spireRates ? ratios(devRates, spireRates) : undefined;
       return [
         {
-          bench: 'spire', item: '8', metric: 'X509-SVID fetches/s', unit: '/s',
-          ours: median(devRates), oursLabel: 'dev agent (-logLevel warn)',
+          bench: 'spire',
+          item: '8',
+          metric: 'X509-SVID fetches/s',
+          unit: '/s',
+          ours: median(devRates),
+          oursLabel: 'dev agent (-logLevel warn)',
           ...(spireRates && q
-            ? { baseline: median(spireRates), baselineLabel: 'SPIRE agent v1.13.3', ratio: median(q), ratioRange: [Math.min(...q), Math.max(...q)] as [number, number] }
+            ? {
+                baseline: median(spireRates),
+                baselineLabel: 'SPIRE agent v1.13.3',
+                ratio: median(q),
+                ratioRange: [Math.min(...q), Math.max(...q)] as [number, number],
+              }
             : {}),
           note: spireRates
             ? 'no target'

@@ -63,13 +63,20 @@ export class BenchAgent {
     const args = [
       join(devAgentDir(), 'bin', 'spiffe-dev-agent.js'),
       'run',
-      '-socketPath', join(dir, 'public', 'api.sock'),
-      '-adminSocketPath', join(dir, 'private', 'admin.sock'),
-      '-dataDir', join(dir, 'data'),
-      '-trustDomain', 'example.org',
-      '-logLevel', options.logLevel ?? 'warn',
-      '-identitySocket', `${SERVER_ID}=${join(dir, 'public', 'server.sock')}`,
-      '-identitySocket', `${CLIENT_ID}=${join(dir, 'public', 'client.sock')}`,
+      '-socketPath',
+      join(dir, 'public', 'api.sock'),
+      '-adminSocketPath',
+      join(dir, 'private', 'admin.sock'),
+      '-dataDir',
+      join(dir, 'data'),
+      '-trustDomain',
+      'example.org',
+      '-logLevel',
+      options.logLevel ?? 'warn',
+      '-identitySocket',
+      `${SERVER_ID}=${join(dir, 'public', 'server.sock')}`,
+      '-identitySocket',
+      `${CLIENT_ID}=${join(dir, 'public', 'client.sock')}`,
     ];
     if (options.x509SvidTtl !== undefined) args.push('-x509SVIDTTL', options.x509SvidTtl);
     return args;

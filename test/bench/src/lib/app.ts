@@ -37,7 +37,14 @@ export class AppProcess {
    * The app's stdout (a log line per request) goes to /dev/null, so that reading it costs
    * nothing; stderr is kept for error messages.
    */
-  static async start(name: string, script: string, args: string[], port: number, node = process.execPath, timeoutMs = 30_000): Promise<AppProcess> {
+  static async start(
+    name: string,
+    script: string,
+    args: string[],
+    port: number,
+    node = process.execPath,
+    timeoutMs = 30_000,
+  ): Promise<AppProcess> {
     const child = spawn(node, [script, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     const app = new AppProcess(child);
     child.stderr.setEncoding('utf8');
@@ -74,4 +81,3 @@ export class AppProcess {
     clearTimeout(timer);
   }
 }
-

@@ -16,7 +16,11 @@ function sourceHash(): string {
   const hash = createHash('sha256');
   for (const name of readdirSync(GO_DIR).sort()) {
     if (name.endsWith('.go') || name === 'go.mod' || name === 'go.sum') {
-      hash.update(name).update('\0').update(readFileSync(join(GO_DIR, name))).update('\0');
+      hash
+        .update(name)
+        .update('\0')
+        .update(readFileSync(join(GO_DIR, name)))
+        .update('\0');
     }
   }
   return hash.digest('hex').slice(0, 16);

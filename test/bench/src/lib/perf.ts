@@ -14,10 +14,16 @@ const BUCKETS: Array<[string, RegExp]> = [
   ['OpenSSL: parsing the client certificates (d2i, provider decoders)', /^tls_process_client_certificate/],
   ['OpenSSL: checking the client CertificateVerify (ECDSA verify)', /^tls_process_cert_verify/],
   ['OpenSSL: signing the server CertificateVerify (ECDSA sign)', /^tls_construct_cert_verify/],
-  ['OpenSSL: key exchange (X25519, X25519MLKEM768)', /^ssl_generate_pkey|^ssl_derive|^ssl_gensecret|^ssl_encapsulate|^tls_process_key_share|^ossl_x25519|^ossl_ml_kem|^mlx_kem/],
+  [
+    'OpenSSL: key exchange (X25519, X25519MLKEM768)',
+    /^ssl_generate_pkey|^ssl_derive|^ssl_gensecret|^ssl_encapsulate|^tls_process_key_share|^ossl_x25519|^ossl_ml_kem|^mlx_kem/,
+  ],
   ['OpenSSL: key schedule and record encryption', /^tls13_|^ssl3_|^tls1_enc|^aesni|^aes_gcm|^gcm_|^ossl_gcm/],
-  ['OpenSSL: rest of the handshake state machine', /^SSL_read|^SSL_do_handshake|^SSL_write|^state_machine|^ossl_statem|^SSL_new|^SSL_free|^ossl_ssl_connection_free/],
-  ["Node: getPeerCertificate (chain copies, JS objects)", /^node::crypto::GetPeerCert|^node::crypto::X509ToObject/],
+  [
+    'OpenSSL: rest of the handshake state machine',
+    /^SSL_read|^SSL_do_handshake|^SSL_write|^state_machine|^ossl_statem|^SSL_new|^SSL_free|^ossl_ssl_connection_free/,
+  ],
+  ['Node: getPeerCertificate (chain copies, JS objects)', /^node::crypto::GetPeerCert|^node::crypto::X509ToObject/],
   ['kernel: sockets and syscalls', /^do_syscall_64|^entry_SYSCALL|^__x64_sys|^tcp_|^sock_|^__sys_/],
   ['V8: garbage collection', /^v8::internal::Heap::|^v8::internal::(Scavenger|MarkCompact|MinorMarkCompact|ConcurrentMarking)/],
   ['JavaScript: Node core, this library, the app (JIT and builtins)', /^Builtins_JSEntry|^Builtins_|^\[unknown\]|^v8::internal::/],
@@ -46,7 +52,11 @@ export function perfRecord(pid: number, seconds: number, output: string): Promis
 }
 
 export function summarizePerf(file: string): PerfSummary {
-  const text = execFileSync('perf', ['script', '-i', file, '-F', 'ip,sym'], { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] });
+  const text = execFileSync('perf', ['script', '-i', file, '-F', 'ip,sym'], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const counts = new Map<string, number>();
   let samples = 0;
   let frames: string[] = [];

@@ -51,10 +51,15 @@ export class CommandProcess {
 
   /** A Node worker script of this package (run through tsx). */
   static node(name: string, script: string, args: string[], options: CommandProcessOptions = {}): Promise<CommandProcess> {
-    return CommandProcess.start(name, options.node ?? process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', join(SRC_DIR, 'workers', script), ...args], {
-      ...options,
-      cwd: options.cwd ?? BENCH_DIR,
-    });
+    return CommandProcess.start(
+      name,
+      options.node ?? process.execPath,
+      [...(options.nodeArgs ?? []), '--import', 'tsx', join(SRC_DIR, 'workers', script), ...args],
+      {
+        ...options,
+        cwd: options.cwd ?? BENCH_DIR,
+      },
+    );
   }
 
   /** Starts `command` and waits for its ready line. */
@@ -120,7 +125,10 @@ export class CommandProcess {
   async send(command: Reply, timeoutMs = 120_000): Promise<Reply> {
     if (this.#exit !== undefined) throw new Error(`${this.name} ${this.#exit}: ${this.stderrTail()}`);
     const reply = await new Promise<Reply>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.name}: no reply to ${JSON.stringify(command).slice(0, 200)} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`${this.name}: no reply to ${JSON.stringify(command).slice(0, 200)} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.#pending.push({
         resolve: (r) => {
           clearTimeout(timer);

@@ -67,9 +67,7 @@ export function summarizeProfile(path: string, topN = 15): ProfileSummary {
   }
   return {
     busyMs: busy / 1000,
-    groups: [...groups.entries()]
-      .map(([group, us]) => ({ group, ms: us / 1000, share: us / busy }))
-      .sort((a, b) => b.ms - a.ms),
+    groups: [...groups.entries()].map(([group, us]) => ({ group, ms: us / 1000, share: us / busy })).sort((a, b) => b.ms - a.ms),
     top: [...fns.values()]
       .sort((a, b) => b.us - a.us)
       .slice(0, topN)
@@ -80,7 +78,8 @@ export function summarizeProfile(path: string, topN = 15): ProfileSummary {
 export function formatProfile(title: string, summary: ProfileSummary, perUnit?: { count: number; unit: string }): string {
   const lines = [`${title}: ${summary.busyMs.toFixed(0)} ms busy`];
   const per = (ms: number): string => (perUnit ? `  ${((ms * 1000) / perUnit.count).toFixed(1).padStart(7)} µs/${perUnit.unit}` : '');
-  for (const g of summary.groups) lines.push(`  ${(g.share * 100).toFixed(1).padStart(5)} %  ${g.ms.toFixed(0).padStart(6)} ms${per(g.ms)}  ${g.group}`);
+  for (const g of summary.groups)
+    lines.push(`  ${(g.share * 100).toFixed(1).padStart(5)} %  ${g.ms.toFixed(0).padStart(6)} ms${per(g.ms)}  ${g.group}`);
   lines.push('  top self time:');
   for (const f of summary.top) {
     lines.push(`  ${(f.share * 100).toFixed(1).padStart(5)} %${per(f.ms)}  ${f.fn} ${f.where}`);

@@ -28,7 +28,9 @@ export function machineInfo(node: string): Pick<RunMeta, 'machine' | 'node' | 'g
   let go = '';
   let commit = '';
   try {
-    go = execFileSync('go', ['version'], { encoding: 'utf8' }).trim().replace(/^go version /, '');
+    go = execFileSync('go', ['version'], { encoding: 'utf8' })
+      .trim()
+      .replace(/^go version /, '');
   } catch {
     go = 'not installed';
   }
@@ -80,9 +82,18 @@ function rows(figures: readonly Figure[]): string[][] {
 export function textTable(figures: readonly Figure[]): string {
   const all = [HEADERS, ...rows(figures)];
   const widths = HEADERS.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd();
+  const line = (r: string[]): string =>
+    r
+      .map((c, i) => c.padEnd(widths[i] as number))
+      .join('  ')
+      .trimEnd();
   const notes = figures.filter((f) => f.note).map((f) => `  ${f.item} ${f.bench} / ${f.metric}: ${f.note}`);
-  return [line(HEADERS), widths.map((w) => '-'.repeat(w)).join('  '), ...rows(figures).map(line), ...(notes.length ? ['', 'notes:', ...notes] : [])].join('\n');
+  return [
+    line(HEADERS),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...rows(figures).map(line),
+    ...(notes.length ? ['', 'notes:', ...notes] : []),
+  ].join('\n');
 }
 
 /** The table as Markdown. */
@@ -125,14 +136,22 @@ function svgChart(figures: readonly Figure[], meta: RunMeta): string {
     parts.push(`<line x1="${gx.toFixed(1)}" y1="${y}" x2="${gx.toFixed(1)}" y2="${y + 22}" stroke="black" stroke-width="2"/>`);
     const unit = t.on === 'ratio' ? '×' : ` ${f.unit}`;
     const what = t.on === 'ratio' ? 'ratio' : t.on === 'difference' ? 'diff' : 'value';
-    parts.push(`<text x="${left + barW + 8}" y="${y + 15}">${xml(`${what} ${fmt(value)}${unit} (target ${t.op} ${fmt(t.value)}${unit})`)}</text>`);
+    parts.push(
+      `<text x="${left + barW + 8}" y="${y + 15}">${xml(`${what} ${fmt(value)}${unit} (target ${t.op} ${fmt(t.value)}${unit})`)}</text>`,
+    );
   });
   parts.push('</svg>');
   return parts.join('\n');
 }
 
 /** Writes results.json and chart.svg into outDir, and (unless told not to) copies them as results/latest.*. */
-export function writeResults(outDir: string, figures: readonly Figure[], meta: RunMeta, extra: Record<string, unknown>, copyLatest = true): void {
+export function writeResults(
+  outDir: string,
+  figures: readonly Figure[],
+  meta: RunMeta,
+  extra: Record<string, unknown>,
+  copyLatest = true,
+): void {
   mkdirSync(outDir, { recursive: true });
   const json = JSON.stringify({ meta, figures, ...extra }, null, 2);
   writeFileSync(join(outDir, 'results.json'), `${json}\n`);

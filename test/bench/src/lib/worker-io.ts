@@ -70,7 +70,7 @@ let session: Session | undefined;
 
 function post(method: string, params?: object): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    session!.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve((result ?? {}))));
+    session!.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result ?? {})));
   });
 }
 

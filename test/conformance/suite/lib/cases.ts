@@ -79,7 +79,9 @@ export function conformanceGroup(group: string, cases: readonly ConformanceCase[
       const worst =
         (failed.length === 0 ? '' : ` (not passed: ${failed.join(', ')})`) +
         (deviations.length === 0 ? '' : ` (accepted deviations: ${deviations.join(', ')})`);
-      console.log(`${group} summary: ${counts.PASS} PASS, ${counts.FAIL} FAIL, ${counts.SKIP} SKIP, ${counts.ERROR} ERROR of ${cases.length}${worst}`);
+      console.log(
+        `${group} summary: ${counts.PASS} PASS, ${counts.FAIL} FAIL, ${counts.SKIP} SKIP, ${counts.ERROR} ERROR of ${cases.length}${worst}`,
+      );
     });
     for (const c of cases) {
       if (c.deviation !== undefined && (c.level !== 'OPT' || c.id.startsWith('HX'))) {

@@ -29,7 +29,9 @@ import { AUDIENCE, jwks, newJwtKey, signToken, validClaims, type JwtKey } from '
 import { clientCertVerdict, probeX509, startPeerServer, type ClientCertVerdict, type ProbeResult } from './probe.js';
 
 /** The test kit's fake agent, serving the Workload API as the library's `workload.proto` defines it. */
-const FakeAgent = KitFakeAgent.serving(workloadApiService(createRequire(import.meta.url).resolve('@spiffe-node/spiffe/proto/workload.proto')));
+const FakeAgent = KitFakeAgent.serving(
+  workloadApiService(createRequire(import.meta.url).resolve('@spiffe-node/spiffe/proto/workload.proto')),
+);
 type FakeAgent = KitFakeAgent;
 
 /** The suite's trust domain. */
@@ -313,11 +315,17 @@ export class ConformanceEnv {
    * identity, with the given bundles, and waits until the harness presents it: the stream is
    * ordered, so the bundles of the same response are in force from then on.
    */
-  async pushX509AndWait(update: { issuer?: TestCa; bundle?: readonly X509Certificate[]; federated?: X509State['federated'] } = {}): Promise<TestSvid> {
+  async pushX509AndWait(
+    update: { issuer?: TestCa; bundle?: readonly X509Certificate[]; federated?: X509State['federated'] } = {},
+  ): Promise<TestSvid> {
     const issuer = update.issuer ?? this.ca;
     if (issuer !== this.ca) this.trustRoot(issuer);
     const marker = issuer.svid(`/barrier-${++barrierSeq}`);
-    this.serveX509({ svids: [marker], ...(update.bundle ? { bundle: update.bundle } : {}), ...(update.federated ? { federated: update.federated } : {}) });
+    this.serveX509({
+      svids: [marker],
+      ...(update.bundle ? { bundle: update.bundle } : {}),
+      ...(update.federated ? { federated: update.federated } : {}),
+    });
     try {
       await this.waitForSvid(marker.id, TIMING.updateMs);
     } catch (err) {

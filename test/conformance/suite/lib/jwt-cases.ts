@@ -24,7 +24,8 @@ export async function expectJwtAccepted(env: ConformanceEnv, token: string, want
   for (;;) {
     const v = await env.validateJwt(token);
     if (v.accepted) {
-      if (v.spiffeId !== wantId) throw new Error(`${what}: accepted, but reported SPIFFE ID ${JSON.stringify(v.spiffeId)}, want ${JSON.stringify(wantId)}`);
+      if (v.spiffeId !== wantId)
+        throw new Error(`${what}: accepted, but reported SPIFFE ID ${JSON.stringify(v.spiffeId)}, want ${JSON.stringify(wantId)}`);
       return;
     }
     if (Date.now() > deadline) throw new Error(`${what}: the SDK rejected a valid token (waited ${TIMING.updateMs} ms): ${v.message}`);
@@ -63,7 +64,12 @@ export function subId(caseId: string): string {
  * await jwtPositiveControl(env, 'JV-3');
  * ```
  */
-export async function jwtPositiveControl(env: ConformanceEnv, caseId: string, key: JwtKey = env.jwtKey, id = controlId(caseId)): Promise<void> {
+export async function jwtPositiveControl(
+  env: ConformanceEnv,
+  caseId: string,
+  key: JwtKey = env.jwtKey,
+  id = controlId(caseId),
+): Promise<void> {
   try {
     await expectJwtAccepted(env, signToken(key, {}, validClaims(id)), id, 'positive control');
   } catch (err) {

@@ -158,7 +158,9 @@ export function signToken(key: JwtKey, header: Record<string, unknown>, claims: 
  */
 export function hmacToken(alg: 'HS256' | 'HS384' | 'HS512', secret: Uint8Array, kid: string, claims: Record<string, unknown>): string {
   const input = `${b64Json({ alg, kid, typ: 'JWT' })}.${b64Json(claims)}`;
-  const mac = createHmac(HASH[alg.slice(2)] as string, secret).update(input).digest();
+  const mac = createHmac(HASH[alg.slice(2)] as string, secret)
+    .update(input)
+    .digest();
   return `${input}.${b64url(mac)}`;
 }
 

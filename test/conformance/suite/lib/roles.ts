@@ -69,14 +69,24 @@ export const ROLES: readonly Role[] = [SERVER_ROLE, CLIENT_ROLE];
  * await expectAccepted(SERVER_ROLE, env, ca.svid('/xv-1'), 'a plain leaf');
  * ```
  */
-export async function expectAccepted(role: Role, env: ConformanceEnv, peer: TestSvid, what: string, expectedId: string = peer.id): Promise<void> {
+export async function expectAccepted(
+  role: Role,
+  env: ConformanceEnv,
+  peer: TestSvid,
+  what: string,
+  expectedId: string = peer.id,
+): Promise<void> {
   const v = await role.verdict(env, peer);
   if (!v.accepted) throw new Error(`the SDK (${role.name} role) rejected ${what}${v.detail ? `: ${v.detail}` : ''}`);
   if (v.reportedId !== expectedId) {
-    throw new Error(`the SDK (${role.name} role) accepted ${what} but reported the peer as ${JSON.stringify(v.reportedId)}, want ${JSON.stringify(expectedId)}`);
+    throw new Error(
+      `the SDK (${role.name} role) accepted ${what} but reported the peer as ${JSON.stringify(v.reportedId)}, want ${JSON.stringify(expectedId)}`,
+    );
   }
   if (role.name === 'client' && !v.presentedId.startsWith(`${TD_ID}/`)) {
-    throw new Error(`the SDK (client role) presented no X509-SVID of ${TD_ID} as its client certificate (saw ${JSON.stringify(v.presentedId)})`);
+    throw new Error(
+      `the SDK (client role) presented no X509-SVID of ${TD_ID} as its client certificate (saw ${JSON.stringify(v.presentedId)})`,
+    );
   }
 }
 

@@ -23,7 +23,9 @@ import type { ProbeResult } from './probe.js';
 function servingCheck(what: string, forbidden: X509Certificate | undefined, allowed: readonly string[]) {
   return (res: ProbeResult | undefined, err: Error | undefined): void => {
     if (err !== undefined || res === undefined) {
-      throw new Error(`the SDK stopped serving a valid SVID after ${what} (it presented the bad material or dropped its SVID): ${err?.message ?? 'no result'}`);
+      throw new Error(
+        `the SDK stopped serving a valid SVID after ${what} (it presented the bad material or dropped its SVID): ${err?.message ?? 'no result'}`,
+      );
     }
     if (forbidden !== undefined && res.chain[0]?.raw.equals(forbidden.raw)) throw new Error(`the SDK presented the SVID from ${what}`);
     if (!res.ids.some((id) => allowed.includes(id))) {
@@ -72,7 +74,9 @@ export async function ignoresBadUpdate(
     if (res?.ids.includes(b.id)) return;
     check(res, error);
     if (Date.now() > deadline) {
-      throw new Error(`the SDK did not apply the valid update that followed ${what}: ${b.id} not presented within ${TIMING.barrierMs} ms (it presented ${JSON.stringify(res?.ids ?? [])})`);
+      throw new Error(
+        `the SDK did not apply the valid update that followed ${what}: ${b.id} not presented within ${TIMING.barrierMs} ms (it presented ${JSON.stringify(res?.ids ?? [])})`,
+      );
     }
     await sleep(TIMING.pollMs);
   }

@@ -55,7 +55,11 @@ const app = (name: string, role: string): string => join(ROOT, 'apps', name, 'di
 
 describe('the example apps: bad flags', () => {
   it('a bad --timeout ends with one line (the valid counterpart)', () => {
-    assertOneLineError(run(process.execPath, [app('mtls-echo', 'server'), '--timeout', 'abc']), 'mtls-echo server --timeout abc', /timeoutMs must be a positive number/);
+    assertOneLineError(
+      run(process.execPath, [app('mtls-echo', 'server'), '--timeout', 'abc']),
+      'mtls-echo server --timeout abc',
+      /timeoutMs must be a positive number/,
+    );
   });
 
   for (const [name, role, flag] of [
@@ -69,7 +73,11 @@ describe('the example apps: bad flags', () => {
     ['grpc-greeter', 'client', '--server-id'],
   ] as const) {
     it(`${name} ${role} ${flag} with an invalid SPIFFE ID ends with one line, not a stack trace`, () => {
-      assertOneLineError(run(process.execPath, [app(name, role), flag, 'spiffe://example.org/a//b', '--timeout', '1']), `${name} ${role} ${flag}`, /spiffeid: /);
+      assertOneLineError(
+        run(process.execPath, [app(name, role), flag, 'spiffe://example.org/a//b', '--timeout', '1']),
+        `${name} ${role} ${flag}`,
+        /spiffeid: /,
+      );
     });
   }
 
@@ -92,24 +100,43 @@ describe('the dev agent CLI: bad input', () => {
   });
 
   it('rotate with an unknown flag ends with one line, not a stack trace', () => {
-    assertOneLineError(run(process.execPath, [agentCli, 'rotate', 'x509', '-bogus']), 'rotate x509 -bogus', /^Error: flag provided but not defined: -bogus/);
+    assertOneLineError(
+      run(process.execPath, [agentCli, 'rotate', 'x509', '-bogus']),
+      'rotate x509 -bogus',
+      /^Error: flag provided but not defined: -bogus/,
+    );
   });
 
   it('entry create -data with registration JSON without "entries" ends with one line (the valid counterpart)', () => {
-    assertOneLineError(run(spireServer, ['entry', 'create', '-data', '-', '-socketPath', NO_SOCKET], '{"entries": 5}'), 'entry create -data - ({"entries": 5})', /^Error: the registration JSON has no "entries" array/);
+    assertOneLineError(
+      run(spireServer, ['entry', 'create', '-data', '-', '-socketPath', NO_SOCKET], '{"entries": 5}'),
+      'entry create -data - ({"entries": 5})',
+      /^Error: the registration JSON has no "entries" array/,
+    );
   });
 
   it('entry create -data naming a missing file ends with one line, not a stack trace', () => {
     const missing = join(tmpdir(), 'spiffe-cli-errors-missing.json');
-    assertOneLineError(run(spireServer, ['entry', 'create', '-data', missing, '-socketPath', NO_SOCKET]), 'entry create -data <missing file>', /^Error: .*spiffe-cli-errors-missing\.json/);
+    assertOneLineError(
+      run(spireServer, ['entry', 'create', '-data', missing, '-socketPath', NO_SOCKET]),
+      'entry create -data <missing file>',
+      /^Error: .*spiffe-cli-errors-missing\.json/,
+    );
   });
 
   for (const [what, json] of [
-    ['"selectors" that is not an array', '{"entries":[{"spiffe_id":"spiffe://example.org/x","parent_id":"spiffe://example.org/host","selectors":"unix:uid:0"}]}'],
+    [
+      '"selectors" that is not an array',
+      '{"entries":[{"spiffe_id":"spiffe://example.org/x","parent_id":"spiffe://example.org/host","selectors":"unix:uid:0"}]}',
+    ],
     ['an entry that is null', '{"entries":[null]}'],
   ] as const) {
     it(`entry create -data - with ${what} ends with one line, not a stack trace`, () => {
-      assertOneLineError(run(spireServer, ['entry', 'create', '-data', '-', '-socketPath', NO_SOCKET], json), `entry create -data - (${what})`, /^Error: /);
+      assertOneLineError(
+        run(spireServer, ['entry', 'create', '-data', '-', '-socketPath', NO_SOCKET], json),
+        `entry create -data - (${what})`,
+        /^Error: /,
+      );
     });
   }
 });
@@ -132,8 +159,9 @@ describe('the dev agent CLI: an entry the agent refuses, described back', () => 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('a refused entry with valid members is reported in SPIRE\'s words (the valid counterpart)', async () => {
-    const json = '{"entries":[{"spiffe_id":"not an id","parent_id":"spiffe://example.org/host","selectors":[{"type":"unix","value":"uid:0"}]}]}';
+  it("a refused entry with valid members is reported in SPIRE's words (the valid counterpart)", async () => {
+    const json =
+      '{"entries":[{"spiffe_id":"not an id","parent_id":"spiffe://example.org/host","selectors":[{"type":"unix","value":"uid:0"}]}]}';
     const r = await runAsync(spireServer, ['entry', 'create', '-data', '-', '-socketPath', agent.adminSocketPath], json);
     assert.doesNotMatch(r.stderr, /^\s+at .+:\d+:\d+\)?$/m, r.stderr);
     assert.equal(r.code, 1);
@@ -141,7 +169,12 @@ describe('the dev agent CLI: an entry the agent refuses, described back', () => 
   });
 
   it('a refused entry whose "federates_with" is not an array ends with one line, not a stack trace', async () => {
-    const json = '{"entries":[{"spiffe_id":"not an id","parent_id":"spiffe://example.org/host","selectors":[{"type":"unix","value":"uid:0"}],"federates_with":"spiffe://partner.org"}]}';
-    assertOneLineError(await runAsync(spireServer, ['entry', 'create', '-data', '-', '-socketPath', agent.adminSocketPath], json), 'entry create -data - (federates_with a string, entry refused)', /^(Error: |Failed to create)/);
+    const json =
+      '{"entries":[{"spiffe_id":"not an id","parent_id":"spiffe://example.org/host","selectors":[{"type":"unix","value":"uid:0"}],"federates_with":"spiffe://partner.org"}]}';
+    assertOneLineError(
+      await runAsync(spireServer, ['entry', 'create', '-data', '-', '-socketPath', agent.adminSocketPath], json),
+      'entry create -data - (federates_with a string, entry refused)',
+      /^(Error: |Failed to create)/,
+    );
   });
 });

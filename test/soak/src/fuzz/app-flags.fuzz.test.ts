@@ -37,33 +37,55 @@ const valueFor = (name: string): fc.Arbitrary<string> => {
       return fc.oneof(fc.integer({ min: -5, max: 70000 }).map(String), fc.constantFrom('abc', '1e3', '0x50', ' 80'), ...common);
     case 'timeout':
       // A number of seconds the app really waits: keep it short.
-      return fc.oneof(fc.constantFrom('1', '0', '-1', '0.5', 'abc', 'Infinity', 'NaN', '1e-9'), fc.string({ maxLength: 4 }).map((s) => (/^\s*[0-9.]+\s*$/.test(s) && Number(s) > 1 ? '1' : s)));
+      return fc.oneof(
+        fc.constantFrom('1', '0', '-1', '0.5', 'abc', 'Infinity', 'NaN', '1e-9'),
+        fc.string({ maxLength: 4 }).map((s) => (/^\s*[0-9.]+\s*$/.test(s) && Number(s) > 1 ? '1' : s)),
+      );
     case 'client-id':
     case 'server-id':
     case 'audience':
-      return fc.oneof(fc.constantFrom('spiffe://example.org/client', 'spiffe://example.org/server', 'spiffe://example.org', 'not-an-id', 'spiffe://Ex ample.org/x', 'spiffe://example.org/a//b'), ...common);
+      return fc.oneof(
+        fc.constantFrom(
+          'spiffe://example.org/client',
+          'spiffe://example.org/server',
+          'spiffe://example.org',
+          'not-an-id',
+          'spiffe://Ex ample.org/x',
+          'spiffe://example.org/a//b',
+        ),
+        ...common,
+      );
     case 'socket':
-      return fc.oneof(fc.constantFrom(NO_AGENT, 'unix:relative.sock', 'tcp://localhost:1', 'tcp://127.0.0.1:0', 'http://x', '/abs/no/scheme.sock'), fc.string({ maxLength: 10 }).filter((v) => !/^(unix|tcp):/i.test(v)));
+      return fc.oneof(
+        fc.constantFrom(NO_AGENT, 'unix:relative.sock', 'tcp://localhost:1', 'tcp://127.0.0.1:0', 'http://x', '/abs/no/scheme.sock'),
+        fc.string({ maxLength: 10 }).filter((v) => !/^(unix|tcp):/i.test(v)),
+      );
     case 'url':
     case 'upstream':
-      return fc.oneof(fc.constantFrom('https://127.0.0.1:1/', 'http://127.0.0.1:1/', 'https://[::1]:1/', 'not a url', 'https://[::1', 'ftp://x'), ...common.slice(1));
+      return fc.oneof(
+        fc.constantFrom('https://127.0.0.1:1/', 'http://127.0.0.1:1/', 'https://[::1]:1/', 'not a url', 'https://[::1', 'ftp://x'),
+        ...common.slice(1),
+      );
     default:
       // Loopback only, and nothing that a resolver would be asked about.
       return fc.constantFrom('127.0.0.1', '::1', '127.0.0.1', '[::1]', '');
   }
 };
 
-const runOf = (apps: string[]) => fc.constantFrom(...apps).chain((app) =>
+const runOf = (apps: string[]) =>
   fc
-    .array(
-      fc.oneof(
-        { weight: 5, arbitrary: fc.constantFrom(...APPS[app]!).chain((name) => valueFor(name).map((v) => [`--${name}`, v])) },
-        { weight: 1, arbitrary: fc.constantFrom(['--bogus'], ['-x'], ['positional'], ['--port'], ['--help']) },
-      ),
-      { maxLength: 4 },
-    )
-    .map((flags) => ({ app, args: flags.flat() })),
-);
+    .constantFrom(...apps)
+    .chain((app) =>
+      fc
+        .array(
+          fc.oneof(
+            { weight: 5, arbitrary: fc.constantFrom(...APPS[app]!).chain((name) => valueFor(name).map((v) => [`--${name}`, v])) },
+            { weight: 1, arbitrary: fc.constantFrom(['--bogus'], ['-x'], ['positional'], ['--port'], ['--help']) },
+          ),
+          { maxLength: 4 },
+        )
+        .map((flags) => ({ app, args: flags.flat() })),
+    );
 const run = runOf(Object.keys(APPS));
 const SERVERS = ['mtls-echo/server', 'https-mtls/server', 'jwt-proxy/server', 'jwt-proxy/proxy'];
 
@@ -83,7 +105,15 @@ function runApp(app: string, args: string[], socket = NO_AGENT): Promise<AppRun>
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [script, ...args], {
       cwd: join(ROOT, 'apps', name),
-      env: { PATH: process.env.PATH ?? '', SPIFFE_ENDPOINT_SOCKET: socket, SPIFFE_STARTUP_TIMEOUT: '1', SERVER_HOST: '127.0.0.1', PROXY_HOST: '127.0.0.1', SERVER_PORT: '0', PROXY_PORT: '0' },
+      env: {
+        PATH: process.env.PATH ?? '',
+        SPIFFE_ENDPOINT_SOCKET: socket,
+        SPIFFE_STARTUP_TIMEOUT: '1',
+        SERVER_HOST: '127.0.0.1',
+        PROXY_HOST: '127.0.0.1',
+        SERVER_PORT: '0',
+        PROXY_PORT: '0',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -105,7 +135,7 @@ function runApp(app: string, args: string[], socket = NO_AGENT): Promise<AppRun>
   });
 }
 
-describe('fuzz: the example apps\' flags', () => {
+describe("fuzz: the example apps' flags", () => {
   it('bad or good flags without an agent: the app ends by itself, non-zero, with a one-line reason and no stack trace', async () => {
     await assertAsyncProperty(
       fc.asyncProperty(run, async ({ app, args }) => {
@@ -127,7 +157,7 @@ function assertCleanFailure(r: AppRun, what: string): void {
   assert.ok(lines.length >= 1 && lines.length <= 3, `${what}: a short reason, got:\n${r.stderr}`);
 }
 
-describe('fuzz: the example servers\' flags, with an agent', () => {
+describe("fuzz: the example servers' flags, with an agent", () => {
   let dir: string;
   let agent: DevAgent;
   before(async () => {
@@ -149,12 +179,20 @@ describe('fuzz: the example servers\' flags, with an agent', () => {
   it('a server with an identity either listens or ends by itself with a one-line reason, never a stack trace', async () => {
     // The valid counterpart: with good flags every server gets its SVID and listens.
     for (const app of SERVERS) {
-      const r = await runApp(app, ['--host', '127.0.0.1', '--port', '0', '--upstream', 'https://127.0.0.1:1'].slice(0, app === 'jwt-proxy/proxy' ? 6 : 4), agent.endpoint);
+      const r = await runApp(
+        app,
+        ['--host', '127.0.0.1', '--port', '0', '--upstream', 'https://127.0.0.1:1'].slice(0, app === 'jwt-proxy/proxy' ? 6 : 4),
+        agent.endpoint,
+      );
       assert.ok(r.listening, `${app} listens with valid flags: ${r.stdout}${r.stderr}`);
     }
     await assertAsyncProperty(
       fc.asyncProperty(runOf(SERVERS), async ({ app, args }) => {
-        const r = await runApp(app, args.filter((a, i) => a !== '--socket' && args[i - 1] !== '--socket'), agent.endpoint);
+        const r = await runApp(
+          app,
+          args.filter((a, i) => a !== '--socket' && args[i - 1] !== '--socket'),
+          agent.endpoint,
+        );
         const what = `${app} ${JSON.stringify(args)}`;
         if (r.listening) return;
         assert.equal(r.signal, null, `${what} neither listened nor ended within 8 s (output: ${r.stdout}${r.stderr})`);

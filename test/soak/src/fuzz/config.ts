@@ -7,4 +7,4 @@ import { typedOutcomes } from '@spiffe-node/test-kit/fuzz';
 
 export * from '@spiffe-node/test-kit/fuzz';
 
-export const { typedOutcome, typedOutcomeAsync, assertTyped } = typedOutcomes(SpiffeError);
+export const { typedOutcome, typedOutcomeAsync } = typedOutcomes(SpiffeError);

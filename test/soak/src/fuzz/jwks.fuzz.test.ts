@@ -46,9 +46,15 @@ const memberValue = fc.oneof(fc.string({ maxLength: 12 }), fc.integer(), fc.cons
 const jwk: fc.Arbitrary<Jwk> = fc
   .record(
     {
-      base: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...PUBLIC_JWKS) }, { weight: 1, arbitrary: fc.constantFrom(...PRIVATE_JWKS) }, { weight: 1, arbitrary: fc.constant({}) }),
+      base: fc.oneof(
+        { weight: 4, arbitrary: fc.constantFrom(...PUBLIC_JWKS) },
+        { weight: 1, arbitrary: fc.constantFrom(...PRIVATE_JWKS) },
+        { weight: 1, arbitrary: fc.constant({}) },
+      ),
       kty: fc.option(fc.oneof(fc.constantFrom('EC', 'RSA', 'OKP', 'oct', 'QUANTUM', ''), memberValue), { nil: undefined }),
-      crv: fc.option(fc.oneof(fc.constantFrom('P-256', 'P-384', 'P-521', 'secp256k1', 'Ed25519', 'X25519'), memberValue), { nil: undefined }),
+      crv: fc.option(fc.oneof(fc.constantFrom('P-256', 'P-384', 'P-521', 'secp256k1', 'Ed25519', 'X25519'), memberValue), {
+        nil: undefined,
+      }),
       use: fc.oneof(fc.constantFrom('jwt-svid', 'x509-svid', 'jwt-svid', 'sig', undefined), memberValue),
       kid: fc.oneof(fc.constantFrom('k1', 'k2', 'k1', ''), fc.string({ maxLength: 6 }), fc.integer(), fc.constant(undefined)),
       alg: fc.option(fc.constantFrom('ES256', 'ES384', 'RS256', 'PS256', 'EdDSA', 'HS256', 'none'), { nil: undefined }),
@@ -74,13 +80,17 @@ const jwk: fc.Arbitrary<Jwk> = fc
 /** The root's own key as an x509-svid JWK with its certificate: valid. */
 const x509Jwk: Jwk = { ...jwkOf(root.publicKey), use: 'x509-svid', x5c: [root.der.toString('base64')] };
 /** Mostly well-formed keys, so that documents get past their first key often. */
-const wellFormedJwt = fc.record({ base: fc.constantFrom(...PUBLIC_JWKS), use: fc.constantFrom('jwt-svid', undefined) }).map(({ base, use }) => ({
-  ...base,
-  ...(use === undefined ? {} : { use }),
-}));
+const wellFormedJwt = fc
+  .record({ base: fc.constantFrom(...PUBLIC_JWKS), use: fc.constantFrom('jwt-svid', undefined) })
+  .map(({ base, use }) => ({
+    ...base,
+    ...(use === undefined ? {} : { use }),
+  }));
 const x509Key = x5cValue.map((x5c) => ({ ...jwkOf(root.publicKey), use: 'x509-svid', x5c }));
 const keyList = fc
-  .array(fc.oneof({ weight: 3, arbitrary: wellFormedJwt }, { weight: 2, arbitrary: x509Key }, { weight: 3, arbitrary: jwk }), { maxLength: 4 })
+  .array(fc.oneof({ weight: 3, arbitrary: wellFormedJwt }, { weight: 2, arbitrary: x509Key }, { weight: 3, arbitrary: jwk }), {
+    maxLength: 4,
+  })
   // Distinct kids for the well-formed JWT keys (a duplicate kid is a rule of its own, tested by `jwk`).
   .map((keys) => keys.map((k: Jwk, i) => (k['kid'] === undefined && k['use'] !== 'x509-svid' ? { ...k, kid: `w${i}` } : k)));
 
@@ -122,7 +132,12 @@ function checkJwtAuthorities(bundle: JwtBundle, input: string): void {
     assert.equal(key.type, 'public', `authority "${kid}" is a public key`);
     // Keys of another use or of an unknown type are ignored by the rules, whatever their kid.
     const source = keys.filter(
-      (k) => k && typeof k === 'object' && k['kid'] === kid && (k['use'] === undefined || k['use'] === 'jwt-svid') && ['EC', 'RSA', 'OKP'].includes(k['kty'] as string),
+      (k) =>
+        k &&
+        typeof k === 'object' &&
+        k['kid'] === kid &&
+        (k['use'] === undefined || k['use'] === 'jwt-svid') &&
+        ['EC', 'RSA', 'OKP'].includes(k['kty'] as string),
     );
     assert.equal(source.length, 1, `exactly one JWT authority of the document has kid "${kid}"`);
     assert.ok(!('d' in source[0]!), `authority "${kid}" came from a key without private material`);
@@ -132,7 +147,11 @@ function checkJwtAuthorities(bundle: JwtBundle, input: string): void {
     const written = (JSON.parse(bundle.marshal()) as { keys: Jwk[] }).keys.find((k) => k['kid'] === kid)!;
     for (const member of ['n', 'e', 'x', 'y']) {
       if (source[0]![member] === undefined) continue;
-      assert.equal(written[member], source[0]![member], `authority "${kid}": member "${member}" is kept exactly as given (${JSON.stringify(source[0]![member])})`);
+      assert.equal(
+        written[member],
+        source[0]![member],
+        `authority "${kid}": member "${member}" is kept exactly as given (${JSON.stringify(source[0]![member])})`,
+      );
     }
   }
 }
@@ -185,7 +204,7 @@ describe('fuzz: SPIFFE bundles', () => {
           if (doc[member] === undefined) assert.equal(value, undefined, `${member} absent`);
           else {
             assert.equal(value, doc[member], `${member} as given`);
-            assert.ok(Number.isSafeInteger(value) && (value) >= 0, `${member} is a non-negative integer`);
+            assert.ok(Number.isSafeInteger(value) && value >= 0, `${member} is a non-negative integer`);
           }
         }
         for (const cert of bundle.x509Bundle().authorities()) {

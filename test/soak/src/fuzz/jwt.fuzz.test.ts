@@ -28,7 +28,13 @@ interface SigningKey {
   inBundle: boolean;
 }
 
-function key(name: string, kid: string, pair: { privateKey: KeyObject; publicKey: KeyObject }, algs: string[], inBundle = true): SigningKey {
+function key(
+  name: string,
+  kid: string,
+  pair: { privateKey: KeyObject; publicKey: KeyObject },
+  algs: string[],
+  inBundle = true,
+): SigningKey {
   return { name, kid, ...pair, algs, inBundle };
 }
 
@@ -51,7 +57,8 @@ function signWith(alg: string, k: SigningKey, input: string): Buffer {
   const data = Buffer.from(input);
   const hash = `sha${alg.slice(2)}`;
   if (alg.startsWith('ES')) return entropy.sign(hash, data, k.privateKey, 'ieee-p1363');
-  if (alg.startsWith('PS')) return sign(hash, data, { key: k.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
+  if (alg.startsWith('PS'))
+    return sign(hash, data, { key: k.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
   return sign(hash, data, k.privateKey);
 }
 
@@ -77,12 +84,22 @@ function mostly<T>(valid: fc.Arbitrary<T>, ...invalid: NoInfer<T>[]): fc.Arbitra
 }
 
 const tokenSpec: fc.Arbitrary<TokenSpec> = fc.record({
-  signer: fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...KEYS.filter((k) => k.inBundle)) }, { weight: 1, arbitrary: fc.constant(KEYS[3]!) }),
+  signer: fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom(...KEYS.filter((k) => k.inBundle)) },
+    { weight: 1, arbitrary: fc.constant(KEYS[3]!) },
+  ),
   algChoice: mostly<TokenSpec['algChoice']>(fc.constant('own'), 'other-allowed', 'none', 'HS256', 'EdDSA', 'missing', 'number'),
   kidChoice: mostly<TokenSpec['kidChoice']>(fc.constantFrom('own', 'missing'), 'other-in-bundle', 'unknown', 'number', 'empty'),
   typ: mostly(fc.constantFrom<string | number | undefined>(undefined, 'JWT', 'JOSE'), 'at+jwt', 'jwt', 5),
   crit: mostly(fc.constant<unknown>(undefined), ['exp'], [], 'b64'),
-  sub: mostly(fc.constantFrom<string | number | undefined>('spiffe://example.org/web', 'SPIFFE://Example.ORG/web'), 'spiffe://other.org/web', 'spiffe://example.org/a//b', 'web', undefined, 7),
+  sub: mostly(
+    fc.constantFrom<string | number | undefined>('spiffe://example.org/web', 'SPIFFE://Example.ORG/web'),
+    'spiffe://other.org/web',
+    'spiffe://example.org/a//b',
+    'web',
+    undefined,
+    7,
+  ),
   aud: mostly(fc.constantFrom<unknown>(AUDIENCE, [AUDIENCE, 'x'], ['x', AUDIENCE]), ['x'], 'x', [], undefined, [7], [AUDIENCE, 7]),
   exp: mostly<TokenSpec['exp']>(fc.constant('future'), 'past', 'missing', 'string'),
   nbf: mostly<TokenSpec['nbf']>(fc.constantFrom('absent', 'past'), 'future', 'string'),
@@ -93,9 +110,24 @@ const tokenSpec: fc.Arbitrary<TokenSpec> = fc.record({
 function build(spec: TokenSpec): { token: string; valid: boolean; why: string } {
   const own = spec.signer.algs[0] as string;
   const otherAllowed = spec.signer.name === 'rsa' ? 'ES256' : 'RS256';
-  const alg: unknown = { own, 'other-allowed': otherAllowed, none: 'none', HS256: 'HS256', EdDSA: 'EdDSA', missing: undefined, number: 256 }[spec.algChoice];
+  const alg: unknown = {
+    own,
+    'other-allowed': otherAllowed,
+    none: 'none',
+    HS256: 'HS256',
+    EdDSA: 'EdDSA',
+    missing: undefined,
+    number: 256,
+  }[spec.algChoice];
   const otherInBundle = KEYS.find((k) => k.inBundle && k !== spec.signer)!.kid;
-  const kid: unknown = { own: spec.signer.kid, 'other-in-bundle': otherInBundle, unknown: 'k-nobody', missing: undefined, number: 3, empty: '' }[spec.kidChoice];
+  const kid: unknown = {
+    own: spec.signer.kid,
+    'other-in-bundle': otherInBundle,
+    unknown: 'k-nobody',
+    missing: undefined,
+    number: 3,
+    empty: '',
+  }[spec.kidChoice];
   const header: Record<string, unknown> = {};
   if (alg !== undefined) header['alg'] = alg;
   if (kid !== undefined) header['kid'] = kid;
@@ -138,7 +170,8 @@ function build(spec: TokenSpec): { token: string; valid: boolean; why: string } 
   // The scheme and trust domain are case-insensitive; other.org has no bundle here.
   if (spec.sub !== 'spiffe://example.org/web' && spec.sub !== 'SPIFFE://Example.ORG/web') reasons.push('sub');
   const aud = spec.aud;
-  const audOk = aud === AUDIENCE || (Array.isArray(aud) && aud.length > 0 && aud.every((a) => typeof a === 'string') && aud.includes(AUDIENCE));
+  const audOk =
+    aud === AUDIENCE || (Array.isArray(aud) && aud.length > 0 && aud.every((a) => typeof a === 'string') && aud.includes(AUDIENCE));
   if (!audOk) reasons.push('aud');
   if (spec.exp !== 'future') reasons.push('exp');
   if (spec.nbf === 'future' || spec.nbf === 'string') reasons.push('nbf');
@@ -147,7 +180,10 @@ function build(spec: TokenSpec): { token: string; valid: boolean; why: string } 
   return { token, valid: reasons.length === 0, why: reasons.join(', ') || 'valid' };
 }
 
-function assertSvidFits(svid: { id: { toString(): string }; audience: readonly string[]; expiry: Date; claims: Record<string, unknown>; token: string }, token: string): void {
+function assertSvidFits(
+  svid: { id: { toString(): string }; audience: readonly string[]; expiry: Date; claims: Record<string, unknown>; token: string },
+  token: string,
+): void {
   assert.equal(svid.token, token, 'the token is kept as given');
   assert.ok(svid.audience.includes(AUDIENCE), 'the audience includes the one asked for');
   assert.ok(svid.expiry.getTime() > Date.now(), 'not expired');
@@ -163,11 +199,27 @@ describe('fuzz: JWT-SVIDs', () => {
         const outcome = await typedOutcomeAsync(() => parseAndValidateJwtSvid(token, bundle, [AUDIENCE]), 'parseAndValidateJwtSvid');
         if (!outcome.ok) {
           assert.ok(outcome.error instanceof JwtSvidError || outcome.error instanceof BundleError, String(outcome.error));
-          assert.equal(valid, false, `refused a valid token (${(outcome.error as Error).message})\nheader+claims: ${token.split('.').slice(0, 2).map((p) => Buffer.from(p, 'base64url').toString()).join(' ')}`);
+          assert.equal(
+            valid,
+            false,
+            `refused a valid token (${(outcome.error as Error).message})\nheader+claims: ${token
+              .split('.')
+              .slice(0, 2)
+              .map((p) => Buffer.from(p, 'base64url').toString())
+              .join(' ')}`,
+          );
           return;
         }
         accepted++;
-        assert.equal(valid, true, `accepted a token that breaks: ${why}\nheader+claims: ${token.split('.').slice(0, 2).map((p) => Buffer.from(p, 'base64url').toString()).join(' ')}`);
+        assert.equal(
+          valid,
+          true,
+          `accepted a token that breaks: ${why}\nheader+claims: ${token
+            .split('.')
+            .slice(0, 2)
+            .map((p) => Buffer.from(p, 'base64url').toString())
+            .join(' ')}`,
+        );
         assertSvidFits(outcome.value, token);
       }),
       params(500),
@@ -195,7 +247,10 @@ describe('fuzz: JWT-SVIDs', () => {
     await assertAsyncProperty(
       fc.asyncProperty(mutatedString(good.token, base64urlChars), async (token) => {
         fc.pre(token !== good.token);
-        const outcome = await typedOutcomeAsync(() => parseAndValidateJwtSvid(token, bundle, [AUDIENCE]), 'parseAndValidateJwtSvid(edited)');
+        const outcome = await typedOutcomeAsync(
+          () => parseAndValidateJwtSvid(token, bundle, [AUDIENCE]),
+          'parseAndValidateJwtSvid(edited)',
+        );
         assert.equal(outcome.ok, false, `accepted an edited token: ${token}`);
       }),
       params(300),

@@ -35,7 +35,18 @@ const segment = fc.oneof(
   { weight: 6, arbitrary: fc.string({ unit: segChar, minLength: 1, maxLength: 8 }) },
   { weight: 1, arbitrary: fc.constantFrom('.', '..', '', '...', '.a', 'a.') },
 );
-const scheme = fc.constantFrom('spiffe://', 'SPIFFE://', 'Spiffe://', 'spiffe:/', 'spiffe:', 'spife://', 'https://', '', 'spiffe:///', ' spiffe://');
+const scheme = fc.constantFrom(
+  'spiffe://',
+  'SPIFFE://',
+  'Spiffe://',
+  'spiffe:/',
+  'spiffe:',
+  'spife://',
+  'https://',
+  '',
+  'spiffe:///',
+  ' spiffe://',
+);
 const trustDomainText = fc.oneof(
   { weight: 5, arbitrary: fc.string({ unit: tdChar, minLength: 0, maxLength: 12 }) },
   { weight: 1, arbitrary: fc.integer({ min: 250, max: 260 }).map((n) => 'a'.repeat(n)) },
@@ -43,17 +54,22 @@ const trustDomainText = fc.oneof(
 const idLike = fc
   .tuple(scheme, trustDomainText, fc.array(segment, { maxLength: 6 }), fc.constantFrom('', '', '', '/', '?x=1', '#frag'))
   .map(([s, td, segs, tail]) => `${s}${td}${segs.map((x) => `/${x}`).join('')}${tail}`);
-const longId = fc
-  .integer({ min: 2030, max: 2060 })
-  .map((n) => {
-    const base = 'spiffe://example.org/';
-    return base + 'a'.repeat(n - base.length);
-  });
+const longId = fc.integer({ min: 2030, max: 2060 }).map((n) => {
+  const base = 'spiffe://example.org/';
+  return base + 'a'.repeat(n - base.length);
+});
 const anyString = fc.oneof(fc.string({ unit: 'binary', maxLength: 64 }), fc.string({ unit: 'binary-ascii', maxLength: 64 }));
 const validIds = ['spiffe://example.org/ns/prod/sa/web', 'spiffe://td', 'spiffe://a-b_c.d/x.y/-/_'];
-const mutatedIds = fc.constantFrom(...validIds).chain((v) => mutatedString(v, fc.constantFrom('/', '.', '%', ':', 'A', 'a', '?', '#', '\u00e9', ' ')));
+const mutatedIds = fc
+  .constantFrom(...validIds)
+  .chain((v) => mutatedString(v, fc.constantFrom('/', '.', '%', ':', 'A', 'a', '?', '#', '\u00e9', ' ')));
 
-const inputs = fc.oneof({ weight: 6, arbitrary: idLike }, { weight: 2, arbitrary: mutatedIds }, { weight: 2, arbitrary: anyString }, { weight: 1, arbitrary: longId });
+const inputs = fc.oneof(
+  { weight: 6, arbitrary: idLike },
+  { weight: 2, arbitrary: mutatedIds },
+  { weight: 2, arbitrary: anyString },
+  { weight: 1, arbitrary: longId },
+);
 
 function checkId(input: string): void {
   const expected = reference(input);

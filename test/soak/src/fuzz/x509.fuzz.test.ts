@@ -63,7 +63,12 @@ const POOL: X509Certificate[] = [
  */
 function nodeUriSans(cert: X509Certificate): string[] | null {
   const san = nodeSubjectAltName(cert);
-  return san === null ? null : san.split(', ').filter((s) => s.startsWith('URI:')).map((s) => s.slice(4));
+  return san === null
+    ? null
+    : san
+        .split(', ')
+        .filter((s) => s.startsWith('URI:'))
+        .map((s) => s.slice(4));
 }
 
 /** Checks what every accepted SVID must be. */
@@ -82,7 +87,7 @@ function assertValidSvid(svid: X509Svid): void {
   const alg = svid.privateKey.asymmetricKeyType === 'rsa' ? 'sha256' : null;
   assert.ok(
     verify(alg, data, leafCert.publicKey, sign(alg, data, svid.privateKey)),
-    'a signature made with the accepted private key verifies with the leaf certificate: the key is really the leaf\'s',
+    "a signature made with the accepted private key verifies with the leaf certificate: the key is really the leaf's",
   );
 }
 
@@ -113,7 +118,9 @@ function pemOf(der: Uint8Array, label = 'CERTIFICATE'): string {
 /** PEM text of certificates, each block's DER possibly corrupted, then the text possibly edited. */
 const corruptedPem = (certs: readonly X509Certificate[]): fc.Arbitrary<string> =>
   fc.oneof(
-    fc.tuple(...certs.map((c) => fc.oneof(fc.constant(new Uint8Array(c.raw)), mutatedBytes(c.raw)))).map((ders) => ders.map((d) => pemOf(d)).join('')),
+    fc
+      .tuple(...certs.map((c) => fc.oneof(fc.constant(new Uint8Array(c.raw)), mutatedBytes(c.raw))))
+      .map((ders) => ders.map((d) => pemOf(d)).join('')),
     mutatedString(certs.map((c) => pemOf(c.raw)).join(''), fc.constantFrom('-', 'A', '=', '\n', ' ', ':', '+', '/', 'B', 'x')),
     fc.constantFrom(
       '',
@@ -134,7 +141,15 @@ describe('fuzz: X.509 bundles', () => {
       { weight: 5, arbitrary: mutatedBytes(valid) },
       { weight: 2, arbitrary: fc.shuffledSubarray(POOL, { minLength: 1 }).map(concatDer) },
       { weight: 2, arbitrary: fc.uint8Array({ maxLength: 300 }) },
-      { weight: 1, arbitrary: fc.constantFrom(new Uint8Array([0x30]), new Uint8Array([0x30, 0x84, 0xff, 0xff, 0xff, 0xff]), new Uint8Array([0x30, 0x80, 0, 0]), new Uint8Array([0x30, 0x82, 0x10, 0x00])) },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(
+          new Uint8Array([0x30]),
+          new Uint8Array([0x30, 0x84, 0xff, 0xff, 0xff, 0xff]),
+          new Uint8Array([0x30, 0x80, 0, 0]),
+          new Uint8Array([0x30, 0x82, 0x10, 0x00]),
+        ),
+      },
     );
     assertProperty(
       fc.property(input, (der) => {
@@ -180,8 +195,20 @@ describe('fuzz: X509-SVIDs and private keys', () => {
     const chain = concatDer(leaf.certificates);
     const input = fc.oneof(
       { weight: 3, arbitrary: fc.tuple(mutatedBytes(chain), fc.constant(new Uint8Array(leaf.keyDer))) },
-      { weight: 3, arbitrary: fc.tuple(fc.constant(chain), fc.constantFrom(...validKeys).chain((k) => mutatedBytes(k))) },
-      { weight: 2, arbitrary: fc.tuple(fc.shuffledSubarray(POOL, { minLength: 1, maxLength: 3 }).map(concatDer), fc.constantFrom(...validKeys.map((k) => new Uint8Array(k)))) },
+      {
+        weight: 3,
+        arbitrary: fc.tuple(
+          fc.constant(chain),
+          fc.constantFrom(...validKeys).chain((k) => mutatedBytes(k)),
+        ),
+      },
+      {
+        weight: 2,
+        arbitrary: fc.tuple(
+          fc.shuffledSubarray(POOL, { minLength: 1, maxLength: 3 }).map(concatDer),
+          fc.constantFrom(...validKeys.map((k) => new Uint8Array(k))),
+        ),
+      },
       { weight: 1, arbitrary: fc.tuple(fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ maxLength: 200 })) },
     );
     assertProperty(
@@ -242,7 +269,10 @@ describe('fuzz: subjectAltName decoding agrees with Node', () => {
   const keyPair = { privateKey: rsaLeaf.privateKey, publicKey: rsaLeaf.leaf.publicKey };
   const w = derWriter;
   const name = fc.oneof(
-    { weight: 4, arbitrary: fc.constantFrom(w.ia5String(0x86, 'spiffe://example.org/web'), w.ia5String(0x86, 'spiffe://example.org/other')) },
+    {
+      weight: 4,
+      arbitrary: fc.constantFrom(w.ia5String(0x86, 'spiffe://example.org/web'), w.ia5String(0x86, 'spiffe://example.org/other')),
+    },
     {
       weight: 3,
       arbitrary: fc.constantFrom(
@@ -255,7 +285,12 @@ describe('fuzz: subjectAltName decoding agrees with Node', () => {
         w.tlv(0x88, Buffer.from('2a0304', 'hex')),
       ),
     },
-    { weight: 3, arbitrary: fc.record({ tag: fc.integer({ min: 0, max: 255 }), content: fc.uint8Array({ maxLength: 6 }) }).map(({ tag, content }) => w.tlv(tag, content)) },
+    {
+      weight: 3,
+      arbitrary: fc
+        .record({ tag: fc.integer({ min: 0, max: 255 }), content: fc.uint8Array({ maxLength: 6 }) })
+        .map(({ tag, content }) => w.tlv(tag, content)),
+    },
   );
   const sanValue = fc
     .tuple(fc.array(name, { maxLength: 4 }), fc.option(fc.uint8Array({ minLength: 1, maxLength: 3 }), { nil: undefined }))
@@ -284,12 +319,16 @@ describe('fuzz: subjectAltName decoding agrees with Node', () => {
 });
 
 describe('fuzz: X509-SVID chain verification', () => {
-  it('parseAndVerifyX509Svid: X509SvidError, or a chain that verifies to the bundle of the leaf\'s own trust domain', () => {
+  it("parseAndVerifyX509Svid: X509SvidError, or a chain that verifies to the bundle of the leaf's own trust domain", () => {
     type Chain = Uint8Array[];
     const pick = fc.shuffledSubarray(POOL, { minLength: 1, maxLength: 4 }).map((certs) => certs.map((c) => new Uint8Array(c.raw)));
     const mutateOne = (chain: Chain): fc.Arbitrary<Chain> =>
       fc.nat({ max: chain.length - 1 }).chain((i) => mutatedBytes(chain[i]!).map((m) => chain.map((c, j) => (j === i ? m : c))));
-    const validChains: Chain[] = [leaf.chainDer, partnerLeaf.chainDer, [leaf.leaf.raw, mid.certificate.raw, root.certificate.raw].map((b) => new Uint8Array(b))];
+    const validChains: Chain[] = [
+      leaf.chainDer,
+      partnerLeaf.chainDer,
+      [leaf.leaf.raw, mid.certificate.raw, root.certificate.raw].map((b) => new Uint8Array(b)),
+    ];
     const input = fc.oneof(
       { weight: 3, arbitrary: fc.constantFrom(...validChains).chain(mutateOne) },
       { weight: 3, arbitrary: pick },
@@ -316,7 +355,8 @@ describe('fuzz: X509-SVID chain verification', () => {
           assert.ok(ownBundle.hasAuthority(vc[vc.length - 1]!), "it ends at an authority of the leaf's own trust domain");
           for (let i = 0; i + 1 < vc.length; i++) assert.ok(vc[i]!.verify(vc[i + 1]!.publicKey), 'each link is signed by the next');
           const now = Date.now();
-          for (const c of vc) assert.ok(new Date(c.validFrom).getTime() <= now && now < new Date(c.validTo).getTime(), 'every link is valid now');
+          for (const c of vc)
+            assert.ok(new Date(c.validFrom).getTime() <= now && now < new Date(c.validTo).getTime(), 'every link is valid now');
         }
       }),
       params(300),
@@ -324,4 +364,3 @@ describe('fuzz: X509-SVID chain verification', () => {
     assert.ok(accepted > 0, 'some valid chains were generated and accepted');
   });
 });
-

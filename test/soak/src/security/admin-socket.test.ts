@@ -32,9 +32,16 @@ before(async () => {
     name: 'dev-agent',
     command: process.execPath,
     args: [
-      join(devAgentDir(), 'bin', 'spiffe-dev-agent.js'), 'run',
-      '-socketPath', publicSocket(), '-adminSocketPath', admin(), '-dataDir', join(dir, 'data'),
-      '-identitySocket', `spiffe://example.org/client=${identitySocket()}`,
+      join(devAgentDir(), 'bin', 'spiffe-dev-agent.js'),
+      'run',
+      '-socketPath',
+      publicSocket(),
+      '-adminSocketPath',
+      admin(),
+      '-dataDir',
+      join(dir, 'data'),
+      '-identitySocket',
+      `spiffe://example.org/client=${identitySocket()}`,
     ],
   });
   const deadline = Date.now() + 20_000;
@@ -42,7 +49,22 @@ before(async () => {
     if (Date.now() > deadline || agent.exitInfo) throw new Error(`the agent did not start:\n${agent.output()}`);
     await sleep(50);
   }
-  const r = spawnSync(CLI(), ['entry', 'create', '-spiffeID', 'spiffe://example.org/client', '-parentID', 'spiffe://example.org/host', '-selector', 'unix:uid:0', '-socketPath', admin()], { encoding: 'utf8' });
+  const r = spawnSync(
+    CLI(),
+    [
+      'entry',
+      'create',
+      '-spiffeID',
+      'spiffe://example.org/client',
+      '-parentID',
+      'spiffe://example.org/host',
+      '-selector',
+      'unix:uid:0',
+      '-socketPath',
+      admin(),
+    ],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 0, r.stderr);
 });
 
@@ -51,22 +73,35 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function http1(socketPath: string, method: string, path: string, body?: string): Promise<{ status: number; body: string } | { error: string }> {
+function http1(
+  socketPath: string,
+  method: string,
+  path: string,
+  body?: string,
+): Promise<{ status: number; body: string } | { error: string }> {
   return new Promise((resolve) => {
-    const req = http.request({ socketPath, method, path, headers: body ? { 'content-type': 'application/json' } : {}, timeout: 3000 }, (res) => {
-      let data = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (data += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
-      res.on('error', (e) => resolve({ error: e.message }));
-    });
+    const req = http.request(
+      { socketPath, method, path, headers: body ? { 'content-type': 'application/json' } : {}, timeout: 3000 },
+      (res) => {
+        let data = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (data += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
+        res.on('error', (e) => resolve({ error: e.message }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', (e) => resolve({ error: e.message }));
     req.end(body);
   });
 }
 
-function http2Request(socketPath: string, method: string, path: string, body?: string): Promise<{ status: number; body: string } | { error: string }> {
+function http2Request(
+  socketPath: string,
+  method: string,
+  path: string,
+  body?: string,
+): Promise<{ status: number; body: string } | { error: string }> {
   return new Promise((resolve) => {
     const session = http2.connect('http://localhost', { createConnection: () => netConnect(socketPath) });
     session.on('error', (e) => resolve({ error: e.message }));
@@ -149,11 +184,24 @@ describe("the dev agent's admin API is reachable only on its admin socket", () =
     it(`${name} serves only the five Workload API methods: any other gRPC method is Unimplemented`, async () => {
       const client = new grpc.Client(`unix://${socket()}`, grpc.credentials.createInsecure());
       try {
-        for (const path of ['/spire.api.server.entry.v1.Entry/BatchCreateEntry', '/AdminAPI/CreateEntry', '/SpiffeWorkloadAPI/CreateEntry', '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo']) {
+        for (const path of [
+          '/spire.api.server.entry.v1.Entry/BatchCreateEntry',
+          '/AdminAPI/CreateEntry',
+          '/SpiffeWorkloadAPI/CreateEntry',
+          '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo',
+        ]) {
           const md = new grpc.Metadata();
           md.set('workload.spiffe.io', 'true');
           const code = await new Promise<number>((resolve) => {
-            client.makeUnaryRequest(path, (x: Buffer) => x, (x: Buffer) => x, Buffer.alloc(0), md, { deadline: Date.now() + 3000 }, (err: grpc.ServiceError | null) => resolve(err?.code ?? grpc.status.OK));
+            client.makeUnaryRequest(
+              path,
+              (x: Buffer) => x,
+              (x: Buffer) => x,
+              Buffer.alloc(0),
+              md,
+              { deadline: Date.now() + 3000 },
+              (err: grpc.ServiceError | null) => resolve(err?.code ?? grpc.status.OK),
+            );
           });
           assert.equal(code, grpc.status.UNIMPLEMENTED, `${path} on ${name}: ${grpc.status[code]}`);
         }
@@ -178,7 +226,18 @@ describe("the dev agent's admin API is reachable only on its admin socket", () =
       return;
     }
     const probe = (path: string): string =>
-      spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '-e', `require('net').connect(${JSON.stringify(path)}).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); })`], { encoding: 'utf8' }).stdout.trim();
+      spawnSync(
+        'runuser',
+        [
+          '-u',
+          'nobody',
+          '--',
+          process.execPath,
+          '-e',
+          `require('net').connect(${JSON.stringify(path)}).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); })`,
+        ],
+        { encoding: 'utf8' },
+      ).stdout.trim();
     assert.equal(probe(admin()), 'EACCES');
     assert.equal(probe(publicSocket()), 'connected');
   });

@@ -30,11 +30,33 @@ export interface TracedRun {
  * Starts `command args` with umask 000, observing file creations and mode changes below
  * `watched`.
  */
-export function traceFileModes(command: string, args: string[], watched: string, traceFile: string, env: NodeJS.ProcessEnv = process.env): TracedRun {
+export function traceFileModes(
+  command: string,
+  args: string[],
+  watched: string,
+  traceFile: string,
+  env: NodeJS.ProcessEnv = process.env,
+): TracedRun {
   if (STRACE && straceWorks()) {
     const child = spawn(
       'sh',
-      ['-c', 'umask 000; exec "$@"', 'sh', STRACE, '-f', '-y', '-qq', '-s', '512', '-e', 'trace=open,openat,creat,chmod,fchmod,fchmodat,mkdir,mkdirat', '-o', traceFile, command, ...args],
+      [
+        '-c',
+        'umask 000; exec "$@"',
+        'sh',
+        STRACE,
+        '-f',
+        '-y',
+        '-qq',
+        '-s',
+        '512',
+        '-e',
+        'trace=open,openat,creat,chmod,fchmod,fchmodat,mkdir,mkdirat',
+        '-o',
+        traceFile,
+        command,
+        ...args,
+      ],
       { env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     return {
@@ -99,7 +121,8 @@ function parseStrace(text: string, watched: string): ModeEvent[] {
       out.push({ op: 'creat', path: unquote(m[1]!), mode: parseInt(m[2]!, 8) });
       continue;
     }
-    m = /\b(chmod|mkdir)\("([^"]+)", (0[0-7]+)\)/.exec(line) ?? /\b(fchmodat|mkdirat)\(AT_FDCWD(?:<[^>]*>)?, "([^"]+)", (0[0-7]+)/.exec(line);
+    m =
+      /\b(chmod|mkdir)\("([^"]+)", (0[0-7]+)\)/.exec(line) ?? /\b(fchmodat|mkdirat)\(AT_FDCWD(?:<[^>]*>)?, "([^"]+)", (0[0-7]+)/.exec(line);
     if (m && under(unquote(m[2]!))) {
       out.push({ op: m[1]!, path: unquote(m[2]!), mode: parseInt(m[3]!, 8) });
       continue;

@@ -45,12 +45,18 @@ before(async () => {
     [
       join(devAgentDir(), 'bin', 'spiffe-dev-agent.js'),
       'run',
-      '-socketPath', join(dir, 'public', 'api.sock'),
-      '-adminSocketPath', admin(),
-      '-dataDir', join(dir, 'data'),
-      '-trustDomain', 'example.org',
-      '-federatedTrustDomain', 'partner.org',
-      '-identitySocket', `spiffe://example.org/client=${clientSocket()}`,
+      '-socketPath',
+      join(dir, 'public', 'api.sock'),
+      '-adminSocketPath',
+      admin(),
+      '-dataDir',
+      join(dir, 'data'),
+      '-trustDomain',
+      'example.org',
+      '-federatedTrustDomain',
+      'partner.org',
+      '-identitySocket',
+      `spiffe://example.org/client=${clientSocket()}`,
     ],
     join(dir, 'data'),
     join(dir, 'agent.strace'),
@@ -65,9 +71,14 @@ before(async () => {
     { timeoutMs: 20_000, intervalMs: 50 },
   );
   // Make it write: an entry, new JWT keys, re-minted SVIDs.
-  cli(['entry', 'create', '-spiffeID', 'spiffe://example.org/client', '-parentID', 'spiffe://example.org/host', '-selector', 'unix:uid:0'], admin());
+  cli(
+    ['entry', 'create', '-spiffeID', 'spiffe://example.org/client', '-parentID', 'spiffe://example.org/host', '-selector', 'unix:uid:0'],
+    admin(),
+  );
   for (const kind of ['jwt', 'x509']) {
-    const r = spawnSync(process.execPath, [join(devAgentDir(), 'bin', 'spiffe-dev-agent.js'), 'rotate', kind, '-socketPath', admin()], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [join(devAgentDir(), 'bin', 'spiffe-dev-agent.js'), 'rotate', kind, '-socketPath', admin()], {
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
   }
 });
@@ -88,19 +99,31 @@ describe('private key files', () => {
     const created = events.filter((e) => /O_CREAT|creat/.test(e.op));
     assert.ok(created.length >= 3, `the agent created its state files (${traced.method}):\n${describeEvents(events)}`);
     for (const e of events) {
-      assert.equal(e.mode & 0o077, 0, `${traced.method}: ${e.op} ${e.path} with mode ${octal(e.mode)}: group or others could read it\n${describeEvents(events)}`);
+      assert.equal(
+        e.mode & 0o077,
+        0,
+        `${traced.method}: ${e.op} ${e.path} with mode ${octal(e.mode)}: group or others could read it\n${describeEvents(events)}`,
+      );
     }
     const data = join(dir, 'data');
     assert.equal(statSync(data).mode & 0o777, 0o700, 'the data folder is 0700');
     const files = modesBelow(data);
-    assert.ok(files.some((f) => !f.isDir), 'there are data files');
+    assert.ok(
+      files.some((f) => !f.isDir),
+      'there are data files',
+    );
     for (const f of files) assert.equal(f.mode & 0o077, 0, `${f.path} ends ${octal(f.mode)}`);
   });
 
   it('spiffe api fetch x509 -write: the key file is 0600 from its creation, certificates 0644', async () => {
     assert.ok(existsSync(SPIFFE_CLI), 'packages/cli is built');
     const out = join(dir, 'svids');
-    const run = traceFileModes(process.execPath, [SPIFFE_CLI, 'api', 'fetch', 'x509', '-socketPath', clientSocket(), '-write', out, '-silent'], out, join(dir, 'cli.strace'));
+    const run = traceFileModes(
+      process.execPath,
+      [SPIFFE_CLI, 'api', 'fetch', 'x509', '-socketPath', clientSocket(), '-write', out, '-silent'],
+      out,
+      join(dir, 'cli.strace'),
+    );
     let output = '';
     run.child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
     run.child.stderr!.on('data', (c: Buffer) => (output += c.toString()));

@@ -25,8 +25,14 @@ describe('the secret scanner', () => {
       `Authorization: Bearer ${jwt}`,
     ];
     const found = findSecrets('leaks', leaks);
-    assert.deepEqual(found.map((f) => f.kind), ['pem-private-key', 'base64-blob', 'jwk-private-member', 'jwt']);
-    assert.ok(found.every((f) => !f.excerpt.includes(jwt) && !f.excerpt.includes(ca.keyDer.toString('base64'))), 'the report does not repeat the secret');
+    assert.deepEqual(
+      found.map((f) => f.kind),
+      ['pem-private-key', 'base64-blob', 'jwk-private-member', 'jwt'],
+    );
+    assert.ok(
+      found.every((f) => !f.excerpt.includes(jwt) && !f.excerpt.includes(ca.keyDer.toString('base64'))),
+      'the report does not repeat the secret',
+    );
     const ordinary = [
       'Server listening on 127.0.0.1:55555 as spiffe://example.org/server',
       'time=2026-11-25T23:00:00Z level=info msg="Issued X509-SVID" spiffe_id=spiffe://example.org/web serial=8f3a2b1c9d0e4f5a6b7c8d9e0f1a2b3c',
@@ -42,7 +48,10 @@ describe('no key material or JWT-SVID in any log of the seed scenarios', () => {
   const root = repoRoot();
   const lines = new Map<string, string[]>();
   before(async () => {
-    agent = new DevAgent({ mode: 'sockets', onLine: (l) => (lines.get('dev-agent') ?? lines.set('dev-agent', []).get('dev-agent')!).push(l) });
+    agent = new DevAgent({
+      mode: 'sockets',
+      onLine: (l) => (lines.get('dev-agent') ?? lines.set('dev-agent', []).get('dev-agent')!).push(l),
+    });
     await agent.start();
     for (const app of ['mtls-echo', 'https-mtls', 'jwt-proxy', 'grpc-greeter']) register(root, app, agent);
   });
@@ -66,7 +75,13 @@ describe('no key material or JWT-SVID in any log of the seed scenarios', () => {
     };
     for (const scenario of DEMO_SCENARIOS) {
       const result = await scenario(ctx);
-      assert.ok(result.ok, `${result.name}: ${result.checks.filter((c) => !c.ok).map((c) => c.what).join('; ')}\n${result.outputs.map((o) => `[${o.name}]\n${o.output}`).join('\n')}`);
+      assert.ok(
+        result.ok,
+        `${result.name}: ${result.checks
+          .filter((c) => !c.ok)
+          .map((c) => c.what)
+          .join('; ')}\n${result.outputs.map((o) => `[${o.name}]\n${o.output}`).join('\n')}`,
+      );
     }
     let scanned = 0;
     const findings = [...lines].flatMap(([name, l]) => {

@@ -64,7 +64,13 @@ describe('SPIFFE modes never trust the system CAs', () => {
     const report = JSON.stringify(results, null, 2);
     assert.equal(results['control: plain https.get with the default trust'], 'accepted', `Node trusts the extra CA:\n${report}`);
     assert.equal(results['control: SPIFFE server, SPIFFE client certificate'], 'accepted', report);
-    for (const name of ['dial tls', 'dial mtls', 'createSpiffeHttpsAgent', 'createSpiffeDispatcher', 'SPIFFE server, client certified by the system CA']) {
+    for (const name of [
+      'dial tls',
+      'dial mtls',
+      'createSpiffeHttpsAgent',
+      'createSpiffeDispatcher',
+      'SPIFFE server, client certified by the system CA',
+    ]) {
       assert.match(results[name] ?? 'missing', /^refused: /, `${name} must refuse:\n${report}`);
     }
     assert.match(results['dial tls']!, /x509svid|tls: /, 'refused by SPIFFE verification, with its message');
@@ -88,10 +94,14 @@ describe('SPIFFE modes never trust the system CAs', () => {
         const attempt = dial({ mode: 'tls', host: 'localhost', port, bundleSource: bundle, authorizer: expected, timeoutMs: 3000 });
         if (accept) (await attempt).destroy();
         else {
-          await assert.rejects(attempt, (err: unknown) => {
-            assert.ok(err instanceof TlsPeerError, `${name}: ${String(err)}`);
-            return true;
-          }, name);
+          await assert.rejects(
+            attempt,
+            (err: unknown) => {
+              assert.ok(err instanceof TlsPeerError, `${name}: ${String(err)}`);
+              return true;
+            },
+            name,
+          );
         }
       } finally {
         server.close();
@@ -100,11 +110,20 @@ describe('SPIFFE modes never trust the system CAs', () => {
     // The library's own server presenting an SVID of another ID with the matching DNS name: the
     // client's message names the ID it refused.
     const other = ca.svid('/not-server', { dnsNames: ['localhost'] });
-    const server = listen({ mode: 'tls', host: '127.0.0.1', port: 0, svidSource: X509Svid.parse(other.certPem, other.keyPem) }, (s) => s.end());
+    const server = listen({ mode: 'tls', host: '127.0.0.1', port: 0, svidSource: X509Svid.parse(other.certPem, other.keyPem) }, (s) =>
+      s.end(),
+    );
     await new Promise<void>((resolve) => server.once('listening', resolve));
     try {
       await assert.rejects(
-        dial({ mode: 'tls', host: 'localhost', port: (server.address() as AddressInfo).port, bundleSource: bundle, authorizer: expected, timeoutMs: 3000 }),
+        dial({
+          mode: 'tls',
+          host: 'localhost',
+          port: (server.address() as AddressInfo).port,
+          bundleSource: bundle,
+          authorizer: expected,
+          timeoutMs: 3000,
+        }),
         (err: unknown) => err instanceof TlsPeerError && /unexpected ID "spiffe:\/\/example\.org\/not-server"/.test(err.message),
       );
     } finally {

@@ -108,8 +108,30 @@ export class DevSoakBackend implements SoakBackend {
 
   async start(): Promise<void> {
     await this.startAgent();
-    this.#cli(['entry', 'create', '-spiffeID', SERVER_ID, '-parentID', AGENT_ID, '-selector', `unix:user:${SERVER_USER}`, '-x509SVIDTTL', String(this.#options.x509SvidTtlSeconds)]);
-    this.#cli(['entry', 'create', '-spiffeID', CLIENT_ID, '-parentID', AGENT_ID, '-selector', `unix:user:${CLIENT_USER}`, '-x509SVIDTTL', String(this.#options.x509SvidTtlSeconds)]);
+    this.#cli([
+      'entry',
+      'create',
+      '-spiffeID',
+      SERVER_ID,
+      '-parentID',
+      AGENT_ID,
+      '-selector',
+      `unix:user:${SERVER_USER}`,
+      '-x509SVIDTTL',
+      String(this.#options.x509SvidTtlSeconds),
+    ]);
+    this.#cli([
+      'entry',
+      'create',
+      '-spiffeID',
+      CLIENT_ID,
+      '-parentID',
+      AGENT_ID,
+      '-selector',
+      `unix:user:${CLIENT_USER}`,
+      '-x509SVIDTTL',
+      String(this.#options.x509SvidTtlSeconds),
+    ]);
   }
 
   serverLaunch(): ServerLaunch {
@@ -127,16 +149,26 @@ export class DevSoakBackend implements SoakBackend {
     const args = [
       join(devAgentDir(), 'bin', 'spiffe-dev-agent.js'),
       'run',
-      '-socketPath', join(this.#dir, 'public', 'api.sock'),
-      '-adminSocketPath', this.#adminSocket,
-      '-dataDir', join(this.#dir, 'data'),
-      '-trustDomain', TRUST_DOMAIN,
-      '-federatedTrustDomain', FEDERATED_TRUST_DOMAIN,
-      '-x509SVIDTTL', `${this.#options.x509SvidTtlSeconds}s`,
-      '-jwtSVIDTTL', `${this.#options.jwtSvidTtlSeconds}s`,
-      '-jwtKeyTTL', `${this.#options.jwtKeyTtlSeconds}s`,
-      '-identitySocket', `${SERVER_ID}=${socket(this.serverAddress)}`,
-      '-identitySocket', `${CLIENT_ID}=${socket(this.clientAddress)}`,
+      '-socketPath',
+      join(this.#dir, 'public', 'api.sock'),
+      '-adminSocketPath',
+      this.#adminSocket,
+      '-dataDir',
+      join(this.#dir, 'data'),
+      '-trustDomain',
+      TRUST_DOMAIN,
+      '-federatedTrustDomain',
+      FEDERATED_TRUST_DOMAIN,
+      '-x509SVIDTTL',
+      `${this.#options.x509SvidTtlSeconds}s`,
+      '-jwtSVIDTTL',
+      `${this.#options.jwtSvidTtlSeconds}s`,
+      '-jwtKeyTTL',
+      `${this.#options.jwtKeyTtlSeconds}s`,
+      '-identitySocket',
+      `${SERVER_ID}=${socket(this.serverAddress)}`,
+      '-identitySocket',
+      `${CLIENT_ID}=${socket(this.clientAddress)}`,
     ];
     const agent = startWorkload({
       name: 'dev-agent',
@@ -148,7 +180,11 @@ export class DevSoakBackend implements SoakBackend {
     const deadline = Date.now() + 20_000;
     for (;;) {
       if (agent.exitInfo) throw new Error(`the dev agent exited at start:\n${agent.output()}`);
-      if (existsSync(socket(this.clientAddress)) && spawnSync(join(devAgentDir(), 'bin', 'spire-server'), ['healthcheck', '-socketPath', this.#adminSocket]).status === 0) return;
+      if (
+        existsSync(socket(this.clientAddress)) &&
+        spawnSync(join(devAgentDir(), 'bin', 'spire-server'), ['healthcheck', '-socketPath', this.#adminSocket]).status === 0
+      )
+        return;
       if (Date.now() > deadline) throw new Error(`the dev agent did not become healthy:\n${agent.output()}`);
       await sleep(50);
     }
@@ -168,8 +204,24 @@ export class DevSoakBackend implements SoakBackend {
   }
 
   async addFederation(): Promise<void> {
-    for (const [id, uid] of [[SERVER_ID, 4242], [CLIENT_ID, 4243]] as const) {
-      const out = this.#cli(['entry', 'create', '-spiffeID', id, '-parentID', AGENT_ID, '-selector', `unix:uid:${uid}`, '-federatesWith', `spiffe://${FEDERATED_TRUST_DOMAIN}`, '-x509SVIDTTL', String(this.#options.x509SvidTtlSeconds)]);
+    for (const [id, uid] of [
+      [SERVER_ID, 4242],
+      [CLIENT_ID, 4243],
+    ] as const) {
+      const out = this.#cli([
+        'entry',
+        'create',
+        '-spiffeID',
+        id,
+        '-parentID',
+        AGENT_ID,
+        '-selector',
+        `unix:uid:${uid}`,
+        '-federatesWith',
+        `spiffe://${FEDERATED_TRUST_DOMAIN}`,
+        '-x509SVIDTTL',
+        String(this.#options.x509SvidTtlSeconds),
+      ]);
       const m = /Entry ID\s*:\s*(\S+)/.exec(out);
       if (!m) throw new Error(`no entry ID in:\n${out}`);
       this.#federationEntries.push(m[1]!);
@@ -220,7 +272,10 @@ export class SpireSoakBackend implements SoakBackend {
   }
 
   describe(): Record<string, string | number> {
-    return { agent: 'SPIRE v1.13.3 (.spire/bin, deploy/spire/start.sh, isolated state)', x509SvidTtlSeconds: this.#options.x509SvidTtlSeconds };
+    return {
+      agent: 'SPIRE v1.13.3 (.spire/bin, deploy/spire/start.sh, isolated state)',
+      x509SvidTtlSeconds: this.#options.x509SvidTtlSeconds,
+    };
   }
 
   async start(): Promise<void> {
@@ -230,7 +285,24 @@ export class SpireSoakBackend implements SoakBackend {
     this.#cleanup = staged.cleanup;
     const reg = this.#spire.registration;
     const create = (id: string, selector: string): void => {
-      const r = spawnSync(reg.command, ['entry', 'create', '-socketPath', reg.socket, '-spiffeID', id, '-parentID', AGENT_ID, '-selector', selector, '-x509SVIDTTL', String(this.#options.x509SvidTtlSeconds)], { encoding: 'utf8' });
+      const r = spawnSync(
+        reg.command,
+        [
+          'entry',
+          'create',
+          '-socketPath',
+          reg.socket,
+          '-spiffeID',
+          id,
+          '-parentID',
+          AGENT_ID,
+          '-selector',
+          selector,
+          '-x509SVIDTTL',
+          String(this.#options.x509SvidTtlSeconds),
+        ],
+        { encoding: 'utf8' },
+      );
       if (r.status !== 0) throw new Error(`spire-server entry create failed:\n${r.stdout}${r.stderr}`);
     };
     create(SERVER_ID, `unix:user:${SERVER_USER}`);

@@ -21,7 +21,15 @@ export function assertCiTargets(report: SoakReport, options: CiChecks): void {
   const expected = report.durationMs / report.requestIntervalMs;
   for (const d of report.drivers) {
     assert.ok(d.requests >= expected * options.minRequestShare, `${d.name}: ${d.requests} requests, expected about ${expected}`);
-    assert.equal(d.unexplained, 0, `${d.name}: failures not explained by an outage without a valid SVID:\n${report.failures.filter((f) => !f.explained && f.driver === d.name).slice(0, 10).map((f) => `+${f.offsetMs} ms ${f.error}`).join('\n')}`);
+    assert.equal(
+      d.unexplained,
+      0,
+      `${d.name}: failures not explained by an outage without a valid SVID:\n${report.failures
+        .filter((f) => !f.explained && f.driver === d.name)
+        .slice(0, 10)
+        .map((f) => `+${f.offsetMs} ms ${f.error}`)
+        .join('\n')}`,
+    );
   }
   // Every failure that happened is counted and has its explanation.
   assert.equal(report.failures.length, report.total.failures);
@@ -32,20 +40,36 @@ export function assertCiTargets(report: SoakReport, options: CiChecks): void {
   const x509 = report.reconnects.driver['FetchX509SVID'];
   assert.ok(x509 && x509.reconnects >= 2, `the drivers' X509 stream reconnected after each restart: ${JSON.stringify(x509)}`);
   for (const [method, s] of Object.entries(report.reconnects.driver)) {
-    assert.ok(s.delays.every((d) => d >= report.reconnects.floorMs), `${method}: every backoff delay at least ${report.reconnects.floorMs} ms: ${s.delays.join(', ')}`);
-    assert.ok(s.failures <= 6 * report.outages.length, `${method}: ${s.failures} failed attempts for ${report.outages.length} outages (no tight loop)`);
+    assert.ok(
+      s.delays.every((d) => d >= report.reconnects.floorMs),
+      `${method}: every backoff delay at least ${report.reconnects.floorMs} ms: ${s.delays.join(', ')}`,
+    );
+    assert.ok(
+      s.failures <= 6 * report.outages.length,
+      `${method}: ${s.failures} failed attempts for ${report.outages.length} outages (no tight loop)`,
+    );
     assert.ok(s.loudLines <= report.outages.length, `${method}: one warning per outage, not per retry (${s.loudLines})`);
   }
   for (const [app, lines] of Object.entries(report.reconnects.appLogLines)) {
     const sources = app === 'jwt-proxy/server' ? 2 : 1;
-    assert.ok(lines <= sources * report.outages.length, `${app}: ${lines} Workload API log lines for ${report.outages.length} outages and ${sources} source(s)`);
+    assert.ok(
+      lines <= sources * report.outages.length,
+      `${app}: ${lines} Workload API log lines for ${report.outages.length} outages and ${sources} source(s)`,
+    );
   }
 
   // Rotations and federation under traffic.
-  assert.ok(report.rotations.clientX509 >= Math.floor(seconds / (options.x509SvidTtlSeconds / 2)) - 2, `client X509-SVID rotations: ${report.rotations.clientX509}`);
+  assert.ok(
+    report.rotations.clientX509 >= Math.floor(seconds / (options.x509SvidTtlSeconds / 2)) - 2,
+    `client X509-SVID rotations: ${report.rotations.clientX509}`,
+  );
   if (options.federationSwitched) {
-    if (seconds >= 40) assert.ok(report.rotations.jwtSigningKeys >= 2, `JWT-SVIDs signed by ${report.rotations.jwtSigningKeys} keys: the key set rotated`);
-    assert.ok(report.federation.added && report.federation.seenByClientAfterMs !== undefined && report.federation.removedSeenAfterMs !== undefined, `federation: ${JSON.stringify(report.federation)}`);
+    if (seconds >= 40)
+      assert.ok(report.rotations.jwtSigningKeys >= 2, `JWT-SVIDs signed by ${report.rotations.jwtSigningKeys} keys: the key set rotated`);
+    assert.ok(
+      report.federation.added && report.federation.seenByClientAfterMs !== undefined && report.federation.removedSeenAfterMs !== undefined,
+      `federation: ${JSON.stringify(report.federation)}`,
+    );
     assert.ok(report.federation.seenByServer, 'the servers got the federated bundle too');
   }
 

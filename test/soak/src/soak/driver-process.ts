@@ -34,7 +34,12 @@ export type DriverMessage =
   | { type: 'error'; message: string };
 
 export interface DriverSummaryMessage {
-  drivers: Array<{ name: string; requests: number; latencies: number[]; failures: Array<{ startedAt: number; endedAt: number; error: string }> }>;
+  drivers: Array<{
+    name: string;
+    requests: number;
+    latencies: number[];
+    failures: Array<{ startedAt: number; endedAt: number; error: string }>;
+  }>;
   clientLog: TimedLine[];
   observerLog: TimedLine[];
   handles: { baseline: Record<string, number>; end: Record<string, number>; leaked: Record<string, number> };
@@ -79,7 +84,11 @@ async function run(config: DriverConfig): Promise<void> {
       return false;
     }
   };
-  const client = new WorkloadApiClient({ address: config.clientAddress, logger: timedLogger(clientLog), initialBackoffMs: config.initialBackoffMs });
+  const client = new WorkloadApiClient({
+    address: config.clientAddress,
+    logger: timedLogger(clientLog),
+    initialBackoffMs: config.initialBackoffMs,
+  });
   const x509 = await X509Source.create({ client, timeoutMs: 60_000 });
   const jwt = await JwtSource.create({ client, timeoutMs: 60_000 });
   const reportSvid = (who: 'client' | 'server', s: X509Source): void =>
@@ -90,7 +99,11 @@ async function run(config: DriverConfig): Promise<void> {
   let observerClient: WorkloadApiClient | undefined;
   let observer: X509Source | undefined;
   if (config.serverAddress !== undefined) {
-    observerClient = new WorkloadApiClient({ address: config.serverAddress, logger: timedLogger(observerLog), initialBackoffMs: config.initialBackoffMs });
+    observerClient = new WorkloadApiClient({
+      address: config.serverAddress,
+      logger: timedLogger(observerLog),
+      initialBackoffMs: config.initialBackoffMs,
+    });
     observer = await X509Source.create({ client: observerClient, timeoutMs: 60_000 });
     const o = observer;
     reportSvid('server', o);

@@ -119,7 +119,15 @@ export function jwtDriver(ctx: DriverContext, proxyPort: number): Driver {
       const { status, body } = await withTimeout(
         new Promise<{ status: number; body: string }>((resolve, reject) => {
           const req = httpsRequest(
-            { host: ctx.host, port: proxyPort, path: '/', method: 'GET', agent, headers: { authorization: `Bearer ${svid.token}` }, timeout: REQUEST_TIMEOUT_MS },
+            {
+              host: ctx.host,
+              port: proxyPort,
+              path: '/',
+              method: 'GET',
+              agent,
+              headers: { authorization: `Bearer ${svid.token}` },
+              timeout: REQUEST_TIMEOUT_MS,
+            },
             (res) => {
               let data = '';
               res.setEncoding('utf8');
@@ -175,7 +183,13 @@ export class DriverRecorder {
  * Runs `driver` until `until` (ms since the epoch) or `maxRequests`, one request every
  * `intervalMs` (the next starts at once when a request took longer), recording each.
  */
-export async function runDriver(driver: Driver, until: number, intervalMs: number, maxRequests: number, out: DriverRecorder): Promise<void> {
+export async function runDriver(
+  driver: Driver,
+  until: number,
+  intervalMs: number,
+  maxRequests: number,
+  out: DriverRecorder,
+): Promise<void> {
   for (let n = 0; n < maxRequests && Date.now() < until; n++) {
     const startedAt = Date.now();
     try {

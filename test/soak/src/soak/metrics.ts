@@ -47,10 +47,16 @@ export class ExpiryTimeline {
   gaps(window: Interval): Interval[] {
     const out: Interval[] = [];
     // Candidate instants: the window's start, and each expiry within it.
-    const instants = [window.from, ...this.#points.map((p) => p.expiresAt).filter((e) => e >= window.from && e <= window.to)].sort((a, b) => a - b);
+    const instants = [window.from, ...this.#points.map((p) => p.expiresAt).filter((e) => e >= window.from && e <= window.to)].sort(
+      (a, b) => a - b,
+    );
     for (const t of instants) {
       if (this.expiryAt(t) > t) continue;
-      const next = this.#points.map((p) => p.at).filter((a) => a > t).sort((a, b) => a - b)[0] ?? Infinity;
+      const next =
+        this.#points
+          .map((p) => p.at)
+          .filter((a) => a > t)
+          .sort((a, b) => a - b)[0] ?? Infinity;
       out.push({ from: t, to: Math.min(window.to, next) });
     }
     return out;
@@ -147,7 +153,13 @@ export interface SoakReport {
   /** Lines of the apps other than their per-request lines (errors, warnings), the first few of each. */
   appNotableLines: Record<string, string[]>;
   /** Each agent restart: how long it was down, and when each stream of the drivers was back. */
-  outages: Array<{ n: number; downMs: number; clientBackAfterMs?: number | undefined; jwtBundlesBackAfterMs?: number | undefined; serverBackAfterMs?: number | undefined }>;
+  outages: Array<{
+    n: number;
+    downMs: number;
+    clientBackAfterMs?: number | undefined;
+    jwtBundlesBackAfterMs?: number | undefined;
+    serverBackAfterMs?: number | undefined;
+  }>;
   reconnects: {
     floorMs: number;
     driver: Record<string, ReconnectStats & { minDelayMs: number; maxDelayMs: number }>;
@@ -167,13 +179,17 @@ const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 /** The report as Markdown tables (for the terminal and the README). */
 export function formatReport(r: SoakReport): string {
   const lines: string[] = [];
-  lines.push(`Soak against ${r.backend['agent']}, ${Math.round(r.durationMs / 1000)} s, one request per ${r.requestIntervalMs} ms per driver`);
+  lines.push(
+    `Soak against ${r.backend['agent']}, ${Math.round(r.durationMs / 1000)} s, one request per ${r.requestIntervalMs} ms per driver`,
+  );
   lines.push(`Machine: ${r.machine.nproc} CPUs (${r.machine.cpu}), Node ${r.machine.node}, ${r.machine.platform}; started ${r.startedAt}`);
   lines.push('');
   lines.push('| driver | requests | failures | explained | p50 | p99 | max |');
   lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const d of [...r.drivers, r.total]) {
-    lines.push(`| ${d.name} | ${d.requests} | ${d.failures} | ${d.explained} | ${d.p50Ms.toFixed(1)} ms | ${d.p99Ms.toFixed(1)} ms | ${d.maxMs.toFixed(1)} ms |`);
+    lines.push(
+      `| ${d.name} | ${d.requests} | ${d.failures} | ${d.explained} | ${d.p50Ms.toFixed(1)} ms | ${d.p99Ms.toFixed(1)} ms | ${d.maxMs.toFixed(1)} ms |`,
+    );
   }
   lines.push('');
   lines.push('| process (median RSS over 15–30 % of the run, then over the last 15 %) | RSS after warm-up | RSS at end | change |');
@@ -186,31 +202,50 @@ export function formatReport(r: SoakReport): string {
     const mid = r.driverHeapSeries.find((x) => x.offsetMs >= r.durationMs / 2) ?? r.driverHeapSeries[0]!;
     const end = r.driverHeapSeries[r.driverHeapSeries.length - 1]!;
     lines.push('');
-    lines.push(`Drivers' heap in use after GC: ${r.driverHeapSeries[0]!.heapMiB} MiB at +${Math.round(r.driverHeapSeries[0]!.offsetMs / 1000)} s, ${mid.heapMiB} MiB at half-time, ${end.heapMiB} MiB at the end (${(((end.heapMiB - mid.heapMiB) / mid.heapMiB) * 100).toFixed(1)} % over the second half)`);
+    lines.push(
+      `Drivers' heap in use after GC: ${r.driverHeapSeries[0]!.heapMiB} MiB at +${Math.round(r.driverHeapSeries[0]!.offsetMs / 1000)} s, ${mid.heapMiB} MiB at half-time, ${end.heapMiB} MiB at the end (${(((end.heapMiB - mid.heapMiB) / mid.heapMiB) * 100).toFixed(1)} % over the second half)`,
+    );
   }
   lines.push('');
-  lines.push(`| Workload API stream (drivers) | failures | reconnects | backoff delays (floor ${r.reconnects.floorMs} ms) | warning lines |`);
+  lines.push(
+    `| Workload API stream (drivers) | failures | reconnects | backoff delays (floor ${r.reconnects.floorMs} ms) | warning lines |`,
+  );
   lines.push('| --- | ---: | ---: | --- | ---: |');
   for (const [method, s] of Object.entries(r.reconnects.driver)) {
-    lines.push(`| ${method} | ${s.failures} | ${s.reconnects} | ${s.delays.length ? `${s.minDelayMs}–${s.maxDelayMs} ms` : '–'} | ${s.loudLines} |`);
+    lines.push(
+      `| ${method} | ${s.failures} | ${s.reconnects} | ${s.delays.length ? `${s.minDelayMs}–${s.maxDelayMs} ms` : '–'} | ${s.loudLines} |`,
+    );
   }
   lines.push('');
   const leaked = Object.entries(r.handles.leaked);
-  lines.push(`Open handles at the end: ${leaked.length === 0 ? 'none leaked' : leaked.map(([k, v]) => `${k} ×${v}`).join(', ')} (baseline ${JSON.stringify(r.handles.baseline)})`);
-  lines.push(`Rotations seen: client X509-SVID ${r.rotations.clientX509}, server X509-SVID ${r.rotations.serverX509}, JWT signing keys ${r.rotations.jwtSigningKeys}, JWT bundle updates ${r.rotations.jwtBundleUpdates}`);
+  lines.push(
+    `Open handles at the end: ${leaked.length === 0 ? 'none leaked' : leaked.map(([k, v]) => `${k} ×${v}`).join(', ')} (baseline ${JSON.stringify(r.handles.baseline)})`,
+  );
+  lines.push(
+    `Rotations seen: client X509-SVID ${r.rotations.clientX509}, server X509-SVID ${r.rotations.serverX509}, JWT signing keys ${r.rotations.jwtSigningKeys}, JWT bundle updates ${r.rotations.jwtBundleUpdates}`,
+  );
   lines.push(
     `Agent restarts: ${r.outages.length}: ${r.outages.map((o) => `down ${o.downMs} ms, drivers' X509 stream back after ${o.clientBackAfterMs ?? '–'} ms, JWT bundles after ${o.jwtBundlesBackAfterMs ?? '–'} ms, servers' SVID after ${o.serverBackAfterMs ?? '–'} ms`).join('; ') || '–'}`,
   );
-  lines.push(`Driver process: ${r.driverProcessExit ? `exited by itself (code ${r.driverProcessExit.code}) ${r.driverProcessExit.ms} ms after the traffic ended` : 'did NOT exit by itself'}`);
+  lines.push(
+    `Driver process: ${r.driverProcessExit ? `exited by itself (code ${r.driverProcessExit.code}) ${r.driverProcessExit.ms} ms after the traffic ended` : 'did NOT exit by itself'}`,
+  );
   if (r.federation.added) {
-    lines.push(`Federation: partner.org bundle seen by the client ${r.federation.seenByClientAfterMs ?? '–'} ms after it was added, gone ${r.federation.removedSeenAfterMs ?? '–'} ms after removal${r.federation.seenByServer ? ' (the servers got it too)' : ''}`);
+    lines.push(
+      `Federation: partner.org bundle seen by the client ${r.federation.seenByClientAfterMs ?? '–'} ms after it was added, gone ${r.federation.removedSeenAfterMs ?? '–'} ms after removal${r.federation.seenByServer ? ' (the servers got it too)' : ''}`,
+    );
   }
-  lines.push(`App log lines about the Workload API: ${Object.entries(r.reconnects.appLogLines).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  lines.push(
+    `App log lines about the Workload API: ${Object.entries(r.reconnects.appLogLines)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   lines.push(`Logs scanned for key material and JWTs: ${r.logLinesScanned} lines, ${r.secretsInLogs.length} findings`);
   if (r.failures.length > 0) {
     lines.push('');
     lines.push('Failures:');
-    for (const f of r.failures.slice(0, 20)) lines.push(`- +${f.offsetMs} ms ${f.driver}: ${f.error} — ${f.explained ? `explained: ${f.reason}` : 'UNEXPLAINED'}`);
+    for (const f of r.failures.slice(0, 20))
+      lines.push(`- +${f.offsetMs} ms ${f.driver}: ${f.error} — ${f.explained ? `explained: ${f.reason}` : 'UNEXPLAINED'}`);
   }
   return lines.join('\n');
 }

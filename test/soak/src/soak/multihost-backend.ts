@@ -64,12 +64,20 @@ export class MultihostSoakBackend implements SoakBackend {
     const staged = runnableRootFor(this.#options.root, [SERVER_USER]);
     this.#cleanupStage = staged.cleanup;
     // The drivers run as root on a-host2: the client identity for uid 0 there.
-    await this.#topology.serverCli('a-server', ['entry', 'create'], [
-      '-parentID', `spiffe://example.org/host/${DRIVER_HOST}`,
-      '-spiffeID', CLIENT_ID,
-      '-selector', `unix:uid:${process.getuid?.() ?? 0}`,
-      '-federatesWith', 'partner.org',
-    ]);
+    await this.#topology.serverCli(
+      'a-server',
+      ['entry', 'create'],
+      [
+        '-parentID',
+        `spiffe://example.org/host/${DRIVER_HOST}`,
+        '-spiffeID',
+        CLIENT_ID,
+        '-selector',
+        `unix:uid:${process.getuid?.() ?? 0}`,
+        '-federatesWith',
+        'partner.org',
+      ],
+    );
     const deadline = Date.now() + 60_000;
     for (;;) {
       const context = await this.#topology.x509Context(DRIVER_HOST, 'root').catch(() => undefined);
@@ -78,7 +86,13 @@ export class MultihostSoakBackend implements SoakBackend {
       await sleep(500);
     }
     const app = this.#topology.hosts[APP_HOST];
-    this.#launch = { user: SERVER_USER, env: { SPIFFE_ENDPOINT_SOCKET: `unix://${app.socketPath}` }, root: staged.root, host: app.address, netns: app.netns };
+    this.#launch = {
+      user: SERVER_USER,
+      env: { SPIFFE_ENDPOINT_SOCKET: `unix://${app.socketPath}` },
+      root: staged.root,
+      host: app.address,
+      netns: app.netns,
+    };
   }
 
   serverLaunch(): ServerLaunch {
@@ -109,7 +123,12 @@ export class MultihostSoakBackend implements SoakBackend {
 
   logLines(): string[] {
     const lines: string[] = [];
-    for (const file of ['a-host1/agent/agent.log', 'a-host2/agent/agent.log', 'a-server/server/server.log', 'a-server2/server/server.log']) {
+    for (const file of [
+      'a-host1/agent/agent.log',
+      'a-host2/agent/agent.log',
+      'a-server/server/server.log',
+      'a-server2/server/server.log',
+    ]) {
       try {
         lines.push(...readFileSync(join(this.#topology.runDir, file), 'utf8').split('\n'));
       } catch {

@@ -197,7 +197,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     await Promise.race([ready, exited]);
     if (failedWith) throw new Error(`the driver process failed: ${failedWith}`);
     event('drivers connected');
-    sampler = setInterval(() => appMemory.push({ at: Date.now(), rss: Object.fromEntries(apps.map((a) => [a.name, a.pid === undefined ? undefined : rssOf(a.pid)])) }), 1_000);
+    sampler = setInterval(
+      () =>
+        appMemory.push({
+          at: Date.now(),
+          rss: Object.fromEntries(apps.map((a) => [a.name, a.pid === undefined ? undefined : rssOf(a.pid)])),
+        }),
+      1_000,
+    );
     await Promise.race([started, exited]);
     event(`traffic started for ${Math.round(durationMs / 1000)} s`);
 
@@ -279,7 +286,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         if (!overlaps(window, down)) continue;
         const gap = timeline.gaps(down).find((g) => overlaps(g, window));
         if (!gap) continue;
-        const phase = window.from < o.healthyAt ? 'the agent was down' : `the agent was back (+${o.healthyAt - start} ms) but this client was still in reconnect backoff (back at +${backAt - start} ms)`;
+        const phase =
+          window.from < o.healthyAt
+            ? 'the agent was down'
+            : `the agent was back (+${o.healthyAt - start} ms) but this client was still in reconnect backoff (back at +${backAt - start} ms)`;
         return `restart ${o.n}: ${phase}, and the last ${what} had expired at +${gap.from - start} ms`;
       }
     }
@@ -288,7 +298,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   for (const d of s.drivers) {
     for (const f of d.failures) {
       const reason = explain({ from: f.startedAt, to: f.endedAt }, /jwt/i.test(d.name));
-      failures.push({ driver: d.name, at: new Date(f.startedAt).toISOString(), offsetMs: f.startedAt - start, error: f.error, explained: reason !== '', reason });
+      failures.push({
+        driver: d.name,
+        at: new Date(f.startedAt).toISOString(),
+        offsetMs: f.startedAt - start,
+        error: f.error,
+        explained: reason !== '',
+        reason,
+      });
     }
   }
   failures.sort((a, b) => a.offsetMs - b.offsetMs);
@@ -314,7 +331,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   for (const [name, lines] of appLines) appLogLines[name] = lines.filter((l) => /^workloadapi: /.test(l)).length;
   const driverStats: SoakReport['reconnects']['driver'] = {};
   for (const [method, st] of Object.entries(reconnectStats(s.clientLog))) {
-    driverStats[method] = { ...st, minDelayMs: st.delays.length ? Math.min(...st.delays) : 0, maxDelayMs: st.delays.length ? Math.max(...st.delays) : 0 };
+    driverStats[method] = {
+      ...st,
+      minDelayMs: st.delays.length ? Math.min(...st.delays) : 0,
+      maxDelayMs: st.delays.length ? Math.max(...st.delays) : 0,
+    };
   }
   const logs: Array<[string, string[]]> = [
     [`${backend.kind} agent`, agentLog],
@@ -334,14 +355,20 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   };
   const early = { from: start + durationMs * 0.15, to: start + durationMs * 0.3 };
   const late = { from: start + durationMs * 0.85, to: start + durationMs + 1_000 };
-  const within = <T extends { at: number }>(list: T[], w: { from: number; to: number }): T[] => list.filter((x) => x.at >= w.from && x.at <= w.to);
+  const within = <T extends { at: number }>(list: T[], w: { from: number; to: number }): T[] =>
+    list.filter((x) => x.at >= w.from && x.at <= w.to);
   const gcSamples = driverMemory.filter((m) => m.gc);
   const earlyGc = within(gcSamples, { from: early.from, to: Math.max(early.to, (gcSamples[0]?.at ?? 0) + 1) });
   const driverStartHeap = median((earlyGc.length ? earlyGc : gcSamples.slice(0, 1)).map((m) => m.heap));
   const driverEndHeap = gcSamples[gcSamples.length - 1]?.heap ?? 0;
   const driverStartRss = median(within(driverMemory, early).map((m) => m.rss));
   const driverEndRss = median(within(driverMemory, late).map((m) => m.rss));
-  const appRss = (name: string, w: { from: number; to: number }): number => median(within(appMemory, w).map((m) => m.rss[name] ?? 0).filter((v) => v > 0));
+  const appRss = (name: string, w: { from: number; to: number }): number =>
+    median(
+      within(appMemory, w)
+        .map((m) => m.rss[name] ?? 0)
+        .filter((v) => v > 0),
+    );
   const memory: MemoryFigure[] = [
     {
       process: 'drivers',
@@ -365,7 +392,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const d = driverMemory.reduce((best, x) => (Math.abs(x.at - m.at) < Math.abs(best.at - m.at) ? x : best), driverMemory[0]!);
     series.push({
       offsetMs: m.at - start,
-      rssMiB: Object.fromEntries([['drivers', d.rss], ...Object.entries(m.rss)].map(([k, v]) => [k, Math.round(((Number(v) || 0) / 1024 / 1024) * 10) / 10])),
+      rssMiB: Object.fromEntries(
+        [['drivers', d.rss], ...Object.entries(m.rss)].map(([k, v]) => [k, Math.round(((Number(v) || 0) / 1024 / 1024) * 10) / 10]),
+      ),
     });
   });
 
@@ -382,7 +411,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     durationMs,
     requestIntervalMs: intervalMs,
     drivers: s.drivers.map((d) => summarize(d.name, d.requests, d.latencies)),
-    total: summarize('all', s.drivers.reduce((n, d) => n + d.requests, 0), s.drivers.flatMap((d) => d.latencies)),
+    total: summarize(
+      'all',
+      s.drivers.reduce((n, d) => n + d.requests, 0),
+      s.drivers.flatMap((d) => d.latencies),
+    ),
     failures,
     memory,
     memorySeries: series,

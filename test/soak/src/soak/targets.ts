@@ -29,12 +29,14 @@ export function checkTargets(r: SoakReport, options: TargetOptions = {}): string
     const mid = series.find((x) => x.offsetMs >= r.durationMs / 2) ?? series[0]!;
     const end = series[series.length - 1]!;
     const pct = ((end.heapMiB - mid.heapMiB) / mid.heapMiB) * 100;
-    if (pct > maxHeap) missed.push(`drivers: heap in use after GC grew ${pct.toFixed(1)} % over the second half of the run (target ${maxHeap} %)`);
+    if (pct > maxHeap)
+      missed.push(`drivers: heap in use after GC grew ${pct.toFixed(1)} % over the second half of the run (target ${maxHeap} %)`);
   }
   if (!r.driverProcessExit) missed.push('the driver process did not exit by itself after closing everything');
   if (Object.keys(r.handles.leaked).length > 0) missed.push(`open handles leaked: ${JSON.stringify(r.handles.leaked)}`);
   for (const [method, s] of Object.entries(r.reconnects.driver)) {
-    if (s.delays.some((d) => d < r.reconnects.floorMs)) missed.push(`${method}: a backoff delay below the floor (${s.minDelayMs} ms < ${r.reconnects.floorMs} ms)`);
+    if (s.delays.some((d) => d < r.reconnects.floorMs))
+      missed.push(`${method}: a backoff delay below the floor (${s.minDelayMs} ms < ${r.reconnects.floorMs} ms)`);
   }
   if (r.agentDowntimeMs.length < 2) missed.push(`the agent was restarted ${r.agentDowntimeMs.length} times, not 2`);
   if (r.federation.added && (r.federation.seenByClientAfterMs === undefined || r.federation.removedSeenAfterMs === undefined)) {

@@ -26,7 +26,10 @@ export const bundleDelete: Command = {
     const id = flags.strings.get('id') ?? '';
     if (id === '') throw new FlagError('id is required');
     const mode = flags.strings.get('mode') ?? 'restrict';
-    if (mode === 'delete' || mode === 'dissociate') throw new FlagError(`mode "${mode}" is not supported by the development agent; delete the entries that federate with the trust domain first`);
+    if (mode === 'delete' || mode === 'dissociate')
+      throw new FlagError(
+        `mode "${mode}" is not supported by the development agent; delete the entries that federate with the trust domain first`,
+      );
     if (mode !== 'restrict') throw new FlagError(`unsupported mode "${mode}"`);
     try {
       await client(flags, io).deleteBundle(id.replace(/^spiffe:\/\//i, ''));

@@ -13,4 +13,9 @@ export function bundleFormat(flags: ParsedFlags): 'pem' | 'spiffe' {
 }
 
 /** The `-format` flag of `bundle show`. */
-export const formatFlag: FlagSpec = { name: 'format', kind: 'string', usage: 'The format to show the bundle (only pretty output format supports this flag). Either "pem" or "spiffe".', default: 'pem' };
+export const formatFlag: FlagSpec = {
+  name: 'format',
+  kind: 'string',
+  usage: 'The format to show the bundle (only pretty output format supports this flag). Either "pem" or "spiffe".',
+  default: 'pem',
+};

@@ -15,7 +15,10 @@ export const bundleList: Command = {
   flags: (io) => [
     socketFlag(io),
     outputFlag,
-    { ...formatFlag, usage: 'The format to list federated bundles (only pretty output format supports this flag). Either "pem" or "spiffe".' },
+    {
+      ...formatFlag,
+      usage: 'The format to list federated bundles (only pretty output format supports this flag). Either "pem" or "spiffe".',
+    },
     { name: 'id', kind: 'string', usage: 'SPIFFE ID of the trust domain' },
   ],
   async run(flags, io) {
@@ -28,7 +31,8 @@ export const bundleList: Command = {
       try {
         text = await admin.bundle(output === 'json' ? 'json' : format, id.replace(/^spiffe:\/\//i, ''));
       } catch (err) {
-        if (!(err instanceof DevAgentError) || (err.code !== 'ERR_FEDERATION_NOT_FOUND' && err.code !== 'ERR_FEDERATION_INVALID')) throw err;
+        if (!(err instanceof DevAgentError) || (err.code !== 'ERR_FEDERATION_NOT_FOUND' && err.code !== 'ERR_FEDERATION_INVALID'))
+          throw err;
         io.stderr('Error: rpc error: code = NotFound desc = bundle not found\n');
         return 1;
       }

@@ -30,7 +30,6 @@ export function socketFlag(io: CliIo): FlagSpec {
   };
 }
 
-
 /** The `-output` flag. */
 export const outputFlag: FlagSpec = { name: 'output', kind: 'string', usage: 'Desired output format (pretty, json); default: pretty.' };
 
@@ -39,14 +38,12 @@ export function client(flags: ParsedFlags, io: CliIo): AdminClient {
   return new AdminClient(flags.strings.get('socketPath') || io.env[ADMIN_SOCKET_ENV] || DEFAULT_ADMIN_SOCKET_PATH);
 }
 
-
 /** The `-output` format asked for. @throws {@link FlagError} for another one. */
 export function outputFormat(flags: ParsedFlags): 'pretty' | 'json' {
   const output = flags.strings.get('output') ?? 'pretty';
   if (output !== 'pretty' && output !== 'json') throw new FlagError(`invalid output format "${output}"; use pretty or json`);
   return output;
 }
-
 
 /** A SPIFFE ID in SPIRE's JSON shape. */
 function idJson(id: string): { trust_domain: string; path: string } {

@@ -15,17 +15,37 @@ import { client, entryJson, GRPC_CODE_NAMES, outputFlag, outputFormat, socketFla
 const createFlags = (io: CliIo): FlagSpec[] => [
   socketFlag(io),
   outputFlag,
-  { name: 'entryID', kind: 'string', usage: 'A custom ID for this registration entry (optional). If not set, a new entry ID will be generated' },
+  {
+    name: 'entryID',
+    kind: 'string',
+    usage: 'A custom ID for this registration entry (optional). If not set, a new entry ID will be generated',
+  },
   { name: 'spiffeID', kind: 'string', usage: 'The SPIFFE ID that this record represents' },
   { name: 'parentID', kind: 'string', usage: "The SPIFFE ID of this record's parent" },
   { name: 'selector', kind: 'list', usage: 'A colon-delimited type:value selector. Can be used more than once' },
-  { name: 'x509SVIDTTL', kind: 'int', usage: 'The lifetime, in seconds, for x509-SVIDs issued based on this registration entry. Overrides ttl flag' },
-  { name: 'jwtSVIDTTL', kind: 'int', usage: 'The lifetime, in seconds, for JWT-SVIDs issued based on this registration entry. Overrides ttl flag' },
+  {
+    name: 'x509SVIDTTL',
+    kind: 'int',
+    usage: 'The lifetime, in seconds, for x509-SVIDs issued based on this registration entry. Overrides ttl flag',
+  },
+  {
+    name: 'jwtSVIDTTL',
+    kind: 'int',
+    usage: 'The lifetime, in seconds, for JWT-SVIDs issued based on this registration entry. Overrides ttl flag',
+  },
   { name: 'ttl', kind: 'int', usage: 'The lifetime, in seconds, for SVIDs issued based on this registration entry (deprecated)' },
-  { name: 'dns', kind: 'list', usage: 'A DNS name that will be included in SVIDs issued based on this entry, where appropriate. Can be used more than once' },
+  {
+    name: 'dns',
+    kind: 'list',
+    usage: 'A DNS name that will be included in SVIDs issued based on this entry, where appropriate. Can be used more than once',
+  },
   { name: 'federatesWith', kind: 'list', usage: 'SPIFFE ID of a trust domain to federate with. Can be used more than once' },
   { name: 'hint', kind: 'string', usage: 'The entry hint, used to disambiguate entries with the same SPIFFE ID' },
-  { name: 'data', kind: 'string', usage: "Path to a file containing registration JSON (optional). If set to '-', read the JSON from stdin." },
+  {
+    name: 'data',
+    kind: 'string',
+    usage: "Path to a file containing registration JSON (optional). If set to '-', read the JSON from stdin.",
+  },
   { name: 'node', kind: 'bool', usage: 'Not supported by the development agent (it has no node entries)' },
   { name: 'admin', kind: 'bool', usage: 'Not supported by the development agent' },
   { name: 'downstream', kind: 'bool', usage: 'Not supported by the development agent' },
@@ -53,7 +73,8 @@ function entriesFromData(text: string): EntryParams[] {
   const entries = (parsed as { entries?: unknown } | null)?.entries;
   if (!Array.isArray(entries)) throw new FlagError('the registration JSON has no "entries" array');
   return entries.map((e: unknown, i: number) => {
-    if (typeof e !== 'object' || e === null || Array.isArray(e)) throw new FlagError(`entry ${i} of the registration JSON is not an object`);
+    if (typeof e !== 'object' || e === null || Array.isArray(e))
+      throw new FlagError(`entry ${i} of the registration JSON is not an object`);
     const entry = e as Record<string, unknown>;
     const list = (field: string): unknown[] => {
       const value = entry[field];
@@ -178,7 +199,8 @@ export const entryCreate: Command = {
     }
     // SPIRE prints a created entry as its datastore reads it back: selectors sorted.
     const printed = created.map(withSortedSelectors);
-    if (output === 'json') io.stdout(`${JSON.stringify({ results: printed.map((e) => ({ status: { code: 0, message: 'OK' }, entry: entryJson(e) })) })}\n`);
+    if (output === 'json')
+      io.stdout(`${JSON.stringify({ results: printed.map((e) => ({ status: { code: 0, message: 'OK' }, entry: entryJson(e) })) })}\n`);
     else for (const e of printed) io.stdout(formatEntry(e));
     if (failed) {
       io.stderr('Error: failed to create one or more entries\n');

@@ -9,7 +9,11 @@ import { client, outputFlag, outputFormat, socketFlag, type Command } from './co
 
 /** `entry delete`. */
 export const entryDelete: Command = {
-  flags: (io) => [socketFlag(io), outputFlag, { name: 'entryID', kind: 'string', usage: 'The Registration Entry ID of the record to delete.' }],
+  flags: (io) => [
+    socketFlag(io),
+    outputFlag,
+    { name: 'entryID', kind: 'string', usage: 'The Registration Entry ID of the record to delete.' },
+  ],
   async run(flags, io) {
     const output = outputFormat(flags);
     const id = flags.strings.get('entryID') ?? '';
@@ -20,7 +24,9 @@ export const entryDelete: Command = {
       if (!(err instanceof DevAgentError) || err.code !== 'ERR_ENTRY_NOT_FOUND') throw err;
       // SPIRE's summary line goes to stdout without a final newline.
       if (output === 'pretty') io.stdout('\n\nFailed to delete 1 entries');
-      io.stderr(`Failed to delete entry with ID ${id} (code: NotFound, msg: "entry not found")\nError: failed to delete one or more entries\n`);
+      io.stderr(
+        `Failed to delete entry with ID ${id} (code: NotFound, msg: "entry not found")\nError: failed to delete one or more entries\n`,
+      );
       return 1;
     }
     if (output === 'json') io.stdout(`${JSON.stringify({ results: [{ status: { code: 0, message: 'OK' }, id }] })}\n`);

@@ -17,8 +17,18 @@ export const showFlags = (io: CliIo): FlagSpec[] => [
   { name: 'parentID', kind: 'string', usage: 'The Parent ID of the records to show' },
   { name: 'selector', kind: 'list', usage: 'A colon-delimited type:value selector. Can be used more than once' },
   { name: 'federatesWith', kind: 'list', usage: 'SPIFFE ID of a trust domain an entry is federate with. Can be used more than once' },
-  { name: 'matchSelectorsOn', kind: 'string', usage: 'The match mode used when filtering by selectors. Options: exact, any, superset and subset', default: 'superset' },
-  { name: 'matchFederatesWithOn', kind: 'string', usage: 'The match mode used when filtering by federates with. Options: exact, any, superset and subset', default: 'superset' },
+  {
+    name: 'matchSelectorsOn',
+    kind: 'string',
+    usage: 'The match mode used when filtering by selectors. Options: exact, any, superset and subset',
+    default: 'superset',
+  },
+  {
+    name: 'matchFederatesWithOn',
+    kind: 'string',
+    usage: 'The match mode used when filtering by federates with. Options: exact, any, superset and subset',
+    default: 'superset',
+  },
   { name: 'hint', kind: 'string', usage: 'The Hint of the records to show (optional)' },
   { name: 'downstream', kind: 'bool', usage: 'Not supported by the development agent (no entry is downstream)' },
 ];

@@ -23,7 +23,12 @@ export type ListedRelationship = FederationRelationship & { bundle?: Record<stri
  * io.stdout(`\n${formatRelationship(r)}`);
  * ```
  */
-export function formatRelationship(r: { trustDomain: string; bundleEndpointUrl: string; profile: string; endpointSpiffeId?: string }): string {
+export function formatRelationship(r: {
+  trustDomain: string;
+  bundleEndpointUrl: string;
+  profile: string;
+  endpointSpiffeId?: string;
+}): string {
   const lines = [
     `Trust domain              : ${r.trustDomain}`,
     `Bundle endpoint URL       : ${r.bundleEndpointUrl}`,
@@ -55,7 +60,11 @@ export const putFlags = (io: CliIo): FlagSpec[] => [
   socketFlag(io),
   outputFlag,
   { name: 'bundleEndpointProfile', kind: 'string', usage: 'Endpoint profile type (either "https_web" or "https_spiffe")' },
-  { name: 'bundleEndpointURL', kind: 'string', usage: 'URL of the SPIFFE bundle endpoint that provides the trust bundle (must use the HTTPS protocol)' },
+  {
+    name: 'bundleEndpointURL',
+    kind: 'string',
+    usage: 'URL of the SPIFFE bundle endpoint that provides the trust bundle (must use the HTTPS protocol)',
+  },
   {
     name: 'data',
     kind: 'string',
@@ -63,7 +72,12 @@ export const putFlags = (io: CliIo): FlagSpec[] => [
   },
   { name: 'endpointSpiffeID', kind: 'string', usage: "SPIFFE ID of the SPIFFE bundle endpoint server. Only used for 'spiffe' profile." },
   { name: 'trustDomain', kind: 'string', usage: 'Name of the trust domain to federate with (e.g., example.org)' },
-  { name: 'trustDomainBundleFormat', kind: 'string', usage: 'The format of the bundle data (optional). Either "pem" or "spiffe".', default: 'pem' },
+  {
+    name: 'trustDomainBundleFormat',
+    kind: 'string',
+    usage: 'The format of the bundle data (optional). Either "pem" or "spiffe".',
+    default: 'pem',
+  },
   { name: 'trustDomainBundlePath', kind: 'string', usage: 'Path to the trust domain bundle data (optional).' },
 ];
 
@@ -78,12 +92,19 @@ function bundleFormatOf(value: string): 'pem' | 'spiffe' {
   return value;
 }
 
-function requestOf(
-  fields: { trustDomain: string; url: string; profile: string; endpointId: string; bundlePath: string; bundleData?: string; bundleFormat: string },
-): PutRequest {
+function requestOf(fields: {
+  trustDomain: string;
+  url: string;
+  profile: string;
+  endpointId: string;
+  bundlePath: string;
+  bundleData?: string;
+  bundleFormat: string;
+}): PutRequest {
   if (fields.trustDomain === '') throw new FlagError('trust domain is required');
   if (fields.url === '') throw new FlagError('bundle endpoint URL is required');
-  if (fields.profile !== 'https_web' && fields.profile !== 'https_spiffe') throw new FlagError(`unknown bundle endpoint profile type: "${fields.profile}"`);
+  if (fields.profile !== 'https_web' && fields.profile !== 'https_spiffe')
+    throw new FlagError(`unknown bundle endpoint profile type: "${fields.profile}"`);
   if (fields.profile === 'https_spiffe' && fields.endpointId === '') {
     throw new FlagError("endpoint SPIFFE ID is required if 'https_spiffe' endpoint profile is set");
   }
@@ -112,7 +133,7 @@ function requestsFromData(text: string): PutRequest[] {
   if (!Array.isArray(list)) throw new FlagError('the federation JSON has no "federationRelationships" array');
   return list.map((item: unknown) => {
     const r = (item ?? {}) as Record<string, unknown>;
-    const str = (name: string): string => (typeof r[name] === 'string' ? (r[name]) : '');
+    const str = (name: string): string => (typeof r[name] === 'string' ? r[name] : '');
     return requestOf({
       trustDomain: str('trustDomain'),
       url: str('bundleEndpointURL'),
@@ -149,7 +170,10 @@ function failure(err: DevAgentError, verb: 'create' | 'update'): { code: string;
     case 'ERR_FEDERATION_INVALID':
       return { code: 'InvalidArgument', msg: err.message };
     case 'ERR_FEDERATION_NOT_FOUND':
-      return { code: 'Internal', msg: 'failed to update federation relationship: unable to fetch federation relationship: record not found' };
+      return {
+        code: 'Internal',
+        msg: 'failed to update federation relationship: unable to fetch federation relationship: record not found',
+      };
     default:
       // SPIRE reports a second relationship for a trust domain as its datastore's Internal error.
       return { code: 'Internal', msg: `failed to ${verb} federation relationship: ${err.message}` };
@@ -183,9 +207,14 @@ export async function putRelationships(flags: ParsedFlags, io: CliIo, replace: b
       failed = true;
       const { code, msg } = failure(err, verb);
       if (output === 'pretty') {
-        io.stderr(`Failed to ${verb} the following federation relationship (code: ${code}, msg: ${JSON.stringify(msg)}):\n${formatRelationship(relationship)}`);
+        io.stderr(
+          `Failed to ${verb} the following federation relationship (code: ${code}, msg: ${JSON.stringify(msg)}):\n${formatRelationship(relationship)}`,
+        );
       }
-      results.push({ federation_relationship: relationshipJson(relationship), status: { code: code === 'InvalidArgument' ? 3 : 13, message: msg } });
+      results.push({
+        federation_relationship: relationshipJson(relationship),
+        status: { code: code === 'InvalidArgument' ? 3 : 13, message: msg },
+      });
     }
   }
   if (output === 'json') io.stdout(`${JSON.stringify({ results })}\n`);

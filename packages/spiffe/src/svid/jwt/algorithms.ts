@@ -11,16 +11,7 @@
 import { constants, type KeyObject, type VerifyKeyObjectInput, type VerifyPublicKeyInput } from 'node:crypto';
 
 /** The JWS `alg` values a JWT-SVID may carry (JWT-SVID specification §3). */
-export type JwtSvidAlgorithm =
-  | 'RS256'
-  | 'RS384'
-  | 'RS512'
-  | 'ES256'
-  | 'ES384'
-  | 'ES512'
-  | 'PS256'
-  | 'PS384'
-  | 'PS512';
+export type JwtSvidAlgorithm = 'RS256' | 'RS384' | 'RS512' | 'ES256' | 'ES384' | 'ES512' | 'PS256' | 'PS384' | 'PS512';
 
 /** The allowed algorithms, in a stable order (used in error messages). */
 export const JWT_SVID_ALGORITHMS: readonly JwtSvidAlgorithm[] = Object.freeze([
@@ -135,10 +126,7 @@ function keyFits(key: KeyObject, alg: JwtSvidAlgorithm): boolean {
     case 'RS':
       return type === 'rsa' && (details.modulusLength ?? 0) >= MIN_RSA_MODULUS_BITS;
     case 'PS':
-      return (
-        (type === 'rsa' || type === 'rsa-pss') &&
-        (details.modulusLength ?? 0) >= MIN_RSA_MODULUS_BITS
-      );
+      return (type === 'rsa' || type === 'rsa-pss') && (details.modulusLength ?? 0) >= MIN_RSA_MODULUS_BITS;
   }
 }
 
@@ -159,11 +147,7 @@ function verifyKeyFor(key: KeyObject, alg: JwtSvidAlgorithm): VerifyKey {
  * was published with one) and their `crypto.verify` arguments. Keys that fit no allowed algorithm
  * (Ed25519, small RSA, other curves) get an entry with no verifiers: held, never verifying.
  */
-export function makeAuthorityEntry(
-  kid: string,
-  key: KeyObject,
-  jwkAlg: string | undefined,
-): JwtAuthorityEntry {
+export function makeAuthorityEntry(kid: string, key: KeyObject, jwkAlg: string | undefined): JwtAuthorityEntry {
   const verifiers = new Map<JwtSvidAlgorithm, VerifyKey>();
   for (const alg of JWT_SVID_ALGORITHMS) {
     if (jwkAlg !== undefined && jwkAlg !== alg) continue;

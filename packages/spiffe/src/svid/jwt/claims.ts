@@ -23,14 +23,20 @@ export function subjectClaim(claims: Record<string, unknown>): SpiffeId {
   if (typeof sub !== 'string') {
     throw jwtSvidError(
       'ERR_JWTSVID_INVALID_CLAIMS',
-      sub === undefined ? 'token has no "sub" claim; a JWT-SVID names its SPIFFE ID in "sub"' : `token "sub" claim must be a string, got ${describeValue(sub)}`,
+      sub === undefined
+        ? 'token has no "sub" claim; a JWT-SVID names its SPIFFE ID in "sub"'
+        : `token "sub" claim must be a string, got ${describeValue(sub)}`,
     );
   }
   try {
     return SpiffeId.fromString(sub);
   } catch (err) {
     if (!(err instanceof SpiffeIdError)) throw err;
-    throw jwtSvidError('ERR_JWTSVID_INVALID_CLAIMS', `token "sub" claim ${describeValue(sub)} is not a valid SPIFFE ID: ${err.message}`, err);
+    throw jwtSvidError(
+      'ERR_JWTSVID_INVALID_CLAIMS',
+      `token "sub" claim ${describeValue(sub)} is not a valid SPIFFE ID: ${err.message}`,
+      err,
+    );
   }
 }
 
@@ -53,7 +59,9 @@ export function expiryClaim(claims: Record<string, unknown>): number {
   if (typeof exp !== 'number' || !Number.isFinite(exp)) {
     throw jwtSvidError(
       'ERR_JWTSVID_INVALID_CLAIMS',
-      exp === undefined ? 'token has no "exp" claim; a JWT-SVID must expire' : `token "exp" claim must be a number (seconds since the epoch), got ${describeValue(exp)}`,
+      exp === undefined
+        ? 'token has no "exp" claim; a JWT-SVID must expire'
+        : `token "exp" claim must be a number (seconds since the epoch), got ${describeValue(exp)}`,
     );
   }
   return exp;
@@ -64,7 +72,10 @@ export function numericClaim(claims: Record<string, unknown>, name: 'nbf' | 'iat
   const value = claims[name];
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw jwtSvidError('ERR_JWTSVID_INVALID_CLAIMS', `token "${name}" claim must be a number (seconds since the epoch), got ${describeValue(value)}`);
+    throw jwtSvidError(
+      'ERR_JWTSVID_INVALID_CLAIMS',
+      `token "${name}" claim must be a number (seconds since the epoch), got ${describeValue(value)}`,
+    );
   }
   return value;
 }
@@ -78,10 +89,7 @@ function formatTime(seconds: number): string {
 export function checkTimeAndAudience(decoded: DecodedJwtSvid, audiences: readonly string[], clock: Clock): void {
   const { nowSeconds, skew } = clock;
   if (nowSeconds >= decoded.exp + skew) {
-    throw jwtSvidError(
-      'ERR_JWTSVID_EXPIRED',
-      `token has expired (exp ${formatTime(decoded.exp)}, now ${formatTime(nowSeconds)})`,
-    );
+    throw jwtSvidError('ERR_JWTSVID_EXPIRED', `token has expired (exp ${formatTime(decoded.exp)}, now ${formatTime(nowSeconds)})`);
   }
   if (decoded.nbf !== undefined && nowSeconds + skew < decoded.nbf) {
     throw jwtSvidError(
@@ -99,8 +107,5 @@ export function checkTimeAndAudience(decoded: DecodedJwtSvid, audiences: readonl
   for (const expected of audiences) {
     if (audience.includes(expected)) return;
   }
-  throw jwtSvidError(
-    'ERR_JWTSVID_AUDIENCE',
-    `expected audience in ${JSON.stringify(audiences)} (audience=${JSON.stringify(audience)})`,
-  );
+  throw jwtSvidError('ERR_JWTSVID_AUDIENCE', `expected audience in ${JSON.stringify(audiences)} (audience=${JSON.stringify(audience)})`);
 }

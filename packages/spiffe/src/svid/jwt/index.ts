@@ -5,10 +5,5 @@
  * @module
  */
 export { JwtSvid, type JwtSvidFields } from './jwt-svid.js';
-export {
-  parseAndValidateJwtSvid,
-  parseInsecureJwtSvid,
-  type JwtSvidValidationOptions,
-  type JwtSvidParseOptions,
-} from './parse.js';
+export { parseAndValidateJwtSvid, parseInsecureJwtSvid, type JwtSvidValidationOptions, type JwtSvidParseOptions } from './parse.js';
 export type { JwtSvidSource, JwtSvidParams } from './source.js';

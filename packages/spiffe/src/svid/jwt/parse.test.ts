@@ -103,11 +103,7 @@ function flipSignatureBit(token: string): string {
   return `${h}.${p}.${b64url(sig)}`;
 }
 
-async function assertRejects(
-  promise: Promise<unknown> | (() => unknown),
-  code: SpiffeErrorCode,
-  pattern: RegExp | string,
-): Promise<void> {
+async function assertRejects(promise: Promise<unknown> | (() => unknown), code: SpiffeErrorCode, pattern: RegExp | string): Promise<void> {
   await assert.rejects(
     async () => (typeof promise === 'function' ? promise() : promise),
     (err: unknown) => {
@@ -155,7 +151,11 @@ describe('parseAndValidateJwtSvid: every allowed algorithm', () => {
     it(`validates ${alg} without kid, and rejects it with a flipped signature bit`, async () => {
       const token = mint({ alg, kid: null, key: KEYS_BY_KID[kid] as KeyObject });
       assert.equal((await parseAndValidateJwtSvid(token, bundles, audiences)).id.toString(), CLIENT);
-      await assertRejects(parseAndValidateJwtSvid(flipSignatureBit(token), bundles, audiences), 'ERR_JWTSVID_SIGNATURE', /signature verifies with none/);
+      await assertRejects(
+        parseAndValidateJwtSvid(flipSignatureBit(token), bundles, audiences),
+        'ERR_JWTSVID_SIGNATURE',
+        /signature verifies with none/,
+      );
     });
   }
 });
@@ -185,7 +185,8 @@ const invalidCases: InvalidCase[] = [
     bad: () => `${b64url('{"alg":"none","typ":"JWT"}')}.${b64url(JSON.stringify({ sub: CLIENT, aud: SERVER, exp: nowSeconds() + 60 }))}.`,
     good: () => mint(),
     code: 'ERR_JWTSVID_UNSUPPORTED_ALG',
-    message: /^jwtsvid: unsupported token signature algorithm "none"; a JWT-SVID must be signed with one of RS256, RS384, RS512, ES256, ES384, ES512, PS256, PS384, PS512$/,
+    message:
+      /^jwtsvid: unsupported token signature algorithm "none"; a JWT-SVID must be signed with one of RS256, RS384, RS512, ES256, ES384, ES512, PS256, PS384, PS512$/,
   },
   {
     name: 'alg none with a real ES256 signature',
@@ -194,52 +195,200 @@ const invalidCases: InvalidCase[] = [
     code: 'ERR_JWTSVID_UNSUPPORTED_ALG',
     message: /"none"/,
   },
-  { name: 'HS256 keyed with the public key bytes', bad: hs256, good: () => mint(), code: 'ERR_JWTSVID_UNSUPPORTED_ALG', message: /"HS256"/ },
-  { name: 'EdDSA with an Ed25519 key of the bundle', bad: () => mint({ alg: 'EdDSA', kid: 'ed' }), good: () => mint({ alg: 'ES256', kid: 'ec256' }), code: 'ERR_JWTSVID_UNSUPPORTED_ALG', message: /"EdDSA"/ },
-  { name: 'a lowercase alg', bad: () => mint({ alg: 'es256' }), good: () => mint({ alg: 'ES256' }), code: 'ERR_JWTSVID_UNSUPPORTED_ALG', message: /"es256"/ },
-  { name: 'ES256K', bad: () => mint({ alg: 'ES256K', kid: 'k1' }), good: () => mint(), code: 'ERR_JWTSVID_UNSUPPORTED_ALG', message: /"ES256K"/ },
-  { name: 'a missing alg', bad: () => mint({ header: { alg: undefined } }), good: () => mint(), code: 'ERR_JWTSVID_UNSUPPORTED_ALG', message: /algorithm nothing/ },
-  { name: 'a non-string alg', bad: () => mint({ header: { alg: ['ES256'] } }), good: () => mint(), code: 'ERR_JWTSVID_UNSUPPORTED_ALG', message: /\["ES256"\]/ },
   {
-    name: 'an ES256 header on an Ed25519 key', keyFit: true,
+    name: 'HS256 keyed with the public key bytes',
+    bad: hs256,
+    good: () => mint(),
+    code: 'ERR_JWTSVID_UNSUPPORTED_ALG',
+    message: /"HS256"/,
+  },
+  {
+    name: 'EdDSA with an Ed25519 key of the bundle',
+    bad: () => mint({ alg: 'EdDSA', kid: 'ed' }),
+    good: () => mint({ alg: 'ES256', kid: 'ec256' }),
+    code: 'ERR_JWTSVID_UNSUPPORTED_ALG',
+    message: /"EdDSA"/,
+  },
+  {
+    name: 'a lowercase alg',
+    bad: () => mint({ alg: 'es256' }),
+    good: () => mint({ alg: 'ES256' }),
+    code: 'ERR_JWTSVID_UNSUPPORTED_ALG',
+    message: /"es256"/,
+  },
+  {
+    name: 'ES256K',
+    bad: () => mint({ alg: 'ES256K', kid: 'k1' }),
+    good: () => mint(),
+    code: 'ERR_JWTSVID_UNSUPPORTED_ALG',
+    message: /"ES256K"/,
+  },
+  {
+    name: 'a missing alg',
+    bad: () => mint({ header: { alg: undefined } }),
+    good: () => mint(),
+    code: 'ERR_JWTSVID_UNSUPPORTED_ALG',
+    message: /algorithm nothing/,
+  },
+  {
+    name: 'a non-string alg',
+    bad: () => mint({ header: { alg: ['ES256'] } }),
+    good: () => mint(),
+    code: 'ERR_JWTSVID_UNSUPPORTED_ALG',
+    message: /\["ES256"\]/,
+  },
+  {
+    name: 'an ES256 header on an Ed25519 key',
+    keyFit: true,
     bad: () => mint({ alg: 'ES256', kid: 'ed', key: ec256.privateKey }),
     good: () => mint({ alg: 'ES256', kid: 'ec256' }),
     code: 'ERR_JWTSVID_UNSUPPORTED_ALG',
     message: 'jwtsvid: token algorithm ES256 does not fit JWT authority "ed" of trust domain "example.org" (Ed25519)',
   },
   {
-    name: 'an ES384 header on a P-256 key', keyFit: true,
+    name: 'an ES384 header on a P-256 key',
+    keyFit: true,
     bad: () => mint({ alg: 'ES384', kid: 'ec256' }),
     good: () => mint({ alg: 'ES384', kid: 'ec384' }),
     code: 'ERR_JWTSVID_UNSUPPORTED_ALG',
     message: 'jwtsvid: token algorithm ES384 does not fit JWT authority "ec256" of trust domain "example.org" (EC P-256)',
   },
-  { name: 'an ES256 header on a P-384 key', keyFit: true, bad: () => mint({ alg: 'ES256', kid: 'ec384' }), good: () => mint({ alg: 'ES256', kid: 'ec256' }), code: 'ERR_JWTSVID_UNSUPPORTED_ALG', message: /does not fit JWT authority "ec384".*EC P-384/ },
-  { name: 'an ES512 header on a P-384 key', keyFit: true, bad: () => mint({ alg: 'ES512', kid: 'ec384', key: ec521.privateKey }), good: () => mint({ alg: 'ES512', kid: 'ec521' }), code: 'ERR_JWTSVID_UNSUPPORTED_ALG', message: /does not fit/ },
-  { name: 'an ES256 header on a secp256k1 key', keyFit: true, bad: () => mint({ alg: 'ES256', kid: 'k1' }), good: () => mint({ alg: 'ES256', kid: 'ec256' }), code: 'ERR_JWTSVID_UNSUPPORTED_ALG', message: /EC secp256k1/ },
-  { name: 'an RS256 header on an EC key', keyFit: true, bad: () => mint({ alg: 'RS256', kid: 'ec256', key: rsa.privateKey }), good: () => mint({ alg: 'RS256', kid: 'rsa' }), code: 'ERR_JWTSVID_UNSUPPORTED_ALG', message: /RS256 does not fit JWT authority "ec256"/ },
-  { name: 'a PS256 header on an EC key', keyFit: true, bad: () => mint({ alg: 'PS256', kid: 'ec256', key: rsa.privateKey }), good: () => mint({ alg: 'PS256', kid: 'rsa' }), code: 'ERR_JWTSVID_UNSUPPORTED_ALG', message: /PS256 does not fit/ },
-  { name: 'an ES256 header on an RSA key', keyFit: true, bad: () => mint({ alg: 'ES256', kid: 'rsa', key: ec256.privateKey }), good: () => mint({ alg: 'RS256', kid: 'rsa' }), code: 'ERR_JWTSVID_UNSUPPORTED_ALG', message: /RSA 2048-bit/ },
-  { name: 'an RS256 header on a 1024-bit RSA key', keyFit: true, bad: () => mint({ alg: 'RS256', kid: 'rsa1024' }), good: () => mint({ alg: 'RS256', kid: 'rsa' }), code: 'ERR_JWTSVID_UNSUPPORTED_ALG', message: /RSA 1024-bit/ },
   {
-    name: 'PS256 on a key published with alg RS256', keyFit: true,
+    name: 'an ES256 header on a P-384 key',
+    keyFit: true,
+    bad: () => mint({ alg: 'ES256', kid: 'ec384' }),
+    good: () => mint({ alg: 'ES256', kid: 'ec256' }),
+    code: 'ERR_JWTSVID_UNSUPPORTED_ALG',
+    message: /does not fit JWT authority "ec384".*EC P-384/,
+  },
+  {
+    name: 'an ES512 header on a P-384 key',
+    keyFit: true,
+    bad: () => mint({ alg: 'ES512', kid: 'ec384', key: ec521.privateKey }),
+    good: () => mint({ alg: 'ES512', kid: 'ec521' }),
+    code: 'ERR_JWTSVID_UNSUPPORTED_ALG',
+    message: /does not fit/,
+  },
+  {
+    name: 'an ES256 header on a secp256k1 key',
+    keyFit: true,
+    bad: () => mint({ alg: 'ES256', kid: 'k1' }),
+    good: () => mint({ alg: 'ES256', kid: 'ec256' }),
+    code: 'ERR_JWTSVID_UNSUPPORTED_ALG',
+    message: /EC secp256k1/,
+  },
+  {
+    name: 'an RS256 header on an EC key',
+    keyFit: true,
+    bad: () => mint({ alg: 'RS256', kid: 'ec256', key: rsa.privateKey }),
+    good: () => mint({ alg: 'RS256', kid: 'rsa' }),
+    code: 'ERR_JWTSVID_UNSUPPORTED_ALG',
+    message: /RS256 does not fit JWT authority "ec256"/,
+  },
+  {
+    name: 'a PS256 header on an EC key',
+    keyFit: true,
+    bad: () => mint({ alg: 'PS256', kid: 'ec256', key: rsa.privateKey }),
+    good: () => mint({ alg: 'PS256', kid: 'rsa' }),
+    code: 'ERR_JWTSVID_UNSUPPORTED_ALG',
+    message: /PS256 does not fit/,
+  },
+  {
+    name: 'an ES256 header on an RSA key',
+    keyFit: true,
+    bad: () => mint({ alg: 'ES256', kid: 'rsa', key: ec256.privateKey }),
+    good: () => mint({ alg: 'RS256', kid: 'rsa' }),
+    code: 'ERR_JWTSVID_UNSUPPORTED_ALG',
+    message: /RSA 2048-bit/,
+  },
+  {
+    name: 'an RS256 header on a 1024-bit RSA key',
+    keyFit: true,
+    bad: () => mint({ alg: 'RS256', kid: 'rsa1024' }),
+    good: () => mint({ alg: 'RS256', kid: 'rsa' }),
+    code: 'ERR_JWTSVID_UNSUPPORTED_ALG',
+    message: /RSA 1024-bit/,
+  },
+  {
+    name: 'PS256 on a key published with alg RS256',
+    keyFit: true,
     bad: () => mint({ alg: 'PS256', kid: 'rsa-rs256-only' }),
     good: () => mint({ alg: 'RS256', kid: 'rsa-rs256-only' }),
     code: 'ERR_JWTSVID_UNSUPPORTED_ALG',
     message: /\(RSA 2048-bit, published for RS256\)/,
   },
   // Header.
-  { name: 'typ foo', bad: () => mint({ header: { typ: 'foo' } }), good: () => mint({ header: { typ: 'JOSE' } }), code: 'ERR_JWTSVID_INVALID_HEADER', message: 'jwtsvid: token header has an unsupported type "foo"; "typ" must be "JWT" or "JOSE" when present' },
-  { name: 'typ jwt in lowercase', bad: () => mint({ header: { typ: 'jwt' } }), good: () => mint({ header: { typ: 'JWT' } }), code: 'ERR_JWTSVID_INVALID_HEADER', message: /"jwt"/ },
-  { name: 'typ null', bad: () => mint({ header: { typ: null } }), good: () => mint({ header: { typ: undefined } }), code: 'ERR_JWTSVID_INVALID_HEADER', message: /null/ },
-  { name: 'an unknown crit', bad: () => mint({ header: { crit: ['urn:example:x'], 'urn:example:x': 1 } }), good: () => mint({ header: { 'urn:example:x': 1 } }), code: 'ERR_JWTSVID_INVALID_HEADER', message: /critical extensions this validator does not understand \("crit": \["urn:example:x"\]\)/ },
-  { name: 'crit naming b64', bad: () => mint({ header: { crit: ['b64'], b64: true } }), good: () => mint(), code: 'ERR_JWTSVID_INVALID_HEADER', message: /"crit": \["b64"\]/ },
-  { name: 'an empty crit', bad: () => mint({ header: { crit: [] } }), good: () => mint(), code: 'ERR_JWTSVID_INVALID_HEADER', message: /"crit": \[\]/ },
-  { name: 'b64 false without crit', bad: () => mint({ header: { b64: false } }), good: () => mint(), code: 'ERR_JWTSVID_INVALID_HEADER', message: /"b64"/ },
-  { name: 'a numeric kid', bad: () => mint({ header: { kid: 7 } }), good: () => mint({ header: { kid: 'ec256' } }), code: 'ERR_JWTSVID_INVALID_HEADER', message: /"kid" must be a non-empty string, got 7/ },
-  { name: 'an empty kid', bad: () => mint({ kid: '' }), good: () => mint({ kid: null }), code: 'ERR_JWTSVID_INVALID_HEADER', message: /"kid" must be a non-empty string/ },
+  {
+    name: 'typ foo',
+    bad: () => mint({ header: { typ: 'foo' } }),
+    good: () => mint({ header: { typ: 'JOSE' } }),
+    code: 'ERR_JWTSVID_INVALID_HEADER',
+    message: 'jwtsvid: token header has an unsupported type "foo"; "typ" must be "JWT" or "JOSE" when present',
+  },
+  {
+    name: 'typ jwt in lowercase',
+    bad: () => mint({ header: { typ: 'jwt' } }),
+    good: () => mint({ header: { typ: 'JWT' } }),
+    code: 'ERR_JWTSVID_INVALID_HEADER',
+    message: /"jwt"/,
+  },
+  {
+    name: 'typ null',
+    bad: () => mint({ header: { typ: null } }),
+    good: () => mint({ header: { typ: undefined } }),
+    code: 'ERR_JWTSVID_INVALID_HEADER',
+    message: /null/,
+  },
+  {
+    name: 'an unknown crit',
+    bad: () => mint({ header: { crit: ['urn:example:x'], 'urn:example:x': 1 } }),
+    good: () => mint({ header: { 'urn:example:x': 1 } }),
+    code: 'ERR_JWTSVID_INVALID_HEADER',
+    message: /critical extensions this validator does not understand \("crit": \["urn:example:x"\]\)/,
+  },
+  {
+    name: 'crit naming b64',
+    bad: () => mint({ header: { crit: ['b64'], b64: true } }),
+    good: () => mint(),
+    code: 'ERR_JWTSVID_INVALID_HEADER',
+    message: /"crit": \["b64"\]/,
+  },
+  {
+    name: 'an empty crit',
+    bad: () => mint({ header: { crit: [] } }),
+    good: () => mint(),
+    code: 'ERR_JWTSVID_INVALID_HEADER',
+    message: /"crit": \[\]/,
+  },
+  {
+    name: 'b64 false without crit',
+    bad: () => mint({ header: { b64: false } }),
+    good: () => mint(),
+    code: 'ERR_JWTSVID_INVALID_HEADER',
+    message: /"b64"/,
+  },
+  {
+    name: 'a numeric kid',
+    bad: () => mint({ header: { kid: 7 } }),
+    good: () => mint({ header: { kid: 'ec256' } }),
+    code: 'ERR_JWTSVID_INVALID_HEADER',
+    message: /"kid" must be a non-empty string, got 7/,
+  },
+  {
+    name: 'an empty kid',
+    bad: () => mint({ kid: '' }),
+    good: () => mint({ kid: null }),
+    code: 'ERR_JWTSVID_INVALID_HEADER',
+    message: /"kid" must be a non-empty string/,
+  },
   // Keys.
-  { name: 'an unknown kid', bad: () => mint({ kid: 'nope', key: ec256.privateKey }), good: () => mint({ kid: 'ec256' }), code: 'ERR_JWTSVID_KEY_NOT_FOUND', message: 'jwtsvid: no JWT authority "nope" found for trust domain "example.org"' },
+  {
+    name: 'an unknown kid',
+    bad: () => mint({ kid: 'nope', key: ec256.privateKey }),
+    good: () => mint({ kid: 'ec256' }),
+    code: 'ERR_JWTSVID_KEY_NOT_FOUND',
+    message: 'jwtsvid: no JWT authority "nope" found for trust domain "example.org"',
+  },
   {
     name: "a kid of another trust domain's bundle (sub in A, key in B)",
     bad: () => mint({ kid: 'b-key' }),
@@ -252,7 +401,8 @@ const invalidCases: InvalidCase[] = [
     bad: () => mint({ kid: null, key: bKey.privateKey }),
     good: () => mint({ kid: null, key: bKey.privateKey, claims: { sub: 'spiffe://other.org/client' } }),
     code: 'ERR_JWTSVID_SIGNATURE',
-    message: 'jwtsvid: token has no "kid" and its signature verifies with none of the 1 ES256 JWT authorities of trust domain "example.org"',
+    message:
+      'jwtsvid: token has no "kid" and its signature verifies with none of the 1 ES256 JWT authorities of trust domain "example.org"',
   },
   {
     name: 'no kid and no key of the trust domain fits the alg',
@@ -283,11 +433,45 @@ const invalidCases: InvalidCase[] = [
     message: 'jwtsvid: no JWT bundle for trust domain "unknown.org" (the token\'s subject is spiffe://unknown.org/client)',
   },
   // Signature.
-  { name: 'a tampered payload', bad: () => withPayload(mint(), { sub: 'spiffe://example.org/admin', aud: [SERVER], exp: nowSeconds() + 300 }), good: () => mint({ claims: { sub: 'spiffe://example.org/admin' } }), code: 'ERR_JWTSVID_SIGNATURE', message: 'jwtsvid: token signature does not verify with JWT authority "ec256" of trust domain "example.org"' },
-  { name: 'a flipped signature bit (ES256)', bad: () => flipSignatureBit(mint()), good: () => mint(), code: 'ERR_JWTSVID_SIGNATURE', message: /does not verify/ },
-  { name: 'a flipped signature bit (RS256)', bad: () => flipSignatureBit(mint({ alg: 'RS256', kid: 'rsa' })), good: () => mint({ alg: 'RS256', kid: 'rsa' }), code: 'ERR_JWTSVID_SIGNATURE', message: /does not verify/ },
-  { name: 'a flipped signature bit (PS384)', bad: () => flipSignatureBit(mint({ alg: 'PS384', kid: 'rsa' })), good: () => mint({ alg: 'PS384', kid: 'rsa' }), code: 'ERR_JWTSVID_SIGNATURE', message: /does not verify/ },
-  { name: 'an RS256 signature under a PS256 header', bad: () => { const t = mint({ alg: 'RS256', kid: 'rsa' }); const [, p, s] = splitToken(t); return `${b64url('{"alg":"PS256","kid":"rsa"}')}.${p}.${s}`; }, good: () => mint({ alg: 'PS256', kid: 'rsa' }), code: 'ERR_JWTSVID_SIGNATURE', message: /does not verify/ },
+  {
+    name: 'a tampered payload',
+    bad: () => withPayload(mint(), { sub: 'spiffe://example.org/admin', aud: [SERVER], exp: nowSeconds() + 300 }),
+    good: () => mint({ claims: { sub: 'spiffe://example.org/admin' } }),
+    code: 'ERR_JWTSVID_SIGNATURE',
+    message: 'jwtsvid: token signature does not verify with JWT authority "ec256" of trust domain "example.org"',
+  },
+  {
+    name: 'a flipped signature bit (ES256)',
+    bad: () => flipSignatureBit(mint()),
+    good: () => mint(),
+    code: 'ERR_JWTSVID_SIGNATURE',
+    message: /does not verify/,
+  },
+  {
+    name: 'a flipped signature bit (RS256)',
+    bad: () => flipSignatureBit(mint({ alg: 'RS256', kid: 'rsa' })),
+    good: () => mint({ alg: 'RS256', kid: 'rsa' }),
+    code: 'ERR_JWTSVID_SIGNATURE',
+    message: /does not verify/,
+  },
+  {
+    name: 'a flipped signature bit (PS384)',
+    bad: () => flipSignatureBit(mint({ alg: 'PS384', kid: 'rsa' })),
+    good: () => mint({ alg: 'PS384', kid: 'rsa' }),
+    code: 'ERR_JWTSVID_SIGNATURE',
+    message: /does not verify/,
+  },
+  {
+    name: 'an RS256 signature under a PS256 header',
+    bad: () => {
+      const t = mint({ alg: 'RS256', kid: 'rsa' });
+      const [, p, s] = splitToken(t);
+      return `${b64url('{"alg":"PS256","kid":"rsa"}')}.${p}.${s}`;
+    },
+    good: () => mint({ alg: 'PS256', kid: 'rsa' }),
+    code: 'ERR_JWTSVID_SIGNATURE',
+    message: /does not verify/,
+  },
   {
     name: 'a DER-encoded ES256 signature',
     bad: () => {
@@ -298,56 +482,259 @@ const invalidCases: InvalidCase[] = [
     code: 'ERR_JWTSVID_SIGNATURE',
     message: /does not verify/,
   },
-  { name: 'a truncated ES256 signature', bad: () => { const [h, p, s] = splitToken(mint()); return `${h}.${p}.${b64url(Buffer.from(s, 'base64url').subarray(0, 63))}`; }, good: () => mint(), code: 'ERR_JWTSVID_SIGNATURE', message: /does not verify/ },
-  { name: 'a signature of another key of the same curve', bad: () => mint({ key: stranger.privateKey }), good: () => mint(), code: 'ERR_JWTSVID_SIGNATURE', message: /does not verify with JWT authority "ec256"/ },
+  {
+    name: 'a truncated ES256 signature',
+    bad: () => {
+      const [h, p, s] = splitToken(mint());
+      return `${h}.${p}.${b64url(Buffer.from(s, 'base64url').subarray(0, 63))}`;
+    },
+    good: () => mint(),
+    code: 'ERR_JWTSVID_SIGNATURE',
+    message: /does not verify/,
+  },
+  {
+    name: 'a signature of another key of the same curve',
+    bad: () => mint({ key: stranger.privateKey }),
+    good: () => mint(),
+    code: 'ERR_JWTSVID_SIGNATURE',
+    message: /does not verify with JWT authority "ec256"/,
+  },
   // Claims.
-  { name: 'a wrong audience', bad: () => mint({ claims: { aud: ['spiffe://example.org/some-other-server'] } }), good: () => mint({ claims: { aud: [SERVER] } }), code: 'ERR_JWTSVID_AUDIENCE', message: 'jwtsvid: expected audience in ["spiffe://example.org/server"] (audience=["spiffe://example.org/some-other-server"])' },
-  { name: 'a wrong audience as a string', bad: () => mint({ claims: { aud: 'spiffe://example.org/some-other-server' } }), good: () => mint({ claims: { aud: SERVER } }), code: 'ERR_JWTSVID_AUDIENCE', message: 'jwtsvid: expected audience in ["spiffe://example.org/server"] (audience=["spiffe://example.org/some-other-server"])' },
-  { name: 'a missing aud', bad: () => mint({ claims: { aud: undefined } }), good: () => mint({ claims: { aud: SERVER } }), code: 'ERR_JWTSVID_INVALID_CLAIMS', message: 'jwtsvid: token has no "aud" claim; a JWT-SVID names its audience' },
-  { name: 'aud an empty array', bad: () => mint({ claims: { aud: [] } }), good: () => mint({ claims: { aud: [SERVER] } }), code: 'ERR_JWTSVID_INVALID_CLAIMS', message: /"aud" claim must be a string or a non-empty array of strings, got \[\]/ },
-  { name: 'aud holding a number', bad: () => mint({ claims: { aud: [SERVER, 1] } }), good: () => mint({ claims: { aud: [SERVER, '1'] } }), code: 'ERR_JWTSVID_INVALID_CLAIMS', message: /"aud" claim must be/ },
-  { name: 'an expired token', bad: () => mint({ claims: { exp: nowSeconds() - 10, iat: nowSeconds() - 100 } }), good: () => mint({ claims: { exp: nowSeconds() + 10, iat: nowSeconds() - 100 } }), code: 'ERR_JWTSVID_EXPIRED', message: /^jwtsvid: token has expired \(exp \d{4}-\d\d-\d\dT[\d:.]+Z, now \d{4}-\d\d-\d\dT[\d:.]+Z\)$/ },
-  { name: 'nbf in the future', bad: () => mint({ claims: { nbf: nowSeconds() + 60 } }), good: () => mint({ claims: { nbf: nowSeconds() - 1 } }), code: 'ERR_JWTSVID_NOT_YET_VALID', message: /^jwtsvid: token is not valid yet \(nbf / },
-  { name: 'iat in the future', bad: () => mint({ claims: { iat: nowSeconds() + 60 } }), good: () => mint({ claims: { iat: nowSeconds() - 1 } }), code: 'ERR_JWTSVID_NOT_YET_VALID', message: /^jwtsvid: token was issued in the future \(iat / },
-  { name: 'a missing exp', bad: () => mint({ claims: { exp: undefined } }), good: () => mint(), code: 'ERR_JWTSVID_INVALID_CLAIMS', message: 'jwtsvid: token has no "exp" claim; a JWT-SVID must expire' },
-  { name: 'exp a string', bad: () => mint({ claims: { exp: String(nowSeconds() + 60) } }), good: () => mint({ claims: { exp: nowSeconds() + 60 } }), code: 'ERR_JWTSVID_INVALID_CLAIMS', message: /"exp" claim must be a number/ },
-  { name: 'nbf a string', bad: () => mint({ claims: { nbf: '0' } }), good: () => mint({ claims: { nbf: 0 } }), code: 'ERR_JWTSVID_INVALID_CLAIMS', message: /"nbf" claim must be a number/ },
-  { name: 'iat a string', bad: () => mint({ claims: { iat: 'yesterday' } }), good: () => mint({ claims: { iat: nowSeconds() - 86400 } }), code: 'ERR_JWTSVID_INVALID_CLAIMS', message: 'jwtsvid: token "iat" claim must be a number (seconds since the epoch), got "yesterday"' },
-  { name: 'a missing sub', bad: () => mint({ claims: { sub: undefined } }), good: () => mint(), code: 'ERR_JWTSVID_INVALID_CLAIMS', message: 'jwtsvid: token has no "sub" claim; a JWT-SVID names its SPIFFE ID in "sub"' },
-  { name: 'sub a number', bad: () => mint({ claims: { sub: 42 } }), good: () => mint(), code: 'ERR_JWTSVID_INVALID_CLAIMS', message: /"sub" claim must be a string, got 42/ },
-  { name: 'sub an https URL', bad: () => mint({ claims: { sub: 'https://example.org/client' } }), good: () => mint({ claims: { sub: 'spiffe://example.org/client' } }), code: 'ERR_JWTSVID_INVALID_CLAIMS', message: /^jwtsvid: token "sub" claim "https:\/\/example.org\/client" is not a valid SPIFFE ID: spiffeid: / },
-  { name: 'sub with an empty path segment', bad: () => mint({ claims: { sub: 'spiffe://example.org/a//b' } }), good: () => mint({ claims: { sub: 'spiffe://example.org/a/b' } }), code: 'ERR_JWTSVID_INVALID_CLAIMS', message: /is not a valid SPIFFE ID/ },
+  {
+    name: 'a wrong audience',
+    bad: () => mint({ claims: { aud: ['spiffe://example.org/some-other-server'] } }),
+    good: () => mint({ claims: { aud: [SERVER] } }),
+    code: 'ERR_JWTSVID_AUDIENCE',
+    message: 'jwtsvid: expected audience in ["spiffe://example.org/server"] (audience=["spiffe://example.org/some-other-server"])',
+  },
+  {
+    name: 'a wrong audience as a string',
+    bad: () => mint({ claims: { aud: 'spiffe://example.org/some-other-server' } }),
+    good: () => mint({ claims: { aud: SERVER } }),
+    code: 'ERR_JWTSVID_AUDIENCE',
+    message: 'jwtsvid: expected audience in ["spiffe://example.org/server"] (audience=["spiffe://example.org/some-other-server"])',
+  },
+  {
+    name: 'a missing aud',
+    bad: () => mint({ claims: { aud: undefined } }),
+    good: () => mint({ claims: { aud: SERVER } }),
+    code: 'ERR_JWTSVID_INVALID_CLAIMS',
+    message: 'jwtsvid: token has no "aud" claim; a JWT-SVID names its audience',
+  },
+  {
+    name: 'aud an empty array',
+    bad: () => mint({ claims: { aud: [] } }),
+    good: () => mint({ claims: { aud: [SERVER] } }),
+    code: 'ERR_JWTSVID_INVALID_CLAIMS',
+    message: /"aud" claim must be a string or a non-empty array of strings, got \[\]/,
+  },
+  {
+    name: 'aud holding a number',
+    bad: () => mint({ claims: { aud: [SERVER, 1] } }),
+    good: () => mint({ claims: { aud: [SERVER, '1'] } }),
+    code: 'ERR_JWTSVID_INVALID_CLAIMS',
+    message: /"aud" claim must be/,
+  },
+  {
+    name: 'an expired token',
+    bad: () => mint({ claims: { exp: nowSeconds() - 10, iat: nowSeconds() - 100 } }),
+    good: () => mint({ claims: { exp: nowSeconds() + 10, iat: nowSeconds() - 100 } }),
+    code: 'ERR_JWTSVID_EXPIRED',
+    message: /^jwtsvid: token has expired \(exp \d{4}-\d\d-\d\dT[\d:.]+Z, now \d{4}-\d\d-\d\dT[\d:.]+Z\)$/,
+  },
+  {
+    name: 'nbf in the future',
+    bad: () => mint({ claims: { nbf: nowSeconds() + 60 } }),
+    good: () => mint({ claims: { nbf: nowSeconds() - 1 } }),
+    code: 'ERR_JWTSVID_NOT_YET_VALID',
+    message: /^jwtsvid: token is not valid yet \(nbf /,
+  },
+  {
+    name: 'iat in the future',
+    bad: () => mint({ claims: { iat: nowSeconds() + 60 } }),
+    good: () => mint({ claims: { iat: nowSeconds() - 1 } }),
+    code: 'ERR_JWTSVID_NOT_YET_VALID',
+    message: /^jwtsvid: token was issued in the future \(iat /,
+  },
+  {
+    name: 'a missing exp',
+    bad: () => mint({ claims: { exp: undefined } }),
+    good: () => mint(),
+    code: 'ERR_JWTSVID_INVALID_CLAIMS',
+    message: 'jwtsvid: token has no "exp" claim; a JWT-SVID must expire',
+  },
+  {
+    name: 'exp a string',
+    bad: () => mint({ claims: { exp: String(nowSeconds() + 60) } }),
+    good: () => mint({ claims: { exp: nowSeconds() + 60 } }),
+    code: 'ERR_JWTSVID_INVALID_CLAIMS',
+    message: /"exp" claim must be a number/,
+  },
+  {
+    name: 'nbf a string',
+    bad: () => mint({ claims: { nbf: '0' } }),
+    good: () => mint({ claims: { nbf: 0 } }),
+    code: 'ERR_JWTSVID_INVALID_CLAIMS',
+    message: /"nbf" claim must be a number/,
+  },
+  {
+    name: 'iat a string',
+    bad: () => mint({ claims: { iat: 'yesterday' } }),
+    good: () => mint({ claims: { iat: nowSeconds() - 86400 } }),
+    code: 'ERR_JWTSVID_INVALID_CLAIMS',
+    message: 'jwtsvid: token "iat" claim must be a number (seconds since the epoch), got "yesterday"',
+  },
+  {
+    name: 'a missing sub',
+    bad: () => mint({ claims: { sub: undefined } }),
+    good: () => mint(),
+    code: 'ERR_JWTSVID_INVALID_CLAIMS',
+    message: 'jwtsvid: token has no "sub" claim; a JWT-SVID names its SPIFFE ID in "sub"',
+  },
+  {
+    name: 'sub a number',
+    bad: () => mint({ claims: { sub: 42 } }),
+    good: () => mint(),
+    code: 'ERR_JWTSVID_INVALID_CLAIMS',
+    message: /"sub" claim must be a string, got 42/,
+  },
+  {
+    name: 'sub an https URL',
+    bad: () => mint({ claims: { sub: 'https://example.org/client' } }),
+    good: () => mint({ claims: { sub: 'spiffe://example.org/client' } }),
+    code: 'ERR_JWTSVID_INVALID_CLAIMS',
+    message: /^jwtsvid: token "sub" claim "https:\/\/example.org\/client" is not a valid SPIFFE ID: spiffeid: /,
+  },
+  {
+    name: 'sub with an empty path segment',
+    bad: () => mint({ claims: { sub: 'spiffe://example.org/a//b' } }),
+    good: () => mint({ claims: { sub: 'spiffe://example.org/a/b' } }),
+    code: 'ERR_JWTSVID_INVALID_CLAIMS',
+    message: /is not a valid SPIFFE ID/,
+  },
   // Compact form.
-  { name: 'two parts', bad: () => splitToken(mint()).slice(0, 2).join('.'), good: () => mint(), code: 'ERR_JWTSVID_MALFORMED', message: 'jwtsvid: token is not a compact JWS: expected 3 dot-separated parts (header.payload.signature), found 2' },
+  {
+    name: 'two parts',
+    bad: () => splitToken(mint()).slice(0, 2).join('.'),
+    good: () => mint(),
+    code: 'ERR_JWTSVID_MALFORMED',
+    message: 'jwtsvid: token is not a compact JWS: expected 3 dot-separated parts (header.payload.signature), found 2',
+  },
   { name: 'four parts', bad: () => `${mint()}.${b64url('x')}`, good: () => mint(), code: 'ERR_JWTSVID_MALFORMED', message: /found 4$/ },
   { name: 'five parts (a JWE)', bad: () => `${mint()}.AA.AA`, good: () => mint(), code: 'ERR_JWTSVID_MALFORMED', message: /found 5$/ },
   { name: 'an empty string', bad: () => '', good: () => mint(), code: 'ERR_JWTSVID_MALFORMED', message: /found 0$/ },
-  { name: 'standard base64 characters', bad: () => { const [h, p, s] = splitToken(mint()); return `${h}.${p}.${Buffer.from(s, 'base64url').toString('base64').replace(/=+$/, '')}+/`; }, good: () => mint(), code: 'ERR_JWTSVID_MALFORMED', message: 'jwtsvid: token signature is not canonical unpadded base64url' },
-  { name: 'padding', bad: () => { const [h, p, s] = splitToken(mint()); return `${h}.${p}.${s}==`; }, good: () => mint(), code: 'ERR_JWTSVID_MALFORMED', message: /signature is not canonical/ },
-  { name: 'non-canonical trailing bits', bad: () => { const [h, p, s] = splitToken(mint()); const last = s[s.length - 1] as string; const alt = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'; return `${h}.${p}.${s.slice(0, -1)}${alt[alt.indexOf(last) + 1]}`; }, good: () => mint(), code: 'ERR_JWTSVID_MALFORMED', message: /signature is not canonical/ },
-  { name: 'a payload of invalid base64url length', bad: () => { const [h, p, s] = splitToken(mint()); return `${h}.${p.length % 4 === 0 ? `${p}A` : `${p}AAAAA`.slice(0, p.length + (5 - (p.length % 4)) % 4)}.${s}`; }, good: () => mint(), code: 'ERR_JWTSVID_MALFORMED', message: /payload is not canonical/ },
-  { name: 'an empty signature', bad: () => { const [h, p] = splitToken(mint()); return `${h}.${p}.`; }, good: () => mint(), code: 'ERR_JWTSVID_MALFORMED', message: 'jwtsvid: token signature is empty' },
-  { name: 'a non-JSON header', bad: () => { const [, p, s] = splitToken(mint()); return `${b64url('alg=ES256')}.${p}.${s}`; }, good: () => mint(), code: 'ERR_JWTSVID_MALFORMED', message: /^jwtsvid: token header is not valid JSON/ },
-  { name: 'a JSON array header', bad: () => { const [, p, s] = splitToken(mint()); return `${b64url('["ES256"]')}.${p}.${s}`; }, good: () => mint(), code: 'ERR_JWTSVID_MALFORMED', message: 'jwtsvid: token header is not a JSON object' },
-  { name: 'a non-JSON payload', bad: () => compactJws({ alg: 'ES256', kid: 'ec256' }, 'not json', ec256.privateKey), good: () => mint(), code: 'ERR_JWTSVID_MALFORMED', message: /^jwtsvid: token payload is not valid JSON/ },
-  { name: 'a JSON string payload', bad: () => compactJws({ alg: 'ES256', kid: 'ec256' }, '"sub"', ec256.privateKey), good: () => mint(), code: 'ERR_JWTSVID_MALFORMED', message: 'jwtsvid: token payload is not a JSON object' },
+  {
+    name: 'standard base64 characters',
+    bad: () => {
+      const [h, p, s] = splitToken(mint());
+      return `${h}.${p}.${Buffer.from(s, 'base64url').toString('base64').replace(/=+$/, '')}+/`;
+    },
+    good: () => mint(),
+    code: 'ERR_JWTSVID_MALFORMED',
+    message: 'jwtsvid: token signature is not canonical unpadded base64url',
+  },
+  {
+    name: 'padding',
+    bad: () => {
+      const [h, p, s] = splitToken(mint());
+      return `${h}.${p}.${s}==`;
+    },
+    good: () => mint(),
+    code: 'ERR_JWTSVID_MALFORMED',
+    message: /signature is not canonical/,
+  },
+  {
+    name: 'non-canonical trailing bits',
+    bad: () => {
+      const [h, p, s] = splitToken(mint());
+      const last = s[s.length - 1] as string;
+      const alt = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      return `${h}.${p}.${s.slice(0, -1)}${alt[alt.indexOf(last) + 1]}`;
+    },
+    good: () => mint(),
+    code: 'ERR_JWTSVID_MALFORMED',
+    message: /signature is not canonical/,
+  },
+  {
+    name: 'a payload of invalid base64url length',
+    bad: () => {
+      const [h, p, s] = splitToken(mint());
+      return `${h}.${p.length % 4 === 0 ? `${p}A` : `${p}AAAAA`.slice(0, p.length + ((5 - (p.length % 4)) % 4))}.${s}`;
+    },
+    good: () => mint(),
+    code: 'ERR_JWTSVID_MALFORMED',
+    message: /payload is not canonical/,
+  },
+  {
+    name: 'an empty signature',
+    bad: () => {
+      const [h, p] = splitToken(mint());
+      return `${h}.${p}.`;
+    },
+    good: () => mint(),
+    code: 'ERR_JWTSVID_MALFORMED',
+    message: 'jwtsvid: token signature is empty',
+  },
+  {
+    name: 'a non-JSON header',
+    bad: () => {
+      const [, p, s] = splitToken(mint());
+      return `${b64url('alg=ES256')}.${p}.${s}`;
+    },
+    good: () => mint(),
+    code: 'ERR_JWTSVID_MALFORMED',
+    message: /^jwtsvid: token header is not valid JSON/,
+  },
+  {
+    name: 'a JSON array header',
+    bad: () => {
+      const [, p, s] = splitToken(mint());
+      return `${b64url('["ES256"]')}.${p}.${s}`;
+    },
+    good: () => mint(),
+    code: 'ERR_JWTSVID_MALFORMED',
+    message: 'jwtsvid: token header is not a JSON object',
+  },
+  {
+    name: 'a non-JSON payload',
+    bad: () => compactJws({ alg: 'ES256', kid: 'ec256' }, 'not json', ec256.privateKey),
+    good: () => mint(),
+    code: 'ERR_JWTSVID_MALFORMED',
+    message: /^jwtsvid: token payload is not valid JSON/,
+  },
+  {
+    name: 'a JSON string payload',
+    bad: () => compactJws({ alg: 'ES256', kid: 'ec256' }, '"sub"', ec256.privateKey),
+    good: () => mint(),
+    code: 'ERR_JWTSVID_MALFORMED',
+    message: 'jwtsvid: token payload is not a JSON object',
+  },
   {
     name: 'the JWS JSON serialization',
-    bad: () => { const [h, p, s] = splitToken(mint()); return JSON.stringify({ payload: p, protected: h, signature: s }); },
+    bad: () => {
+      const [h, p, s] = splitToken(mint());
+      return JSON.stringify({ payload: p, protected: h, signature: s });
+    },
     good: () => mint(),
     code: 'ERR_JWTSVID_MALFORMED',
     message: 'jwtsvid: token uses the JWS JSON serialization; a JWT-SVID must use the compact serialization (header.payload.signature)',
   },
   {
     name: 'the JWS JSON serialization with exactly two dots in it',
-    bad: () => { const [h, p, s] = splitToken(mint()); return JSON.stringify({ payload: p, protected: h, signature: s, note: 'a.b.c' }); },
+    bad: () => {
+      const [h, p, s] = splitToken(mint());
+      return JSON.stringify({ payload: p, protected: h, signature: s, note: 'a.b.c' });
+    },
     good: () => mint(),
     code: 'ERR_JWTSVID_MALFORMED',
     message: /JWS JSON serialization/,
   },
   {
     name: 'the general JWS JSON serialization',
-    bad: () => { const [h, p, s] = splitToken(mint()); return ` {"payload":"${p}","signatures":[{"protected":"${h}","signature":"${s}"}]}`; },
+    bad: () => {
+      const [h, p, s] = splitToken(mint());
+      return ` {"payload":"${p}","signatures":[{"protected":"${h}","signature":"${s}"}]}`;
+    },
     good: () => mint(),
     code: 'ERR_JWTSVID_MALFORMED',
     message: /JWS JSON serialization/,
@@ -442,7 +829,11 @@ describe('parseAndValidateJwtSvid: remembered tokens', () => {
     await parseAndValidateJwtSvid(token, bundle, audiences);
     await parseAndValidateJwtSvid(token, bundle, audiences);
     bundle.addJwtAuthority('k', key2.publicKey);
-    await assertRejects(parseAndValidateJwtSvid(token, bundle, audiences), 'ERR_JWTSVID_SIGNATURE', /does not verify with JWT authority "k"/);
+    await assertRejects(
+      parseAndValidateJwtSvid(token, bundle, audiences),
+      'ERR_JWTSVID_SIGNATURE',
+      /does not verify with JWT authority "k"/,
+    );
     bundle.addJwtAuthority('k', key1.publicKey);
     await parseAndValidateJwtSvid(token, bundle, audiences);
   });
@@ -463,8 +854,16 @@ describe('parseAndValidateJwtSvid: remembered tokens', () => {
     const exp = nowSeconds() + 60;
     const token = mint({ kid: 'k', key: key.privateKey, claims: { sub, exp } });
     await parseAndValidateJwtSvid(token, bundle, audiences);
-    await assertRejects(parseAndValidateJwtSvid(token, bundle, audiences, { time: new Date(exp * 1000) }), 'ERR_JWTSVID_EXPIRED', /token has expired/);
-    await assertRejects(parseAndValidateJwtSvid(token, bundle, ['spiffe://example.org/else']), 'ERR_JWTSVID_AUDIENCE', /expected audience in \["spiffe:\/\/example.org\/else"\]/);
+    await assertRejects(
+      parseAndValidateJwtSvid(token, bundle, audiences, { time: new Date(exp * 1000) }),
+      'ERR_JWTSVID_EXPIRED',
+      /token has expired/,
+    );
+    await assertRejects(
+      parseAndValidateJwtSvid(token, bundle, ['spiffe://example.org/else']),
+      'ERR_JWTSVID_AUDIENCE',
+      /expected audience in \["spiffe:\/\/example.org\/else"\]/,
+    );
     await assertRejects(parseAndValidateJwtSvid(flipSignatureBit(token), bundle, audiences), 'ERR_JWTSVID_SIGNATURE', /does not verify/);
     await parseAndValidateJwtSvid(token, bundle, audiences);
   });
@@ -476,7 +875,11 @@ describe('parseAndValidateJwtSvid: remembered tokens', () => {
     for (const token of tokens) await parseAndValidateJwtSvid(token, bundle, audiences);
     await parseAndValidateJwtSvid(tokens[0] as string, bundle, audiences);
     await parseAndValidateJwtSvid(tokens[1099] as string, bundle, audiences);
-    await assertRejects(parseAndValidateJwtSvid(flipSignatureBit(tokens[0] as string), bundle, audiences), 'ERR_JWTSVID_SIGNATURE', /does not verify/);
+    await assertRejects(
+      parseAndValidateJwtSvid(flipSignatureBit(tokens[0] as string), bundle, audiences),
+      'ERR_JWTSVID_SIGNATURE',
+      /does not verify/,
+    );
   });
 });
 
@@ -484,7 +887,11 @@ describe('parseAndValidateJwtSvid: time', () => {
   it('rejects a token at its exp instant and accepts it one millisecond before', async () => {
     const exp = nowSeconds() + 100;
     const token = mint({ claims: { exp, iat: exp - 200 } });
-    await assertRejects(parseAndValidateJwtSvid(token, bundles, audiences, { time: new Date(exp * 1000) }), 'ERR_JWTSVID_EXPIRED', /token has expired/);
+    await assertRejects(
+      parseAndValidateJwtSvid(token, bundles, audiences, { time: new Date(exp * 1000) }),
+      'ERR_JWTSVID_EXPIRED',
+      /token has expired/,
+    );
     const svid = await parseAndValidateJwtSvid(token, bundles, audiences, { time: new Date(exp * 1000 - 1) });
     assert.equal(svid.expiry.getTime(), exp * 1000);
   });
@@ -493,16 +900,28 @@ describe('parseAndValidateJwtSvid: time', () => {
     const nbf = nowSeconds() + 100;
     const token = mint({ claims: { nbf, iat: undefined, exp: nbf + 100 } });
     await parseAndValidateJwtSvid(token, bundles, audiences, { time: new Date(nbf * 1000) });
-    await assertRejects(parseAndValidateJwtSvid(token, bundles, audiences, { time: new Date(nbf * 1000 - 1) }), 'ERR_JWTSVID_NOT_YET_VALID', /not valid yet/);
+    await assertRejects(
+      parseAndValidateJwtSvid(token, bundles, audiences, { time: new Date(nbf * 1000 - 1) }),
+      'ERR_JWTSVID_NOT_YET_VALID',
+      /not valid yet/,
+    );
   });
 
   it('allows the clock skew it is given, and no more', async () => {
     const expired = mint({ claims: { exp: nowSeconds() - 20, iat: nowSeconds() - 100 } });
     await assertRejects(parseAndValidateJwtSvid(expired, bundles, audiences), 'ERR_JWTSVID_EXPIRED', /token has expired/);
-    await assertRejects(parseAndValidateJwtSvid(expired, bundles, audiences, { clockSkewSeconds: 10 }), 'ERR_JWTSVID_EXPIRED', /token has expired/);
+    await assertRejects(
+      parseAndValidateJwtSvid(expired, bundles, audiences, { clockSkewSeconds: 10 }),
+      'ERR_JWTSVID_EXPIRED',
+      /token has expired/,
+    );
     await parseAndValidateJwtSvid(expired, bundles, audiences, { clockSkewSeconds: 60 });
     const early = mint({ claims: { nbf: nowSeconds() + 20, iat: nowSeconds() + 20 } });
-    await assertRejects(parseAndValidateJwtSvid(early, bundles, audiences, { clockSkewSeconds: 10 }), 'ERR_JWTSVID_NOT_YET_VALID', /not valid yet/);
+    await assertRejects(
+      parseAndValidateJwtSvid(early, bundles, audiences, { clockSkewSeconds: 10 }),
+      'ERR_JWTSVID_NOT_YET_VALID',
+      /not valid yet/,
+    );
     await parseAndValidateJwtSvid(early, bundles, audiences, { clockSkewSeconds: 60 });
   });
 
@@ -510,7 +929,11 @@ describe('parseAndValidateJwtSvid: time', () => {
     const token = mint({ claims: { exp: 1e300 } });
     const svid = await parseAndValidateJwtSvid(token, bundles, audiences);
     assert.ok(Number.isNaN(svid.expiry.getTime()));
-    await assertRejects(parseAndValidateJwtSvid(mint({ claims: { exp: -1e300 } }), bundles, audiences), 'ERR_JWTSVID_EXPIRED', /exp -1e\+300 s since the epoch/);
+    await assertRejects(
+      parseAndValidateJwtSvid(mint({ claims: { exp: -1e300 } }), bundles, audiences),
+      'ERR_JWTSVID_EXPIRED',
+      /exp -1e\+300 s since the epoch/,
+    );
   });
 });
 
@@ -568,11 +991,14 @@ describe('parseAndValidateJwtSvid: bundle sources', () => {
   });
 
   it('keeps the BundleError of the source as the cause of a missing bundle', async () => {
-    await assert.rejects(parseAndValidateJwtSvid(mint({ claims: { sub: 'spiffe://nowhere.org/x' } }), bundles, audiences), (err: unknown) => {
-      assert.ok(err instanceof BundleError && err.code === 'ERR_BUNDLE_NOT_FOUND');
-      assert.ok(err.cause instanceof BundleError);
-      return true;
-    });
+    await assert.rejects(
+      parseAndValidateJwtSvid(mint({ claims: { sub: 'spiffe://nowhere.org/x' } }), bundles, audiences),
+      (err: unknown) => {
+        assert.ok(err instanceof BundleError && err.code === 'ERR_BUNDLE_NOT_FOUND');
+        assert.ok(err.cause instanceof BundleError);
+        return true;
+      },
+    );
   });
 });
 

@@ -50,9 +50,7 @@ function checkAudiences(audiences: unknown, where: string): asserts audiences is
     throw new TypeError(`${where}: expected the audiences as an array of strings`);
   }
   if (audiences.length === 0) {
-    throw new TypeError(
-      `${where}: the list of expected audiences is empty; name at least one audience this validator accepts`,
-    );
+    throw new TypeError(`${where}: the list of expected audiences is empty; name at least one audience this validator accepts`);
   }
   for (const a of audiences) {
     if (typeof a !== 'string' || a === '') {
@@ -147,11 +145,7 @@ export async function parseAndValidateJwtSvid(
 ): Promise<JwtSvid> {
   const where = 'parseAndValidateJwtSvid';
   if (typeof token !== 'string') throw new TypeError(`${where}: expected the token as a string`);
-  if (
-    typeof jwtBundleSource !== 'object' ||
-    jwtBundleSource === null ||
-    typeof jwtBundleSource.getJwtBundleForTrustDomain !== 'function'
-  ) {
+  if (typeof jwtBundleSource !== 'object' || jwtBundleSource === null || typeof jwtBundleSource.getJwtBundleForTrustDomain !== 'function') {
     throw new TypeError(`${where}: expected a JwtBundleSource (a JwtBundle, JwtBundleSet, SpiffeBundle or source)`);
   }
   checkAudiences(audiences, where);
@@ -185,11 +179,7 @@ export async function parseAndValidateJwtSvid(
  * console.log(svid.expiry);
  * ```
  */
-export function parseInsecureJwtSvid(
-  token: string,
-  audiences: string[],
-  options?: JwtSvidParseOptions,
-): JwtSvid {
+export function parseInsecureJwtSvid(token: string, audiences: string[], options?: JwtSvidParseOptions): JwtSvid {
   const where = 'parseInsecureJwtSvid';
   if (typeof token !== 'string') throw new TypeError(`${where}: expected the token as a string`);
   checkAudiences(audiences, where);

@@ -42,7 +42,10 @@ export function checkKeyAndSignature(bundle: JwtBundle, decoded: DecodedJwtSvid)
       );
     }
     if ((expectedLength !== undefined && signature.length !== expectedLength) || !verifyWith(entry, decoded, data, signature)) {
-      throw jwtSvidError('ERR_JWTSVID_SIGNATURE', `token signature does not verify with JWT authority ${JSON.stringify(kid)} of trust domain "${td}"`);
+      throw jwtSvidError(
+        'ERR_JWTSVID_SIGNATURE',
+        `token signature does not verify with JWT authority ${JSON.stringify(kid)} of trust domain "${td}"`,
+      );
     }
     return;
   }

@@ -79,7 +79,11 @@ describe('readCertInfo: basic constraints from literal DER (cross-checked with n
 describe('readCertInfo: URI SANs (cross-checked with node:crypto)', () => {
   const table: Array<[string, LeafOptions, string[]]> = [
     ['one URI', { uris: ['spiffe://example.org/w'] }, ['spiffe://example.org/w']],
-    ['DNS names and two URIs', { dnsNames: ['a.example', 'b.example'], uris: ['spiffe://example.org/a', 'https://x.example/b'] }, ['spiffe://example.org/a', 'https://x.example/b']],
+    [
+      'DNS names and two URIs',
+      { dnsNames: ['a.example', 'b.example'], uris: ['spiffe://example.org/a', 'https://x.example/b'] },
+      ['spiffe://example.org/a', 'https://x.example/b'],
+    ],
     ['DNS names only', { dnsNames: ['a.example'], uris: [] }, []],
     ['no SAN extension', { uris: [] }, []],
   ];
@@ -87,7 +91,10 @@ describe('readCertInfo: URI SANs (cross-checked with node:crypto)', () => {
     it(name, () => {
       const cert = ca.leaf('/w', options).certificate;
       assert.deepEqual(info(cert).uris, uris);
-      const fromNode = (cert.subjectAltName ?? '').split(', ').filter((s) => s.startsWith('URI:')).map((s) => s.slice(4));
+      const fromNode = (cert.subjectAltName ?? '')
+        .split(', ')
+        .filter((s) => s.startsWith('URI:'))
+        .map((s) => s.slice(4));
       assert.deepEqual(fromNode, uris);
     });
   }
@@ -108,7 +115,21 @@ describe('readCertInfo: a subjectAltName must decode as GeneralNames, as OpenSSL
   const hexOf = (...parts: Buffer[]): string => Buffer.concat(parts).toString('hex');
   // [name, SAN extension value, the URI SANs when valid (undefined: refused)]
   const table: Array<[string, string, string[] | undefined]> = [
-    ['a URI, an otherName, a directoryName, a registeredID, an email and IPs', hexOf(der.sequence(otherName, der.tlv(0xa4, name), der.tlv(0x88, Buffer.from('2a0304', 'hex')), der.ia5String(0x81, 'a@example.org'), der.tlv(0x87, Buffer.from([127, 0, 0, 1])), der.tlv(0x87, Buffer.alloc(16, 1)), uri)), ['spiffe://example.org/web']],
+    [
+      'a URI, an otherName, a directoryName, a registeredID, an email and IPs',
+      hexOf(
+        der.sequence(
+          otherName,
+          der.tlv(0xa4, name),
+          der.tlv(0x88, Buffer.from('2a0304', 'hex')),
+          der.ia5String(0x81, 'a@example.org'),
+          der.tlv(0x87, Buffer.from([127, 0, 0, 1])),
+          der.tlv(0x87, Buffer.alloc(16, 1)),
+          uri,
+        ),
+      ),
+      ['spiffe://example.org/web'],
+    ],
     ['an invalid tag (0xF9) before the URI (found by the fuzzer)', hexOf(der.sequence(der.tlv(0xf9, Buffer.alloc(0)), uri)), undefined],
     ['a universal tag (UTF8String) as a name', hexOf(der.sequence(der.utf8String('spiffe://example.org/x'), uri)), undefined],
     ['a context tag beyond [8]', hexOf(der.sequence(der.tlv(0x89, Buffer.from('x')), uri)), undefined],
@@ -132,10 +153,16 @@ describe('readCertInfo: a subjectAltName must decode as GeneralNames, as OpenSSL
       }
       assert.deepEqual(info(cert).uris, uris);
       assert.notEqual(node, null, 'Node decodes what the library accepts');
-      assert.deepEqual(node!.split(', ').filter((n) => n.startsWith('URI:')).map((n) => n.slice(4)), uris);
+      assert.deepEqual(
+        node!
+          .split(', ')
+          .filter((n) => n.startsWith('URI:'))
+          .map((n) => n.slice(4)),
+        uris,
+      );
     });
   }
-  it('refuses what Node cannot decode: the fuzzer\'s certificate shows no SAN in Node', () => {
+  it("refuses what Node cannot decode: the fuzzer's certificate shows no SAN in Node", () => {
     const cert = withRawExtensions([{ oid: '2.5.29.17', value: table[1]![1] }]);
     assert.equal(nodeSubjectAltName(cert), null);
     assert.throws(() => info(cert), { message: /subject alternative name entry 1 has tag 0xf9, which is no GeneralName alternative/ });

@@ -99,7 +99,9 @@ function checkGeneralName(bytes: Uint8Array, el: Tlv, what: string): number {
   }
   const wantConstructed = type === 0 || type === 3 || type === 4 || type === 5;
   if (constructed !== wantConstructed) {
-    throw new DerError(`${what} (${generalNameTypeName(type)}) must be ${wantConstructed ? 'constructed' : 'primitive'} (tag ${hexTag(el.tag)})`);
+    throw new DerError(
+      `${what} (${generalNameTypeName(type)}) must be ${wantConstructed ? 'constructed' : 'primitive'} (tag ${hexTag(el.tag)})`,
+    );
   }
   const name = `${what} (${generalNameTypeName(type)})`;
   switch (type) {
@@ -158,7 +160,8 @@ export function readSubjectAltNames(bytes: Uint8Array, value: Tlv): SubjectAltNa
         break;
       case GeneralNameType.iPAddress: {
         const len = el.end - el.contentStart;
-        if (len !== 4 && len !== 16) throw new DerError(`subject alternative name iPAddress has ${len} bytes; expected 4 (IPv4) or 16 (IPv6)`);
+        if (len !== 4 && len !== 16)
+          throw new DerError(`subject alternative name iPAddress has ${len} bytes; expected 4 (IPv4) or 16 (IPv6)`);
         out.ips.push(bytes.slice(el.contentStart, el.end));
         break;
       }

@@ -270,7 +270,8 @@ describe('parseAndVerifyX509Svid: name constraints, enforced as Go does', () => 
     const mid = root.intermediate({ uris: ['spiffe://partner.org'] });
     assert.throws(() => parseAndVerifyX509Svid(mid.svid('/w').chainDer, sharedBundles(root)), {
       code: 'ERR_X509SVID_UNTRUSTED',
-      message: /the name constraints of bundle authority ".*root CA" refuse the signing certificate ".*intermediate CA 1": URI "spiffe:\/\/partner.org" is not permitted by any constraint$/,
+      message:
+        /the name constraints of bundle authority ".*root CA" refuse the signing certificate ".*intermediate CA 1": URI "spiffe:\/\/partner.org" is not permitted by any constraint$/,
     });
   });
 
@@ -278,7 +279,11 @@ describe('parseAndVerifyX509Svid: name constraints, enforced as Go does', () => 
     // Two intermediates with the same name and key: one constrained away from partner.org, one not.
     const root = TestCa.create({ trustDomain: 'example.org' });
     const keyPair = { privateKey: root.privateKey, publicKey: root.publicKey };
-    const constrained = root.intermediate({ keyPair, subject: { commonName: 'shared' }, nameConstraints: { excluded: { uris: ['partner.org'] } } });
+    const constrained = root.intermediate({
+      keyPair,
+      subject: { commonName: 'shared' },
+      nameConstraints: { excluded: { uris: ['partner.org'] } },
+    });
     const open = root.intermediate({ keyPair, subject: { commonName: 'shared' } });
     const leaf = constrained.leaf('spiffe://partner.org/w');
     const bundles = sharedBundles(root);
@@ -304,7 +309,8 @@ describe('parseAndVerifyX509Svid: name constraints, enforced as Go does', () => 
     assert.throws(() => parseAndVerifyX509Svid(mid.svid('/w').chainDer, sharedBundles(root)), {
       code: 'ERR_X509SVID_INVALID',
       rule: 'unparseable',
-      message: 'x509svid: signing certificate 2 cannot be parsed: name constraints has neither permittedSubtrees nor excludedSubtrees (RFC 5280 requires one)',
+      message:
+        'x509svid: signing certificate 2 cannot be parsed: name constraints has neither permittedSubtrees nor excludedSubtrees (RFC 5280 requires one)',
     });
   });
 });
@@ -351,12 +357,15 @@ describe('parseAndVerifyX509Svid: weak signature algorithms are refused on every
   for (const [name, build, message] of table) {
     it(`refuses ${name}, naming the algorithm and the certificate`, () => {
       const { chain, bundle } = build();
-      assert.throws(() => parseAndVerifyX509Svid(chain, bundle), (err: unknown) => {
-        assert.ok(err instanceof X509SvidError, String(err));
-        assert.match(err.message, message);
-        assert.equal(err.rule, 'signature-algorithm');
-        return true;
-      });
+      assert.throws(
+        () => parseAndVerifyX509Svid(chain, bundle),
+        (err: unknown) => {
+          assert.ok(err instanceof X509SvidError, String(err));
+          assert.match(err.message, message);
+          assert.equal(err.rule, 'signature-algorithm');
+          return true;
+        },
+      );
     });
   }
 });

@@ -99,7 +99,8 @@ function readSubtrees(bytes: Uint8Array, el: Tlv, what: string): Subtrees {
       throw new DerError(`${where} has a minimum or maximum distance, which RFC 5280 forbids`);
     }
     const type = base.tag & 0x1f;
-    if ((base.tag & 0xc0) !== 0x80 || type > 8) throw new DerError(`${where} base has tag 0x${base.tag.toString(16)}, which is no GeneralName`);
+    if ((base.tag & 0xc0) !== 0x80 || type > 8)
+      throw new DerError(`${where} base has tag 0x${base.tag.toString(16)}, which is no GeneralName`);
     const constructed = (base.tag & 0x20) !== 0;
     const primitive = type === 1 || type === 2 || type === 6 || type === 7 || type === 8;
     if (constructed === primitive) throw new DerError(`${where} base (${generalNameTypeName(type)}) has the wrong form`);
@@ -127,7 +128,8 @@ function readSubtrees(bytes: Uint8Array, el: Tlv, what: string): Subtrees {
       }
       case GeneralNameType.iPAddress: {
         const len = base.end - base.contentStart;
-        if (len !== 8 && len !== 32) throw new DerError(`${where}: iPAddress constraint has ${len} bytes; expected 8 or 32 (address and mask)`);
+        if (len !== 8 && len !== 32)
+          throw new DerError(`${where}: iPAddress constraint has ${len} bytes; expected 8 or 32 (address and mask)`);
         const ip = bytes.slice(base.contentStart, base.contentStart + len / 2);
         const mask = bytes.slice(base.contentStart + len / 2, base.end);
         if (!contiguousMask(mask)) throw new DerError(`${where}: iPAddress constraint has a non-contiguous mask`);
@@ -149,7 +151,8 @@ export function readNameConstraints(bytes: Uint8Array, value: Tlv, critical: boo
   let permitted: Subtrees | undefined;
   let excluded: Subtrees | undefined;
   for (const part of parts) {
-    if (part.tag === 0xa0 && permitted === undefined && excluded === undefined) permitted = readSubtrees(bytes, part, 'name constraints permittedSubtrees');
+    if (part.tag === 0xa0 && permitted === undefined && excluded === undefined)
+      permitted = readSubtrees(bytes, part, 'name constraints permittedSubtrees');
     else if (part.tag === 0xa1 && excluded === undefined) excluded = readSubtrees(bytes, part, 'name constraints excludedSubtrees');
     else throw new DerError(`name constraints holds an unexpected element (tag 0x${part.tag.toString(16)})`);
   }
@@ -261,12 +264,27 @@ export function nameConstraintsProblem(nc: NameConstraints, names: ConstrainedNa
   const { permitted: p, excluded: x } = nc;
   const id = <T>(v: T): T => v;
   for (const ip of sans.ips) {
-    const problem = checkKind('IP address', ipText(ip), p.ips, x.ips, (c) => ipMatches(ip, c), (c) => `${ipText(c.ip)}/${ipText(c.mask)}`);
+    const problem = checkKind(
+      'IP address',
+      ipText(ip),
+      p.ips,
+      x.ips,
+      (c) => ipMatches(ip, c),
+      (c) => `${ipText(c.ip)}/${ipText(c.mask)}`,
+    );
     if (problem !== undefined) return problem;
   }
   for (const dns of sans.dnsNames) {
     if (!domainNameValid(dns, false)) return `DNS name "${dns}" cannot be parsed to be matched against constraints`;
-    const problem = checkKind('DNS name', dns, p.dns, x.dns, (c) => dnsMatches(dns, c), id, (c) => dnsMatches(dns, c) || wildcardExcluded(dns, c));
+    const problem = checkKind(
+      'DNS name',
+      dns,
+      p.dns,
+      x.dns,
+      (c) => dnsMatches(dns, c),
+      id,
+      (c) => dnsMatches(dns, c) || wildcardExcluded(dns, c),
+    );
     if (problem !== undefined) return problem;
   }
   for (const uri of sans.uris) {

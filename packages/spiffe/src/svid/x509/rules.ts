@@ -47,10 +47,18 @@ export function infoFromCert(cert: X509Certificate, index: number): CertInfo {
 export function leafSpiffeId(leaf: CertInfo): SpiffeId {
   const { uris } = leaf;
   if (uris.length === 0) {
-    throw invalid('leaf certificate has no URI SAN; an X509-SVID carries its SPIFFE ID as exactly one URI SAN', undefined, 'leaf-uri-san-missing');
+    throw invalid(
+      'leaf certificate has no URI SAN; an X509-SVID carries its SPIFFE ID as exactly one URI SAN',
+      undefined,
+      'leaf-uri-san-missing',
+    );
   }
   if (uris.length > 1) {
-    throw invalid(`leaf certificate has ${uris.length} URI SANs; an X509-SVID must have exactly one (its SPIFFE ID)`, undefined, 'leaf-uri-san-multiple');
+    throw invalid(
+      `leaf certificate has ${uris.length} URI SANs; an X509-SVID must have exactly one (its SPIFFE ID)`,
+      undefined,
+      'leaf-uri-san-multiple',
+    );
   }
   let id: SpiffeId;
   try {
@@ -97,9 +105,7 @@ export function checkLeaf(leaf: CertInfo): void {
  */
 export function signingProblem(info: CertInfo): string | undefined {
   if (!info.hasBasicConstraints || !info.isCa) {
-    return info.hasBasicConstraints
-      ? 'must be a CA (basic constraints cA=true)'
-      : 'must be a CA (it has no basic constraints extension)';
+    return info.hasBasicConstraints ? 'must be a CA (basic constraints cA=true)' : 'must be a CA (it has no basic constraints extension)';
   }
   if (info.keyUsage === undefined || (info.keyUsage & KeyUsage.keyCertSign) === 0) {
     return info.keyUsage === undefined
@@ -140,7 +146,10 @@ export function validityProblem(
   t: number,
 ): { code: 'ERR_X509SVID_EXPIRED' | 'ERR_X509SVID_NOT_YET_VALID'; text: string } | undefined {
   if (t > info.notAfter) {
-    return { code: 'ERR_X509SVID_EXPIRED', text: `expired at ${new Date(info.notAfter).toISOString()} (checked at ${new Date(t).toISOString()})` };
+    return {
+      code: 'ERR_X509SVID_EXPIRED',
+      text: `expired at ${new Date(info.notAfter).toISOString()} (checked at ${new Date(t).toISOString()})`,
+    };
   }
   if (t < info.notBefore) {
     return {

@@ -62,7 +62,8 @@ function pssDigest(bytes: Uint8Array, params: Tlv | undefined): { name: string }
   const digest = SHA2[algorithm(bytes, children(bytes, hash)[0], 'RSASSA-PSS hash').oid];
   const mask = algorithm(bytes, children(bytes, mgf)[0], 'RSASSA-PSS mask generation');
   const maskDigest = mask.oid === MGF1 ? SHA2[algorithm(bytes, mask.params, 'MGF1 hash').oid] : undefined;
-  if (digest === undefined || maskDigest !== digest) return { problem: 'RSASSA-PSS with a hash other than SHA-256, SHA-384 or SHA-512 (or a different mask hash)' };
+  if (digest === undefined || maskDigest !== digest)
+    return { problem: 'RSASSA-PSS with a hash other than SHA-256, SHA-384 or SHA-512 (or a different mask hash)' };
   return { name: `RSASSA-PSS (${digest})` };
 }
 
@@ -83,11 +84,17 @@ export function readSignatureAlgorithm(bytes: Uint8Array, outer: Tlv | undefined
   }
   const weak = WEAK[oid];
   if (weak !== undefined) {
-    return { name: weak, problem: `is signed with ${weak}, a broken digest that lets signatures be forged; reissue it signed with SHA-256 or stronger` };
+    return {
+      name: weak,
+      problem: `is signed with ${weak}, a broken digest that lets signatures be forged; reissue it signed with SHA-256 or stronger`,
+    };
   }
   const accepted = ACCEPTED[oid];
   if (accepted === undefined) {
-    return { name: text, problem: `is signed with the algorithm ${text}, which is not accepted (accepted: ECDSA, RSA PKCS#1 v1.5 or RSASSA-PSS with SHA-256/384/512, Ed25519)` };
+    return {
+      name: text,
+      problem: `is signed with the algorithm ${text}, which is not accepted (accepted: ECDSA, RSA PKCS#1 v1.5 or RSASSA-PSS with SHA-256/384/512, Ed25519)`,
+    };
   }
   if (oid !== RSA_PSS) return { name: accepted, problem: undefined };
   const pss = pssDigest(bytes, params);

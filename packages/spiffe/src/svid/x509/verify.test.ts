@@ -147,7 +147,7 @@ const cases: DefectCase[] = [
     message: 'x509svid: could not verify leaf certificate: no trusted authority in the bundle of "example.org"',
   },
   {
-    name: 'a leaf of trust domain B signed by A\'s CA, both bundles present',
+    name: "a leaf of trust domain B signed by A's CA, both bundles present",
     build: (d) => ({ chain: chain((d ? caA : caB).svid('spiffe://other.org/w')) }),
     id: 'spiffe://other.org/w',
     code: 'ERR_X509SVID_UNTRUSTED',
@@ -216,7 +216,10 @@ const cases: DefectCase[] = [
   {
     name: 'an expired bundle authority',
     build: (d) => {
-      const root = TestCa.create({ trustDomain: 'example.org', ...(d ? { notBefore: new Date(now - 48 * HOUR), notAfter: new Date(now - HOUR) } : {}) });
+      const root = TestCa.create({
+        trustDomain: 'example.org',
+        ...(d ? { notBefore: new Date(now - 48 * HOUR), notAfter: new Date(now - HOUR) } : {}),
+      });
       return { chain: chain(root.svid('/w')), source: root.bundle() };
     },
     code: 'ERR_X509SVID_EXPIRED',
@@ -229,7 +232,8 @@ const cases: DefectCase[] = [
       return { chain: chain(root.svid('/w')), source: root.bundle() };
     },
     code: 'ERR_X509SVID_UNTRUSTED',
-    message: /^x509svid: could not verify leaf certificate: bundle authority ".*" of "example.org" must be a CA \(basic constraints cA=true\)$/,
+    message:
+      /^x509svid: could not verify leaf certificate: bundle authority ".*" of "example.org" must be a CA \(basic constraints cA=true\)$/,
   },
   {
     name: 'a bundle authority without keyCertSign',
@@ -247,11 +251,19 @@ const cases: DefectCase[] = [
       return { chain: chain(root.intermediate().svid('/w')), source: root.bundle() };
     },
     code: 'ERR_X509SVID_UNTRUSTED',
-    message: /bundle authority ".*" of "example.org" allows 0 intermediate certificate\(s\) below it \(pathLenConstraint\) but the chain has 1$/,
+    message:
+      /bundle authority ".*" of "example.org" allows 0 intermediate certificate\(s\) below it \(pathLenConstraint\) but the chain has 1$/,
   },
   {
     name: 'an intermediate path length constraint that the chain exceeds',
-    build: (d) => ({ chain: chain(caA.intermediate({ pathLen: d ? 0 : 1 }).intermediate().svid('/w')) }),
+    build: (d) => ({
+      chain: chain(
+        caA
+          .intermediate({ pathLen: d ? 0 : 1 })
+          .intermediate()
+          .svid('/w'),
+      ),
+    }),
     code: 'ERR_X509SVID_UNTRUSTED',
     message: /signing certificate ".*intermediate CA.*" allows 0 intermediate certificate\(s\) below it/,
   },
@@ -293,7 +305,7 @@ const cases: DefectCase[] = [
     message: 'x509svid: no certificates were presented; an X509-SVID needs at least its leaf certificate',
   },
   {
-    name: 'a bundle source that answers with another trust domain\'s bundle',
+    name: "a bundle source that answers with another trust domain's bundle",
     build: (d) => ({
       chain: chain(caA.svid('/w')),
       source: { getX509BundleForTrustDomain: () => (d ? X509Bundle.fromAuthorities(tdB, [caA.certificate]) : caA.bundle()) },
@@ -412,7 +424,9 @@ describe('parseAndVerifyX509Svid: chains', () => {
     const svid = midA.svid('/w', { includeRoot: true });
     const [leaf, mid, root] = svid.chainDer as [Uint8Array, Uint8Array, Uint8Array];
     const { verifiedChains } = parseAndVerifyX509Svid([leaf, mid, mid, root], bundles);
-    assert.deepEqual(fingerprints(verifiedChains), [[svid.leaf.fingerprint256, midA.certificate.fingerprint256, caA.certificate.fingerprint256]]);
+    assert.deepEqual(fingerprints(verifiedChains), [
+      [svid.leaf.fingerprint256, midA.certificate.fingerprint256, caA.certificate.fingerprint256],
+    ]);
   });
 
   it('prefers a presented intermediate that is itself a bundle authority', () => {
@@ -440,7 +454,10 @@ describe('parseAndVerifyX509Svid: chains', () => {
     );
     // With only one root trusted, only its path remains.
     const onlyY = parseAndVerifyX509Svid([leaf, viaX.der, viaY.der], X509Bundle.fromAuthorities(tdA, [rootY.certificate]));
-    assert.deepEqual(onlyY.verifiedChains.map((c) => c[2]!.subject), ['CN=root Y']);
+    assert.deepEqual(
+      onlyY.verifiedChains.map((c) => c[2]!.subject),
+      ['CN=root Y'],
+    );
   });
 
   it('verifies RSA and P-384 hierarchies', () => {
@@ -483,7 +500,10 @@ describe('parseAndVerifyX509Svid: bounded chain search', () => {
 
   it('does not count bundle authorities whose name does not match', () => {
     const many = X509Bundle.fromAuthorities(tdA, [
-      ...Array.from({ length: 120 }, (_, i) => TestCa.create({ trustDomain: 'example.org', subject: { commonName: `other ${i}` } }).certificate),
+      ...Array.from(
+        { length: 120 },
+        (_, i) => TestCa.create({ trustDomain: 'example.org', subject: { commonName: `other ${i}` } }).certificate,
+      ),
       caA.certificate,
     ]);
     assert.equal(parseAndVerifyX509Svid(caA.svid('/w').chainDer, many).id.toString(), 'spiffe://example.org/w');

@@ -151,7 +151,10 @@ export function parseAndVerifyX509Svid(
     throw new TypeError('parseAndVerifyX509Svid: options.time must be a valid Date');
   }
   if (rawCerts.length === 0) {
-    throw new X509SvidError('ERR_X509SVID_INVALID', 'x509svid: no certificates were presented; an X509-SVID needs at least its leaf certificate');
+    throw new X509SvidError(
+      'ERR_X509SVID_INVALID',
+      'x509svid: no certificates were presented; an X509-SVID needs at least its leaf certificate',
+    );
   }
   const t = time.getTime();
   const infos = rawCerts.map((der, i) => infoFromDer(der, i));
@@ -275,7 +278,8 @@ export function parseAndVerifyX509Svid(
   if (chains.length === 0) {
     const text = failure?.text ?? `no trusted authority in the bundle of "${td.name}"`;
     const rule =
-      failure?.rule ?? (failure?.code === 'ERR_X509SVID_EXPIRED' ? 'expired' : failure?.code === 'ERR_X509SVID_NOT_YET_VALID' ? 'not-yet-valid' : undefined);
+      failure?.rule ??
+      (failure?.code === 'ERR_X509SVID_EXPIRED' ? 'expired' : failure?.code === 'ERR_X509SVID_NOT_YET_VALID' ? 'not-yet-valid' : undefined);
     throw new X509SvidError(failure?.code ?? 'ERR_X509SVID_UNTRUSTED', `x509svid: could not verify leaf certificate: ${text}`, { rule });
   }
   return { id, verifiedChains: chains.map((c) => c.map((info) => info.cert)) };

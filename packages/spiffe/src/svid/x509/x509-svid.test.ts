@@ -46,14 +46,19 @@ describe('X509Svid.parse', () => {
     assert.equal(X509Svid.parse(rsa.certPem, pkcs1).id.toString(), 'spiffe://example.org/rsa');
   });
 
-  it('parses an expired SVID (dates are the verifier\'s business)', () => {
+  it("parses an expired SVID (dates are the verifier's business)", () => {
     const s = ca.svid('/old', { notBefore: new Date(Date.now() - 3 * HOUR), notAfter: new Date(Date.now() - HOUR) });
     assert.ok(X509Svid.parse(s.certPem, s.keyPem).expiresAt.getTime() < Date.now());
   });
 
   const pemCases: Array<{ name: string; cert: (s: TestSvid) => string; key: (s: TestSvid) => string; message: RegExp }> = [
     { name: 'an empty certificate input', cert: () => '', key: (s) => s.keyPem, message: /^x509svid: cannot parse PEM: input is empty$/ },
-    { name: 'garbage as certificates', cert: () => 'hello world', key: (s) => s.keyPem, message: /^x509svid: cannot parse PEM: no PEM block found$/ },
+    {
+      name: 'garbage as certificates',
+      cert: () => 'hello world',
+      key: (s) => s.keyPem,
+      message: /^x509svid: cannot parse PEM: no PEM block found$/,
+    },
     {
       name: 'a private key block among the certificates',
       cert: (s) => s.certPem + s.keyPem,
@@ -78,7 +83,12 @@ describe('X509Svid.parse', () => {
       key: (s) => s.keyPem,
       message: /has no "-----END CERTIFICATE-----" line/,
     },
-    { name: 'an empty key input', cert: (s) => s.certPem, key: () => '', message: /^x509svid: cannot parse the private key PEM: input is empty$/ },
+    {
+      name: 'an empty key input',
+      cert: (s) => s.certPem,
+      key: () => '',
+      message: /^x509svid: cannot parse the private key PEM: input is empty$/,
+    },
     {
       name: 'a certificate where the key belongs',
       cert: (s) => s.certPem,
@@ -133,7 +143,12 @@ describe('X509Svid: the SVID rules, each defect against its valid counterpart', 
     code: SpiffeErrorCode;
     message: string | RegExp;
   }> = [
-    { name: 'a CA leaf', build: (d) => ({ s: ca.svid('/w', { isCa: d }) }), code: 'ERR_X509SVID_INVALID', message: 'x509svid: leaf certificate must not be a CA (basic constraints cA=true)' },
+    {
+      name: 'a CA leaf',
+      build: (d) => ({ s: ca.svid('/w', { isCa: d }) }),
+      code: 'ERR_X509SVID_INVALID',
+      message: 'x509svid: leaf certificate must not be a CA (basic constraints cA=true)',
+    },
     {
       name: 'keyCertSign on the leaf',
       build: (d) => ({ s: ca.svid('/w', { keyUsage: d ? ['digitalSignature', 'keyCertSign'] : ['digitalSignature'] }) }),
@@ -152,7 +167,12 @@ describe('X509Svid: the SVID rules, each defect against its valid counterpart', 
       code: 'ERR_X509SVID_INVALID',
       message: 'x509svid: leaf certificate must have the digitalSignature key usage',
     },
-    { name: 'no URI SAN', build: (d) => ({ s: ca.svid('/w', d ? { uris: [] } : {}) }), code: 'ERR_X509SVID_INVALID', message: /^x509svid: leaf certificate has no URI SAN/ },
+    {
+      name: 'no URI SAN',
+      build: (d) => ({ s: ca.svid('/w', d ? { uris: [] } : {}) }),
+      code: 'ERR_X509SVID_INVALID',
+      message: /^x509svid: leaf certificate has no URI SAN/,
+    },
     {
       name: 'two URI SANs',
       build: (d) => ({ s: ca.svid('/w', d ? { uris: ['spiffe://example.org/w', 'spiffe://example.org/w2'] } : {}) }),
@@ -179,7 +199,7 @@ describe('X509Svid: the SVID rules, each defect against its valid counterpart', 
       message: 'x509svid: signing certificate 2 must have the keyCertSign key usage',
     },
     {
-      name: 'a key that is not the leaf\'s',
+      name: "a key that is not the leaf's",
       build: (d) => {
         const s = ca.svid('/w');
         return { s, key: d ? ca.svid('/w').privateKey : s.privateKey };
@@ -197,7 +217,7 @@ describe('X509Svid: the SVID rules, each defect against its valid counterpart', 
       message: /does not match the leaf certificate's public key/,
     },
     {
-      name: 'the CA\'s key instead of the leaf\'s',
+      name: "the CA's key instead of the leaf's",
       build: (d) => {
         const s = ca.svid('/w');
         return { s, key: d ? ca.privateKey : s.privateKey };
@@ -238,10 +258,18 @@ describe('X509Svid.parseRaw', () => {
 
   const bad: Array<[string, () => unknown, RegExp]> = [
     ['empty DER', () => X509Svid.parseRaw(new Uint8Array(0), s.keyDer), /^x509svid: no certificates \(the DER input is empty\)$/],
-    ['truncated DER', () => X509Svid.parseRaw(Buffer.concat(s.chainDer).subarray(0, 100), s.keyDer), /^x509svid: cannot split the DER certificates: /],
+    [
+      'truncated DER',
+      () => X509Svid.parseRaw(Buffer.concat(s.chainDer).subarray(0, 100), s.keyDer),
+      /^x509svid: cannot split the DER certificates: /,
+    ],
     ['a non-SEQUENCE element', () => X509Svid.parseRaw(Buffer.from([0x04, 0x01, 0x00]), s.keyDer), /expected a SEQUENCE at offset 0/],
     ['an empty array', () => X509Svid.parseRaw([], s.keyDer), /^x509svid: no certificates; /],
-    ['a key that is not PKCS#8 DER', () => X509Svid.parseRaw(s.chainDer, Buffer.from('nope')), /^x509svid: the private key cannot be parsed as unencrypted PKCS#8 DER$/],
+    [
+      'a key that is not PKCS#8 DER',
+      () => X509Svid.parseRaw(s.chainDer, Buffer.from('nope')),
+      /^x509svid: the private key cannot be parsed as unencrypted PKCS#8 DER$/,
+    ],
     [
       'a SEC1 key where PKCS#8 is required',
       () => X509Svid.parseRaw(s.chainDer, s.privateKey.export({ type: 'sec1', format: 'der' })),
@@ -291,7 +319,10 @@ describe('X509Svid: round trip, source and misuse', () => {
   const s = ca.svid('/misuse');
   const misuse: Array<[string, () => unknown]> = [
     ['a hint that is not a string', () => X509Svid.parse(s.certPem, s.keyPem, 5 as unknown as string)],
-    ['certificates that are not X509Certificate objects', () => X509Svid.fromCertificates([s.certPem as unknown as X509Certificate], s.privateKey)],
+    [
+      'certificates that are not X509Certificate objects',
+      () => X509Svid.fromCertificates([s.certPem as unknown as X509Certificate], s.privateKey),
+    ],
     ['a public key', () => X509Svid.fromCertificates(s.certificates, s.leaf.publicKey)],
     ['a number as PEM', () => X509Svid.parse(1 as unknown as string, s.keyPem)],
     ['a string as DER key', () => X509Svid.parseRaw(s.chainDer, 'key' as unknown as Uint8Array)],

@@ -52,7 +52,10 @@ describe('FakeAgent', () => {
     const withHeader = await rawFetch(agent.address, md);
     assert.equal(withHeader.error, undefined);
     assert.equal((withHeader.message as { svids: unknown[] }).svids.length, 1);
-    assert.deepEqual(agent.calls.map((c) => c.metadata['workload.spiffe.io']), [undefined, ['true']]);
+    assert.deepEqual(
+      agent.calls.map((c) => c.metadata['workload.spiffe.io']),
+      [undefined, ['true']],
+    );
   });
 
   it('can serve clients that omit the header when asked to', async () => {

@@ -89,11 +89,7 @@ function signJws(alg: string, signingInput: string, key: KeyObject): Buffer {
 }
 
 /** A compact JWS of `header` and `payload` (an object, or raw payload text) signed by `key`. */
-export function compactJws(
-  header: Record<string, unknown>,
-  payload: Record<string, unknown> | string,
-  key: KeyObject,
-): string {
+export function compactJws(header: Record<string, unknown>, payload: Record<string, unknown> | string, key: KeyObject): string {
   const input = `${b64url(JSON.stringify(header))}.${b64url(typeof payload === 'string' ? payload : JSON.stringify(payload))}`;
   return `${input}.${b64url(signJws(String(header['alg']), input, key))}`;
 }
