@@ -91,10 +91,21 @@ describe('the build stage runs what CI runs', () => {
     assert.equal(missingCiCommands(reordered, 'build', commands).length, 1);
   });
 
-  test('the Node image is the major version the project runs on', () => {
+  test('the Node image is a supported, tested LTS line (not the end-of-life 20)', () => {
     const engines = (JSON.parse(read(join(repoRoot, 'package.json'))) as { engines: { node: string } }).engines.node;
-    const major = /^>=\s*(\d+)\./.exec(engines)?.[1];
-    assert.equal(dockerfile.globalArgs.NODE_IMAGE, `node:${major}-slim`);
+    const lines = /DEFAULT_LINES="([^"]+)"/.exec(read(join(repoRoot, 'scripts', 'node-lines.sh')))?.[1]?.split(' ') ?? [];
+    const tested = lines.map((v) => v.split('.')[0]);
+    const image = /^node:(\d+)-slim$/.exec(dockerfile.globalArgs.NODE_IMAGE ?? '');
+    assert.ok(image, `NODE_IMAGE should be node:<major>-slim, not ${dockerfile.globalArgs.NODE_IMAGE}`);
+    const major = image[1]!;
+    assert.ok(tested.includes(major), `node:${major} is not a line CI tests (scripts/node-lines.sh: ${lines.join(', ')})`);
+    assert.notEqual(major, '20', 'Node.js 20 is end of life');
+    assert.ok(
+      engines
+        .split('||')
+        .some((range) => new RegExp(`^\\s*(\\^${major}\\.|>=\\s*(\\d+))`).test(range) && Number(/\d+/.exec(range)![0]) <= Number(major)),
+      `engines (${engines}) does not allow Node.js ${major}`,
+    );
     for (const name of ['build', 'app', 'register-scripts', 'spire-tools']) assert.equal(stage(name).image, `node:${major}-slim`);
   });
 });

@@ -57,7 +57,10 @@ export class Session {
     mkdirSync(join(layer, 'work'));
     const script = [
       'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2/upper,workdir=$2/work" "$1"',
-      'mount --bind "$3" /tmp',
+      // A checkout under /tmp (CI clones there) would vanish behind the private /tmp: it is
+      // bound in at its own path inside the new /tmp first, and the new /tmp comes with it.
+      'case "$1" in /tmp/*) mkdir -p "$3/${1#/tmp/}" && mount --bind "$1" "$3/${1#/tmp/}";; esac',
+      'mount --rbind "$3" /tmp',
       'echo ready',
       'exec sleep 86400',
     ].join(' && ');
